@@ -1,0 +1,38 @@
+# Lotse — make help lists the targets.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PACKAGES := -e libs/contracts -e libs/kit -e services/directory
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint demo clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/base.txt requirements/dev.txt libs/*/pyproject.toml services/*/pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements/dev.txt $(PACKAGES)
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install every package and tool (pinned)
+
+run: $(STAMP) ## run the suite embedded (directory on :8001) with the NRW demo data
+	$(BIN)/lotse-directory db upgrade
+	$(BIN)/lotse-directory demo load --if-empty
+	$(BIN)/lotse-directory users demo-tokens
+	$(BIN)/lotse-directory serve
+
+test: $(STAMP) ## run every test (servers missing -> skipped, unless LOTSE_REQUIRE_SERVERS=1)
+	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff, mypy and the import contracts
+	$(BIN)/ruff check .
+	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src
+	$(BIN)/lint-imports
+
+clean: ## remove the virtualenv and local data
+	rm -rf $(VENV) var

@@ -1,0 +1,8 @@
+"""Shared contracts of the Lotse services: data definitions only, no frameworks."""
+
+from lotse_contracts.auth import TokenClaims
+from lotse_contracts.domains import LegalDomain
+from lotse_contracts.events import EventEnvelope, routing_key
+from lotse_contracts.roles import Role
+
+__all__ = ["EventEnvelope", "LegalDomain", "Role", "TokenClaims", "routing_key"]

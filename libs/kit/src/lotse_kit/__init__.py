@@ -1,0 +1,1 @@
+"""Lotse service kit: what every Lotse web service needs, and nothing service-specific."""

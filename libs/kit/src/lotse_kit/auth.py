@@ -1,0 +1,230 @@
+"""Bearer tokens: signed JWTs carrying user, role and organisation.
+
+Embedded mode signs and checks tokens with a shared secret (HS256); scale mode
+accepts tokens of an OIDC provider, checked against its published keys (JWKS).
+"""
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+import jwt
+from flask import Flask, current_app, g, request
+
+from lotse_contracts import Role, TokenClaims
+from lotse_kit.problems import FieldError, Problem
+
+EMBEDDED_ISSUER = "lotse-embedded"
+AUDIENCE = "lotse"
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> TokenClaims: ...
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, or not signed by a trusted key."""
+
+
+def _claims_from_payload(payload: dict[str, Any], role_claim: str, org_claim: str) -> TokenClaims:
+    raw_role = payload.get(role_claim)
+    if isinstance(raw_role, list):  # some providers send roles as a list; the first known one counts
+        raw_role = next((r for r in raw_role if r in Role._value2member_map_), None)
+    try:
+        role = Role(str(raw_role))
+    except ValueError as exc:
+        raise InvalidToken(f"claim {role_claim!r} holds no Lotse role") from exc
+    subject = payload.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise InvalidToken("claim 'sub' is missing")
+    org = payload.get(org_claim)
+    return TokenClaims(
+        subject=subject,
+        role=role,
+        organization_id=str(org) if org else None,
+        name=str(payload.get("name", "")),
+        issuer=str(payload.get("iss", "")),
+    )
+
+
+class HmacTokenVerifier:
+    """Embedded mode: tokens signed with the suite's shared secret (HS256)."""
+
+    def __init__(self, secret: str, issuer: str = EMBEDDED_ISSUER, audience: str = AUDIENCE) -> None:
+        if len(secret) < 32:
+            raise ValueError("the token secret must be at least 32 characters")
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+
+    def verify(self, token: str) -> TokenClaims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return _claims_from_payload(payload, "role", "org")
+
+    def issue(
+        self,
+        subject: str,
+        role: Role,
+        organization_id: str | None,
+        name: str = "",
+        ttl: timedelta = timedelta(days=30),
+    ) -> str:
+        now = datetime.now(UTC)
+        payload: dict[str, Any] = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": subject,
+            "role": role.value,
+            "name": name,
+            "iat": now,
+            "exp": now + ttl,
+        }
+        if organization_id:
+            payload["org"] = organization_id
+        return jwt.encode(payload, self._secret, algorithm="HS256")
+
+
+class JwksTokenVerifier:
+    """Scale mode: tokens of an OIDC provider, checked by the keys its JWKS document publishes.
+
+    ``jwks_uri`` may be ``https://``, ``http://`` or ``file://``. Keys are cached and
+    fetched again (at most every ``min_refresh`` seconds) when a token names an unknown key id,
+    so that key rotation at the provider needs no restart.
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_uri: str,
+        role_claim: str = "role",
+        org_claim: str = "org",
+        algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256"),
+        min_refresh: float = 60.0,
+    ) -> None:
+        self._issuer = issuer
+        self._audience = audience
+        self._jwks_uri = jwks_uri
+        self._role_claim = role_claim
+        self._org_claim = org_claim
+        self._algorithms = list(algorithms)
+        self._min_refresh = min_refresh
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def _fetch(self) -> None:
+        if not self._jwks_uri.startswith(("https://", "http://", "file://")):
+            raise InvalidToken("the JWKS address must be https, http or file")
+        with urllib.request.urlopen(self._jwks_uri, timeout=5) as response:  # noqa: S310 (scheme checked above)
+            document = json.loads(response.read())
+        keys = {}
+        for jwk in jwt.PyJWKSet.from_dict(document).keys:
+            if jwk.key_id:
+                keys[jwk.key_id] = jwk.key
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    def _key_for(self, kid: str) -> Any:
+        with self._lock:
+            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refresh:
+                self._fetch()
+            if not self._keys and self._fetched_at == 0.0:
+                self._fetch()
+            try:
+                return self._keys[kid]
+            except KeyError:
+                raise InvalidToken(f"no key with id {kid!r} at the issuer") from None
+
+    def verify(self, token: str) -> TokenClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            kid = header.get("kid")
+            if not isinstance(kid, str):
+                raise InvalidToken("the token names no key id")
+            payload = jwt.decode(
+                token,
+                self._key_for(kid),
+                algorithms=self._algorithms,
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["exp", "sub", "iss"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        except OSError as exc:
+            raise InvalidToken(f"the issuer's keys could not be fetched: {exc}") from exc
+        return _claims_from_payload(payload, self._role_claim, self._org_claim)
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(
+        status=401,
+        title="Unauthorized",
+        detail=detail,
+        errors=[FieldError("Authorization", detail)],
+        headers={"WWW-Authenticate": 'Bearer realm="lotse"'},
+    )
+
+
+def install_auth(app: Flask, verifier: TokenVerifier) -> None:
+    app.extensions["lotse.auth"] = verifier
+
+
+def current_claims() -> TokenClaims:
+    """The caller's claims; answers 401 when the request carries no valid bearer token."""
+    cached = g.get("lotse_claims")
+    if isinstance(cached, TokenClaims):
+        return cached
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("a bearer token is required")
+    verifier: TokenVerifier = current_app.extensions["lotse.auth"]
+    try:
+        claims = verifier.verify(token.strip())
+    except InvalidToken as exc:
+        raise _unauthorized(f"invalid token: {exc}") from None
+    g.lotse_claims = claims
+    return claims
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def require_roles(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Let a view run only for callers with one of ``roles`` (any role when none given)."""
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            claims = current_claims()
+            if roles and claims.role not in roles:
+                allowed = ", ".join(r.value for r in roles)
+                raise Problem(
+                    status=403,
+                    title="Forbidden",
+                    detail=f"role {claims.role.value} may not do this; allowed: {allowed}",
+                )
+            return view(*args, **kwargs)
+
+        wrapper.__dict__["lotse_roles"] = roles  # read by the OpenAPI builder
+        return wrapper
+
+    return decorate

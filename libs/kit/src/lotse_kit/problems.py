@@ -1,0 +1,105 @@
+"""RFC 9457 problem details: every error a Lotse service answers with."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One offending field: ``name`` is a JSON pointer-like dotted path (``addresses.0.postal_code``)."""
+
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "reason": self.reason}
+
+
+@dataclass
+class Problem(Exception):
+    """An error answered as ``application/problem+json``; raise it anywhere below a view."""
+
+    status: int
+    title: str
+    detail: str = ""
+    type: str = "about:blank"
+    errors: list[FieldError] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.title}: {self.detail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        if self.errors:
+            body["errors"] = [e.to_dict() for e in self.errors]
+        body.update(self.extra)
+        return body
+
+
+def validation_problem(errors: Iterable[FieldError], detail: str = "") -> Problem:
+    errs = list(errors)
+    return Problem(
+        status=422,
+        title="Unprocessable Content",
+        type="https://lotse.example/problems/validation",
+        detail=detail or "; ".join(f"{e.name}: {e.reason}" for e in errs),
+        errors=errs,
+    )
+
+
+def bad_request(name: str, reason: str) -> Problem:
+    return Problem(
+        status=400,
+        title="Bad Request",
+        type="https://lotse.example/problems/bad-request",
+        detail=f"{name}: {reason}",
+        errors=[FieldError(name, reason)],
+    )
+
+
+def not_found(what: str, ident: str) -> Problem:
+    return Problem(status=404, title="Not Found", detail=f"{what} {ident} does not exist")
+
+
+def problem_response(problem: Problem) -> Response:
+    response = Response(json.dumps(problem.to_dict()), status=problem.status, mimetype=PROBLEM_JSON)
+    for name, value in problem.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def install_problem_handlers(app: Flask) -> None:
+    """Answer every error, including Werkzeug's own and unexpected ones, as problem+json."""
+
+    @app.errorhandler(Problem)
+    def _problem(problem: Problem) -> Response:
+        return problem_response(problem)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        problem = Problem(status=status, title=exc.name, detail=exc.description or "")
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            problem.errors.append(FieldError("body", f"larger than {limit} bytes"))
+        if status == 405:
+            allowed = exc.get_headers()
+            problem.headers.update({k: v for k, v in allowed if k == "Allow"})
+        return problem_response(problem)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        app.logger.exception("unhandled error", exc_info=exc)
+        return problem_response(
+            Problem(status=500, title="Internal Server Error", detail="an unexpected error occurred")
+        )

@@ -1,0 +1,46 @@
+"""JSON Schema validation that names each offending field (no web framework needed)."""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+
+def make_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator(dict(schema), format_checker=FormatChecker())
+
+
+def field_names(error: ValidationError) -> list[str]:
+    """Dotted paths of the fields an error is about (``addresses.0.postal_code``)."""
+    base = ".".join(str(p) for p in error.absolute_path)
+    prefix = f"{base}." if base else ""
+    if error.validator == "required" and isinstance(error.instance, Mapping):
+        return [f"{prefix}{n}" for n in error.validator_value if n not in error.instance]
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        known = set(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in known]
+        return [f"{prefix}{k}" for k in extra] or [base or "body"]
+    return [base or "body"]
+
+
+def reason(error: ValidationError) -> str:
+    if error.validator == "required":
+        return "is required"
+    if error.validator == "additionalProperties":
+        return "is not a known field"
+    if error.validator == "enum":
+        return "must be one of " + ", ".join(json.dumps(v) for v in error.validator_value)
+    if error.validator == "anyOf" and error.context:
+        # "X or null": report the reason of the non-null branch
+        return reason(error.context[0])
+    return error.message
+
+
+def schema_errors(validator: Draft202012Validator, instance: Any) -> list[tuple[str, str]]:
+    """(field, reason) for every way ``instance`` breaks the schema, in document order."""
+    out: list[tuple[str, str]] = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.path]):
+        out.extend((name, reason(error)) for name in field_names(error))
+    return out

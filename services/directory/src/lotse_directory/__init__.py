@@ -1,0 +1,51 @@
+"""Lotse directory service: offers, organisations and the authorities responsible where."""
+
+from flask import Blueprint, Flask
+from flask_cors import CORS
+
+from lotse_directory.bootstrap import Container, build
+from lotse_directory.entrypoints.web.entries import (
+    check_body_size,
+    register_entity_routes,
+    register_exchange_routes,
+)
+from lotse_directory.entrypoints.web.errors import install_error_handlers
+from lotse_directory.entrypoints.web.meta import register_health, register_meta_routes
+from lotse_directory.settings import Settings
+from lotse_kit.auth import install_auth
+from lotse_kit.openapi import ApiDoc
+from lotse_kit.problems import install_problem_handlers
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Flask:
+    """The directory's WSGI app; connects to nothing until the first request."""
+    settings = settings or Settings.from_env()
+    container = container or build(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_import_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["lotse.directory"] = container
+    install_problem_handlers(app)
+    install_error_handlers(app)
+    install_auth(app, container.verifier)
+
+    doc = ApiDoc(
+        "Lotse Verzeichnis (directory)",
+        "1.0.0",
+        "Offers, organisations and responsible authorities of the Lotse suite, modelled on HSDS 3.0 "
+        "with the Lotse profile (legal domains, jurisdictions, verification, visibility).",
+    )
+    api = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    api.before_request(check_body_size(settings.max_body_bytes, settings.max_import_bytes))
+    register_entity_routes(api, doc)
+    register_exchange_routes(api, doc)
+    register_meta_routes(api, doc)
+    root = Blueprint("root", __name__)
+    register_health(root, doc)
+    app.register_blueprint(api)
+    app.register_blueprint(root)
+    doc.install(app)
+    CORS(app, resources={f"{API_PREFIX}/legal_domains": {"origins": "*"}})
+    return app

@@ -1,0 +1,1 @@
+"""Ports of the directory and their implementations (storage, geocoding)."""

@@ -1,0 +1,1 @@
+"""Geocoding: the offline gazetteer behind geopy's interface, or Nominatim through geopy."""

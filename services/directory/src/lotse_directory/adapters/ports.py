@@ -1,0 +1,86 @@
+"""The directory's ports: what use cases need from storage and geocoding."""
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from lotse_contracts import EventEnvelope
+
+Row = dict[str, Any]
+
+
+class StoreSession(Protocol):
+    """One transaction: everything done through it commits together or not at all."""
+
+    def get(self, entity: str, ident: str) -> Row | None: ...
+
+    def select(
+        self,
+        entity: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str = "id",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        """Rows whose fields equal the given values (a list or set means "one of")."""
+        ...
+
+    def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int: ...
+
+    def insert(self, entity: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def update(self, entity: str, ident: str, changes: Mapping[str, Any], expected_revision: int) -> bool:
+        """Apply ``changes`` only if the stored revision still is ``expected_revision``."""
+        ...
+
+    def delete(self, entity: str, ident: str, expected_revision: int | None = None) -> bool: ...
+
+    def add_event(self, event: EventEnvelope, routing_key: str) -> None:
+        """Write an event to the outbox, in this transaction."""
+        ...
+
+    def maintainable_by(self, maintainer_organization_id: str) -> set[str]:
+        """Organisations whose entries maintainers of this organisation may edit."""
+        ...
+
+    def grant(self, organization_id: str, maintainer_organization_id: str) -> None: ...
+
+    def revoke(self, organization_id: str, maintainer_organization_id: str) -> bool: ...
+
+    def add_user(self, row: Mapping[str, Any]) -> None: ...
+
+    def users(self) -> list[Row]: ...
+
+    def get_user(self, ident: str) -> Row | None: ...
+
+
+class DirectoryStore(Protocol):
+    def transaction(self) -> AbstractContextManager[StoreSession]: ...
+
+    def unpublished_events(self, limit: int) -> list[tuple[int, str, str]]:
+        """(sequence, routing key, payload JSON) of outbox rows not yet published, oldest first."""
+        ...
+
+    def mark_published(self, sequences: Iterable[int]) -> None: ...
+
+
+class Place(Protocol):
+    """What the gazetteer knows of a place: enough to route and to place on a map."""
+
+    postal_code: str | None
+    name: str
+    ags: str | None
+    kreis_key: str
+    latitude: float
+    longitude: float
+
+
+class Gazetteer(Protocol):
+    def places_for_postal_code(self, postal_code: str) -> Sequence[Place]: ...
+
+    def gemeinde(self, ags: str) -> Place | None: ...
+
+    def region_exists(self, region_key: str) -> bool: ...
+
+    def iter_kreise(self) -> Iterator[tuple[str, str]]: ...

@@ -1,0 +1,200 @@
+"""The directory store on SQLAlchemy Core: SQLite file (embedded) or PostgreSQL (scale)."""
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, create_engine, event, func, insert, select, update
+from sqlalchemy import delete as sql_delete
+from sqlalchemy.engine import Connection
+
+from lotse_contracts import EventEnvelope
+from lotse_directory.adapters.ports import Row
+from lotse_directory.adapters.storage.tables import (
+    REVISION,
+    entity_tables,
+    maintainer_grants,
+    outbox,
+    users,
+)
+
+_INTERNAL = (REVISION, "lotse_created_at", "lotse_updated_at")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout for concurrent use."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _public(row: Mapping[str, Any]) -> Row:
+    return dict(row)
+
+
+class SqlStoreSession:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def _filtered(self, entity: str, where: Mapping[str, Any] | None) -> Select[Any]:
+        table = entity_tables[entity]
+        query = select(table)
+        conditions = []
+        for name, value in (where or {}).items():
+            column = table.c[name]
+            if isinstance(value, (list, set, tuple, frozenset)):
+                conditions.append(column.in_(list(value)))
+            elif value is None:
+                conditions.append(column.is_(None))
+            else:
+                conditions.append(column == value)
+        return query.where(and_(*conditions)) if conditions else query
+
+    def get(self, entity: str, ident: str) -> Row | None:
+        table = entity_tables[entity]
+        found = self._conn.execute(select(table).where(table.c.id == ident)).mappings().first()
+        return _public(found) if found else None
+
+    def select(
+        self,
+        entity: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str = "id",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[Row]:
+        table = entity_tables[entity]
+        query = self._filtered(entity, where).order_by(table.c[order_by], table.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        return [_public(r) for r in self._conn.execute(query).mappings()]
+
+    def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int:
+        inner = self._filtered(entity, where).subquery()
+        return int(self._conn.execute(select(func.count()).select_from(inner)).scalar_one())
+
+    def insert(self, entity: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        now = _now()
+        table = entity_tables[entity]
+        names = [c.name for c in table.columns if c.name not in _INTERNAL]
+        values = [
+            {**{n: r.get(n) for n in names}, REVISION: 1, "lotse_created_at": now, "lotse_updated_at": now}
+            for r in rows
+        ]
+        self._conn.execute(insert(table), values)
+
+    def update(self, entity: str, ident: str, changes: Mapping[str, Any], expected_revision: int) -> bool:
+        table = entity_tables[entity]
+        result = self._conn.execute(
+            update(table)
+            .where(table.c.id == ident, table.c[REVISION] == expected_revision)
+            .values({**changes, REVISION: expected_revision + 1, "lotse_updated_at": _now()})
+        )
+        return bool(result.rowcount == 1)
+
+    def delete(self, entity: str, ident: str, expected_revision: int | None = None) -> bool:
+        table = entity_tables[entity]
+        query = sql_delete(table).where(table.c.id == ident)
+        if expected_revision is not None:
+            query = query.where(table.c[REVISION] == expected_revision)
+        return bool(self._conn.execute(query).rowcount == 1)
+
+    def add_event(self, event: EventEnvelope, routing_key: str) -> None:
+        self._conn.execute(
+            insert(outbox).values(
+                id=event.id,
+                event_type=event.type,
+                routing_key=routing_key,
+                payload=json.dumps(event.to_dict(), ensure_ascii=False),
+                created_at=_now(),
+            )
+        )
+
+    def maintainable_by(self, maintainer_organization_id: str) -> set[str]:
+        query = select(maintainer_grants.c.organization_id).where(
+            maintainer_grants.c.maintainer_organization_id == maintainer_organization_id
+        )
+        return {maintainer_organization_id, *self._conn.execute(query).scalars()}
+
+    def grant(self, organization_id: str, maintainer_organization_id: str) -> None:
+        exists = self._conn.execute(
+            select(func.count()).where(
+                maintainer_grants.c.organization_id == organization_id,
+                maintainer_grants.c.maintainer_organization_id == maintainer_organization_id,
+            )
+        ).scalar_one()
+        if not exists:
+            self._conn.execute(
+                insert(maintainer_grants).values(
+                    organization_id=organization_id,
+                    maintainer_organization_id=maintainer_organization_id,
+                    created_at=_now(),
+                )
+            )
+
+    def revoke(self, organization_id: str, maintainer_organization_id: str) -> bool:
+        result = self._conn.execute(
+            sql_delete(maintainer_grants).where(
+                maintainer_grants.c.organization_id == organization_id,
+                maintainer_grants.c.maintainer_organization_id == maintainer_organization_id,
+            )
+        )
+        return bool(result.rowcount)
+
+    def add_user(self, row: Mapping[str, Any]) -> None:
+        self._conn.execute(insert(users).values({**row, "created_at": _now()}))
+
+    def users(self) -> list[Row]:
+        return [dict(r) for r in self._conn.execute(select(users).order_by(users.c.name)).mappings()]
+
+    def get_user(self, ident: str) -> Row | None:
+        found = self._conn.execute(select(users).where(users.c.id == ident)).mappings().first()
+        return dict(found) if found else None
+
+
+class SqlDirectoryStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlStoreSession]:
+        with self.engine.begin() as conn:
+            yield SqlStoreSession(conn)
+
+    def unpublished_events(self, limit: int) -> list[tuple[int, str, str]]:
+        query = (
+            select(outbox.c.seq, outbox.c.routing_key, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(int(s), str(k), str(p)) for s, k, p in conn.execute(query)]
+
+    def mark_published(self, sequences: Iterable[int]) -> None:
+        seqs = list(sequences)
+        if not seqs:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(published_at=_now()))

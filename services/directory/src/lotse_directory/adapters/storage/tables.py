@@ -1,0 +1,92 @@
+"""SQLAlchemy tables of the directory, one per entity of the model, plus users, grants and the outbox."""
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from lotse_directory.domain.hsds import EntitySpec, FieldSpec, entities
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+REVISION = "lotse_revision"
+"""Column that counts an entry's versions; the ETag is built from it."""
+
+
+def _column(f: FieldSpec) -> Column[object]:
+    if f.name == "id":
+        return Column("id", String(64), primary_key=True)
+    if f.references or f.format == "uuid":
+        return Column(f.name, String(64), index=bool(f.references))
+    if f.type == "number":
+        return Column(f.name, Float)
+    if f.type == "boolean":
+        return Column(f.name, Boolean)
+    if f.type == "array":
+        return Column(f.name, JSON)
+    return Column(f.name, Text)
+
+
+def _entity_table(spec: EntitySpec) -> Table:
+    table = Table(
+        spec.name,
+        metadata,
+        *(_column(f) for f in spec.fields),
+        Column(REVISION, Integer, nullable=False, default=1),
+        Column("lotse_created_at", DateTime(timezone=True), nullable=False),
+        Column("lotse_updated_at", DateTime(timezone=True), nullable=False),
+    )
+    return table
+
+
+entity_tables: dict[str, Table] = {name: _entity_table(spec) for name, spec in entities().items()}
+
+Index("ix_jurisdiction_domain_region", entity_tables["jurisdiction"].c.legal_domain,
+      entity_tables["jurisdiction"].c.region_key)
+Index("ix_attribute_link_id", entity_tables["attribute"].c.link_id)
+Index("ix_metadata_resource_id", entity_tables["metadata"].c.resource_id)
+
+users = Table(
+    "lotse_user",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("organization_id", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+maintainer_grants = Table(
+    "lotse_maintainer_grant",
+    metadata,
+    Column("organization_id", String(64), primary_key=True, comment="the organisation that may be edited"),
+    Column("maintainer_organization_id", String(64), primary_key=True,
+           comment="the organisation whose maintainers may edit it"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+outbox = Table(
+    "lotse_outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("routing_key", String(300), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), index=True),
+)

@@ -1,0 +1,70 @@
+"""The one place that builds the directory's adapters and use cases from settings."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from lotse_directory.adapters.geocoding.gazetteer import Gazetteer, GazetteerGeocoder, packaged_gazetteer
+from lotse_directory.adapters.storage.migrate import upgrade
+from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, make_engine
+from lotse_directory.settings import Settings
+from lotse_directory.use_cases.entries import Entries
+from lotse_directory.use_cases.exchange import Exchange
+from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    store: SqlDirectoryStore
+    gazetteer: Gazetteer
+    geocoder: Any  # a geopy Geocoder
+    verifier: TokenVerifier
+    entries: Entries
+    exchange: Exchange
+
+    def migrate(self) -> None:
+        upgrade(self.engine)
+
+
+def build_geocoder(settings: Settings, gazetteer: Gazetteer) -> Any:
+    if settings.geocoder == "nominatim":
+        from geopy.geocoders import Nominatim
+
+        return Nominatim(domain=settings.nominatim_domain, user_agent=settings.nominatim_user_agent)
+    if settings.geocoder != "gazetteer":
+        raise ValueError(f"LOTSE_DIRECTORY_GEOCODER must be gazetteer or nominatim, not {settings.geocoder!r}")
+    return GazetteerGeocoder(gazetteer)
+
+
+def build_verifier(settings: Settings) -> TokenVerifier:
+    if settings.oidc_issuer:
+        if not settings.oidc_jwks_uri:
+            raise ValueError("LOTSE_AUTH_OIDC_JWKS_URI is required with LOTSE_AUTH_OIDC_ISSUER")
+        return JwksTokenVerifier(
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            jwks_uri=settings.oidc_jwks_uri,
+            role_claim=settings.oidc_role_claim,
+            org_claim=settings.oidc_org_claim,
+        )
+    return HmacTokenVerifier(settings.token_secret())
+
+
+def build(settings: Settings) -> Container:
+    engine = make_engine(settings.database_url)
+    store = SqlDirectoryStore(engine)
+    gazetteer = packaged_gazetteer()
+    entries = Entries(store, gazetteer)
+    return Container(
+        settings=settings,
+        engine=engine,
+        store=store,
+        gazetteer=gazetteer,
+        geocoder=build_geocoder(settings, gazetteer),
+        verifier=build_verifier(settings),
+        entries=entries,
+        exchange=Exchange(store, gazetteer),
+    )

@@ -1,0 +1,1 @@
+"""The directory's entities, rules and profile — no I/O beyond the schemas packaged with it."""

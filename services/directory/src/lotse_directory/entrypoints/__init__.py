@@ -1,0 +1,1 @@
+"""How the directory is reached: web API, command line."""

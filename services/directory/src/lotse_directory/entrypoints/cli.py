@@ -1,0 +1,193 @@
+"""Command line of the directory: database, users and tokens, demo data, import and export, serve."""
+
+import json
+import sys
+import uuid
+import zipfile
+from pathlib import Path
+
+import click
+
+from lotse_contracts import Role, TokenClaims
+from lotse_directory.bootstrap import Container, build
+from lotse_directory.settings import Settings
+from lotse_directory.use_cases.demo import demo_document
+from lotse_directory.use_cases.errors import Invalid, UseCaseError
+from lotse_kit.auth import HmacTokenVerifier
+
+CLI_ADMIN = TokenClaims(subject="cli", role=Role.ADMIN, organization_id=None, name="Kommandozeile")
+
+
+def _container() -> Container:
+    return build(Settings.from_env())
+
+
+def _issuer(container: Container) -> HmacTokenVerifier:
+    if not isinstance(container.verifier, HmacTokenVerifier):
+        raise click.ClickException("tokens are issued by your OIDC provider in scale mode")
+    return container.verifier
+
+
+def _fail(error: UseCaseError) -> None:
+    if isinstance(error, Invalid):
+        for v in error.violations[:50]:
+            click.echo(f"  {v.field}: {v.reason}", err=True)
+        raise click.ClickException(error.detail or f"{len(error.violations)} problem(s)")
+    raise click.ClickException(str(error))
+
+
+@click.group()
+def main() -> None:
+    """Lotse directory (Verzeichnis)."""
+
+
+@main.group()
+def db() -> None:
+    """The directory database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    container = _container()
+    container.migrate()
+    click.echo(f"database ready: {container.engine.url.render_as_string(hide_password=True)}")
+
+
+@main.group()
+def users() -> None:
+    """Users and their bearer tokens (embedded mode)."""
+
+
+@users.command("create")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--org", "organization_id", default=None, help="the user's organisation (HSDS id)")
+@click.option("--days", default=30, show_default=True, help="how long the token is valid")
+def users_create(name: str, role: str, organization_id: str | None, days: int) -> None:
+    """Create a user and print a bearer token for them."""
+    from datetime import timedelta
+
+    container = _container()
+    if Role(role) is not Role.ADMIN and not organization_id:
+        raise click.ClickException("every role but admin needs --org")
+    user_id = str(uuid.uuid4())
+    with container.store.transaction() as session:
+        if organization_id and session.get("organization", organization_id) is None:
+            raise click.ClickException(f"no organisation {organization_id}")
+        session.add_user({"id": user_id, "name": name, "role": role, "organization_id": organization_id})
+    token = _issuer(container).issue(user_id, Role(role), organization_id, name, timedelta(days=days))
+    click.echo(f"user {user_id} ({name}, {role})")
+    click.echo(token)
+
+
+@users.command("token")
+@click.argument("user_id")
+@click.option("--days", default=30, show_default=True)
+def users_token(user_id: str, days: int) -> None:
+    """Print a new bearer token for an existing user."""
+    from datetime import timedelta
+
+    container = _container()
+    with container.store.transaction() as session:
+        user = session.get_user(user_id)
+    if user is None:
+        raise click.ClickException(f"no user {user_id}")
+    click.echo(_issuer(container).issue(user_id, Role(user["role"]), user["organization_id"], user["name"],
+                                        timedelta(days=days)))
+
+
+@users.command("demo-tokens")
+def users_demo_tokens() -> None:
+    """Create (once) and print tokens for the demo users: an admin and a maintainer."""
+    container = _container()
+    demo = {
+        "demo-admin": ("Demo Admin", Role.ADMIN, None),
+        "demo-maintainer": ("Demo Pflege KI Ennepe-Ruhr", Role.MAINTAINER, None),
+    }
+    with container.store.transaction() as session:
+        orgs = session.select("organization", {"name": "Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)"})
+        org_id = orgs[0]["id"] if orgs else None
+        for user_id, (name, role, _) in demo.items():
+            if session.get_user(user_id) is None:
+                session.add_user({"id": user_id, "name": name, "role": role.value,
+                                  "organization_id": org_id if role is Role.MAINTAINER else None})
+    issuer = _issuer(container)
+    for user_id, (name, role, _) in demo.items():
+        org = org_id if role is Role.MAINTAINER else None
+        click.echo(f"{role.value:<11} {name}: {issuer.issue(user_id, role, org, name)}")
+
+
+@main.group()
+def demo() -> None:
+    """The NRW demo data set."""
+
+
+@demo.command("load")
+@click.option("--if-empty", is_flag=True, help="only when the directory holds no organisation yet")
+def demo_load(if_empty: bool) -> None:
+    """Load the NRW demo data (authorities of all 53 Kreise, offers of the KIM regions)."""
+    container = _container()
+    if if_empty:
+        with container.store.transaction() as session:
+            if session.count("organization"):
+                click.echo("directory not empty: demo data not loaded again")
+                return
+    try:
+        report = container.exchange.import_json(CLI_ADMIN, demo_document(container.gazetteer))
+    except UseCaseError as error:
+        _fail(error)
+        return
+    click.echo(f"demo data loaded: {json.dumps(report.created, ensure_ascii=False)}")
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def import_(path: Path) -> None:
+    """Import HSDS JSON (.json), a CSV data package (.zip) or a folder of HSDS CSV files."""
+    container = _container()
+    try:
+        if path.is_dir():
+            files = {p.name: p.read_text("utf-8") for p in path.iterdir() if p.suffix in (".csv", ".json")}
+            report = container.exchange.import_csv(CLI_ADMIN, files)
+        elif zipfile.is_zipfile(path):
+            report = container.exchange.import_csv_zip(CLI_ADMIN, path.read_bytes())
+        else:
+            report = container.exchange.import_json(CLI_ADMIN, json.loads(path.read_text("utf-8")))
+    except UseCaseError as error:
+        _fail(error)
+        return
+    click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="file (json) or .zip (csv)")
+def export(fmt: str, out: Path | None) -> None:
+    """Export the whole directory as HSDS 3.0 JSON or as the CSV data package."""
+    container = _container()
+    if fmt == "csv":
+        data = container.exchange.export_csv_zip(CLI_ADMIN)
+        if out is None:
+            raise click.ClickException("--out FILE.zip is needed for csv")
+        out.write_bytes(data)
+        return
+    text = json.dumps(container.exchange.export_json(CLI_ADMIN), ensure_ascii=False, indent=2)
+    if out is None:
+        sys.stdout.write(text + "\n")
+    else:
+        out.write_text(text, "utf-8")
+
+
+@main.command("serve")
+def serve() -> None:
+    """Serve the directory API (waitress) on LOTSE_DIRECTORY_HOST:LOTSE_DIRECTORY_PORT."""
+    from waitress import serve as waitress_serve
+
+    from lotse_directory import create_app
+
+    settings = Settings.from_env()
+    app = create_app(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo(f"Lotse directory: {url}/docs (API {url}/api/v1, OpenAPI {url}/openapi.json)")
+    waitress_serve(app, host=settings.host, port=settings.port, threads=8)

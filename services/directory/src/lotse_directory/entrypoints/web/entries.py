@@ -1,0 +1,191 @@
+"""Maintainers' API: CRUD, history, import and export for every entity of the directory."""
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from lotse_contracts import Role
+from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
+from lotse_directory.use_cases.entries import Entries, Entry
+from lotse_directory.use_cases.exchange import Exchange
+from lotse_kit.auth import current_claims, require_roles
+from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
+from lotse_kit.problems import Problem, bad_request
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+
+PAGING = (
+    Param("page", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}),
+    Param("per_page", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+)
+
+MAINTAINERS = (Role.MAINTAINER, Role.ADMIN)
+
+
+def _entries() -> Entries:
+    return current_app.extensions["lotse.directory"].entries  # type: ignore[no-any-return]
+
+
+def _exchange() -> Exchange:
+    return current_app.extensions["lotse.directory"].exchange  # type: ignore[no-any-return]
+
+
+def _check_id(ident: str) -> None:
+    if not re.match(ID_PATTERN, ident):
+        raise bad_request("id", "is not a valid id")
+
+
+def _entry_response(entry: Entry, status: int = 200) -> Response:
+    response = jsonify(entry.values)
+    response.status_code = status
+    response.headers["ETag"] = entry.etag
+    return response
+
+
+def _filters(spec: EntitySpec) -> tuple[Param, ...]:
+    return tuple(
+        Param(f.name, {"type": "string", "pattern": ID_PATTERN}, f"only entries whose {f.name} is this id")
+        for f in spec.reference_fields
+    )
+
+
+def register_entity_routes(bp: Blueprint, doc: ApiDoc) -> None:
+    for spec in entities().values():
+        _register(bp, doc, spec)
+
+
+def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
+    name = spec.name
+    create_schema = doc.add_schema(f"{name}", json_schema(spec))
+    patch_schema = doc.add_schema(f"{name}_patch", json_schema(spec, for_patch=True))
+    collection = f"/{spec.collection}"
+    item = f"/{spec.collection}/<ident>"
+    tags = [spec.collection]
+    filters = _filters(spec)
+    params = (*PAGING, *filters)
+
+    def named(fn: Callable[..., Any], action: str) -> Callable[..., Any]:
+        fn.__name__ = f"{name}_{action}"
+        return fn
+
+    @require_roles()
+    def list_view() -> Response:
+        args = query_args(params)
+        where = {f.name: args[f.name] for f in filters if f.name in args}
+        rows, total = _entries().page(current_claims(), name, where, args["page"], args["per_page"])
+        return jsonify({
+            "total_items": total, "page": args["page"], "per_page": args["per_page"],
+            "total_pages": (total + args["per_page"] - 1) // args["per_page"], "contents": rows,
+        })
+
+    doc.route(bp, collection, "GET", f"List {spec.collection}", tags=tags, params=params,
+              responses={200: ("A page of entries", None)})(named(list_view, "list"))
+
+    if name != "metadata":
+        @require_roles(*MAINTAINERS)
+        def create_view() -> Response:
+            body = json_body(create_schema)
+            entry = _entries().create(current_claims(), name, body)
+            response = _entry_response(entry, 201)
+            response.headers["Location"] = url_for(f".{name}_get", ident=entry.values["id"])
+            return response
+
+        doc.route(bp, collection, "POST", f"Create a {name}", tags=tags, body=create_schema,
+                  responses={201: ("Created; ETag header holds its revision", create_schema)})(
+            named(create_view, "create"))
+
+        @require_roles(*MAINTAINERS)
+        def update_view(ident: str) -> Response:
+            _check_id(ident)
+            patch = json_body(patch_schema)
+            entry = _entries().update(current_claims(), name, ident, patch, request.headers.get("If-Match"))
+            return _entry_response(entry)
+
+        doc.route(bp, item, "PATCH", f"Change a {name} (JSON merge patch, If-Match required)", tags=tags,
+                  body=patch_schema, body_content_types=("application/merge-patch+json", "application/json"),
+                  params=(Param("If-Match", {"type": "string"}, "the ETag you read", True, "header"),),
+                  responses={200: ("Changed", create_schema), 412: ("Changed meanwhile", None),
+                             428: ("If-Match missing", None)})(named(update_view, "update"))
+
+        @require_roles(*MAINTAINERS)
+        def delete_view(ident: str) -> Response:
+            _check_id(ident)
+            _entries().delete(current_claims(), name, ident, request.headers.get("If-Match"))
+            return Response(status=204)
+
+        doc.route(bp, item, "DELETE", f"Delete a {name} (If-Match required)", tags=tags,
+                  params=(Param("If-Match", {"type": "string"}, "the ETag you read", True, "header"),),
+                  responses={204: ("Deleted", None), 412: ("Changed meanwhile", None)})(named(delete_view, "delete"))
+
+    @require_roles()
+    def get_view(ident: str) -> Response:
+        _check_id(ident)
+        return _entry_response(_entries().get(current_claims(), name, ident))
+
+    doc.route(bp, item, "GET", f"Read a {name}", tags=tags,
+              responses={200: ("The entry; ETag header holds its revision", create_schema)})(named(get_view, "get"))
+
+    @require_roles()
+    def history_view(ident: str) -> Response:
+        _check_id(ident)
+        return jsonify(_entries().history(current_claims(), name, ident))
+
+    doc.route(bp, f"{item}/history", "GET", f"Change history of a {name} (HSDS metadata)", tags=tags,
+              responses={200: ("Who changed which field when, oldest first", None)})(named(history_view, "history"))
+
+
+def register_exchange_routes(bp: Blueprint, doc: ApiDoc) -> None:
+    export_params = (
+        Param("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}),
+        Param("organization_id", {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}},
+              "only these organisations (comma-separated)"),
+    )
+
+    @require_roles(*MAINTAINERS)
+    def export_view() -> Response:
+        """HSDS 3.0 JSON (organizations and services fully nested) or the CSV data package as ZIP."""
+        args = query_args(export_params)
+        orgs = args.get("organization_id")
+        if args["format"] == "csv":
+            data = _exchange().export_csv_zip(current_claims(), orgs)
+            return Response(data, mimetype="application/zip",
+                            headers={"Content-Disposition": "attachment; filename=lotse-directory-hsds.zip"})
+        return Response(json.dumps(_exchange().export_json(current_claims(), orgs), ensure_ascii=False),
+                        mimetype="application/json")
+
+    export_view.__name__ = "export"
+    doc.route(bp, "/export", "GET", "Export the directory as HSDS 3.0", tags=["exchange"], params=export_params,
+              response_content_type="application/json")(export_view)
+
+    @require_roles(*MAINTAINERS)
+    def import_view() -> Response:
+        """HSDS 3.0 JSON, or the HSDS CSV data package as a ZIP (application/zip). All or nothing."""
+        claims = current_claims()
+        if request.mimetype == "application/zip":
+            report = _exchange().import_csv_zip(claims, request.get_data())
+        else:
+            report = _exchange().import_json(claims, json_body())
+        return jsonify(report.to_dict())
+
+    import_view.__name__ = "import_"
+    doc.route(bp, "/import", "POST", "Import HSDS 3.0 JSON or a CSV data package (ZIP)", tags=["exchange"],
+              body_content_types=("application/json", "application/zip"),
+              responses={200: ("What was created, updated or left as it was", None),
+                         422: ("The problems found; nothing was imported", None)})(import_view)
+
+
+def check_body_size(max_body: int, max_import: int) -> Callable[[], None]:
+    """Imports may be larger than other bodies."""
+
+    def before() -> None:
+        limit = max_import if request.path.endswith("/import") else max_body
+        length = request.content_length
+        if length is not None and length > limit:
+            raise Problem(status=413, title="Content Too Large", detail=f"the body exceeds {limit} bytes",
+                          errors=[])
+        request.max_content_length = limit
+
+    return before

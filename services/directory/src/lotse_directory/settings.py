@@ -1,0 +1,74 @@
+"""Settings of the directory service, read from the environment (prefix ``LOTSE_DIRECTORY_``)."""
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _var_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("LOTSE_VAR_DIR", "var")).resolve()
+
+
+def embedded_secret(var_dir: Path) -> str:
+    """The suite's token secret in embedded mode: made once, kept in ``var/auth-secret``."""
+    path = var_dir / "auth-secret"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    var_dir: Path
+    auth_secret: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str = "lotse"
+    oidc_jwks_uri: str | None = None
+    oidc_role_claim: str = "role"
+    oidc_org_claim: str = "org"
+    geocoder: str = "gazetteer"
+    nominatim_domain: str = "nominatim.openstreetmap.org"
+    nominatim_user_agent: str = "lotse-directory"
+    stale_after_days: int = 365
+    max_body_bytes: int = 1_000_000
+    max_import_bytes: int = 50_000_000
+    host: str = "127.0.0.1"
+    port: int = 8001
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        var_dir = _var_dir(env)
+        p = "LOTSE_DIRECTORY_"
+        url = env.get(f"{p}DATABASE_URL") or env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'directory.db'}"
+        return cls(
+            database_url=url,
+            var_dir=var_dir,
+            auth_secret=env.get("LOTSE_AUTH_SECRET") or None,
+            oidc_issuer=env.get("LOTSE_AUTH_OIDC_ISSUER") or None,
+            oidc_audience=env.get("LOTSE_AUTH_OIDC_AUDIENCE", "lotse"),
+            oidc_jwks_uri=env.get("LOTSE_AUTH_OIDC_JWKS_URI") or None,
+            oidc_role_claim=env.get("LOTSE_AUTH_OIDC_ROLE_CLAIM", "role"),
+            oidc_org_claim=env.get("LOTSE_AUTH_OIDC_ORG_CLAIM", "org"),
+            geocoder=env.get(f"{p}GEOCODER", "gazetteer"),
+            nominatim_domain=env.get(f"{p}NOMINATIM_DOMAIN", "nominatim.openstreetmap.org"),
+            nominatim_user_agent=env.get(f"{p}NOMINATIM_USER_AGENT", "lotse-directory"),
+            stale_after_days=int(env.get(f"{p}STALE_AFTER_DAYS", "365")),
+            max_body_bytes=int(env.get(f"{p}MAX_BODY_BYTES", "1000000")),
+            max_import_bytes=int(env.get(f"{p}MAX_IMPORT_BYTES", "50000000")),
+            host=env.get(f"{p}HOST", "127.0.0.1"),
+            port=int(env.get(f"{p}PORT", "8001")),
+        )
+
+    @property
+    def scale_mode(self) -> bool:
+        return self.oidc_issuer is not None
+
+    def token_secret(self) -> str:
+        return self.auth_secret or embedded_secret(self.var_dir)

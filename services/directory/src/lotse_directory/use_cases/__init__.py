@@ -1,0 +1,1 @@
+"""What the directory does: each module one job, owning its transactions."""

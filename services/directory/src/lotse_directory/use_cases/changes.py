@@ -1,0 +1,98 @@
+"""Every change to the directory leaves a trace: HSDS ``metadata`` rows and a ``directory.<entity>.changed`` event."""
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from lotse_contracts import EventEnvelope, routing_key
+from lotse_directory.adapters.ports import StoreSession
+
+SOURCE = "lotse.directory"
+
+ACTIONS = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    names = dict.fromkeys([*old, *new])
+    return [n for n in names if old.get(n) != new.get(n)]
+
+
+def record_change(
+    session: StoreSession,
+    *,
+    entity: str,
+    ident: str,
+    action: str,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    updated_by: str,
+    owner_ids: set[str],
+    revision: int,
+    history: bool = True,
+) -> None:
+    """Write one history row per changed field and the change event, in the caller's transaction.
+
+    ``history=False`` writes only the event (entries created by an import keep the
+    history their file brought; the import itself is logged by its events).
+    """
+    fields = changed_fields(old, new) if action != "delete" else []
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "resource_id": ident,
+            "resource_type": entity,
+            "last_action_date": now,
+            "last_action_type": action,
+            "field_name": name,
+            "previous_value": _text(old.get(name)),
+            "replacement_value": _text(new.get(name)),
+            "updated_by": updated_by,
+        }
+        for name in fields
+        if name != "id"
+    ]
+    if action == "delete":
+        rows.append(
+            {
+                "id": str(uuid.uuid4()),
+                "resource_id": ident,
+                "resource_type": entity,
+                "last_action_date": now,
+                "last_action_type": "delete",
+                "field_name": "*",
+                "previous_value": "",
+                "replacement_value": "",
+                "updated_by": updated_by,
+            }
+        )
+    if history:
+        session.insert("metadata", rows)
+    current = new if action != "delete" else old
+    legal_domain = current.get("legal_domain") if entity == "jurisdiction" else None
+    region_key = current.get("region_key") if entity == "jurisdiction" else None
+    event = EventEnvelope(
+        type=f"directory.{entity}.changed",
+        source=SOURCE,
+        data={
+            "entity": entity,
+            "id": ident,
+            "action": ACTIONS[action],
+            "fields": [f for f in fields if f != "id"],
+            "organization_ids": sorted(owner_ids),
+            "legal_domain": legal_domain,
+            "region_key": region_key,
+            "revision": revision,
+        },
+    )
+    session.add_event(event, routing_key(f"directory.{entity}", "changed", legal_domain, region_key))

@@ -1,0 +1,279 @@
+"""Maintain directory entries: create, read, update (If-Match), delete, history."""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from lotse_contracts import Role, TokenClaims
+from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
+from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
+from lotse_directory.adapters.storage.tables import REVISION
+from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
+from lotse_directory.domain.rules import Violation, check_entry
+from lotse_directory.use_cases import access
+from lotse_directory.use_cases.changes import record_change
+from lotse_directory.use_cases.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from lotse_kit.schema_errors import make_validator, schema_errors
+
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An entry as stored, with its revision (the ETag)."""
+
+    entity: str
+    values: Row
+    revision: int
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.revision}"'
+
+
+def _split(row: Row) -> Entry:
+    return Entry("", {k: v for k, v in row.items() if not k.startswith("lotse_")}, int(row[REVISION]))
+
+
+@cache
+def _validator(entity: str) -> Draft202012Validator:
+    return make_validator(json_schema(entities()[entity]))
+
+
+def schema_violations(entity: str, values: Mapping[str, Any]) -> list[Violation]:
+    return [Violation(n, r) for n, r in schema_errors(_validator(entity), dict(values))]
+
+
+def _is_german(session: StoreSession, spec: EntitySpec, values: Mapping[str, Any]) -> bool:
+    if spec.name == "address":
+        return values.get("country") == "DE"
+    if spec.name == "location" and values.get("id"):
+        addresses = session.select("address", {"location_id": values["id"]})
+        return all(a.get("country") == "DE" for a in addresses)
+    return True
+
+
+def reference_violations(session: StoreSession, spec: EntitySpec, values: Mapping[str, Any]) -> list[Violation]:
+    out = []
+    for f in spec.reference_fields:
+        value = values.get(f.name)
+        if not value:
+            continue
+        if f.references == "*":
+            hint = values.get("link_entity") if f.name == "link_id" else values.get("resource_type")
+            if access.find_linked(session, str(value), str(hint) if hint else None) is None:
+                out.append(Violation(f.name, f"no directory entry with id {value}"))
+        elif f.references and session.get(f.references, str(value)) is None:
+            out.append(Violation(f.name, f"no {f.references} with id {value}"))
+    return out
+
+
+def gazetteer_violations(gazetteer: Gazetteer, spec: EntitySpec, values: Mapping[str, Any]) -> list[Violation]:
+    out = []
+    if spec.name == "address" and values.get("country") == "DE":
+        code = values.get("postal_code")
+        if isinstance(code, str) and len(code) == 5 and not gazetteer.postal_code_exists(code):
+            out.append(Violation("postal_code", f"{code} is not a German PLZ"))
+    if spec.name == "jurisdiction":
+        key = values.get("region_key")
+        if isinstance(key, str) and key.isdigit() and not gazetteer.region_exists(key):
+            out.append(Violation("region_key", f"{key} names no German region"))
+        for i, code in enumerate(values.get("postal_codes") or []):
+            if isinstance(code, str) and len(code) == 5 and not gazetteer.postal_code_exists(code):
+                out.append(Violation(f"postal_codes.{i}", f"{code} is not a German PLZ"))
+    return out
+
+
+def validate(
+    session: StoreSession, gazetteer: Gazetteer, spec: EntitySpec, values: Mapping[str, Any],
+    *, check_references: bool = True,
+) -> list[Violation]:
+    found = schema_violations(spec.name, values)
+    if found:
+        return found
+    found = check_entry(spec, values, german=_is_german(session, spec, values))
+    found += gazetteer_violations(gazetteer, spec, values)
+    if check_references:
+        found += reference_violations(session, spec, values)
+    return found
+
+
+def _with_defaults(spec: EntitySpec, values: Mapping[str, Any]) -> Row:
+    row = {f.name: values.get(f.name, f.default) for f in spec.fields}
+    if not row.get("id"):
+        row["id"] = str(uuid.uuid4())
+    return row
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The revision an If-Match header names; ``*`` matches any (None)."""
+    if header is None:
+        raise PreconditionRequired()
+    value = header.strip()
+    if value == "*":
+        return None
+    if value.startswith("W/") or not (value.startswith('"') and value.endswith('"')):
+        raise PreconditionFailed(current_etag=None)
+    try:
+        return int(value.strip('"'))
+    except ValueError:
+        raise PreconditionFailed(current_etag=None) from None
+
+
+class Entries:
+    """The maintainers' use cases on every entity of the directory."""
+
+    def __init__(self, store: DirectoryStore, gazetteer: Gazetteer) -> None:
+        self.store = store
+        self.gazetteer = gazetteer
+
+    def get(self, claims: TokenClaims, entity: str, ident: str) -> Entry:
+        with self.store.transaction() as session:
+            row = session.get(entity, ident)
+            if row is None or not access.may_see(session, claims, entity, row):
+                raise NotFound(entity, ident)
+            found = _split(row)
+            return Entry(entity, found.values, found.revision)
+
+    def page(
+        self, claims: TokenClaims, entity: str, where: Mapping[str, Any], page: int, per_page: int
+    ) -> tuple[list[Row], int]:
+        per_page = min(per_page, MAX_PER_PAGE)
+        with self.store.transaction() as session:
+            total = session.count(entity, where)
+            rows = session.select(entity, where, limit=per_page, offset=(page - 1) * per_page)
+            visible = [_split(r).values for r in rows if access.may_see(session, claims, entity, r)]
+            return visible, total
+
+    def create(self, claims: TokenClaims, entity: str, body: Mapping[str, Any]) -> Entry:
+        spec = entities()[entity]
+        if entity == "metadata":
+            raise Conflict("the change history is written by the directory itself")
+        values = _with_defaults(spec, body)
+        with self.store.transaction() as session:
+            if session.get(entity, values["id"]) is not None:
+                raise Conflict(f"a {entity} with id {values['id']} exists already")
+            violations = validate(session, self.gazetteer, spec, values)
+            if violations:
+                raise Invalid(violations)
+            owner_ids = access.owners(session, entity, values)
+            if entity == "organization" and claims.role is Role.MAINTAINER:
+                owner_ids = set()  # a new organisation: its creator's organisation will maintain it
+                access.require_maintainer(session, claims, entity, {claims.organization_id or ""})
+            else:
+                access.require_maintainer(session, claims, entity, owner_ids)
+            session.insert(entity, [values])
+            if entity == "organization" and claims.role is Role.MAINTAINER and claims.organization_id:
+                if claims.organization_id != values["id"]:
+                    session.grant(values["id"], claims.organization_id)
+            record_change(
+                session, entity=entity, ident=values["id"], action="create", old={}, new=values,
+                updated_by=claims.subject, owner_ids=access.owners(session, entity, values), revision=1,
+            )
+            return Entry(entity, values, 1)
+
+    def update(
+        self, claims: TokenClaims, entity: str, ident: str, patch: Mapping[str, Any], if_match: str | None
+    ) -> Entry:
+        """Apply a JSON merge patch; the caller's If-Match must name the current revision."""
+        spec = entities()[entity]
+        expected = parse_if_match(if_match)
+        if "id" in patch and patch["id"] != ident:
+            raise Invalid([Violation("id", "cannot be changed")])
+        with self.store.transaction() as session:
+            row = session.get(entity, ident)
+            if row is None or not access.may_see(session, claims, entity, row):
+                raise NotFound(entity, ident)
+            current = _split(row)
+            if expected is not None and expected != current.revision:
+                raise PreconditionFailed(current_etag=f'"{current.revision}"')
+            old_owners = access.owners(session, entity, current.values)
+            access.require_maintainer(session, claims, entity, old_owners)
+            new_values = {**current.values, **patch}
+            violations = validate(session, self.gazetteer, spec, new_values)
+            if violations:
+                raise Invalid(violations)
+            new_owners = access.owners(session, entity, new_values)
+            if new_owners != old_owners:
+                access.require_maintainer(session, claims, entity, new_owners)
+            changes = {k: v for k, v in new_values.items() if current.values.get(k) != v}
+            if not changes:
+                return Entry(entity, current.values, current.revision)
+            if not session.update(entity, ident, changes, current.revision):
+                latest = session.get(entity, ident)
+                raise PreconditionFailed(current_etag=f'"{latest[REVISION]}"' if latest else None)
+            record_change(
+                session, entity=entity, ident=ident, action="update", old=current.values, new=new_values,
+                updated_by=claims.subject, owner_ids=old_owners | new_owners, revision=current.revision + 1,
+            )
+            return Entry(entity, new_values, current.revision + 1)
+
+    def delete(self, claims: TokenClaims, entity: str, ident: str, if_match: str | None) -> None:
+        """Delete an entry; entries that belong only to it go with it, shared ones are unlinked."""
+        expected = parse_if_match(if_match)
+        with self.store.transaction() as session:
+            row = session.get(entity, ident)
+            if row is None or not access.may_see(session, claims, entity, row):
+                raise NotFound(entity, ident)
+            current = _split(row)
+            if expected is not None and expected != current.revision:
+                raise PreconditionFailed(current_etag=f'"{current.revision}"')
+            owner_ids = access.owners(session, entity, current.values)
+            access.require_maintainer(session, claims, entity, owner_ids)
+            self._delete_tree(session, claims, entity, current.values, owner_ids)
+
+    def _delete_tree(
+        self, session: StoreSession, claims: TokenClaims, entity: str, values: Row, owner_ids: set[str]
+    ) -> None:
+        ident = str(values["id"])
+        for child_spec in entities().values():
+            if child_spec.name == "metadata":
+                continue
+            for f in child_spec.reference_fields:
+                if f.references not in (entity, "*") or f.name in ("parent_organization_id", "deputy_contact_id"):
+                    continue
+                for child in session.select(child_spec.name, {f.name: ident}):
+                    child_values = _split(child).values
+                    parents = [
+                        r.name for r in child_spec.reference_fields
+                        if r.name not in ("parent_organization_id", "deputy_contact_id", "taxonomy_term_id",
+                                          "taxonomy_id", "parent_id", "program_id")
+                        and child_values.get(r.name) and r.name != f.name
+                    ]
+                    if parents:  # shared with another parent: only unlink it
+                        new = {**child_values, f.name: None}
+                        session.update(child_spec.name, str(child["id"]), {f.name: None}, int(child[REVISION]))
+                        record_change(
+                            session, entity=child_spec.name, ident=str(child["id"]), action="update",
+                            old=child_values, new=new, updated_by=claims.subject, owner_ids=owner_ids,
+                            revision=int(child[REVISION]) + 1,
+                        )
+                    else:
+                        self._delete_tree(session, claims, child_spec.name, child_values, owner_ids)
+        session.delete(entity, ident)
+        record_change(
+            session, entity=entity, ident=ident, action="delete", old=values, new={},
+            updated_by=claims.subject, owner_ids=owner_ids, revision=0,
+        )
+
+    def history(self, claims: TokenClaims, entity: str, ident: str) -> list[Row]:
+        with self.store.transaction() as session:
+            row = session.get(entity, ident)
+            rows = session.select("metadata", {"resource_id": ident, "resource_type": entity},
+                                  order_by="last_action_date")
+            if row is not None and not access.may_see(session, claims, entity, row):
+                raise NotFound(entity, ident)
+            # a deleted entry's owners can no longer be resolved: its history is for admins
+            if row is None and (not rows or claims.role is not Role.ADMIN):
+                raise NotFound(entity, ident)
+            return [_split(r).values for r in rows]

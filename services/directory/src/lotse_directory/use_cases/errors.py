@@ -1,0 +1,42 @@
+"""Errors a use case reports; the entry points turn them into answers (HTTP, CLI)."""
+
+from dataclasses import dataclass, field
+
+from lotse_directory.domain.rules import Violation
+
+
+class UseCaseError(Exception):
+    """Base of every expected failure of a use case."""
+
+
+@dataclass
+class NotFound(UseCaseError):
+    entity: str
+    ident: str
+
+
+@dataclass
+class Forbidden(UseCaseError):
+    reason: str
+
+
+@dataclass
+class Invalid(UseCaseError):
+    violations: list[Violation]
+    detail: str = ""
+
+
+@dataclass
+class PreconditionRequired(UseCaseError):
+    reason: str = "send If-Match with the ETag you read"
+
+
+@dataclass
+class PreconditionFailed(UseCaseError):
+    current_etag: str | None
+
+
+@dataclass
+class Conflict(UseCaseError):
+    reason: str
+    details: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,488 @@
+"""Bulk import and export of the directory as HSDS 3.0 JSON and as the HSDS CSV data package.
+
+Imports are all-or-nothing: every row is checked first (schema, rules, gazetteer), each
+broken one is reported with where it stands (JSON path, or CSV file, line and field),
+and only a clean file is written, in one transaction.
+"""
+
+import csv
+import io
+import json
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lotse_contracts import Role, TokenClaims
+from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
+from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
+from lotse_directory.adapters.storage.tables import REVISION
+from lotse_directory.domain.hsds import PROFILE_URI, EntitySpec, FieldSpec, entities
+from lotse_directory.domain.rules import Violation, check_entry
+from lotse_directory.use_cases import access
+from lotse_directory.use_cases.changes import record_change
+from lotse_directory.use_cases.entries import gazetteer_violations, schema_violations
+from lotse_directory.use_cases.errors import Forbidden, Invalid
+
+TOP_LEVEL = {
+    "organizations": "organization",
+    "services": "service",
+    "service_at_locations": "service_at_location",
+    "locations": "location",
+    "taxonomies": "taxonomy",
+    "taxonomy_terms": "taxonomy_term",
+}
+
+
+@dataclass
+class ImportReport:
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    warnings: list[Violation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "warnings": [{"name": w.field, "reason": w.reason} for w in self.warnings],
+        }
+
+
+def _clean_number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# -- JSON: nested objects to rows and back ------------------------------------------------
+class _Flattener:
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Row]] = defaultdict(dict)
+        self.where: dict[tuple[str, str], str] = {}
+        self.errors: list[Violation] = []
+
+    def add(self, entity: str, obj: Any, path: str, link: Mapping[str, Any]) -> None:
+        if not isinstance(obj, dict):
+            self.errors.append(Violation(path, f"must be an object ({entity})"))
+            return
+        spec = entities()[entity]
+        names = set(spec.field_names)
+        nests = {n.prop: n for n in spec.nestings}
+        for key in obj:
+            if key not in names and key not in nests:
+                self.errors.append(Violation(f"{path}.{key}", f"is not a field of {entity}"))
+        ident = obj.get("id")
+        if not isinstance(ident, str) or not ident:
+            self.errors.append(Violation(f"{path}.id", "is required"))
+            return
+        row: Row = {k: obj[k] for k in names if k in obj}
+        for key, value in link.items():
+            if key in names and row.get(key) is None:
+                row[key] = value
+        for nest in spec.nestings:
+            value = obj.get(nest.prop)
+            if value is None:
+                continue
+            if nest.many:
+                if not isinstance(value, list):
+                    self.errors.append(Violation(f"{path}.{nest.prop}", "must be an array"))
+                    continue
+                child_link: dict[str, Any] = {nest.child_key or "": ident}
+                if nest.entity == "metadata":
+                    child_link["resource_type"] = entity
+                for i, child in enumerate(value):
+                    self.add(nest.entity, child, f"{path}.{nest.prop}[{i}]", child_link)
+            else:
+                if isinstance(value, dict) and nest.parent_key and row.get(nest.parent_key) is None:
+                    row[nest.parent_key] = value.get("id")
+                self.add(nest.entity, value, f"{path}.{nest.prop}", {})
+        self._merge(entity, ident, row, path)
+
+    def _merge(self, entity: str, ident: str, row: Row, path: str) -> None:
+        known = self.rows[entity].get(ident)
+        if known is None:
+            self.rows[entity][ident] = row
+            self.where[(entity, ident)] = path
+            return
+        for key, value in row.items():
+            if value is None:
+                continue
+            if known.get(key) is None:
+                known[key] = value
+            elif known[key] != value:
+                first = self.where[(entity, ident)]
+                self.errors.append(
+                    Violation(f"{path}.{key}", f"differs from the same {entity} at {first}")
+                )
+
+
+def flatten_json(document: Any) -> tuple[dict[str, dict[str, Row]], dict[tuple[str, str], str], list[Violation]]:
+    """Rows per entity from an HSDS JSON document (our export, one object, or a list)."""
+    flat = _Flattener()
+    if isinstance(document, dict) and any(k in TOP_LEVEL for k in document):
+        for key, value in document.items():
+            if key in ("profile", "generated_at"):
+                continue
+            entity = TOP_LEVEL.get(key)
+            if entity is None or not isinstance(value, list):
+                flat.errors.append(Violation(key, "expected one of " + ", ".join(TOP_LEVEL) + " with an array"))
+                continue
+            for i, obj in enumerate(value):
+                flat.add(entity, obj, f"{key}[{i}]", {})
+    else:
+        items = document if isinstance(document, list) else [document]
+        for i, obj in enumerate(items):
+            path = f"[{i}]" if isinstance(document, list) else "$"
+            flat.add(_guess_entity(obj), obj, path, {})
+    return flat.rows, flat.where, flat.errors
+
+
+def _guess_entity(obj: Any) -> str:
+    if not isinstance(obj, dict):
+        return "organization"
+    if "status" in obj or "service_at_locations" in obj:
+        return "service"
+    if "location" in obj or ("service_id" in obj and "location_id" in obj):
+        return "service_at_location"
+    if "location_type" in obj:
+        return "location"
+    if "taxonomy_detail" in obj or "taxonomy_id" in obj:
+        return "taxonomy_term"
+    return "organization"
+
+
+# -- CSV data package --------------------------------------------------------------------
+def _parse_cell(f: FieldSpec, raw: str) -> Any:
+    if raw == "":
+        return None
+    if f.type == "number":
+        return _clean_number(float(raw))
+    if f.type == "boolean":
+        if raw.lower() not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return raw.lower() == "true"
+    if f.type == "array":
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def _format_cell(f: FieldSpec, value: Any) -> str:
+    if value is None:
+        return ""
+    if f.type == "array":
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(_clean_number(value))
+
+
+def read_csv_package(
+    files: Mapping[str, str],
+) -> tuple[dict[str, dict[str, Row]], dict[tuple[str, str], str], list[Violation]]:
+    rows: dict[str, dict[str, Row]] = defaultdict(dict)
+    where: dict[tuple[str, str], str] = {}
+    errors: list[Violation] = []
+    by_file = {spec.csv_file: spec for spec in entities().values()}
+    for name in files:
+        if name.endswith(".csv") and name not in by_file:
+            errors.append(Violation(name, "is not a table of HSDS 3.0 or the Lotse profile"))
+    for file_name, spec in by_file.items():
+        text = files.get(file_name)
+        if text is None:
+            continue
+        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        for column in reader.fieldnames or []:
+            if column not in spec.field_names:
+                errors.append(Violation(f"{file_name}:1:{column}", f"is not a field of {spec.name}"))
+        line = 1
+        for record in reader:
+            line = reader.line_num
+            row: Row = {}
+            for column, raw in record.items():
+                if column is None or column not in spec.field_names:
+                    continue
+                try:
+                    row[column] = _parse_cell(spec.field(column), raw or "")
+                except ValueError as exc:
+                    errors.append(Violation(f"{file_name}:{line}:{column}", str(exc) or "not a number"))
+            for required in spec.tabular_required:
+                if row.get(required) in (None, ""):
+                    errors.append(Violation(f"{file_name}:{line}:{required}", "is required in the CSV format"))
+            ident = row.get("id")
+            if not ident:
+                errors.append(Violation(f"{file_name}:{line}:id", "is required"))
+                continue
+            if ident in rows[spec.name]:
+                errors.append(Violation(f"{file_name}:{line}:id", f"{ident} appears twice"))
+                continue
+            rows[spec.name][str(ident)] = {k: v for k, v in row.items() if v is not None}
+            where[(spec.name, str(ident))] = f"{file_name}:{line}"
+    return rows, where, errors
+
+
+def _files_from_zip(data: bytes) -> dict[str, str]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise Invalid([Violation("body", f"is not a ZIP archive: {exc}")]) from None
+    files = {}
+    for info in archive.infolist():
+        base = info.filename.rsplit("/", 1)[-1]
+        if base.endswith((".csv", ".json")) and not info.is_dir():
+            try:
+                files[base] = archive.read(info).decode("utf-8")
+            except UnicodeDecodeError:
+                raise Invalid([Violation(base, "is not UTF-8 text")]) from None
+    return files
+
+
+class Exchange:
+    """Import and export of the whole directory (or the part a maintainer may maintain)."""
+
+    def __init__(self, store: DirectoryStore, gazetteer: Gazetteer) -> None:
+        self.store = store
+        self.gazetteer = gazetteer
+
+    # -- import ------------------------------------------------------------------------
+    def import_json(self, claims: TokenClaims, document: Any) -> ImportReport:
+        rows, where, errors = flatten_json(document)
+        return self._import(claims, rows, where, errors)
+
+    def import_csv(self, claims: TokenClaims, files: Mapping[str, str]) -> ImportReport:
+        rows, where, errors = read_csv_package(files)
+        return self._import(claims, rows, where, errors)
+
+    def import_csv_zip(self, claims: TokenClaims, data: bytes) -> ImportReport:
+        return self.import_csv(claims, _files_from_zip(data))
+
+    def _import(
+        self,
+        claims: TokenClaims,
+        rows: dict[str, dict[str, Row]],
+        where: dict[tuple[str, str], str],
+        errors: list[Violation],
+    ) -> ImportReport:
+        if claims.role not in (Role.ADMIN, Role.MAINTAINER):
+            raise Forbidden(f"role {claims.role.value} cannot import")
+        report = ImportReport()
+        addresses_by_location: dict[str, list[Row]] = defaultdict(list)
+        for address in rows.get("address", {}).values():
+            addresses_by_location[str(address.get("location_id"))].append(address)
+        for entity, by_id in rows.items():
+            spec = entities()[entity]
+            for ident, row in by_id.items():
+                place = where.get((entity, ident), ident)
+                german = _german(entity, row, addresses_by_location)
+                found = schema_violations(entity, row)
+                if not found:
+                    found = check_entry(spec, row, german=german) + gazetteer_violations(self.gazetteer, spec, row)
+                errors.extend(Violation(_join(place, v.field), v.reason) for v in found)
+        if errors:
+            raise Invalid(errors, detail=f"{len(errors)} problem(s); nothing was imported")
+        all_ids = {(e, i) for e, by_id in rows.items() for i in by_id}
+        with self.store.transaction() as session:
+            for entity, by_id in rows.items():
+                spec = entities()[entity]
+                for ident, row in by_id.items():
+                    report.warnings.extend(_dangling(session, spec, row, all_ids, where.get((entity, ident), ident)))
+            self._check_rights(session, claims, rows)
+            for entity in entities():
+                by_id = rows.get(entity, {})
+                if by_id:
+                    self._write(session, claims, entities()[entity], by_id, report)
+        return report
+
+    def _check_rights(self, session: StoreSession, claims: TokenClaims, rows: dict[str, dict[str, Row]]) -> None:
+        if claims.role is Role.ADMIN:
+            return
+        allowed = session.maintainable_by(claims.organization_id or "")
+        new_orgs = {i for i in rows.get("organization", {}) if session.get("organization", i) is None}
+        for org_id in rows.get("organization", {}):
+            if org_id not in new_orgs and org_id not in allowed:
+                raise Forbidden(f"you may not maintain organisation {org_id}")
+        for entity in ("service", "location", "program", "jurisdiction"):
+            for row in rows.get(entity, {}).values():
+                org = row.get("organization_id")
+                if org and org not in allowed and org not in new_orgs:
+                    raise Forbidden(f"you may not maintain organisation {org} ({entity} {row['id']})")
+        for entity in ("taxonomy", "taxonomy_term", "meta_table_description"):
+            if rows.get(entity):
+                raise Forbidden(f"only admins import {entity} entries")
+        for org_id in new_orgs:
+            session.grant(org_id, claims.organization_id or "")
+
+    def _write(
+        self, session: StoreSession, claims: TokenClaims, spec: EntitySpec, by_id: dict[str, Row], report: ImportReport
+    ) -> None:
+        existing = {
+            str(r["id"]): r for chunk in _chunks(list(by_id), 500) for r in session.select(spec.name, {"id": chunk})
+        }
+        fresh = []
+        for ident, row in by_id.items():
+            values = {f.name: row.get(f.name, f.default) for f in spec.fields}
+            old = existing.get(ident)
+            if old is None:
+                fresh.append(values)
+                continue
+            old_values = {f.name: old.get(f.name) for f in spec.fields}
+            changes = {k: v for k, v in values.items() if old_values.get(k) != v}
+            if not changes:
+                report.unchanged += 1
+                continue
+            session.update(spec.name, ident, changes, int(old[REVISION]))
+            record_change(
+                session, entity=spec.name, ident=ident, action="update", old=old_values, new=values,
+                updated_by=claims.subject, owner_ids=access.owners(session, spec.name, values),
+                revision=int(old[REVISION]) + 1,
+            )
+            report.updated[spec.name] = report.updated.get(spec.name, 0) + 1
+        session.insert(spec.name, fresh)
+        if spec.name == "metadata":
+            report.created[spec.name] = len(fresh)
+            return
+        for values in fresh:
+            # creation by import is logged by its event; the entry's history starts with its next change
+            record_change(
+                session, entity=spec.name, ident=str(values["id"]), action="create", old={}, new=values,
+                updated_by=claims.subject, owner_ids=access.owners(session, spec.name, values), revision=1,
+                history=False,
+            )
+        if fresh:
+            report.created[spec.name] = len(fresh)
+
+    # -- export ------------------------------------------------------------------------
+    def export_rows(self, claims: TokenClaims, organization_ids: Iterable[str] | None = None) -> dict[str, list[Row]]:
+        """Every row the caller may export, per entity (internal entries only to their maintainers)."""
+        if claims.role not in (Role.ADMIN, Role.MAINTAINER):
+            raise Forbidden(f"role {claims.role.value} cannot export the directory")
+        with self.store.transaction() as session:
+            wanted = set(organization_ids) if organization_ids is not None else None
+            if claims.role is not Role.ADMIN:
+                allowed = session.maintainable_by(claims.organization_id or "")
+                wanted = allowed if wanted is None else wanted & allowed
+            out: dict[str, list[Row]] = {}
+            for entity, spec in entities().items():
+                rows = [_strip(r, spec) for r in session.select(entity)]
+                if wanted is not None and entity not in ("taxonomy", "taxonomy_term", "meta_table_description"):
+                    rows = [r for r in rows if access.owners(session, entity, r) & wanted]
+                out[entity] = [r for r in rows if access.may_see(session, claims, entity, r)]
+            return out
+
+    def export_json(self, claims: TokenClaims, organization_ids: Iterable[str] | None = None) -> dict[str, Any]:
+        rows = self.export_rows(claims, organization_ids)
+        index = _Index(rows)
+        return {
+            "profile": PROFILE_URI,
+            "organizations": [index.nest("organization", r) for r in rows["organization"]],
+            "services": [index.nest("service", r) for r in rows["service"]],
+            "taxonomies": [index.nest("taxonomy", r) for r in rows["taxonomy"]],
+            "taxonomy_terms": [index.nest("taxonomy_term", r) for r in rows["taxonomy_term"]],
+        }
+
+    def export_csv(self, claims: TokenClaims, organization_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """File name → text of the HSDS CSV data package, with its ``datapackage.json``."""
+        rows = self.export_rows(claims, organization_ids)
+        files: dict[str, str] = {}
+        resources = []
+        for entity, spec in entities().items():
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(spec.field_names)
+            for row in rows[entity]:
+                writer.writerow([_format_cell(f, row.get(f.name)) for f in spec.fields])
+            files[spec.csv_file] = buffer.getvalue()
+            resources.append({
+                "name": spec.name,
+                "path": spec.csv_file,
+                "profile": "tabular-data-resource",
+                "schema": {
+                    "fields": [{"name": f.name, "type": _frictionless_type(f)} for f in spec.fields],
+                    "primaryKey": "id",
+                },
+            })
+        files["datapackage.json"] = json.dumps(
+            {"name": "lotse-directory", "profile": "tabular-data-package", "x_hsds_profile": PROFILE_URI,
+             "resources": resources},
+            indent=2, ensure_ascii=False,
+        )
+        return files
+
+    def export_csv_zip(self, claims: TokenClaims, organization_ids: Iterable[str] | None = None) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in self.export_csv(claims, organization_ids).items():
+                archive.writestr(name, text)
+        return buffer.getvalue()
+
+
+def _frictionless_type(f: FieldSpec) -> str:
+    return {"number": "number", "boolean": "boolean", "array": "string"}.get(f.type, "string")
+
+
+def _strip(row: Row, spec: EntitySpec) -> Row:
+    return {f.name: _clean_number(row.get(f.name)) for f in spec.fields}
+
+
+def _join(place: str, field_name: str) -> str:
+    if ":" in place and place.endswith(tuple("0123456789")) and place.split(":")[-1].isdigit():
+        return f"{place}:{field_name}"  # CSV: file:line:field
+    return f"{place}.{field_name}"
+
+
+def _german(entity: str, row: Row, addresses_by_location: Mapping[str, list[Row]]) -> bool:
+    if entity == "address":
+        return row.get("country") == "DE"
+    if entity == "location":
+        return all(a.get("country") == "DE" for a in addresses_by_location.get(str(row["id"]), []))
+    return True
+
+
+def _dangling(
+    session: StoreSession, spec: EntitySpec, row: Row, in_file: set[tuple[str, str]], place: str
+) -> list[Violation]:
+    """References to entries neither in the file nor in the directory: kept, but reported."""
+    out = []
+    for f in spec.reference_fields:
+        value = row.get(f.name)
+        if not value or f.references == "*":
+            continue
+        assert f.references is not None
+        if (f.references, str(value)) not in in_file and session.get(f.references, str(value)) is None:
+            out.append(Violation(_join(place, f.name), f"refers to {f.references} {value}, which is not known"))
+    return out
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Index:
+    """Rows by the fields that point at their parents, to nest them as HSDS JSON."""
+
+    def __init__(self, rows: Mapping[str, list[Row]]) -> None:
+        self.by_id = {e: {str(r["id"]): r for r in rs} for e, rs in rows.items()}
+        self.children: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
+        for entity, rs in rows.items():
+            for f in entities()[entity].reference_fields:
+                for r in rs:
+                    if r.get(f.name):
+                        self.children[(entity, f.name, str(r[f.name]))].append(r)
+
+    def nest(self, entity: str, row: Row, depth: int = 0) -> dict[str, Any]:
+        out: dict[str, Any] = {k: v for k, v in row.items() if v is not None}
+        if depth > 8:
+            return out
+        for nest in entities()[entity].nestings:
+            if nest.many:
+                kids = self.children.get((nest.entity, nest.child_key or "", str(row["id"])), [])
+                out[nest.prop] = [self.nest(nest.entity, k, depth + 1) for k in kids]
+            else:
+                target = row.get(nest.parent_key or "")
+                found = self.by_id.get(nest.entity, {}).get(str(target)) if target else None
+                if found is not None:
+                    out[nest.prop] = self.nest(nest.entity, found, depth + 1)
+        return out
