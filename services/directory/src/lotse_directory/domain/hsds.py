@@ -216,8 +216,15 @@ def entities() -> dict[str, EntitySpec]:
         fields.extend(PROFILE_FIELDS.get(table, ()))
         meta = schema.get("datapackage_metadata", {})
         nests = tuple(nestings)
+        if table == "service_at_location":  # as in the HSDS API's compiled schema
+            nests = (*nests, Nesting("service", "service", many=False, parent_key="service_id"))
         if table == "organization":
-            nests = (*nests, Nesting("jurisdictions", "jurisdiction", many=True, child_key="organization_id"))
+            # the HSDS API nests an organisation's services in it; jurisdictions are the Lotse profile's
+            nests = (
+                *nests,
+                Nesting("services", "service", many=True, child_key="organization_id"),
+                Nesting("jurisdictions", "jurisdiction", many=True, child_key="organization_id"),
+            )
         specs[table] = EntitySpec(
             name=table,
             collection=_COLLECTIONS.get(table, f"{table}s"),

@@ -122,7 +122,7 @@ class _Flattener:
 def flatten_json(document: Any) -> tuple[dict[str, dict[str, Row]], dict[tuple[str, str], str], list[Violation]]:
     """Rows per entity from an HSDS JSON document (our export, one object, or a list)."""
     flat = _Flattener()
-    if isinstance(document, dict) and any(k in TOP_LEVEL for k in document):
+    if isinstance(document, dict) and "id" not in document and any(k in TOP_LEVEL for k in document):
         for key, value in document.items():
             if key in ("profile", "generated_at"):
                 continue
@@ -322,7 +322,7 @@ class Exchange:
         }
         fresh = []
         for ident, row in by_id.items():
-            values = {f.name: row.get(f.name, f.default) for f in spec.fields}
+            values = {f.name: row.get(f.name) for f in spec.fields}  # an import keeps what the file says
             old = existing.get(ident)
             if old is None:
                 fresh.append(values)
@@ -374,10 +374,15 @@ class Exchange:
     def export_json(self, claims: TokenClaims, organization_ids: Iterable[str] | None = None) -> dict[str, Any]:
         rows = self.export_rows(claims, organization_ids)
         index = _Index(rows)
+        exported_orgs = {str(r["id"]) for r in rows["organization"]}
         return {
             "profile": PROFILE_URI,
             "organizations": [index.nest("organization", r) for r in rows["organization"]],
-            "services": [index.nest("service", r) for r in rows["service"]],
+            # services appear inside their organisation; only those without one stand alone
+            "services": [index.nest("service", r) for r in rows["service"]
+                         if str(r.get("organization_id")) not in exported_orgs],
+            "locations": [index.nest("location", r) for r in rows["location"]
+                          if str(r.get("organization_id")) not in exported_orgs],
             "taxonomies": [index.nest("taxonomy", r) for r in rows["taxonomy"]],
             "taxonomy_terms": [index.nest("taxonomy_term", r) for r in rows["taxonomy_term"]],
         }
@@ -472,17 +477,17 @@ class _Index:
                     if r.get(f.name):
                         self.children[(entity, f.name, str(r[f.name]))].append(r)
 
-    def nest(self, entity: str, row: Row, depth: int = 0) -> dict[str, Any]:
+    def nest(self, entity: str, row: Row, ancestors: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The entry with what belongs to it nested, never nesting an entry inside itself."""
         out: dict[str, Any] = {k: v for k, v in row.items() if v is not None}
-        if depth > 8:
-            return out
+        inside = ancestors | {str(row["id"])}
         for nest in entities()[entity].nestings:
             if nest.many:
                 kids = self.children.get((nest.entity, nest.child_key or "", str(row["id"])), [])
-                out[nest.prop] = [self.nest(nest.entity, k, depth + 1) for k in kids]
+                out[nest.prop] = [self.nest(nest.entity, k, inside) for k in kids if str(k["id"]) not in inside]
             else:
                 target = row.get(nest.parent_key or "")
                 found = self.by_id.get(nest.entity, {}).get(str(target)) if target else None
-                if found is not None:
-                    out[nest.prop] = self.nest(nest.entity, found, depth + 1)
+                if found is not None and str(found["id"]) not in inside:
+                    out[nest.prop] = self.nest(nest.entity, found, inside)
         return out

@@ -1,0 +1,98 @@
+"""Directory fixtures: an app on SQLite and on PostgreSQL, tokens for each role."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from lotse_contracts import Role
+from lotse_directory import create_app
+from lotse_directory.bootstrap import Container, build
+from lotse_directory.settings import Settings
+from lotse_kit.auth import HmacTokenVerifier
+
+SECRET = "test-secret-" + "x" * 40
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class Api:
+    """A test client that knows how to send a token for a role and organisation."""
+
+    client: FlaskClient
+    container: Container
+
+    def token(self, role: Role, org: str | None = None, sub: str = "user-1") -> dict[str, str]:
+        verifier = self.container.verifier
+        assert isinstance(verifier, HmacTokenVerifier)
+        return {"Authorization": f"Bearer {verifier.issue(sub, role, org, 'Test')}"}
+
+    def admin(self) -> dict[str, str]:
+        return self.token(Role.ADMIN, None, "admin-1")
+
+    def create(self, collection: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        response = self.client.post(f"/api/v1/{collection}", json=body, headers=headers or self.admin())
+        assert response.status_code == 201, response.json
+        return response.json
+
+
+def _reset(container: Container) -> None:
+    from lotse_directory.adapters.storage.tables import metadata
+
+    with container.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(text(f'DELETE FROM "{table.name}"'))
+
+
+@pytest.fixture(scope="session")
+def sqlite_container(tmp_path_factory: pytest.TempPathFactory) -> Container:
+    var = tmp_path_factory.mktemp("var")
+    settings = Settings.from_env({"LOTSE_VAR_DIR": str(var), "LOTSE_AUTH_SECRET": SECRET})
+    container = build(settings)
+    container.migrate()
+    return container
+
+
+@pytest.fixture(scope="session")
+def postgres_container(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
+    var = tmp_path_factory.mktemp("var-pg")
+    settings = Settings.from_env({
+        "LOTSE_VAR_DIR": str(var), "LOTSE_AUTH_SECRET": SECRET, "LOTSE_DIRECTORY_DATABASE_URL": postgres_url,
+    })
+    container = build(settings)
+    container.migrate()
+    yield container
+    container.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def container(request: pytest.FixtureRequest) -> Container:
+    """The directory on each storage backend, emptied before every test."""
+    found: Container = request.getfixturevalue(f"{'sqlite' if request.param == 'sqlite' else 'postgres'}_container")
+    _reset(found)
+    return found
+
+
+@pytest.fixture
+def app(container: Container) -> Flask:
+    return create_app(container.settings, container)
+
+
+@pytest.fixture
+def api(app: Flask, container: Container) -> Api:
+    return Api(app.test_client(), container)
+
+
+@pytest.fixture
+def sqlite_api(sqlite_container: Container) -> Api:
+    """The API on SQLite only, for behaviour that does not depend on the database."""
+    _reset(sqlite_container)
+    return Api(create_app(sqlite_container.settings, sqlite_container).test_client(), sqlite_container)
+
+
+Factory = Callable[..., Any]

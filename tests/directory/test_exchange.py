@@ -1,0 +1,167 @@
+"""Bulk import and export: the HSDS 3.0 examples round-trip, exports validate, broken files write nothing."""
+
+import csv
+import io
+import json
+import zipfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from lotse_contracts import Role
+from lotse_directory.use_cases.exchange import flatten_json
+from tests.conftest import SHARED
+from tests.directory.conftest import FIXTURES, Api
+
+EXAMPLES = FIXTURES / "hsds-examples"
+COMPILED = SHARED / "data" / "hsds-3.0" / "schema" / "compiled"
+
+
+@cache
+def compiled(name: str) -> Draft202012Validator:
+    path = COMPILED / f"{name}.json"
+    if not path.exists():
+        pytest.fail(f"HSDS compiled schemas not found at {COMPILED} (shared/ must sit beside the repository)")
+    return Draft202012Validator(json.loads(path.read_text()))
+
+
+def _normal(value: Any) -> Any:
+    """Content only: no nulls, no empty lists, arrays of objects in id order."""
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items() if v is not None and v != []}
+    if isinstance(value, list):
+        items = [_normal(v) for v in value]
+        return sorted(items, key=lambda v: v.get("id", "") if isinstance(v, dict) else str(v))
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _example(name: str) -> Any:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+def _content(document: Any) -> dict[str, dict[str, Any]]:
+    """Every entry a JSON document holds, flat, wherever it was nested: its content."""
+    rows, _, errors = flatten_json(document)
+    assert not errors, errors
+    return {e: {i: _normal(r) for i, r in by_id.items()} for e, by_id in rows.items()}
+
+
+@pytest.mark.parametrize("example", ["service_full.json", "organization_full.json",
+                                     "service_at_location_full.json", "location.json"])
+def test_hsds_json_example_imports_without_loss_and_exports_equal_in_content(sqlite_api: Api, example: str) -> None:
+    document = _example(example)
+    response = sqlite_api.client.post("/api/v1/import", json=document, headers=sqlite_api.admin())
+    assert response.status_code == 200, response.json
+    exported = sqlite_api.client.get("/api/v1/export", headers=sqlite_api.admin()).json
+    assert _content(exported) == _content(document)
+
+
+def _csv_rows(files: dict[str, str]) -> dict[str, list[dict[str, str]]]:
+    out = {}
+    for name, text in files.items():
+        if name.endswith(".csv"):
+            rows = [{k: v for k, v in r.items() if v != ""} for r in csv.DictReader(io.StringIO(text))]
+            if rows:
+                out[name] = sorted(rows, key=lambda r: r["id"])
+    return out
+
+
+def test_hsds_csv_example_package_round_trips(sqlite_api: Api) -> None:
+    originals = {p.name: p.read_text() for p in (EXAMPLES / "csv").glob("*.csv")}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in originals.items():
+            archive.writestr(name, text)
+    response = sqlite_api.client.post("/api/v1/import", data=buffer.getvalue(), content_type="application/zip",
+                                      headers=sqlite_api.admin())
+    assert response.status_code == 200, response.json
+    assert response.json["warnings"], "the example refers to entries it does not contain; that is reported"
+    exported = sqlite_api.client.get("/api/v1/export?format=csv", headers=sqlite_api.admin())
+    files = {n: zipfile.ZipFile(io.BytesIO(exported.data)).read(n).decode() for n in
+             zipfile.ZipFile(io.BytesIO(exported.data)).namelist()}
+    assert "datapackage.json" in files
+    assert _csv_rows(files) == _csv_rows(originals)
+
+
+def test_export_validates_against_hsds_compiled_schemas(sqlite_api: Api) -> None:
+    home = sqlite_api.create("organizations", {"name": "KI (Test)", "description": "x"})
+    maintainer = sqlite_api.token(Role.MAINTAINER, home["id"])
+    org = sqlite_api.create("organizations", {"name": "Diakonie Hattingen (Test)", "description": "Beratung",
+                                              "legal_domains": ["SGB_II"]}, maintainer)
+    service = sqlite_api.create("services", {"organization_id": org["id"], "name": "Sprachcafé",
+                                             "status": "active"}, maintainer)
+    location = sqlite_api.create("locations", {"organization_id": org["id"], "location_type": "physical",
+                                               "name": "Treff", "latitude": 51.39, "longitude": 7.18}, maintainer)
+    sqlite_api.create("addresses", {"location_id": location["id"], "address_1": "Demostraße 1", "city": "Hattingen",
+                                    "state_province": "NRW", "postal_code": "45525", "country": "DE",
+                                    "address_type": "physical"}, maintainer)
+    sqlite_api.create("service_at_locations", {"service_id": service["id"], "location_id": location["id"]},
+                      maintainer)
+    sqlite_api.create("schedules", {"service_id": service["id"], "freq": "WEEKLY", "byday": "TU",
+                                    "opens_at": "15:00", "closes_at": "17:00", "closed_on_public_holidays": True},
+                      maintainer)
+    sqlite_api.create("languages", {"service_id": service["id"], "code": "uk", "name": "Українська"}, maintainer)
+    exported = sqlite_api.client.get(f"/api/v1/export?organization_id={org['id']}", headers=maintainer).json
+    assert [o["id"] for o in exported["organizations"]] == [org["id"]]
+    for o in exported["organizations"]:
+        assert not [e.message for e in compiled("organization").iter_errors(o)]
+        for s in o["services"]:
+            assert not [e.message for e in compiled("service").iter_errors(s)]
+    services = exported["organizations"][0]["services"]
+    assert len(services) == 1
+    assert services[0]["service_at_locations"][0]["location"]["addresses"][0]["postal_code"] == "45525"
+
+
+def test_broken_csv_row_is_reported_with_line_and_field_and_nothing_is_written(sqlite_api: Api) -> None:
+    organizations = (
+        "id,name,description,year_incorporated\n"
+        "8a0c8a7e-7a11-4a3b-9d3e-0c1f8f1d1a01,Gute Org,gut,2001\n"
+        "8a0c8a7e-7a11-4a3b-9d3e-0c1f8f1d1a02,Schlechte Org,,zweitausend\n"
+    )
+    addresses = (
+        "id,location_id,address_1,city,state_province,postal_code,country,address_type\n"
+        "8a0c8a7e-7a11-4a3b-9d3e-0c1f8f1d1a03,,Demostraße 1,Witten,NRW,5845,DE,physical\n"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("organizations.csv", organizations)
+        archive.writestr("addresses.csv", addresses)
+    response = sqlite_api.client.post("/api/v1/import", data=buffer.getvalue(), content_type="application/zip",
+                                      headers=sqlite_api.admin())
+    assert response.status_code == 422
+    names = {e["name"] for e in response.json["errors"]}
+    assert "organizations.csv:3:year_incorporated" in names
+    assert "organizations.csv:3:description" in names
+    assert "addresses.csv:2:postal_code" in names
+    listing = sqlite_api.client.get("/api/v1/organizations", headers=sqlite_api.admin()).json
+    assert listing["total_items"] == 0
+
+
+def test_broken_json_entry_is_reported_with_its_path(sqlite_api: Api) -> None:
+    service = _example("service_full.json")
+    service["schedules"][0]["closes_at"] = "09:00:00"
+    service["languages"][0]["code"] = "xx-klingonisch"
+    response = sqlite_api.client.post("/api/v1/import", json=service, headers=sqlite_api.admin())
+    assert response.status_code == 422
+    names = {e["name"] for e in response.json["errors"]}
+    assert "$.schedules[0].closes_at" in names
+    assert "$.languages[0].code" in names
+    assert sqlite_api.client.get("/api/v1/services", headers=sqlite_api.admin()).json["total_items"] == 0
+
+
+def test_case_manager_cannot_import_or_export(sqlite_api: Api) -> None:
+    headers = sqlite_api.token(Role.CASE_MANAGER, "org")
+    assert sqlite_api.client.get("/api/v1/export", headers=headers).status_code == 403
+    assert sqlite_api.client.post("/api/v1/import", json={}, headers=headers).status_code == 403
+
+
+def test_examples_are_the_shared_ones() -> None:
+    shared = SHARED / "data" / "hsds-3.0" / "examples" / "service_full.json"
+    if shared.exists():
+        assert json.loads(shared.read_text()) == _example("service_full.json")
+    assert Path(EXAMPLES / "LICENSE").exists()
