@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
-
 from lotse_contracts import Role
 from lotse_directory import create_app
 from lotse_directory.bootstrap import Container, build
 from lotse_directory.settings import Settings
 from lotse_kit.auth import HmacTokenVerifier
+from sqlalchemy import text
 
 SECRET = "test-secret-" + "x" * 40
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -61,9 +60,13 @@ def sqlite_container(tmp_path_factory: pytest.TempPathFactory) -> Container:
 @pytest.fixture(scope="session")
 def postgres_container(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
     var = tmp_path_factory.mktemp("var-pg")
-    settings = Settings.from_env({
-        "LOTSE_VAR_DIR": str(var), "LOTSE_AUTH_SECRET": SECRET, "LOTSE_DIRECTORY_DATABASE_URL": postgres_url,
-    })
+    settings = Settings.from_env(
+        {
+            "LOTSE_VAR_DIR": str(var),
+            "LOTSE_AUTH_SECRET": SECRET,
+            "LOTSE_DIRECTORY_DATABASE_URL": postgres_url,
+        }
+    )
     container = build(settings)
     container.migrate()
     yield container

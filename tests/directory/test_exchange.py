@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-
 from lotse_contracts import Role
 from lotse_directory.use_cases.exchange import flatten_json
+
 from tests.conftest import SHARED
 from tests.directory.conftest import FIXTURES, Api
 
@@ -51,8 +51,9 @@ def _content(document: Any) -> dict[str, dict[str, Any]]:
     return {e: {i: _normal(r) for i, r in by_id.items()} for e, by_id in rows.items()}
 
 
-@pytest.mark.parametrize("example", ["service_full.json", "organization_full.json",
-                                     "service_at_location_full.json", "location.json"])
+@pytest.mark.parametrize(
+    "example", ["service_full.json", "organization_full.json", "service_at_location_full.json", "location.json"]
+)
 def test_hsds_json_example_imports_without_loss_and_exports_equal_in_content(sqlite_api: Api, example: str) -> None:
     document = _example(example)
     response = sqlite_api.client.post("/api/v1/import", json=document, headers=sqlite_api.admin())
@@ -77,13 +78,16 @@ def test_hsds_csv_example_package_round_trips(sqlite_api: Api) -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, text in originals.items():
             archive.writestr(name, text)
-    response = sqlite_api.client.post("/api/v1/import", data=buffer.getvalue(), content_type="application/zip",
-                                      headers=sqlite_api.admin())
+    response = sqlite_api.client.post(
+        "/api/v1/import", data=buffer.getvalue(), content_type="application/zip", headers=sqlite_api.admin()
+    )
     assert response.status_code == 200, response.json
     assert response.json["warnings"], "the example refers to entries it does not contain; that is reported"
     exported = sqlite_api.client.get("/api/v1/export?format=csv", headers=sqlite_api.admin())
-    files = {n: zipfile.ZipFile(io.BytesIO(exported.data)).read(n).decode() for n in
-             zipfile.ZipFile(io.BytesIO(exported.data)).namelist()}
+    files = {
+        n: zipfile.ZipFile(io.BytesIO(exported.data)).read(n).decode()
+        for n in zipfile.ZipFile(io.BytesIO(exported.data)).namelist()
+    }
     assert "datapackage.json" in files
     assert _csv_rows(files) == _csv_rows(originals)
 
@@ -91,20 +95,51 @@ def test_hsds_csv_example_package_round_trips(sqlite_api: Api) -> None:
 def test_export_validates_against_hsds_compiled_schemas(sqlite_api: Api) -> None:
     home = sqlite_api.create("organizations", {"name": "KI (Test)", "description": "x"})
     maintainer = sqlite_api.token(Role.MAINTAINER, home["id"])
-    org = sqlite_api.create("organizations", {"name": "Diakonie Hattingen (Test)", "description": "Beratung",
-                                              "legal_domains": ["SGB_II"]}, maintainer)
-    service = sqlite_api.create("services", {"organization_id": org["id"], "name": "Sprachcafé",
-                                             "status": "active"}, maintainer)
-    location = sqlite_api.create("locations", {"organization_id": org["id"], "location_type": "physical",
-                                               "name": "Treff", "latitude": 51.39, "longitude": 7.18}, maintainer)
-    sqlite_api.create("addresses", {"location_id": location["id"], "address_1": "Demostraße 1", "city": "Hattingen",
-                                    "state_province": "NRW", "postal_code": "45525", "country": "DE",
-                                    "address_type": "physical"}, maintainer)
-    sqlite_api.create("service_at_locations", {"service_id": service["id"], "location_id": location["id"]},
-                      maintainer)
-    sqlite_api.create("schedules", {"service_id": service["id"], "freq": "WEEKLY", "byday": "TU",
-                                    "opens_at": "15:00", "closes_at": "17:00", "closed_on_public_holidays": True},
-                      maintainer)
+    org = sqlite_api.create(
+        "organizations",
+        {"name": "Diakonie Hattingen (Test)", "description": "Beratung", "legal_domains": ["SGB_II"]},
+        maintainer,
+    )
+    service = sqlite_api.create(
+        "services", {"organization_id": org["id"], "name": "Sprachcafé", "status": "active"}, maintainer
+    )
+    location = sqlite_api.create(
+        "locations",
+        {
+            "organization_id": org["id"],
+            "location_type": "physical",
+            "name": "Treff",
+            "latitude": 51.39,
+            "longitude": 7.18,
+        },
+        maintainer,
+    )
+    sqlite_api.create(
+        "addresses",
+        {
+            "location_id": location["id"],
+            "address_1": "Demostraße 1",
+            "city": "Hattingen",
+            "state_province": "NRW",
+            "postal_code": "45525",
+            "country": "DE",
+            "address_type": "physical",
+        },
+        maintainer,
+    )
+    sqlite_api.create("service_at_locations", {"service_id": service["id"], "location_id": location["id"]}, maintainer)
+    sqlite_api.create(
+        "schedules",
+        {
+            "service_id": service["id"],
+            "freq": "WEEKLY",
+            "byday": "TU",
+            "opens_at": "15:00",
+            "closes_at": "17:00",
+            "closed_on_public_holidays": True,
+        },
+        maintainer,
+    )
     sqlite_api.create("languages", {"service_id": service["id"], "code": "uk", "name": "Українська"}, maintainer)
     exported = sqlite_api.client.get(f"/api/v1/export?organization_id={org['id']}", headers=maintainer).json
     assert [o["id"] for o in exported["organizations"]] == [org["id"]]
@@ -131,8 +166,9 @@ def test_broken_csv_row_is_reported_with_line_and_field_and_nothing_is_written(s
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("organizations.csv", organizations)
         archive.writestr("addresses.csv", addresses)
-    response = sqlite_api.client.post("/api/v1/import", data=buffer.getvalue(), content_type="application/zip",
-                                      headers=sqlite_api.admin())
+    response = sqlite_api.client.post(
+        "/api/v1/import", data=buffer.getvalue(), content_type="application/zip", headers=sqlite_api.admin()
+    )
     assert response.status_code == 422
     names = {e["name"] for e in response.json["errors"]}
     assert "organizations.csv:3:year_incorporated" in names

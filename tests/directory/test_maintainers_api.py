@@ -3,10 +3,10 @@
 import json
 from typing import Any
 
-from sqlalchemy import select
-
 from lotse_contracts import Role
 from lotse_directory.adapters.storage.tables import outbox
+from sqlalchemy import select
+
 from tests.directory.conftest import Api
 
 PLZ_WITTEN = "58452"
@@ -25,13 +25,19 @@ def test_maintainer_creates_organisation_with_offer_edits_it_and_sees_history(ap
     home = _org(api, "KI Ennepe-Ruhr (Test)")
     maintainer = api.token(Role.MAINTAINER, home["id"])
     org = _org(api, "AWO Witten (Test)", maintainer)
-    offer = api.create("services", {"organization_id": org["id"], "name": "Deutschkurs", "status": "active",
-                                    "legal_domains": ["AUFENTHG"]}, maintainer)
+    offer = api.create(
+        "services",
+        {"organization_id": org["id"], "name": "Deutschkurs", "status": "active", "legal_domains": ["AUFENTHG"]},
+        maintainer,
+    )
     read = api.client.get(f"/api/v1/services/{offer['id']}", headers=maintainer)
     assert read.status_code == 200 and read.headers["ETag"] == '"1"'
 
-    changed = api.client.patch(f"/api/v1/services/{offer['id']}", json={"name": "Integrationskurs"},
-                               headers={**maintainer, "If-Match": read.headers["ETag"]})
+    changed = api.client.patch(
+        f"/api/v1/services/{offer['id']}",
+        json={"name": "Integrationskurs"},
+        headers={**maintainer, "If-Match": read.headers["ETag"]},
+    )
     assert changed.status_code == 200, changed.json
     assert changed.json["name"] == "Integrationskurs" and changed.headers["ETag"] == '"2"'
 
@@ -45,11 +51,13 @@ def test_maintainer_creates_organisation_with_offer_edits_it_and_sees_history(ap
 
 def test_stale_if_match_gets_412_and_changes_nothing(api: Api) -> None:
     org = _org(api)
-    first = api.client.patch(f"/api/v1/organizations/{org['id']}", json={"name": "Neu"},
-                             headers={**api.admin(), "If-Match": '"1"'})
+    first = api.client.patch(
+        f"/api/v1/organizations/{org['id']}", json={"name": "Neu"}, headers={**api.admin(), "If-Match": '"1"'}
+    )
     assert first.status_code == 200
-    stale = api.client.patch(f"/api/v1/organizations/{org['id']}", json={"name": "Verloren"},
-                             headers={**api.admin(), "If-Match": '"1"'})
+    stale = api.client.patch(
+        f"/api/v1/organizations/{org['id']}", json={"name": "Verloren"}, headers={**api.admin(), "If-Match": '"1"'}
+    )
     assert stale.status_code == 412
     assert stale.mimetype == "application/problem+json"
     assert stale.json["errors"][0]["name"] == "If-Match"
@@ -69,15 +77,20 @@ def test_maintainer_cannot_edit_other_organisations(api: Api) -> None:
     mine = _org(api, "Meine Org")
     other = _org(api, "Fremde Org")
     maintainer = api.token(Role.MAINTAINER, mine["id"])
-    response = api.client.patch(f"/api/v1/organizations/{other['id']}", json={"name": "Übernommen"},
-                                headers={**maintainer, "If-Match": '"1"'})
+    response = api.client.patch(
+        f"/api/v1/organizations/{other['id']}", json={"name": "Übernommen"}, headers={**maintainer, "If-Match": '"1"'}
+    )
     assert response.status_code == 403
-    sneaky = api.client.post("/api/v1/services", json={"organization_id": other["id"], "name": "x",
-                                                       "status": "active"}, headers=maintainer)
+    sneaky = api.client.post(
+        "/api/v1/services", json={"organization_id": other["id"], "name": "x", "status": "active"}, headers=maintainer
+    )
     assert sneaky.status_code == 403
     moved = api.create("services", {"organization_id": mine["id"], "name": "y", "status": "active"}, maintainer)
-    steal = api.client.patch(f"/api/v1/services/{moved['id']}", json={"organization_id": other["id"]},
-                             headers={**maintainer, "If-Match": '"1"'})
+    steal = api.client.patch(
+        f"/api/v1/services/{moved['id']}",
+        json={"organization_id": other["id"]},
+        headers={**maintainer, "If-Match": '"1"'},
+    )
     assert steal.status_code == 403
     assert api.client.get(f"/api/v1/organizations/{other['id']}", headers=api.admin()).json["name"] == "Fremde Org"
 
@@ -93,11 +106,29 @@ def test_other_roles_read_but_cannot_write(api: Api) -> None:
 
 def test_internal_address_is_hidden_from_case_managers(api: Api) -> None:
     org = _org(api)
-    location = api.create("locations", {"organization_id": org["id"], "location_type": "physical",
-                                        "name": "Frauenhaus", "latitude": 51.43, "longitude": 7.33})
-    address = api.create("addresses", {"location_id": location["id"], "address_1": "Geheim 1", "city": "Witten",
-                                       "state_province": "NRW", "postal_code": PLZ_WITTEN, "country": "DE",
-                                       "address_type": "physical", "visibility": "internal"})
+    location = api.create(
+        "locations",
+        {
+            "organization_id": org["id"],
+            "location_type": "physical",
+            "name": "Frauenhaus",
+            "latitude": 51.43,
+            "longitude": 7.33,
+        },
+    )
+    address = api.create(
+        "addresses",
+        {
+            "location_id": location["id"],
+            "address_1": "Geheim 1",
+            "city": "Witten",
+            "state_province": "NRW",
+            "postal_code": PLZ_WITTEN,
+            "country": "DE",
+            "address_type": "physical",
+            "visibility": "internal",
+        },
+    )
     case_manager = api.token(Role.CASE_MANAGER, "someone-else")
     assert api.client.get(f"/api/v1/addresses/{address['id']}", headers=case_manager).status_code == 404
     listing = api.client.get(f"/api/v1/addresses?location_id={location['id']}", headers=case_manager).json
@@ -108,13 +139,18 @@ def test_internal_address_is_hidden_from_case_managers(api: Api) -> None:
 
 def test_every_change_writes_a_versioned_event_without_personal_data(api: Api) -> None:
     org = _org(api)
-    contact = api.create("contacts", {"organization_id": org["id"], "name": "Erika Mustermann",
-                                      "email": "erika@example.org"})
-    api.client.patch(f"/api/v1/contacts/{contact['id']}", json={"name": "Erika Muster"},
-                     headers={**api.admin(), "If-Match": '"1"'})
+    contact = api.create(
+        "contacts", {"organization_id": org["id"], "name": "Erika Mustermann", "email": "erika@example.org"}
+    )
+    api.client.patch(
+        f"/api/v1/contacts/{contact['id']}", json={"name": "Erika Muster"}, headers={**api.admin(), "If-Match": '"1"'}
+    )
     events = _events(api)
-    assert [e["type"] for e in events] == ["directory.organization.changed", "directory.contact.changed",
-                                           "directory.contact.changed"]
+    assert [e["type"] for e in events] == [
+        "directory.organization.changed",
+        "directory.contact.changed",
+        "directory.contact.changed",
+    ]
     assert events[-1]["data"]["action"] == "updated" and events[-1]["data"]["fields"] == ["name"]
     assert events[-1]["data"]["organization_ids"] == [org["id"]]
     assert "Erika" not in json.dumps(events) and "example.org" not in json.dumps(events)
@@ -124,8 +160,10 @@ def test_delete_removes_owned_entries_and_unlinks_shared_ones(api: Api) -> None:
     org = _org(api)
     service = api.create("services", {"organization_id": org["id"], "name": "Kurs", "status": "active"})
     location = api.create("locations", {"organization_id": org["id"], "location_type": "physical", "name": "Büro"})
-    only_service = api.create("schedules", {"service_id": service["id"], "byday": "MO", "freq": "WEEKLY",
-                                            "opens_at": "09:00", "closes_at": "12:00"})
+    only_service = api.create(
+        "schedules",
+        {"service_id": service["id"], "byday": "MO", "freq": "WEEKLY", "opens_at": "09:00", "closes_at": "12:00"},
+    )
     shared = api.create("phones", {"service_id": service["id"], "location_id": location["id"], "number": "0"})
     response = api.client.delete(f"/api/v1/services/{service['id']}", headers={**api.admin(), "If-Match": '"1"'})
     assert response.status_code == 204
@@ -136,13 +174,18 @@ def test_delete_removes_owned_entries_and_unlinks_shared_ones(api: Api) -> None:
 
 def test_jurisdiction_validates_region_key_and_postal_codes(api: Api) -> None:
     org = _org(api, "Jugendamt Witten (Test)")
-    good = {"organization_id": org["id"], "legal_domain": "SGB_VIII", "region_key": "05954036",
-            "postal_codes": ["58452", "58453"], "source": "§ 2 AG-KJHG NRW", "verified_on": "2026-01-15"}
+    good = {
+        "organization_id": org["id"],
+        "legal_domain": "SGB_VIII",
+        "region_key": "05954036",
+        "postal_codes": ["58452", "58453"],
+        "source": "§ 2 AG-KJHG NRW",
+        "verified_on": "2026-01-15",
+    }
     api.create("jurisdictions", good)
     bad = {**good, "region_key": "05999999", "postal_codes": ["5845", "99999"], "legal_domain": "SGB_XX"}
     response = api.client.post("/api/v1/jurisdictions", json=bad, headers=api.admin())
     assert response.status_code == 422
     assert {e["name"] for e in response.json["errors"]} == {"legal_domain"}
-    response = api.client.post("/api/v1/jurisdictions", json={**bad, "legal_domain": "SGB_VIII"},
-                               headers=api.admin())
+    response = api.client.post("/api/v1/jurisdictions", json={**bad, "legal_domain": "SGB_VIII"}, headers=api.admin())
     assert {e["name"] for e in response.json["errors"]} == {"region_key", "postal_codes.0", "postal_codes.1"}

@@ -15,8 +15,8 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 import jwt
 from flask import Flask, current_app, g, request
-
 from lotse_contracts import Role, TokenClaims
+
 from lotse_kit.problems import FieldError, Problem
 
 EMBEDDED_ISSUER = "lotse-embedded"

@@ -7,9 +7,9 @@ parameters and responses. The same declaration validates the request and feeds
 
 import json
 import re
-from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import swagger_ui_bundle
@@ -130,9 +130,7 @@ class ApiDoc:
             if op.description:
                 entry["description"] = op.description
             if op.roles:
-                entry["description"] = (
-                    entry.get("description", "") + f"\n\nRoles: {', '.join(op.roles)}."
-                ).strip()
+                entry["description"] = (entry.get("description", "") + f"\n\nRoles: {', '.join(op.roles)}.").strip()
             if op.tags:
                 entry["tags"] = op.tags
             parameters = [
@@ -161,9 +159,7 @@ class ApiDoc:
             for status, (desc, schema) in sorted(op.responses.items()):
                 resp: dict[str, Any] = {"description": desc}
                 if schema:
-                    resp["content"] = {
-                        op.response_content_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}}
-                    }
+                    resp["content"] = {op.response_content_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
                 responses[str(status)] = resp
             responses.setdefault(
                 "4XX",
@@ -214,7 +210,11 @@ def _rewrite_refs(schema: Any) -> Any:
     """Internal ``#/$defs/X`` references become ``#/components/schemas/X`` in the document."""
     if isinstance(schema, dict):
         return {
-            k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" and isinstance(v, str) else _rewrite_refs(v))
+            k: (
+                v.replace("#/$defs/", "#/components/schemas/")
+                if k == "$ref" and isinstance(v, str)
+                else _rewrite_refs(v)
+            )
             for k, v in schema.items()
         }
     if isinstance(schema, list):

@@ -17,9 +17,11 @@ def field_names(error: ValidationError) -> list[str]:
     base = ".".join(str(p) for p in error.absolute_path)
     prefix = f"{base}." if base else ""
     if error.validator == "required" and isinstance(error.instance, Mapping):
-        return [f"{prefix}{n}" for n in error.validator_value if n not in error.instance]
+        required: list[str] = list(error.validator_value)  # type: ignore[arg-type]
+        return [f"{prefix}{n}" for n in required if n not in error.instance]
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-        known = set(error.schema.get("properties", {}))
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        known = set(schema.get("properties", {}))
         extra = [k for k in error.instance if k not in known]
         return [f"{prefix}{k}" for k in extra] or [base or "body"]
     return [base or "body"]
@@ -31,7 +33,8 @@ def reason(error: ValidationError) -> str:
     if error.validator == "additionalProperties":
         return "is not a known field"
     if error.validator == "enum":
-        return "must be one of " + ", ".join(json.dumps(v) for v in error.validator_value)
+        options: list[Any] = list(error.validator_value)  # type: ignore[arg-type]
+        return "must be one of " + ", ".join(json.dumps(v) for v in options)
     if error.validator == "anyOf" and error.context:
         # "X or null": report the reason of the non-null branch
         return reason(error.context[0])

@@ -2,6 +2,9 @@
 
 from flask import Blueprint, Flask
 from flask_cors import CORS
+from lotse_kit.auth import install_auth
+from lotse_kit.openapi import ApiDoc
+from lotse_kit.problems import install_problem_handlers
 
 from lotse_directory.bootstrap import Container, build
 from lotse_directory.entrypoints.web.entries import (
@@ -12,9 +15,6 @@ from lotse_directory.entrypoints.web.entries import (
 from lotse_directory.entrypoints.web.errors import install_error_handlers
 from lotse_directory.entrypoints.web.meta import register_health, register_meta_routes
 from lotse_directory.settings import Settings
-from lotse_kit.auth import install_auth
-from lotse_kit.openapi import ApiDoc
-from lotse_kit.problems import install_problem_handlers
 
 API_PREFIX = "/api/v1"
 

@@ -3,15 +3,19 @@
 from dataclasses import dataclass
 from typing import Any
 
+from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
 from sqlalchemy import Engine
 
-from lotse_directory.adapters.geocoding.gazetteer import Gazetteer, GazetteerGeocoder, packaged_gazetteer
+from lotse_directory.adapters.geocoding.gazetteer import (
+    Gazetteer,
+    GazetteerGeocoder,
+    packaged_gazetteer,
+)
 from lotse_directory.adapters.storage.migrate import upgrade
 from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, make_engine
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
-from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
 
 
 @dataclass

@@ -102,21 +102,36 @@ _COLLECTIONS = {
 }
 
 _VERIFICATION = (
-    FieldSpec("verified_at", "string", format="date-time", extension=True,
-              description="When a maintainer last confirmed this entry."),
+    FieldSpec(
+        "verified_at",
+        "string",
+        format="date-time",
+        extension=True,
+        description="When a maintainer last confirmed this entry.",
+    ),
     FieldSpec("verified_by", "string", extension=True, description="Who confirmed it (user id)."),
 )
 _VISIBILITY = (
-    FieldSpec("visibility", "string", enum=VISIBILITIES, extension=True, default="public",
-              description="Who may see this entry: public, case_managers, or internal "
-                          "(maintainers of the organisation only; shelters and similar)."),
+    FieldSpec(
+        "visibility",
+        "string",
+        enum=VISIBILITIES,
+        extension=True,
+        default="public",
+        description="Who may see this entry: public, case_managers, or internal "
+        "(maintainers of the organisation only; shelters and similar).",
+    ),
 )
 _LEGAL_DOMAINS = FieldSpec(
-    "legal_domains", "array", extension=True, default=None,
+    "legal_domains",
+    "array",
+    extension=True,
+    default=None,
     description="Legal domains (Rechtskreise) this entry belongs to: " + ", ".join(d.value for d in LegalDomain),
 )
-_DEMO = FieldSpec("demo", "boolean", extension=True, default=None,
-                  description="True for entries of the demo data set (no real data).")
+_DEMO = FieldSpec(
+    "demo", "boolean", extension=True, default=None, description="True for entries of the demo data set (no real data)."
+)
 
 PROFILE_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "organization": (_LEGAL_DOMAINS, *_VERIFICATION, _DEMO),
@@ -126,14 +141,30 @@ PROFILE_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "phone": _VISIBILITY,
     "contact": (
         *_VISIBILITY,
-        FieldSpec("deputy_contact_id", "string", format="uuid", references="contact", extension=True,
-                  description="The contact who stands in (Vertretung) when this one is away."),
+        FieldSpec(
+            "deputy_contact_id",
+            "string",
+            format="uuid",
+            references="contact",
+            extension=True,
+            description="The contact who stands in (Vertretung) when this one is away.",
+        ),
     ),
     "schedule": (
-        FieldSpec("by_appointment", "boolean", extension=True, default=None,
-                  description="Only by appointment (nach Vereinbarung)."),
-        FieldSpec("closed_on_public_holidays", "boolean", extension=True, default=None,
-                  description="Closed on public holidays of Nordrhein-Westfalen."),
+        FieldSpec(
+            "by_appointment",
+            "boolean",
+            extension=True,
+            default=None,
+            description="Only by appointment (nach Vereinbarung).",
+        ),
+        FieldSpec(
+            "closed_on_public_holidays",
+            "boolean",
+            extension=True,
+            default=None,
+            description="Closed on public holidays of Nordrhein-Westfalen.",
+        ),
     ),
 }
 
@@ -145,13 +176,28 @@ JURISDICTION = EntitySpec(
     hsds=False,
     fields=(
         FieldSpec("id", "string", format="uuid", required=True),
-        FieldSpec("organization_id", "string", format="uuid", required=True, references="organization",
-                  description="The responsible authority."),
-        FieldSpec("location_id", "string", format="uuid", references="location",
-                  description="The authority's office for this jurisdiction, if one is meant."),
+        FieldSpec(
+            "organization_id",
+            "string",
+            format="uuid",
+            required=True,
+            references="organization",
+            description="The responsible authority.",
+        ),
+        FieldSpec(
+            "location_id",
+            "string",
+            format="uuid",
+            references="location",
+            description="The authority's office for this jurisdiction, if one is meant.",
+        ),
         FieldSpec("legal_domain", "string", enum=tuple(d.value for d in LegalDomain), required=True),
-        FieldSpec("region_key", "string", required=True,
-                  description="AGS/ARS prefix: 2 digits Land, 3 Regierungsbezirk, 5 Kreis, 8 or 12 Gemeinde."),
+        FieldSpec(
+            "region_key",
+            "string",
+            required=True,
+            description="AGS/ARS prefix: 2 digits Land, 3 Regierungsbezirk, 5 Kreis, 8 or 12 Gemeinde.",
+        ),
         FieldSpec("postal_codes", "array", description="Optional PLZ list that narrows the region."),
         FieldSpec("role", "string", description="Optional role, e.g. 'Leistungsgewährung' or 'Einbürgerung'."),
         FieldSpec("unit", "string", description="Optional unit of the authority (Fachbereich, Abteilung)."),
@@ -185,10 +231,27 @@ def _load(name: str) -> dict[str, Any]:
 
 
 _HSDS_TABLES = (
-    "organization", "program", "service", "attribute", "service_at_location", "location", "phone",
-    "contact", "address", "schedule", "funding", "service_area", "required_document", "language",
-    "accessibility", "taxonomy_term", "metadata", "meta_table_description", "cost_option",
-    "organization_identifier", "taxonomy",
+    "organization",
+    "program",
+    "service",
+    "attribute",
+    "service_at_location",
+    "location",
+    "phone",
+    "contact",
+    "address",
+    "schedule",
+    "funding",
+    "service_area",
+    "required_document",
+    "language",
+    "accessibility",
+    "taxonomy_term",
+    "metadata",
+    "meta_table_description",
+    "cost_option",
+    "organization_identifier",
+    "taxonomy",
 )
 
 
@@ -274,5 +337,5 @@ def json_schema(spec: EntitySpec, *, for_patch: bool = False) -> dict[str, Any]:
         "additionalProperties": False,
     }
     if not for_patch:
-        schema["required"] = sorted((f.name for f in spec.fields if f.required and f.name != "id"))
+        schema["required"] = sorted(f.name for f in spec.fields if f.required and f.name != "id")
     return schema

@@ -36,10 +36,7 @@ def is_language_code(code: str) -> bool:
         return pycountry.languages.get(alpha_2=code.lower()) is not None
     if len(code) == 3:
         c = code.lower()
-        return (
-            pycountry.languages.get(alpha_3=c) is not None
-            or pycountry.languages.get(bibliographic=c) is not None
-        )
+        return pycountry.languages.get(alpha_3=c) is not None or pycountry.languages.get(bibliographic=c) is not None
     return False
 
 

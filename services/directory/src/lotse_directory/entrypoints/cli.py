@@ -7,13 +7,13 @@ import zipfile
 from pathlib import Path
 
 import click
-
 from lotse_contracts import Role, TokenClaims
+from lotse_kit.auth import HmacTokenVerifier
+
 from lotse_directory.bootstrap import Container, build
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.demo import demo_document
 from lotse_directory.use_cases.errors import Invalid, UseCaseError
-from lotse_kit.auth import HmacTokenVerifier
 
 CLI_ADMIN = TokenClaims(subject="cli", role=Role.ADMIN, organization_id=None, name="Kommandozeile")
 
@@ -93,8 +93,11 @@ def users_token(user_id: str, days: int) -> None:
         user = session.get_user(user_id)
     if user is None:
         raise click.ClickException(f"no user {user_id}")
-    click.echo(_issuer(container).issue(user_id, Role(user["role"]), user["organization_id"], user["name"],
-                                        timedelta(days=days)))
+    click.echo(
+        _issuer(container).issue(
+            user_id, Role(user["role"]), user["organization_id"], user["name"], timedelta(days=days)
+        )
+    )
 
 
 @users.command("demo-tokens")
@@ -110,8 +113,14 @@ def users_demo_tokens() -> None:
         org_id = orgs[0]["id"] if orgs else None
         for user_id, (name, role, _) in demo.items():
             if session.get_user(user_id) is None:
-                session.add_user({"id": user_id, "name": name, "role": role.value,
-                                  "organization_id": org_id if role is Role.MAINTAINER else None})
+                session.add_user(
+                    {
+                        "id": user_id,
+                        "name": name,
+                        "role": role.value,
+                        "organization_id": org_id if role is Role.MAINTAINER else None,
+                    }
+                )
     issuer = _issuer(container)
     for user_id, (name, role, _) in demo.items():
         org = org_id if role is Role.MAINTAINER else None

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lotse_contracts import Role, TokenClaims
+
 from lotse_directory.adapters.ports import StoreSession
 from lotse_directory.domain.hsds import entities
 from lotse_directory.use_cases.errors import Forbidden
@@ -11,8 +12,14 @@ from lotse_directory.use_cases.errors import Forbidden
 # References that say where an entry belongs; others (deputy, taxonomy, parent organisation)
 # point sideways and do not make the target's maintainers owners.
 _OWNING_REFERENCES = (
-    "organization_id", "service_id", "location_id", "service_at_location_id", "contact_id",
-    "phone_id", "link_id", "resource_id",
+    "organization_id",
+    "service_id",
+    "location_id",
+    "service_at_location_id",
+    "contact_id",
+    "phone_id",
+    "link_id",
+    "resource_id",
 )
 _LINKABLE = ("service", "organization", "location", "service_at_location", "contact", "phone")
 
@@ -71,9 +78,7 @@ def require_maintainer(session: StoreSession, claims: TokenClaims, entity: str, 
         raise Forbidden(f"role {claims.role.value} cannot change the directory")
     if not owner_ids:
         raise Forbidden(f"a {entity} that belongs to no organisation can only be changed by an admin")
-    raise Forbidden(
-        f"you may not maintain entries of organisation(s) {', '.join(sorted(owner_ids))}"
-    )
+    raise Forbidden(f"you may not maintain entries of organisation(s) {', '.join(sorted(owner_ids))}")
 
 
 def may_see(session: StoreSession, claims: TokenClaims, entity: str, row: Mapping[str, Any]) -> bool:

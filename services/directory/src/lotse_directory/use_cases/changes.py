@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lotse_contracts import EventEnvelope, routing_key
+
 from lotse_directory.adapters.ports import StoreSession
 
 SOURCE = "lotse.directory"

@@ -7,8 +7,9 @@ from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator
-
 from lotse_contracts import Role, TokenClaims
+from lotse_kit.schema_errors import make_validator, schema_errors
+
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
 from lotse_directory.adapters.storage.tables import REVISION
@@ -23,7 +24,6 @@ from lotse_directory.use_cases.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from lotse_kit.schema_errors import make_validator, schema_errors
 
 MAX_PER_PAGE = 200
 
@@ -95,8 +95,12 @@ def gazetteer_violations(gazetteer: Gazetteer, spec: EntitySpec, values: Mapping
 
 
 def validate(
-    session: StoreSession, gazetteer: Gazetteer, spec: EntitySpec, values: Mapping[str, Any],
-    *, check_references: bool = True,
+    session: StoreSession,
+    gazetteer: Gazetteer,
+    spec: EntitySpec,
+    values: Mapping[str, Any],
+    *,
+    check_references: bool = True,
 ) -> list[Violation]:
     found = schema_violations(spec.name, values)
     if found:
@@ -173,12 +177,23 @@ class Entries:
             else:
                 access.require_maintainer(session, claims, entity, owner_ids)
             session.insert(entity, [values])
-            if entity == "organization" and claims.role is Role.MAINTAINER and claims.organization_id:
-                if claims.organization_id != values["id"]:
-                    session.grant(values["id"], claims.organization_id)
+            if (
+                entity == "organization"
+                and claims.role is Role.MAINTAINER
+                and claims.organization_id
+                and claims.organization_id != values["id"]
+            ):
+                session.grant(values["id"], claims.organization_id)
             record_change(
-                session, entity=entity, ident=values["id"], action="create", old={}, new=values,
-                updated_by=claims.subject, owner_ids=access.owners(session, entity, values), revision=1,
+                session,
+                entity=entity,
+                ident=values["id"],
+                action="create",
+                old={},
+                new=values,
+                updated_by=claims.subject,
+                owner_ids=access.owners(session, entity, values),
+                revision=1,
             )
             return Entry(entity, values, 1)
 
@@ -213,8 +228,15 @@ class Entries:
                 latest = session.get(entity, ident)
                 raise PreconditionFailed(current_etag=f'"{latest[REVISION]}"' if latest else None)
             record_change(
-                session, entity=entity, ident=ident, action="update", old=current.values, new=new_values,
-                updated_by=claims.subject, owner_ids=old_owners | new_owners, revision=current.revision + 1,
+                session,
+                entity=entity,
+                ident=ident,
+                action="update",
+                old=current.values,
+                new=new_values,
+                updated_by=claims.subject,
+                owner_ids=old_owners | new_owners,
+                revision=current.revision + 1,
             )
             return Entry(entity, new_values, current.revision + 1)
 
@@ -245,32 +267,55 @@ class Entries:
                 for child in session.select(child_spec.name, {f.name: ident}):
                     child_values = _split(child).values
                     parents = [
-                        r.name for r in child_spec.reference_fields
-                        if r.name not in ("parent_organization_id", "deputy_contact_id", "taxonomy_term_id",
-                                          "taxonomy_id", "parent_id", "program_id")
-                        and child_values.get(r.name) and r.name != f.name
+                        r.name
+                        for r in child_spec.reference_fields
+                        if r.name
+                        not in (
+                            "parent_organization_id",
+                            "deputy_contact_id",
+                            "taxonomy_term_id",
+                            "taxonomy_id",
+                            "parent_id",
+                            "program_id",
+                        )
+                        and child_values.get(r.name)
+                        and r.name != f.name
                     ]
                     if parents:  # shared with another parent: only unlink it
                         new = {**child_values, f.name: None}
                         session.update(child_spec.name, str(child["id"]), {f.name: None}, int(child[REVISION]))
                         record_change(
-                            session, entity=child_spec.name, ident=str(child["id"]), action="update",
-                            old=child_values, new=new, updated_by=claims.subject, owner_ids=owner_ids,
+                            session,
+                            entity=child_spec.name,
+                            ident=str(child["id"]),
+                            action="update",
+                            old=child_values,
+                            new=new,
+                            updated_by=claims.subject,
+                            owner_ids=owner_ids,
                             revision=int(child[REVISION]) + 1,
                         )
                     else:
                         self._delete_tree(session, claims, child_spec.name, child_values, owner_ids)
         session.delete(entity, ident)
         record_change(
-            session, entity=entity, ident=ident, action="delete", old=values, new={},
-            updated_by=claims.subject, owner_ids=owner_ids, revision=0,
+            session,
+            entity=entity,
+            ident=ident,
+            action="delete",
+            old=values,
+            new={},
+            updated_by=claims.subject,
+            owner_ids=owner_ids,
+            revision=0,
         )
 
     def history(self, claims: TokenClaims, entity: str, ident: str) -> list[Row]:
         with self.store.transaction() as session:
             row = session.get(entity, ident)
-            rows = session.select("metadata", {"resource_id": ident, "resource_type": entity},
-                                  order_by="last_action_date")
+            rows = session.select(
+                "metadata", {"resource_id": ident, "resource_type": entity}, order_by="last_action_date"
+            )
             if row is not None and not access.may_see(session, claims, entity, row):
                 raise NotFound(entity, ident)
             # a deleted entry's owners can no longer be resolved: its history is for admins

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lotse_contracts import Role, TokenClaims
+
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
 from lotse_directory.adapters.storage.tables import REVISION
@@ -114,9 +115,7 @@ class _Flattener:
                 known[key] = value
             elif known[key] != value:
                 first = self.where[(entity, ident)]
-                self.errors.append(
-                    Violation(f"{path}.{key}", f"differs from the same {entity} at {first}")
-                )
+                self.errors.append(Violation(f"{path}.{key}", f"differs from the same {entity} at {first}"))
 
 
 def flatten_json(document: Any) -> tuple[dict[str, dict[str, Row]], dict[tuple[str, str], str], list[Violation]]:
@@ -334,8 +333,14 @@ class Exchange:
                 continue
             session.update(spec.name, ident, changes, int(old[REVISION]))
             record_change(
-                session, entity=spec.name, ident=ident, action="update", old=old_values, new=values,
-                updated_by=claims.subject, owner_ids=access.owners(session, spec.name, values),
+                session,
+                entity=spec.name,
+                ident=ident,
+                action="update",
+                old=old_values,
+                new=values,
+                updated_by=claims.subject,
+                owner_ids=access.owners(session, spec.name, values),
                 revision=int(old[REVISION]) + 1,
             )
             report.updated[spec.name] = report.updated.get(spec.name, 0) + 1
@@ -346,8 +351,15 @@ class Exchange:
         for values in fresh:
             # creation by import is logged by its event; the entry's history starts with its next change
             record_change(
-                session, entity=spec.name, ident=str(values["id"]), action="create", old={}, new=values,
-                updated_by=claims.subject, owner_ids=access.owners(session, spec.name, values), revision=1,
+                session,
+                entity=spec.name,
+                ident=str(values["id"]),
+                action="create",
+                old={},
+                new=values,
+                updated_by=claims.subject,
+                owner_ids=access.owners(session, spec.name, values),
+                revision=1,
                 history=False,
             )
         if fresh:
@@ -379,10 +391,14 @@ class Exchange:
             "profile": PROFILE_URI,
             "organizations": [index.nest("organization", r) for r in rows["organization"]],
             # services appear inside their organisation; only those without one stand alone
-            "services": [index.nest("service", r) for r in rows["service"]
-                         if str(r.get("organization_id")) not in exported_orgs],
-            "locations": [index.nest("location", r) for r in rows["location"]
-                          if str(r.get("organization_id")) not in exported_orgs],
+            "services": [
+                index.nest("service", r) for r in rows["service"] if str(r.get("organization_id")) not in exported_orgs
+            ],
+            "locations": [
+                index.nest("location", r)
+                for r in rows["location"]
+                if str(r.get("organization_id")) not in exported_orgs
+            ],
             "taxonomies": [index.nest("taxonomy", r) for r in rows["taxonomy"]],
             "taxonomy_terms": [index.nest("taxonomy_term", r) for r in rows["taxonomy_term"]],
         }
@@ -399,19 +415,26 @@ class Exchange:
             for row in rows[entity]:
                 writer.writerow([_format_cell(f, row.get(f.name)) for f in spec.fields])
             files[spec.csv_file] = buffer.getvalue()
-            resources.append({
-                "name": spec.name,
-                "path": spec.csv_file,
-                "profile": "tabular-data-resource",
-                "schema": {
-                    "fields": [{"name": f.name, "type": _frictionless_type(f)} for f in spec.fields],
-                    "primaryKey": "id",
-                },
-            })
+            resources.append(
+                {
+                    "name": spec.name,
+                    "path": spec.csv_file,
+                    "profile": "tabular-data-resource",
+                    "schema": {
+                        "fields": [{"name": f.name, "type": _frictionless_type(f)} for f in spec.fields],
+                        "primaryKey": "id",
+                    },
+                }
+            )
         files["datapackage.json"] = json.dumps(
-            {"name": "lotse-directory", "profile": "tabular-data-package", "x_hsds_profile": PROFILE_URI,
-             "resources": resources},
-            indent=2, ensure_ascii=False,
+            {
+                "name": "lotse-directory",
+                "profile": "tabular-data-package",
+                "x_hsds_profile": PROFILE_URI,
+                "resources": resources,
+            },
+            indent=2,
+            ensure_ascii=False,
         )
         return files
 
@@ -432,7 +455,7 @@ def _strip(row: Row, spec: EntitySpec) -> Row:
 
 
 def _join(place: str, field_name: str) -> str:
-    if ":" in place and place.endswith(tuple("0123456789")) and place.split(":")[-1].isdigit():
+    if ":" in place and place.endswith(tuple("0123456789")) and place.rsplit(":", maxsplit=1)[-1].isdigit():
         return f"{place}:{field_name}"  # CSV: file:line:field
     return f"{place}.{field_name}"
 

@@ -88,8 +88,7 @@ class Gazetteer:
                 coords[ags].append((place.latitude, place.longitude))
             coords[kreis].append((place.latitude, place.longitude))
         self._centroids = {
-            key: (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts))
-            for key, pts in coords.items()
+            key: (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)) for key, pts in coords.items()
         }
         self._by_name: dict[str, list[str]] = defaultdict(list)
         for g in self.gemeinden.values():

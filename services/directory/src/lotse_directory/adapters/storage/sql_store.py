@@ -6,11 +6,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from lotse_contracts import EventEnvelope
 from sqlalchemy import Engine, Select, and_, create_engine, event, func, insert, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.engine import Connection
 
-from lotse_contracts import EventEnvelope
 from lotse_directory.adapters.ports import Row
 from lotse_directory.adapters.storage.tables import (
     REVISION,
@@ -44,7 +44,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _public(row: Mapping[str, Any]) -> Row:
+def _public(row: Any) -> Row:
     return dict(row)
 
 

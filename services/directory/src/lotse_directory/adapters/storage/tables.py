@@ -55,8 +55,11 @@ def _entity_table(spec: EntitySpec) -> Table:
 
 entity_tables: dict[str, Table] = {name: _entity_table(spec) for name, spec in entities().items()}
 
-Index("ix_jurisdiction_domain_region", entity_tables["jurisdiction"].c.legal_domain,
-      entity_tables["jurisdiction"].c.region_key)
+Index(
+    "ix_jurisdiction_domain_region",
+    entity_tables["jurisdiction"].c.legal_domain,
+    entity_tables["jurisdiction"].c.region_key,
+)
 Index("ix_attribute_link_id", entity_tables["attribute"].c.link_id)
 Index("ix_metadata_resource_id", entity_tables["metadata"].c.resource_id)
 
@@ -74,8 +77,12 @@ maintainer_grants = Table(
     "lotse_maintainer_grant",
     metadata,
     Column("organization_id", String(64), primary_key=True, comment="the organisation that may be edited"),
-    Column("maintainer_organization_id", String(64), primary_key=True,
-           comment="the organisation whose maintainers may edit it"),
+    Column(
+        "maintainer_organization_id",
+        String(64),
+        primary_key=True,
+        comment="the organisation whose maintainers may edit it",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
-
 from lotse_contracts import Role
-from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
-from lotse_directory.use_cases.entries import Entries, Entry
-from lotse_directory.use_cases.exchange import Exchange
 from lotse_kit.auth import current_claims, require_roles
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
 from lotse_kit.problems import Problem, bad_request
+
+from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
+from lotse_directory.use_cases.entries import Entries, Entry
+from lotse_directory.use_cases.exchange import Exchange
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
@@ -76,15 +76,28 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
         args = query_args(params)
         where = {f.name: args[f.name] for f in filters if f.name in args}
         rows, total = _entries().page(current_claims(), name, where, args["page"], args["per_page"])
-        return jsonify({
-            "total_items": total, "page": args["page"], "per_page": args["per_page"],
-            "total_pages": (total + args["per_page"] - 1) // args["per_page"], "contents": rows,
-        })
+        return jsonify(
+            {
+                "total_items": total,
+                "page": args["page"],
+                "per_page": args["per_page"],
+                "total_pages": (total + args["per_page"] - 1) // args["per_page"],
+                "contents": rows,
+            }
+        )
 
-    doc.route(bp, collection, "GET", f"List {spec.collection}", tags=tags, params=params,
-              responses={200: ("A page of entries", None)})(named(list_view, "list"))
+    doc.route(
+        bp,
+        collection,
+        "GET",
+        f"List {spec.collection}",
+        tags=tags,
+        params=params,
+        responses={200: ("A page of entries", None)},
+    )(named(list_view, "list"))
 
     if name != "metadata":
+
         @require_roles(*MAINTAINERS)
         def create_view() -> Response:
             body = json_body(create_schema)
@@ -93,9 +106,15 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
             response.headers["Location"] = url_for(f".{name}_get", ident=entry.values["id"])
             return response
 
-        doc.route(bp, collection, "POST", f"Create a {name}", tags=tags, body=create_schema,
-                  responses={201: ("Created; ETag header holds its revision", create_schema)})(
-            named(create_view, "create"))
+        doc.route(
+            bp,
+            collection,
+            "POST",
+            f"Create a {name}",
+            tags=tags,
+            body=create_schema,
+            responses={201: ("Created; ETag header holds its revision", create_schema)},
+        )(named(create_view, "create"))
 
         @require_roles(*MAINTAINERS)
         def update_view(ident: str) -> Response:
@@ -104,11 +123,21 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
             entry = _entries().update(current_claims(), name, ident, patch, request.headers.get("If-Match"))
             return _entry_response(entry)
 
-        doc.route(bp, item, "PATCH", f"Change a {name} (JSON merge patch, If-Match required)", tags=tags,
-                  body=patch_schema, body_content_types=("application/merge-patch+json", "application/json"),
-                  params=(Param("If-Match", {"type": "string"}, "the ETag you read", True, "header"),),
-                  responses={200: ("Changed", create_schema), 412: ("Changed meanwhile", None),
-                             428: ("If-Match missing", None)})(named(update_view, "update"))
+        doc.route(
+            bp,
+            item,
+            "PATCH",
+            f"Change a {name} (JSON merge patch, If-Match required)",
+            tags=tags,
+            body=patch_schema,
+            body_content_types=("application/merge-patch+json", "application/json"),
+            params=(Param("If-Match", {"type": "string"}, "the ETag you read", True, "header"),),
+            responses={
+                200: ("Changed", create_schema),
+                412: ("Changed meanwhile", None),
+                428: ("If-Match missing", None),
+            },
+        )(named(update_view, "update"))
 
         @require_roles(*MAINTAINERS)
         def delete_view(ident: str) -> Response:
@@ -116,32 +145,53 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
             _entries().delete(current_claims(), name, ident, request.headers.get("If-Match"))
             return Response(status=204)
 
-        doc.route(bp, item, "DELETE", f"Delete a {name} (If-Match required)", tags=tags,
-                  params=(Param("If-Match", {"type": "string"}, "the ETag you read", True, "header"),),
-                  responses={204: ("Deleted", None), 412: ("Changed meanwhile", None)})(named(delete_view, "delete"))
+        doc.route(
+            bp,
+            item,
+            "DELETE",
+            f"Delete a {name} (If-Match required)",
+            tags=tags,
+            params=(Param("If-Match", {"type": "string"}, "the ETag you read", True, "header"),),
+            responses={204: ("Deleted", None), 412: ("Changed meanwhile", None)},
+        )(named(delete_view, "delete"))
 
     @require_roles()
     def get_view(ident: str) -> Response:
         _check_id(ident)
         return _entry_response(_entries().get(current_claims(), name, ident))
 
-    doc.route(bp, item, "GET", f"Read a {name}", tags=tags,
-              responses={200: ("The entry; ETag header holds its revision", create_schema)})(named(get_view, "get"))
+    doc.route(
+        bp,
+        item,
+        "GET",
+        f"Read a {name}",
+        tags=tags,
+        responses={200: ("The entry; ETag header holds its revision", create_schema)},
+    )(named(get_view, "get"))
 
     @require_roles()
     def history_view(ident: str) -> Response:
         _check_id(ident)
         return jsonify(_entries().history(current_claims(), name, ident))
 
-    doc.route(bp, f"{item}/history", "GET", f"Change history of a {name} (HSDS metadata)", tags=tags,
-              responses={200: ("Who changed which field when, oldest first", None)})(named(history_view, "history"))
+    doc.route(
+        bp,
+        f"{item}/history",
+        "GET",
+        f"Change history of a {name} (HSDS metadata)",
+        tags=tags,
+        responses={200: ("Who changed which field when, oldest first", None)},
+    )(named(history_view, "history"))
 
 
 def register_exchange_routes(bp: Blueprint, doc: ApiDoc) -> None:
     export_params = (
         Param("format", {"type": "string", "enum": ["json", "csv"], "default": "json"}),
-        Param("organization_id", {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}},
-              "only these organisations (comma-separated)"),
+        Param(
+            "organization_id",
+            {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}},
+            "only these organisations (comma-separated)",
+        ),
     )
 
     @require_roles(*MAINTAINERS)
@@ -151,14 +201,25 @@ def register_exchange_routes(bp: Blueprint, doc: ApiDoc) -> None:
         orgs = args.get("organization_id")
         if args["format"] == "csv":
             data = _exchange().export_csv_zip(current_claims(), orgs)
-            return Response(data, mimetype="application/zip",
-                            headers={"Content-Disposition": "attachment; filename=lotse-directory-hsds.zip"})
-        return Response(json.dumps(_exchange().export_json(current_claims(), orgs), ensure_ascii=False),
-                        mimetype="application/json")
+            return Response(
+                data,
+                mimetype="application/zip",
+                headers={"Content-Disposition": "attachment; filename=lotse-directory-hsds.zip"},
+            )
+        return Response(
+            json.dumps(_exchange().export_json(current_claims(), orgs), ensure_ascii=False), mimetype="application/json"
+        )
 
     export_view.__name__ = "export"
-    doc.route(bp, "/export", "GET", "Export the directory as HSDS 3.0", tags=["exchange"], params=export_params,
-              response_content_type="application/json")(export_view)
+    doc.route(
+        bp,
+        "/export",
+        "GET",
+        "Export the directory as HSDS 3.0",
+        tags=["exchange"],
+        params=export_params,
+        response_content_type="application/json",
+    )(export_view)
 
     @require_roles(*MAINTAINERS)
     def import_view() -> Response:
@@ -171,10 +232,18 @@ def register_exchange_routes(bp: Blueprint, doc: ApiDoc) -> None:
         return jsonify(report.to_dict())
 
     import_view.__name__ = "import_"
-    doc.route(bp, "/import", "POST", "Import HSDS 3.0 JSON or a CSV data package (ZIP)", tags=["exchange"],
-              body_content_types=("application/json", "application/zip"),
-              responses={200: ("What was created, updated or left as it was", None),
-                         422: ("The problems found; nothing was imported", None)})(import_view)
+    doc.route(
+        bp,
+        "/import",
+        "POST",
+        "Import HSDS 3.0 JSON or a CSV data package (ZIP)",
+        tags=["exchange"],
+        body_content_types=("application/json", "application/zip"),
+        responses={
+            200: ("What was created, updated or left as it was", None),
+            422: ("The problems found; nothing was imported", None),
+        },
+    )(import_view)
 
 
 def check_body_size(max_body: int, max_import: int) -> Callable[[], None]:
@@ -184,8 +253,7 @@ def check_body_size(max_body: int, max_import: int) -> Callable[[], None]:
         limit = max_import if request.path.endswith("/import") else max_body
         length = request.content_length
         if length is not None and length > limit:
-            raise Problem(status=413, title="Content Too Large", detail=f"the body exceeds {limit} bytes",
-                          errors=[])
+            raise Problem(status=413, title="Content Too Large", detail=f"the body exceeds {limit} bytes", errors=[])
         request.max_content_length = limit
 
     return before

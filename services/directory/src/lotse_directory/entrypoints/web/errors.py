@@ -1,6 +1,7 @@
 """Use-case errors as RFC 9457 problems."""
 
 from flask import Flask, Response
+from lotse_kit.problems import FieldError, Problem, problem_response, validation_problem
 
 from lotse_directory.use_cases.errors import (
     Conflict,
@@ -11,7 +12,6 @@ from lotse_directory.use_cases.errors import (
     PreconditionRequired,
     UseCaseError,
 )
-from lotse_kit.problems import FieldError, Problem, problem_response, validation_problem
 
 
 def to_problem(error: UseCaseError) -> Problem:
@@ -22,11 +22,16 @@ def to_problem(error: UseCaseError) -> Problem:
     if isinstance(error, Invalid):
         return validation_problem((FieldError(v.field, v.reason) for v in error.violations), error.detail)
     if isinstance(error, PreconditionRequired):
-        return Problem(status=428, title="Precondition Required", detail=error.reason,
-                       errors=[FieldError("If-Match", "is required")])
+        return Problem(
+            status=428,
+            title="Precondition Required",
+            detail=error.reason,
+            errors=[FieldError("If-Match", "is required")],
+        )
     if isinstance(error, PreconditionFailed):
         problem = Problem(
-            status=412, title="Precondition Failed",
+            status=412,
+            title="Precondition Failed",
             detail="the entry was changed since you read it; read it again and repeat your change",
             errors=[FieldError("If-Match", "does not match the current ETag")],
         )

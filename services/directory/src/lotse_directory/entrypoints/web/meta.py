@@ -1,7 +1,6 @@
 """Small read-only endpoints: health, legal domains, the gazetteer look-up."""
 
 from flask import Blueprint, Response, current_app, jsonify
-
 from lotse_contracts import LegalDomain
 from lotse_kit.auth import require_roles
 from lotse_kit.openapi import ApiDoc, Param, query_args
@@ -10,14 +9,18 @@ from lotse_kit.openapi import ApiDoc, Param, query_args
 def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
     def legal_domains() -> Response:
         """The legal domains (Rechtskreise) the directory knows."""
-        return jsonify([
-            {"code": d.value, "title": d.title_de, "authority": d.authority_de} for d in LegalDomain
-        ])
+        return jsonify([{"code": d.value, "title": d.title_de, "authority": d.authority_de} for d in LegalDomain])
 
     doc.route(bp, "/legal_domains", "GET", "Known legal domains", tags=["meta"], secured=False)(legal_domains)
 
-    geocode_params = (Param("q", {"type": "string", "minLength": 2, "maxLength": 200},
-                            "PLZ, 'PLZ Ort', Gemeinde name or AGS", required=True),)
+    geocode_params = (
+        Param(
+            "q",
+            {"type": "string", "minLength": 2, "maxLength": 200},
+            "PLZ, 'PLZ Ort', Gemeinde name or AGS",
+            required=True,
+        ),
+    )
 
     @require_roles()
     def geocode() -> Response:
@@ -25,13 +28,11 @@ def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
         args = query_args(geocode_params)
         geocoder = current_app.extensions["lotse.directory"].geocoder
         found = geocoder.geocode(args["q"], exactly_one=False) or []
-        return jsonify([
-            {"address": loc.address, "latitude": loc.latitude, "longitude": loc.longitude, **loc.raw}
-            for loc in found
-        ])
+        return jsonify(
+            [{"address": loc.address, "latitude": loc.latitude, "longitude": loc.longitude, **loc.raw} for loc in found]
+        )
 
-    doc.route(bp, "/geocode", "GET", "Look up a place in the gazetteer", tags=["meta"],
-              params=geocode_params)(geocode)
+    doc.route(bp, "/geocode", "GET", "Look up a place in the gazetteer", tags=["meta"], params=geocode_params)(geocode)
 
 
 def register_health(bp: Blueprint, doc: ApiDoc) -> None:

@@ -1,0 +1,51 @@
+"""The offline gazetteer behind geopy's interface, and the NRW demo data set."""
+
+from collections import Counter
+
+from lotse_directory.adapters.geocoding.gazetteer import GazetteerGeocoder, packaged_gazetteer
+from lotse_directory.use_cases.demo import KIM_REGIONS, demo_document
+
+
+def test_geocoder_answers_plz_plz_ort_gemeinde_and_ags() -> None:
+    geocoder = GazetteerGeocoder()
+    assert geocoder.geocode("58452").raw["ags"] == "05954036"
+    assert geocoder.geocode("58452 Witten").raw["kreis_key"] == "05954"
+    assert geocoder.geocode("Wetter (Ruhr)").raw["ags"] == "05954032"
+    assert geocoder.geocode("05954036").raw["name"].startswith("Witten")
+    assert geocoder.geocode("Muenchen").raw["ags"] == "09162000"
+    assert geocoder.geocode("99999") is None
+    location = geocoder.geocode("46045")
+    assert 51.4 < location.latitude < 51.6 and 6.7 < location.longitude < 7.0
+
+
+def test_demo_data_covers_every_nrw_kreis_and_the_kim_regions() -> None:
+    document = demo_document(packaged_gazetteer())
+    kreise = {k for k, _ in packaged_gazetteer().iter_kreise("05")}
+    assert len(kreise) == 53
+    by_domain: Counter[str] = Counter()
+    for org in document["organizations"]:
+        assert org["demo"] is True and "(Demo)" in org["name"]
+        for jurisdiction in org.get("jurisdictions", []):
+            if len(jurisdiction["region_key"]) == 5:
+                by_domain[jurisdiction["legal_domain"]] += 1
+    assert all(by_domain[d] == 53 for d in ("SGB_II", "SGB_III", "SGB_VIII", "AUFENTHG", "STAG"))
+    cities = [
+        j["region_key"]
+        for o in document["organizations"]
+        for j in o.get("jurisdictions", [])
+        if len(j["region_key"]) == 8 and j["region_key"].startswith("05954")
+    ]
+    assert len(cities) >= 8  # the cities of the Ennepe-Ruhr-Kreis with their own Jugendamt
+    offers = [s for o in document["organizations"] for s in o.get("services", [])] + document["services"]
+    assert len(offers) >= 150
+    languages = {lang["code"] for s in offers for lang in s["languages"]}
+    assert {"de", "en", "ar", "tr", "ru", "uk", "bs", "fr", "fa"} <= languages
+    assert len(KIM_REGIONS) == 4
+
+
+def test_demo_data_loads_through_the_import(sqlite_api) -> None:  # type: ignore[no-untyped-def]
+    from lotse_contracts import Role, TokenClaims
+
+    admin = TokenClaims("t", Role.ADMIN, None)
+    report = sqlite_api.container.exchange.import_json(admin, demo_document(packaged_gazetteer()))
+    assert report.created["service"] >= 150 and report.created["jurisdiction"] >= 265

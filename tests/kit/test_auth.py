@@ -1,0 +1,75 @@
+"""Bearer tokens: embedded HS256 and OIDC tokens checked by the issuer's JWKS (a local RSA key)."""
+
+import json
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from lotse_contracts import Role
+from lotse_kit.auth import HmacTokenVerifier, InvalidToken, JwksTokenVerifier
+
+
+def _jwks(tmp_path: Path) -> tuple[rsa.RSAPrivateKey, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": "key-1", "use": "sig", "alg": "RS256"})
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [jwk]}))
+    return key, path.as_uri()
+
+
+def test_oidc_token_is_accepted_by_the_issuers_keys(tmp_path: Path) -> None:
+    key, uri = _jwks(tmp_path)
+    verifier = JwksTokenVerifier("https://idp.example", "lotse", uri, role_claim="lotse_role")
+    token = jwt.encode(
+        {
+            "iss": "https://idp.example",
+            "aud": "lotse",
+            "sub": "u-7",
+            "lotse_role": "agency",
+            "org": "jugendamt-witten",
+            "exp": 4102444800,
+        },
+        key,
+        algorithm="RS256",
+        headers={"kid": "key-1"},
+    )
+    claims = verifier.verify(token)
+    assert (claims.subject, claims.role, claims.organization_id) == ("u-7", Role.AGENCY, "jugendamt-witten")
+
+
+def test_oidc_token_signed_by_another_key_or_issuer_is_refused(tmp_path: Path) -> None:
+    _, uri = _jwks(tmp_path)
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    verifier = JwksTokenVerifier("https://idp.example", "lotse", uri)
+    forged = jwt.encode(
+        {"iss": "https://idp.example", "aud": "lotse", "sub": "x", "role": "admin", "exp": 4102444800},
+        stranger,
+        algorithm="RS256",
+        headers={"kid": "key-1"},
+    )
+    with pytest.raises(InvalidToken):
+        verifier.verify(forged)
+    unknown_kid = jwt.encode(
+        {"iss": "https://idp.example", "sub": "x", "role": "admin", "exp": 4102444800},
+        stranger,
+        algorithm="RS256",
+        headers={"kid": "key-2"},
+    )
+    with pytest.raises(InvalidToken):
+        verifier.verify(unknown_kid)
+
+
+def test_embedded_tokens_carry_role_and_organisation_and_expire() -> None:
+    verifier = HmacTokenVerifier("s" * 40)
+    claims = verifier.verify(verifier.issue("u-1", Role.MAINTAINER, "org-1", "Maria"))
+    assert (claims.role, claims.organization_id, claims.name) == (Role.MAINTAINER, "org-1", "Maria")
+    from datetime import timedelta
+
+    expired = verifier.issue("u-1", Role.ADMIN, None, ttl=timedelta(seconds=-1))
+    with pytest.raises(InvalidToken):
+        verifier.verify(expired)
+    with pytest.raises(InvalidToken):
+        HmacTokenVerifier("t" * 40).verify(verifier.issue("u-1", Role.ADMIN, None))
