@@ -6,7 +6,6 @@ from pathlib import Path
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-
 from lotse_contracts import Role
 from lotse_kit.auth import HmacTokenVerifier, InvalidToken, JwksTokenVerifier
 
