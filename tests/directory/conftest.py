@@ -1,6 +1,6 @@
 """Directory fixtures: an app on SQLite and on PostgreSQL, tokens for each role."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,5 +97,3 @@ def sqlite_api(sqlite_container: Container) -> Api:
     _reset(sqlite_container)
     return Api(create_app(sqlite_container.settings, sqlite_container).test_client(), sqlite_container)
 
-
-Factory = Callable[..., Any]

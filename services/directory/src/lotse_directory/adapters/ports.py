@@ -1,6 +1,6 @@
-"""The directory's ports: what use cases need from storage and geocoding."""
+"""The directory's storage port: what use cases need from a store (the gazetteer is static data)."""
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -63,24 +63,3 @@ class DirectoryStore(Protocol):
         ...
 
     def mark_published(self, sequences: Iterable[int]) -> None: ...
-
-
-class Place(Protocol):
-    """What the gazetteer knows of a place: enough to route and to place on a map."""
-
-    postal_code: str | None
-    name: str
-    ags: str | None
-    kreis_key: str
-    latitude: float
-    longitude: float
-
-
-class Gazetteer(Protocol):
-    def places_for_postal_code(self, postal_code: str) -> Sequence[Place]: ...
-
-    def gemeinde(self, ags: str) -> Place | None: ...
-
-    def region_exists(self, region_key: str) -> bool: ...
-
-    def iter_kreise(self) -> Iterator[tuple[str, str]]: ...
