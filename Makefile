@@ -31,6 +31,7 @@ test: $(STAMP) ## run every test (servers missing -> skipped, unless LOTSE_REQUI
 
 lint: $(STAMP) ## ruff, mypy and the import contracts
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src
 	$(BIN)/lint-imports
 

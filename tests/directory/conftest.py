@@ -96,4 +96,3 @@ def sqlite_api(sqlite_container: Container) -> Api:
     """The API on SQLite only, for behaviour that does not depend on the database."""
     _reset(sqlite_container)
     return Api(create_app(sqlite_container.settings, sqlite_container).test_client(), sqlite_container)
-

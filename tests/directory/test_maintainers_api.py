@@ -3,8 +3,10 @@
 import json
 from typing import Any
 
-from lotse_contracts import Role
+from lotse_contracts import EventEnvelope, Role
 from lotse_directory.adapters.storage.tables import outbox
+from lotse_kit.outbox import InProcessBus
+from lotse_kit.schema_errors import event_validator
 from sqlalchemy import select
 
 from tests.directory.conftest import Api
@@ -189,3 +191,18 @@ def test_jurisdiction_validates_region_key_and_postal_codes(api: Api) -> None:
     assert {e["name"] for e in response.json["errors"]} == {"legal_domain"}
     response = api.client.post("/api/v1/jurisdictions", json={**bad, "legal_domain": "SGB_VIII"}, headers=api.admin())
     assert {e["name"] for e in response.json["errors"]} == {"region_key", "postal_codes.0", "postal_codes.1"}
+
+
+def test_relay_hands_directory_events_to_subscribers_valid_against_their_contract(api: Api) -> None:
+    received: list[tuple[EventEnvelope, str]] = []
+    bus = InProcessBus()
+    bus.subscribe("directory.service.changed.#", lambda event, key: received.append((event, key)))
+    org = _org(api)
+    service = api.create(
+        "services", {"organization_id": org["id"], "name": "Kurs", "status": "active", "legal_domains": ["SGB_II"]}
+    )
+    assert api.container.outbox.relay(bus) == 2
+    assert api.container.outbox.pending() == 0
+    [(event, key)] = received
+    assert event.data["id"] == service["id"] and key.startswith("directory.service.changed.")
+    event_validator(event.type, event.version).validate(event.to_dict())

@@ -75,6 +75,16 @@ def event_schema(event_type: str, version: int) -> dict[str, Any]:
     return schema
 
 
+def schema_documents() -> dict[str, dict[str, Any]]:
+    """Every schema of this package (envelope and events) by its ``$id``, for resolving references."""
+    found = {}
+    for entry in resources.files("lotse_contracts").joinpath("schemas").iterdir():
+        if entry.name.endswith(".json"):
+            schema: dict[str, Any] = json.loads(entry.read_text("utf-8"))
+            found[str(schema["$id"])] = schema
+    return found
+
+
 def known_event_schemas() -> list[tuple[str, int]]:
     """Every (schema name, version) that has a schema in this package."""
     found = []

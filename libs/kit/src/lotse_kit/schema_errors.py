@@ -2,14 +2,26 @@
 
 import json
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
+from lotse_contracts.events import event_schema, schema_documents
+from referencing import Registry, Resource
 
 
 def make_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(dict(schema), format_checker=FormatChecker())
+
+
+@cache
+def event_validator(event_type: str, version: int) -> Draft202012Validator:
+    """A validator for a whole event (envelope included) of one type and version, from the contracts."""
+    registry: Registry[Any] = Registry().with_resources(
+        (uri, Resource.from_contents(doc)) for uri, doc in schema_documents().items()
+    )
+    return Draft202012Validator(event_schema(event_type, version), registry=registry, format_checker=FormatChecker())
 
 
 def field_names(error: ValidationError) -> list[str]:

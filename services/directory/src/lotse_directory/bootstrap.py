@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
+from lotse_kit.outbox import InProcessBus, RelayWorker, SqlOutbox
 from sqlalchemy import Engine
 
 from lotse_directory.adapters.geocoding.gazetteer import (
@@ -13,9 +14,11 @@ from lotse_directory.adapters.geocoding.gazetteer import (
 )
 from lotse_directory.adapters.storage.migrate import upgrade
 from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, make_engine
+from lotse_directory.adapters.storage.tables import outbox
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
+from lotse_directory.use_cases.verification import Verification
 
 
 @dataclass
@@ -28,6 +31,11 @@ class Container:
     verifier: TokenVerifier
     entries: Entries
     exchange: Exchange
+    verification: Verification
+    outbox: SqlOutbox
+    bus: InProcessBus
+    """Embedded mode's event bus: the outbox relay hands every directory event to its subscribers."""
+    relay: RelayWorker
 
     def migrate(self) -> None:
         upgrade(self.engine)
@@ -62,6 +70,10 @@ def build(settings: Settings) -> Container:
     store = SqlDirectoryStore(engine)
     gazetteer = packaged_gazetteer()
     entries = Entries(store, gazetteer)
+    events = SqlOutbox(engine, outbox)
+    bus = InProcessBus()
+    relay = RelayWorker(events, bus)
+    store.on_events_committed(relay.wake)
     return Container(
         settings=settings,
         engine=engine,
@@ -71,4 +83,8 @@ def build(settings: Settings) -> Container:
         verifier=build_verifier(settings),
         entries=entries,
         exchange=Exchange(store, gazetteer),
+        verification=Verification(store, entries, settings.stale_after_days),
+        outbox=events,
+        bus=bus,
+        relay=relay,
     )

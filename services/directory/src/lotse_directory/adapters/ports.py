@@ -1,6 +1,6 @@
 """The directory's storage port: what use cases need from a store (the gazetteer is static data)."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -57,9 +57,3 @@ class StoreSession(Protocol):
 
 class DirectoryStore(Protocol):
     def transaction(self) -> AbstractContextManager[StoreSession]: ...
-
-    def unpublished_events(self, limit: int) -> list[tuple[int, str, str]]:
-        """(sequence, routing key, payload JSON) of outbox rows not yet published, oldest first."""
-        ...
-
-    def mark_published(self, sequences: Iterable[int]) -> None: ...

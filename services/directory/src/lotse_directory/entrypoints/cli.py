@@ -196,7 +196,9 @@ def serve() -> None:
     from lotse_directory import create_app
 
     settings = Settings.from_env()
-    app = create_app(settings)
+    container = build(settings)
+    app = create_app(settings, container)
+    container.relay.start()
     url = f"http://{settings.host}:{settings.port}"
     click.echo(f"Lotse directory: {url}/docs (API {url}/api/v1, OpenAPI {url}/openapi.json)")
     waitress_serve(app, host=settings.host, port=settings.port, threads=8)

@@ -1,12 +1,12 @@
 """The directory store on SQLAlchemy Core: SQLite file (embedded) or PostgreSQL (scale)."""
 
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from lotse_contracts import EventEnvelope
+from lotse_kit.outbox import add_event
 from sqlalchemy import Engine, Select, and_, create_engine, event, func, insert, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.engine import Connection
@@ -51,6 +51,7 @@ def _public(row: Any) -> Row:
 class SqlStoreSession:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self.wrote_events = False
 
     def _filtered(self, entity: str, where: Mapping[str, Any] | None) -> Select[Any]:
         table = entity_tables[entity]
@@ -121,15 +122,8 @@ class SqlStoreSession:
         return bool(self._conn.execute(query).rowcount == 1)
 
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:
-        self._conn.execute(
-            insert(outbox).values(
-                id=event.id,
-                event_type=event.type,
-                routing_key=routing_key,
-                payload=json.dumps(event.to_dict(), ensure_ascii=False),
-                created_at=_now(),
-            )
-        )
+        add_event(self._conn, outbox, event, routing_key)
+        self.wrote_events = True
 
     def maintainable_by(self, maintainer_organization_id: str) -> set[str]:
         query = select(maintainer_grants.c.organization_id).where(
@@ -176,25 +170,17 @@ class SqlStoreSession:
 class SqlDirectoryStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._events_committed: list[Callable[[], None]] = []
+
+    def on_events_committed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after each transaction that wrote outbox events (to wake the relay)."""
+        self._events_committed.append(callback)
 
     @contextmanager
     def transaction(self) -> Iterator[SqlStoreSession]:
         with self.engine.begin() as conn:
-            yield SqlStoreSession(conn)
-
-    def unpublished_events(self, limit: int) -> list[tuple[int, str, str]]:
-        query = (
-            select(outbox.c.seq, outbox.c.routing_key, outbox.c.payload)
-            .where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.seq)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [(int(s), str(k), str(p)) for s, k, p in conn.execute(query)]
-
-    def mark_published(self, sequences: Iterable[int]) -> None:
-        seqs = list(sequences)
-        if not seqs:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(published_at=_now()))
+            session = SqlStoreSession(conn)
+            yield session
+        if session.wrote_events:
+            for callback in self._events_committed:
+                callback()

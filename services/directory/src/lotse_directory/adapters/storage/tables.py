@@ -1,5 +1,6 @@
 """SQLAlchemy tables of the directory, one per entity of the model, plus users, grants and the outbox."""
 
+from lotse_kit.outbox import outbox_table
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -86,14 +87,4 @@ maintainer_grants = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-outbox = Table(
-    "lotse_outbox",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("id", String(64), nullable=False, unique=True),
-    Column("event_type", String(200), nullable=False),
-    Column("routing_key", String(300), nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True), index=True),
-)
+outbox = outbox_table(metadata)

@@ -33,12 +33,12 @@ def _exchange() -> Exchange:
     return current_app.extensions["lotse.directory"].exchange  # type: ignore[no-any-return]
 
 
-def _check_id(ident: str) -> None:
+def check_id(ident: str) -> None:
     if not re.match(ID_PATTERN, ident):
         raise bad_request("id", "is not a valid id")
 
 
-def _entry_response(entry: Entry, status: int = 200) -> Response:
+def entry_response(entry: Entry, status: int = 200) -> Response:
     response = jsonify(entry.values)
     response.status_code = status
     response.headers["ETag"] = entry.etag
@@ -102,7 +102,7 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
         def create_view() -> Response:
             body = json_body(create_schema)
             entry = _entries().create(current_claims(), name, body)
-            response = _entry_response(entry, 201)
+            response = entry_response(entry, 201)
             response.headers["Location"] = url_for(f".{name}_get", ident=entry.values["id"])
             return response
 
@@ -118,10 +118,10 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
 
         @require_roles(*MAINTAINERS)
         def update_view(ident: str) -> Response:
-            _check_id(ident)
+            check_id(ident)
             patch = json_body(patch_schema)
             entry = _entries().update(current_claims(), name, ident, patch, request.headers.get("If-Match"))
-            return _entry_response(entry)
+            return entry_response(entry)
 
         doc.route(
             bp,
@@ -141,7 +141,7 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
 
         @require_roles(*MAINTAINERS)
         def delete_view(ident: str) -> Response:
-            _check_id(ident)
+            check_id(ident)
             _entries().delete(current_claims(), name, ident, request.headers.get("If-Match"))
             return Response(status=204)
 
@@ -157,8 +157,8 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
 
     @require_roles()
     def get_view(ident: str) -> Response:
-        _check_id(ident)
-        return _entry_response(_entries().get(current_claims(), name, ident))
+        check_id(ident)
+        return entry_response(_entries().get(current_claims(), name, ident))
 
     doc.route(
         bp,
@@ -171,7 +171,7 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
 
     @require_roles()
     def history_view(ident: str) -> Response:
-        _check_id(ident)
+        check_id(ident)
         return jsonify(_entries().history(current_claims(), name, ident))
 
     doc.route(

@@ -1,0 +1,185 @@
+"""Transactional outbox: events are written with the change that caused them and relayed afterwards.
+
+A service writes its events into its own outbox table in the same transaction as the change
+(:func:`add_event`). A relay reads unpublished rows in order, hands each to a :class:`Publisher`
+(RabbitMQ with publisher confirms in scale mode, :class:`InProcessBus` in embedded mode) and marks
+a row published only after the publisher returned, i.e. after the confirm. A relay killed at any
+point loses nothing; it may publish a row again, which consumers recognise by the event id.
+"""
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from lotse_contracts import EventEnvelope
+from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, Text, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+
+
+def outbox_table(metadata: MetaData, name: str = "lotse_outbox") -> Table:
+    """The outbox table in a service's own metadata (and so in its migrations)."""
+    return Table(
+        name,
+        metadata,
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("id", String(64), nullable=False, unique=True),
+        Column("event_type", String(200), nullable=False),
+        Column("routing_key", String(300), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), index=True),
+    )
+
+
+def add_event(conn: Connection, table: Table, event: EventEnvelope, routing_key: str) -> None:
+    """Write ``event`` to the outbox in the caller's transaction."""
+    conn.execute(
+        insert(table).values(
+            id=event.id,
+            event_type=event.type,
+            routing_key=routing_key,
+            payload=json.dumps(event.to_dict(), ensure_ascii=False),
+            created_at=datetime.now(UTC),
+        )
+    )
+
+
+class Publisher(Protocol):
+    def publish(self, routing_key: str, payload: str, message_id: str) -> None:
+        """Return only once the event is safely handed over (confirmed); raise otherwise."""
+        ...
+
+
+Handler = Callable[[EventEnvelope, str], None]
+"""An in-process subscriber: the event and its routing key."""
+
+
+def topic_matches(pattern: str, key: str) -> bool:
+    """AMQP topic matching: ``*`` is exactly one word, ``#`` zero or more words."""
+
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        return bool(k) and p[0] in ("*", k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), key.split("."))
+
+
+class InProcessBus:
+    """Embedded mode's message bus: subscribers in this process, called in order of subscription.
+
+    A subscriber that raises stops the relay at that event; it is offered again on the next pass, so
+    subscribers must be idempotent (the event id is the key), as with a real broker.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[tuple[str, Handler]] = []
+
+    def subscribe(self, pattern: str, handler: Handler) -> None:
+        self._subscribers.append((pattern, handler))
+
+    def publish(self, routing_key: str, payload: str, message_id: str) -> None:
+        event = EventEnvelope.from_dict(json.loads(payload))
+        for pattern, handler in self._subscribers:
+            if topic_matches(pattern, routing_key):
+                handler(event, routing_key)
+
+
+class SqlOutbox:
+    """Relays one service's outbox table to a publisher."""
+
+    def __init__(self, engine: Engine, table: Table) -> None:
+        self.engine = engine
+        self.table = table
+
+    def pending(self) -> int:
+        with self.engine.connect() as conn:
+            query = select(func.count()).where(self.table.c.published_at.is_(None))
+            return int(conn.execute(query).scalar_one())
+
+    def relay(self, publisher: Publisher, batch: int = 100) -> int:
+        """Publish up to ``batch`` unpublished events, oldest first; return how many were published.
+
+        Rows are locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so relays in several processes
+        do not publish the same row concurrently; on SQLite the write transaction serialises them.
+        If the publisher fails, the rows published before are marked and the error is raised.
+        """
+        t = self.table
+        published: list[int] = []
+        failure: Exception | None = None
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # SQLite has no row locks: take the database's write lock first, so relays take turns
+                conn.execute(update(t).where(t.c.seq < 0).values(published_at=None))
+            rows = conn.execute(
+                select(t.c.seq, t.c.id, t.c.routing_key, t.c.payload)
+                .where(t.c.published_at.is_(None))
+                .order_by(t.c.seq)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for seq, ident, key, payload in rows:
+                try:
+                    publisher.publish(key, payload, ident)
+                except Exception as error:
+                    failure = error
+                    break
+                published.append(seq)
+            if published:
+                conn.execute(update(t).where(t.c.seq.in_(published)).values(published_at=datetime.now(UTC)))
+        if failure is not None:
+            raise failure
+        return len(published)
+
+
+class RelayWorker:
+    """A background thread that relays an outbox: at once when woken, else every ``interval`` seconds.
+
+    After a publisher failure it waits with exponential backoff (up to ``max_backoff``) and tries again.
+    """
+
+    def __init__(
+        self, outbox: SqlOutbox, publisher: Publisher, interval: float = 1.0, max_backoff: float = 30.0
+    ) -> None:
+        self.outbox = outbox
+        self.publisher = publisher
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        backoff = self.interval
+        while not self._stop.is_set():
+            try:
+                while self.outbox.relay(self.publisher) and not self._stop.is_set():
+                    pass
+                backoff = self.interval
+                wait = self.interval
+            except Exception:
+                log.exception("outbox relay failed; retrying in %.1f s", backoff)
+                wait = backoff
+                backoff = min(backoff * 2, self.max_backoff)
+            self._wake.wait(wait)
+            self._wake.clear()
