@@ -100,31 +100,34 @@ def users_token(user_id: str, days: int) -> None:
     )
 
 
+_KI_EN = "Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)"
+_DEMO_USERS = {
+    "demo-admin": ("Demo Admin", Role.ADMIN, None),
+    "demo-maintainer": ("Demo Pflege KI Ennepe-Ruhr", Role.MAINTAINER, _KI_EN),
+    "demo-case-manager": ("Demo Case Management KI Ennepe-Ruhr", Role.CASE_MANAGER, _KI_EN),
+    "demo-agency": ("Demo Jugendamt Witten", Role.AGENCY, "Jugendamt der Stadt Witten (Demo)"),
+    "demo-coordinator": ("Demo Koordination KI Ennepe-Ruhr", Role.COORDINATOR, _KI_EN),
+}
+
+
 @users.command("demo-tokens")
 def users_demo_tokens() -> None:
-    """Create (once) and print tokens for the demo users: an admin and a maintainer."""
+    """Create (once) and print tokens for the demo users, one per role."""
     container = _container()
-    demo = {
-        "demo-admin": ("Demo Admin", Role.ADMIN, None),
-        "demo-maintainer": ("Demo Pflege KI Ennepe-Ruhr", Role.MAINTAINER, None),
-    }
+    organizations: dict[str, str | None] = {}
     with container.store.transaction() as session:
-        orgs = session.select("organization", {"name": "Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)"})
-        org_id = orgs[0]["id"] if orgs else None
-        for user_id, (name, role, _) in demo.items():
+        for user_id, (name, role, org_name) in _DEMO_USERS.items():
+            found = session.select("organization", {"name": org_name, "demo": True}) if org_name else []
+            if org_name and not found:
+                raise click.ClickException(f"demo organisation {org_name!r} missing: run `demo load` first")
+            organizations[user_id] = str(found[0]["id"]) if found else None
             if session.get_user(user_id) is None:
                 session.add_user(
-                    {
-                        "id": user_id,
-                        "name": name,
-                        "role": role.value,
-                        "organization_id": org_id if role is Role.MAINTAINER else None,
-                    }
+                    {"id": user_id, "name": name, "role": role.value, "organization_id": organizations[user_id]}
                 )
     issuer = _issuer(container)
-    for user_id, (name, role, _) in demo.items():
-        org = org_id if role is Role.MAINTAINER else None
-        click.echo(f"{role.value:<11} {name}: {issuer.issue(user_id, role, org, name)}")
+    for user_id, (name, role, _) in _DEMO_USERS.items():
+        click.echo(f"{role.value:<12} {name}: {issuer.issue(user_id, role, organizations[user_id], name)}")
 
 
 @main.group()

@@ -1,0 +1,53 @@
+"""Static checks of docker-compose.yml and the images (Docker itself is not on the test machine):
+every service's command exists, its settings parse, its port is the one published, its files exist."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from click.testing import CliRunner
+from lotse_directory.entrypoints.cli import main as directory_cli
+from lotse_directory.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text("utf-8"))
+    return loaded
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text("utf-8").splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs if not k.startswith("#")}
+
+
+def test_directory_service_settings_command_and_port_agree() -> None:
+    service = _compose()["services"]["directory"]
+    env = {**_env_file(REPO / service["env_file"]), **service["environment"]}
+    settings = Settings.from_env(env)
+    assert settings.database_url.startswith("postgresql+psycopg://") and "@postgres:5432/" in settings.database_url
+    assert settings.host == "0.0.0.0"
+    assert f"{settings.port}:{settings.port}" in service["ports"]
+    steps = re.findall(r"lotse-directory ([a-z ]+?)(?:&&|$)", service["command"][-1])
+    assert [s.strip() for s in steps] == ["db upgrade", "serve"]
+    for step in steps:
+        result = CliRunner().invoke(directory_cli, [*step.split(), "--help"])
+        assert result.exit_code == 0, f"lotse-directory {step}: {result.output}"
+    assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+    database = service["environment"]["LOTSE_DIRECTORY_DATABASE_URL"].rsplit("/", 1)[1]
+    assert _compose()["services"]["postgres"]["environment"]["POSTGRES_DB"] == database
+
+
+def test_dockerfiles_copy_what_exists_and_expose_the_published_port() -> None:
+    compose = _compose()
+    for name, service in compose["services"].items():
+        if "build" not in service:
+            continue
+        dockerfile = REPO / service["build"]["dockerfile"]
+        text = dockerfile.read_text("utf-8")
+        for source in re.findall(r"^COPY (\S+)", text, re.M):
+            assert (REPO / source).exists(), f"{dockerfile.name} copies missing {source}"
+        exposed = re.findall(r"^EXPOSE (\d+)", text, re.M)
+        assert [f"{p}:{p}" for p in exposed] == service["ports"], name
