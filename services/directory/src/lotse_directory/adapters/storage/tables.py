@@ -88,3 +88,21 @@ maintainer_grants = Table(
 )
 
 outbox = outbox_table(metadata)
+
+search_misses = Table(
+    "lotse_search_miss",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hour", DateTime(timezone=True), nullable=False, index=True, comment="when, to the hour"),
+    Column("terms", Text, nullable=False, comment="the query's words, lowercased"),
+    Column("filters", JSON, nullable=False),
+    Column("region_key", String(12), comment="Gemeinde key (AGS) of the place searched near"),
+)
+
+EMBEDDED_SEARCH_TABLES = "search_"
+"""Tables of the embedded search index (SQLite only, raw DDL in migration 0002), not in ``metadata``."""
+
+
+def is_declared(name: str | None, type_: str, *_: object) -> bool:
+    """For Alembic's comparisons: leave the embedded search index alone."""
+    return not (type_ == "table" and (name or "").startswith(EMBEDDED_SEARCH_TABLES))

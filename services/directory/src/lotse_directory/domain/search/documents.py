@@ -1,0 +1,119 @@
+"""The search document of an offer (HSDS service), as both backends index it, and its opening hours."""
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+
+LOCAL = ZoneInfo("Europe/Berlin")
+WEEK_MINUTES = 7 * 1440
+_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A place where the offer is given. ``public`` False: shown to case managers only."""
+
+    latitude: float
+    longitude: float
+    public: bool
+    location_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """Open from ``start`` to ``end`` (minutes since Monday 00:00, local time) on the days in
+    ``valid_from``..``valid_to`` (either may be open)."""
+
+    start: int
+    end: int
+    valid_from: str | None = None
+    valid_to: str | None = None
+
+
+@dataclass(slots=True)
+class SearchDocument:
+    service_id: str
+    organization_id: str
+    texts: dict[str, str]
+    """Raw text per field of :data:`~lotse_directory.domain.search.plan.FIELDS`."""
+    legal_domains: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    target_groups: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    region_keys: list[str] = field(default_factory=list)
+    """Gemeinde keys (AGS) of the offer's public places."""
+    points: list[Point] = field(default_factory=list)
+    hours: list[Interval] = field(default_factory=list)
+    closed_on_holidays: bool = False
+    verified_on: date | None = None
+
+
+def _minutes(value: Any) -> int | None:
+    match = re.match(r"^(\d{1,2}):(\d{2})", str(value or ""))
+    if not match:
+        return None
+    hours, minutes = int(match[1]), int(match[2])
+    if hours > 24 or minutes > 59:
+        return None
+    return hours * 60 + minutes
+
+
+def weekly_intervals(schedules: Iterable[Mapping[str, Any]]) -> list[Interval]:
+    """Regular weekly opening hours of HSDS schedules; by-appointment schedules open nothing."""
+    out: list[Interval] = []
+    for s in schedules:
+        if s.get("by_appointment") or (s.get("freq") or "WEEKLY").upper() != "WEEKLY":
+            continue
+        opens, closes = _minutes(s.get("opens_at")), _minutes(s.get("closes_at"))
+        if opens is None or closes is None or opens == closes:
+            continue
+        days = [d.strip().upper()[-2:] for d in str(s.get("byday") or "").split(",") if d.strip()]
+        valid_from = str(s["valid_from"])[:10] if s.get("valid_from") else None
+        valid_to = str(s["valid_to"])[:10] if s.get("valid_to") else None
+        for day in days:
+            if day not in _DAYS:
+                continue
+            start = _DAYS.index(day) * 1440 + opens
+            end = _DAYS.index(day) * 1440 + closes + (1440 if closes < opens else 0)
+            if end > WEEK_MINUTES:  # Sunday night into Monday
+                out.append(Interval(start, WEEK_MINUTES, valid_from, valid_to))
+                out.append(Interval(0, end - WEEK_MINUTES, valid_from, valid_to))
+            else:
+                out.append(Interval(start, end, valid_from, valid_to))
+    return sorted(set(out), key=lambda i: (i.start, i.end, i.valid_from or "", i.valid_to or ""))
+
+
+@cache
+def _nrw_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("DE", subdiv="NW", years=year)
+
+
+def is_public_holiday(day: date) -> bool:
+    """A public holiday in Nordrhein-Westfalen."""
+    return day in _nrw_holidays(day.year)
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A point in time as the opening-hours filter needs it."""
+
+    minute_of_week: int
+    day: str
+    holiday: bool
+
+
+def moment(at: datetime) -> Moment:
+    local = at.astimezone(LOCAL)
+    minute = local.weekday() * 1440 + local.hour * 60 + local.minute
+    return Moment(minute, local.date().isoformat(), is_public_holiday(local.date()))
+
+
+def stale_before(today: date, stale_after_days: int) -> date:
+    """Entries verified before this day are stale."""
+    return today - timedelta(days=stale_after_days)

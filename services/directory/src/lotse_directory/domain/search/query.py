@@ -1,0 +1,85 @@
+"""A search as both backends receive it, and what they answer."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from lotse_directory.domain.search.documents import Moment, moment
+from lotse_directory.domain.search.plan import PlannedTerm, plan
+
+FACETS = ("legal_domain", "topic", "language", "target_group")
+"""Facets, each counted under all active filters but its own."""
+
+EARTH_RADIUS_KM = 6371.0087714
+"""Mean earth radius, as Elasticsearch's arc distance uses it."""
+
+MAX_WINDOW = 10_000
+"""page × per_page may not reach beyond this (Elasticsearch's default result window)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    latitude: float
+    longitude: float
+    radius_km: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    text: str = ""
+    facets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Facet filters, each "any of these values"; keys from :data:`FACETS`."""
+    organization_ids: tuple[str, ...] = ()
+    region_keys: tuple[str, ...] = ()
+    """AGS/ARS prefixes; an offer matches if one of its places lies in one of them."""
+    open_at: datetime | None = None
+    verified_within_days: int | None = None
+    near: Near | None = None
+    sort: Literal["relevance", "distance"] = "relevance"
+    page: int = 1
+    per_page: int = 20
+    public: bool = True
+    """A caller without a token: only public places count (and are shown)."""
+    now: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    stale_after_days: int = 365
+
+    @property
+    def terms(self) -> list[PlannedTerm]:
+        return plan(self.text)
+
+    @property
+    def moment(self) -> Moment | None:
+        return moment(self.open_at) if self.open_at else None
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def fresh_from(self) -> date:
+        """Offers verified on this day or later are current (not stale)."""
+        return self.today - timedelta(days=self.stale_after_days - 1)
+
+    @property
+    def verified_from(self) -> date | None:
+        if self.verified_within_days is None:
+            return None
+        return self.today - timedelta(days=self.verified_within_days)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    service_id: str
+    score: int
+    distance_km: float | None
+
+
+@dataclass(slots=True)
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]

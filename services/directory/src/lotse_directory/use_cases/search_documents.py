@@ -1,0 +1,142 @@
+"""Build the search documents of offers from the directory, and find the offers a change affects."""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lotse_directory.adapters.geocoding.gazetteer import Gazetteer, fold
+from lotse_directory.adapters.ports import Row, StoreSession
+from lotse_directory.domain.search.documents import Point, SearchDocument, weekly_intervals
+from lotse_directory.domain.verification import verified_on
+
+TOPIC, TARGET_GROUP = "topic", "target_group"
+SEARCHABLE_STATUS = (None, "", "active")
+
+
+def _ids(rows: Iterable[Mapping[str, Any]], name: str) -> set[str]:
+    return {str(r[name]) for r in rows if r.get(name)}
+
+
+def affected_services(session: StoreSession, entity: str, values: Mapping[str, Any]) -> set[str]:
+    """Offers whose search document depends on this entry (as it was or is now)."""
+    ident = str(values.get("id") or "")
+    found: set[str] = set()
+    if entity == "service":
+        return {ident}
+    if entity == "organization":
+        return _ids(session.select("service", {"organization_id": ident}), "id")
+    if entity == "taxonomy_term":
+        links = session.select("attribute", {"taxonomy_term_id": ident, "link_entity": "service"})
+        return _ids(links, "link_id")
+    if entity == "attribute":
+        return {str(values["link_id"])} if values.get("link_entity") == "service" and values.get("link_id") else set()
+    if values.get("service_id"):
+        found.add(str(values["service_id"]))
+    if entity == "service_at_location":
+        return found
+    location_ids = {ident} if entity == "location" else _ids([values], "location_id")
+    if values.get("service_at_location_id"):
+        sal = session.get("service_at_location", str(values["service_at_location_id"]))
+        if sal and sal.get("service_id"):
+            found.add(str(sal["service_id"]))
+    if location_ids:
+        found |= _ids(session.select("service_at_location", {"location_id": location_ids}), "service_id")
+    if entity == "contact" and values.get("organization_id"):
+        found |= _ids(session.select("service", {"organization_id": str(values["organization_id"])}), "id")
+    return found
+
+
+def _group(rows: Iterable[Row], key: str) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = {}
+    for r in rows:
+        if r.get(key):
+            out.setdefault(str(r[key]), []).append(r)
+    return out
+
+
+def _region_keys(gazetteer: Gazetteer, address: Row | None, latitude: float, longitude: float) -> set[str]:
+    if address and address.get("country") == "DE" and address.get("postal_code"):
+        places = gazetteer.places_for_postal_code(str(address["postal_code"]))
+        city = fold(str(address.get("locality") or ""))
+        named = {p.ags for p in places if p.ags and city and fold(p.name).startswith(city)}
+        return named or {p.ags for p in places if p.ags}
+    nearest = gazetteer.nearest_postal_code(latitude, longitude)
+    return {nearest.ags} if nearest and nearest.ags else set()
+
+
+def build_documents(
+    session: StoreSession, gazetteer: Gazetteer, service_ids: Iterable[str]
+) -> dict[str, SearchDocument | None]:
+    """The documents of these offers; None for offers that are gone or not searchable (inactive)."""
+    ids = sorted(set(service_ids))
+    result: dict[str, SearchDocument | None] = dict.fromkeys(ids)
+    services = [s for s in session.select("service", {"id": ids}) if s.get("status") in SEARCHABLE_STATUS]
+    if not services:
+        return result
+    ids = [str(s["id"]) for s in services]
+    orgs = {str(o["id"]): o for o in session.select("organization", {"id": _ids(services, "organization_id")})}
+    sals = _group(session.select("service_at_location", {"service_id": ids}), "service_id")
+    location_ids = {str(r["location_id"]) for rows in sals.values() for r in rows if r.get("location_id")}
+    locations = {str(r["id"]): r for r in session.select("location", {"id": location_ids})} if location_ids else {}
+    addresses = _group(session.select("address", {"location_id": location_ids}), "location_id") if location_ids else {}
+    languages = _group(session.select("language", {"service_id": ids}), "service_id")
+    own_schedules = _group(session.select("schedule", {"service_id": ids}), "service_id")
+    location_schedules = (
+        _group(session.select("schedule", {"location_id": location_ids}), "location_id") if location_ids else {}
+    )
+    attributes = _group(session.select("attribute", {"link_id": ids, "link_entity": "service"}), "link_id")
+    term_ids = {str(a["taxonomy_term_id"]) for rows in attributes.values() for a in rows if a.get("taxonomy_term_id")}
+    terms = {str(t["id"]): t for t in session.select("taxonomy_term", {"id": term_ids})} if term_ids else {}
+    contacts = _group(session.select("contact", {"service_id": ids}), "service_id")
+
+    for s in services:
+        sid = str(s["id"])
+        org = orgs.get(str(s.get("organization_id")), {})
+        topics, groups = [], []
+        for a in attributes.get(sid, []):
+            term = terms.get(str(a.get("taxonomy_term_id")))
+            if term is None:
+                continue
+            (groups if a.get("link_type") == TARGET_GROUP else topics).append(str(term["name"]))
+        points: list[Point] = []
+        regions: set[str] = set()
+        schedules = list(own_schedules.get(sid, []))
+        for sal in sals.get(sid, []):
+            location = locations.get(str(sal.get("location_id")))
+            if location is None or location.get("latitude") is None or location.get("longitude") is None:
+                continue
+            address = next(iter(addresses.get(str(location["id"]), [])), None)
+            visibility = (address or {}).get("visibility") or "public"
+            if visibility == "internal":
+                continue
+            lat, lon = float(location["latitude"]), float(location["longitude"])
+            points.append(Point(lat, lon, visibility == "public", str(location["id"])))
+            if visibility == "public":
+                regions |= _region_keys(gazetteer, address, lat, lon)
+            if not own_schedules.get(sid):
+                schedules += location_schedules.get(str(location["id"]), [])
+        roles = [
+            " ".join(str(c.get(k) or "") for k in ("title", "department"))
+            for c in contacts.get(sid, [])
+            if (c.get("visibility") or "public") == "public"
+        ]
+        result[sid] = SearchDocument(
+            service_id=sid,
+            organization_id=str(s.get("organization_id") or ""),
+            texts={
+                "name": " ".join(str(s.get(k) or "") for k in ("name", "alternate_name")).strip(),
+                "organization": " ".join(str(org.get(k) or "") for k in ("name", "alternate_name")).strip(),
+                "topics": " ".join([*topics, *groups]),
+                "roles": " ".join(r for r in roles if r.strip()),
+                "description": str(s.get("description") or ""),
+            },
+            legal_domains=sorted(set(s.get("legal_domains") or org.get("legal_domains") or [])),
+            topics=sorted(set(topics)),
+            target_groups=sorted(set(groups)),
+            languages=sorted({str(lang["code"]) for lang in languages.get(sid, []) if lang.get("code")}),
+            region_keys=sorted(regions),
+            points=points,
+            hours=weekly_intervals(schedules),
+            closed_on_holidays=any(sc.get("closed_on_public_holidays") for sc in schedules),
+            verified_on=verified_on("service", s),
+        )
+    return result
