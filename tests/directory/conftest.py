@@ -41,11 +41,14 @@ class Api:
 
 
 def _reset(container: Container) -> None:
+    from lotse_directory.adapters.search.sqlite_fts import clear
     from lotse_directory.adapters.storage.tables import metadata
 
     with container.engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(text(f'DELETE FROM "{table.name}"'))
+        if conn.dialect.name == "sqlite":
+            clear(conn)
 
 
 @pytest.fixture(scope="session")

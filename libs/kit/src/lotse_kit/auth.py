@@ -204,6 +204,13 @@ def current_claims() -> TokenClaims:
     return claims
 
 
+def optional_claims() -> TokenClaims | None:
+    """The caller's claims, or None for a call without a token (a token that is sent must be valid)."""
+    if not request.headers.get("Authorization"):
+        return None
+    return current_claims()
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 

@@ -14,6 +14,7 @@ from lotse_directory.entrypoints.web.entries import (
 )
 from lotse_directory.entrypoints.web.errors import install_error_handlers
 from lotse_directory.entrypoints.web.meta import register_health, register_meta_routes
+from lotse_directory.entrypoints.web.search import register_search_routes
 from lotse_directory.entrypoints.web.verification import register_verification_routes
 from lotse_directory.settings import Settings
 
@@ -44,10 +45,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     register_exchange_routes(api, doc)
     register_meta_routes(api, doc)
     register_verification_routes(api, doc)
+    register_search_routes(api, doc)
     root = Blueprint("root", __name__)
     register_health(root, doc)
     app.register_blueprint(api)
     app.register_blueprint(root)
     doc.install(app)
-    CORS(app, resources={f"{API_PREFIX}/legal_domains": {"origins": "*"}})
+    CORS(app, resources={f"{API_PREFIX}/legal_domains": {"origins": "*"}, f"{API_PREFIX}/search": {"origins": "*"}})
     return app

@@ -12,12 +12,15 @@ from lotse_directory.adapters.geocoding.gazetteer import (
     GazetteerGeocoder,
     packaged_gazetteer,
 )
+from lotse_directory.adapters.search.sqlite_fts import SqliteSearch, write_documents
 from lotse_directory.adapters.storage.migrate import upgrade
-from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, make_engine
+from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, SqlStoreSession, make_engine
 from lotse_directory.adapters.storage.tables import outbox
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
+from lotse_directory.use_cases.search import Search
+from lotse_directory.use_cases.search_indexing import refresh_index
 from lotse_directory.use_cases.verification import Verification
 
 
@@ -36,6 +39,9 @@ class Container:
     bus: InProcessBus
     """Embedded mode's event bus: the outbox relay hands every directory event to its subscribers."""
     relay: RelayWorker
+    search: SqliteSearch | None
+    search_use_case: Search
+    """None where no search backend is configured (PostgreSQL storage without Elasticsearch)."""
 
     def migrate(self) -> None:
         upgrade(self.engine)
@@ -74,6 +80,16 @@ def build(settings: Settings) -> Container:
     bus = InProcessBus()
     relay = RelayWorker(events, bus)
     store.on_events_committed(relay.wake)
+    search = None
+    if engine.dialect.name == "sqlite":
+        search = SqliteSearch(engine)
+
+        def index_in_transaction(session: SqlStoreSession) -> None:
+            refresh_index(
+                session, session.touched, gazetteer, lambda _, docs: write_documents(session.connection, docs)
+            )
+
+        store.before_commit(index_in_transaction)
     return Container(
         settings=settings,
         engine=engine,
@@ -87,4 +103,6 @@ def build(settings: Settings) -> Container:
         outbox=events,
         bus=bus,
         relay=relay,
+        search=search,
+        search_use_case=Search(store, search, settings.stale_after_days),
     )

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol
 
 from lotse_contracts import EventEnvelope
@@ -36,8 +37,20 @@ class StoreSession(Protocol):
 
     def delete(self, entity: str, ident: str, expected_revision: int | None = None) -> bool: ...
 
+    def touch(self, entity: str, values: Mapping[str, Any]) -> None:
+        """Note that an entry changed (as it was, or is now), for what must follow it (the search index)."""
+        ...
+
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:
         """Write an event to the outbox, in this transaction."""
+        ...
+
+    def add_search_miss(self, hour: datetime, terms: str, filters: Mapping[str, Any], region_key: str | None) -> None:
+        """Count a search that found nothing (anonymous)."""
+        ...
+
+    def search_misses(self, since: datetime | None) -> list[Row]:
+        """Searches that found nothing, counted by words and region, most frequent first."""
         ...
 
     def maintainable_by(self, maintainer_organization_id: str) -> set[str]:

@@ -9,7 +9,11 @@ config = context.config
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True, render_as_batch=True, include_name=is_declared
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        include_name=is_declared,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -18,7 +22,9 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True, include_name=is_declared)
+        context.configure(
+            connection=connection, target_metadata=metadata, render_as_batch=True, include_name=is_declared
+        )
         with context.begin_transaction():
             context.run_migrations()
         return

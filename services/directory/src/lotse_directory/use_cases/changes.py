@@ -79,6 +79,10 @@ def record_change(
         )
     if history:
         session.insert("metadata", rows)
+    if old:
+        session.touch(entity, old)
+    if new:
+        session.touch(entity, new)
     current = new if action != "delete" else old
     legal_domain = current.get("legal_domain") if entity == "jurisdiction" else None
     region_key = current.get("region_key") if entity == "jurisdiction" else None

@@ -40,3 +40,8 @@ class PreconditionFailed(UseCaseError):
 class Conflict(UseCaseError):
     reason: str
     details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Unavailable(UseCaseError):
+    reason: str

@@ -91,7 +91,8 @@ def build_documents(
     for s in services:
         sid = str(s["id"])
         org = orgs.get(str(s.get("organization_id")), {})
-        topics, groups = [], []
+        topics: list[str] = []
+        groups: list[str] = []
         for a in attributes.get(sid, []):
             term = terms.get(str(a.get("taxonomy_term_id")))
             if term is None:

@@ -17,6 +17,7 @@ from lotse_directory.adapters.storage.tables import (
     entity_tables,
     maintainer_grants,
     outbox,
+    search_misses,
     users,
 )
 
@@ -52,6 +53,14 @@ class SqlStoreSession:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.wrote_events = False
+        self.touched: list[tuple[str, Row]] = []
+
+    @property
+    def connection(self) -> Connection:
+        return self._conn
+
+    def touch(self, entity: str, values: Mapping[str, Any]) -> None:
+        self.touched.append((entity, dict(values)))
 
     def _filtered(self, entity: str, where: Mapping[str, Any] | None) -> Select[Any]:
         table = entity_tables[entity]
@@ -125,6 +134,23 @@ class SqlStoreSession:
         add_event(self._conn, outbox, event, routing_key)
         self.wrote_events = True
 
+    def add_search_miss(self, hour: datetime, terms: str, filters: Mapping[str, Any], region_key: str | None) -> None:
+        self._conn.execute(
+            insert(search_misses).values(hour=hour, terms=terms, filters=dict(filters), region_key=region_key)
+        )
+
+    def search_misses(self, since: datetime | None) -> list[Row]:
+        t = search_misses
+        count = func.count().label("count")
+        query = select(t.c.terms, t.c.region_key, count, func.max(t.c.hour).label("last"))
+        if since is not None:
+            query = query.where(t.c.hour >= since)
+        query = query.group_by(t.c.terms, t.c.region_key).order_by(count.desc(), t.c.terms, t.c.region_key)
+        return [
+            {"terms": terms, "region_key": region, "count": int(n), "last": last.isoformat() if last else None}
+            for terms, region, n, last in self._conn.execute(query)
+        ]
+
     def maintainable_by(self, maintainer_organization_id: str) -> set[str]:
         query = select(maintainer_grants.c.organization_id).where(
             maintainer_grants.c.maintainer_organization_id == maintainer_organization_id
@@ -171,6 +197,11 @@ class SqlDirectoryStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._events_committed: list[Callable[[], None]] = []
+        self._before_commit: list[Callable[[SqlStoreSession], None]] = []
+
+    def before_commit(self, hook: Callable[["SqlStoreSession"], None]) -> None:
+        """Call ``hook`` with the session at the end of each transaction that touched entries, inside it."""
+        self._before_commit.append(hook)
 
     def on_events_committed(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` after each transaction that wrote outbox events (to wake the relay)."""
@@ -181,6 +212,9 @@ class SqlDirectoryStore:
         with self.engine.begin() as conn:
             session = SqlStoreSession(conn)
             yield session
+            if session.touched:
+                for hook in self._before_commit:
+                    hook(session)
         if session.wrote_events:
             for callback in self._events_committed:
                 callback()

@@ -29,7 +29,8 @@ def normalize(word: str) -> str:
     (the ``e`` goes only after a vowel that cannot start a diphthong with it, so ``Frauen`` stays)."""
     out: list[str] = []
     state = "N"
-    for c in word:
+    for char in word:
+        c = char
         if c in "ao":
             state = "U"
         elif c == "u":
@@ -66,17 +67,13 @@ def light_stem(word: str) -> str:
         n -= 3
     elif n > 4 and s[n - 2] == "e" and s[n - 1] in "mnrs":
         n -= 2
-    elif n > 3 and s[n - 1] == "e":
-        n -= 1
-    elif n > 3 and s[n - 1] == "s" and s[n - 2] in _ST_ENDING:
+    elif (n > 3 and s[n - 1] == "e") or (n > 3 and s[n - 1] == "s" and s[n - 2] in _ST_ENDING):
         n -= 1
     s = s[:n]
     # step 2
     if n > 5 and s.endswith("est"):
         n -= 3
-    elif n > 4 and s[n - 2] == "e" and s[n - 1] in "rn":
-        n -= 2
-    elif n > 4 and s.endswith("st") and s[n - 3] in _ST_ENDING:
+    elif (n > 4 and s[n - 2] == "e" and s[n - 1] in "rn") or (n > 4 and s.endswith("st") and s[n - 3] in _ST_ENDING):
         n -= 2
     return s[:n]
 

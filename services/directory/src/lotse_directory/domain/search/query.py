@@ -75,7 +75,12 @@ class SearchQuery:
 class Hit:
     service_id: str
     score: int
+    """2 × text score + 1 if the offer is verified within the period (so current offers rank first)."""
     distance_km: float | None
+
+    @property
+    def stale(self) -> bool:
+        return self.score % 2 == 0
 
 
 @dataclass(slots=True)

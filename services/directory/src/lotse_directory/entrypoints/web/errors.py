@@ -10,6 +10,7 @@ from lotse_directory.use_cases.errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    Unavailable,
     UseCaseError,
 )
 
@@ -40,6 +41,8 @@ def to_problem(error: UseCaseError) -> Problem:
         return problem
     if isinstance(error, Conflict):
         return Problem(status=409, title="Conflict", detail=error.reason, extra=dict(error.details))
+    if isinstance(error, Unavailable):
+        return Problem(status=503, title="Service Unavailable", detail=error.reason)
     return Problem(status=400, title="Bad Request", detail=str(error))
 
 

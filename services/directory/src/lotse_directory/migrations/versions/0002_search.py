@@ -44,7 +44,7 @@ EMBEDDED_INDEX = [
         doc INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
         valid_from TEXT, valid_to TEXT)""",
     "CREATE INDEX ix_search_hours_doc ON search_hours (doc)",
-    "CREATE INDEX ix_search_hours_start ON search_hours (start, \"end\")",
+    'CREATE INDEX ix_search_hours_start ON search_hours (start, "end")',
 ]
 
 
@@ -68,8 +68,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for table in ("search_hours", "search_region", "search_point", "search_facet", "search_vocab",
-                      "search_text", "search_doc"):
+        for table in (
+            "search_hours",
+            "search_region",
+            "search_point",
+            "search_facet",
+            "search_vocab",
+            "search_text",
+            "search_doc",
+        ):
             op.execute(f"DROP TABLE IF EXISTS {table}")
     op.drop_index(op.f("ix_lotse_search_miss_hour"), table_name="lotse_search_miss")
     op.drop_table("lotse_search_miss")

@@ -1,0 +1,1 @@
+"""Search: German analysis, query plan and documents, shared by both backends."""

@@ -1,0 +1,153 @@
+"""Case managers search offers: by need, place, language, legal domain; hits rendered for the caller."""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from lotse_contracts import Role, TokenClaims
+
+from lotse_directory.adapters.ports import DirectoryStore, Row
+from lotse_directory.domain.search.analysis import tokens
+from lotse_directory.domain.search.query import EARTH_RADIUS_KM, SearchQuery, SearchResult
+from lotse_directory.use_cases.errors import Forbidden, Unavailable
+
+
+class SearchBackend(Protocol):
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    latitude: float
+    longitude: float
+    label: str
+    region_key: str | None
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def _visible(row: Mapping[str, Any], public: bool) -> bool:
+    visibility = row.get("visibility") or "public"
+    return visibility == "public" or (visibility == "case_managers" and not public)
+
+
+class Search:
+    def __init__(self, store: DirectoryStore, backend: SearchBackend | None, stale_after_days: int) -> None:
+        self.store = store
+        self.backend = backend
+        self.stale_after_days = stale_after_days
+
+    def search(self, claims: TokenClaims | None, query: SearchQuery, place: Place | None) -> dict[str, Any]:
+        if self.backend is None:
+            raise Unavailable("no search backend is configured (PostgreSQL storage needs ELASTICSEARCH_URL)")
+        query = replace(query, public=claims is None, stale_after_days=self.stale_after_days)
+        result = self.backend.search(query)
+        if result.total == 0:
+            self._count_miss(query, place)
+        with self.store.transaction() as session:
+            ids = [h.service_id for h in result.hits]
+            services = {str(s["id"]): s for s in session.select("service", {"id": ids})}
+            org_ids = {str(s["organization_id"]) for s in services.values() if s.get("organization_id")}
+            orgs = {str(o["id"]): o for o in session.select("organization", {"id": org_ids})}
+            sals = session.select("service_at_location", {"service_id": ids})
+            location_ids = {str(r["location_id"]) for r in sals if r.get("location_id")}
+            locations = {str(r["id"]): r for r in session.select("location", {"id": location_ids})}
+            addresses: dict[str, Row] = {}
+            for a in session.select("address", {"location_id": location_ids}):
+                addresses.setdefault(str(a["location_id"]), a)
+            languages = session.select("language", {"service_id": ids})
+            contents = []
+            for hit in result.hits:
+                service = services.get(hit.service_id)
+                if service is None:  # deleted since the index answered
+                    continue
+                places = []
+                for sal in sals:
+                    location = locations.get(str(sal.get("location_id")))
+                    if sal.get("service_id") != hit.service_id or location is None:
+                        continue
+                    address = addresses.get(str(location["id"]))
+                    if address is not None and not _visible(address, query.public):
+                        continue  # a place the caller may not know of (shelters and similar)
+                    places.append(self._place(location, address, place))
+                places.sort(key=lambda p: (p["distance_km"] is None, p["distance_km"] or 0, p["id"]))
+                org = orgs.get(str(service.get("organization_id")), {})
+                contents.append(
+                    {
+                        "id": hit.service_id,
+                        "name": service.get("name"),
+                        "description": service.get("description"),
+                        "url": service.get("url"),
+                        "email": service.get("email"),
+                        "legal_domains": service.get("legal_domains") or [],
+                        "organization": {"id": org.get("id"), "name": org.get("name")},
+                        "languages": sorted(
+                            {str(lang["code"]) for lang in languages if lang.get("service_id") == hit.service_id}
+                        ),
+                        "verified_at": service.get("verified_at"),
+                        "stale": hit.stale,
+                        "score": hit.score,
+                        "distance_km": round(hit.distance_km, 3) if hit.distance_km is not None else None,
+                        "locations": places,
+                    }
+                )
+        pages = (result.total + query.per_page - 1) // query.per_page
+        return {
+            "total_items": result.total,
+            "page": query.page,
+            "per_page": query.per_page,
+            "total_pages": pages,
+            "near": None
+            if place is None
+            else {"latitude": place.latitude, "longitude": place.longitude, "label": place.label},
+            "contents": contents,
+            "facets": {
+                facet: [{"value": v, "count": c} for v, c in sorted(counts.items(), key=lambda vc: (-vc[1], vc[0]))]
+                for facet, counts in result.facets.items()
+            },
+        }
+
+    @staticmethod
+    def _place(location: Row, address: Row | None, near: Place | None) -> dict[str, Any]:
+        lat, lon = location.get("latitude"), location.get("longitude")
+        distance = None
+        if near is not None and lat is not None and lon is not None:
+            distance = round(_km(near.latitude, near.longitude, float(lat), float(lon)), 3)
+        return {
+            "id": location["id"],
+            "name": location.get("name"),
+            "latitude": lat,
+            "longitude": lon,
+            "distance_km": distance,
+            "address": None
+            if address is None
+            else {k: address.get(k) for k in ("address_1", "address_2", "postal_code", "city", "locality")},
+        }
+
+    def _count_miss(self, query: SearchQuery, place: Place | None) -> None:
+        """Anonymous: the words, the filters, the Gemeinde searched near and the hour; nobody's identity."""
+        filters: dict[str, Any] = {k: list(v) for k, v in query.facets.items() if v}
+        if query.region_keys:
+            filters["region"] = list(query.region_keys)
+        if query.open_at is not None:
+            filters["open"] = True
+        if query.near is not None and query.near.radius_km is not None:
+            filters["radius_km"] = query.near.radius_km
+        if query.verified_within_days is not None:
+            filters["verified_within_days"] = query.verified_within_days
+        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        with self.store.transaction() as session:
+            session.add_search_miss(hour, " ".join(tokens(query.text)), filters, place.region_key if place else None)
+
+    def misses(self, claims: TokenClaims, since: datetime | None) -> list[dict[str, Any]]:
+        """Searches that found nothing, counted by words and place, for the coordinators' gap analysis."""
+        if claims.role not in (Role.COORDINATOR, Role.ADMIN):
+            raise Forbidden("only coordinators see the searches that found nothing")
+        with self.store.transaction() as session:
+            return session.search_misses(since)

@@ -1,0 +1,239 @@
+"""Search on the embedded backend (SQLite FTS5), on data whose answers are known.
+
+These cases become the conformance suite that both backends pass (issue 3, in progress)."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from lotse_contracts import Role
+
+from tests.directory.conftest import Api
+
+WITTEN = (51.4436, 7.3322)
+FRESH = (datetime.now(UTC) - timedelta(days=10)).isoformat(timespec="seconds").replace("+00:00", "Z")
+OLD = "2020-01-01T00:00:00Z"
+
+
+def _offer(
+    api: Api,
+    org: dict[str, Any],
+    name: str,
+    *,
+    description: str = "",
+    lat: float,
+    lon: float,
+    languages: tuple[str, ...] = ("de",),
+    domains: tuple[str, ...] = (),
+    verified: str | None = FRESH,
+    visibility: str = "public",
+    plz: str = "58452",
+    hours: tuple[str, str, str] | None = None,
+    holidays_closed: bool = False,
+) -> dict[str, Any]:
+    service = api.create(
+        "services",
+        {
+            "organization_id": org["id"],
+            "name": name,
+            "description": description,
+            "status": "active",
+            "legal_domains": list(domains) or None,
+            "verified_at": verified,
+        },
+    )
+    location = api.create(
+        "locations",
+        {"organization_id": org["id"], "location_type": "physical", "name": name, "latitude": lat, "longitude": lon},
+    )
+    api.create(
+        "addresses",
+        {
+            "location_id": location["id"],
+            "address_1": "Hauptstr. 1",
+            "city": "Witten",
+            "postal_code": plz,
+            "country": "DE",
+            "address_type": "physical",
+            "state_province": "NW",
+            "visibility": visibility,
+        },
+    )
+    api.create("service_at_locations", {"service_id": service["id"], "location_id": location["id"]})
+    for code in languages:
+        api.create("languages", {"service_id": service["id"], "code": code, "name": code})
+    if hours:
+        api.create(
+            "schedules",
+            {
+                "service_id": service["id"],
+                "freq": "WEEKLY",
+                "byday": hours[0],
+                "opens_at": hours[1],
+                "closes_at": hours[2],
+                "closed_on_public_holidays": holidays_closed,
+            },
+        )
+    return service
+
+
+@pytest.fixture
+def data(sqlite_api: Api) -> dict[str, Any]:
+    api = sqlite_api
+    caritas = api.create("organizations", {"name": "Caritas Mülheim (Test)", "description": "x"})
+    vhs = api.create("organizations", {"name": "VHS Witten (Test)", "description": "x"})
+    return {
+        "kurs": _offer(
+            api,
+            vhs,
+            "Integrationskurs für Frauen",
+            description="Deutsch lernen mit Kinderbetreuung",
+            lat=51.44,
+            lon=7.33,
+            languages=("de", "ar"),
+            domains=("AUFENTHG",),
+            hours=("MO,TU,WE,TH,FR", "09:00", "12:00"),
+            holidays_closed=True,
+        ),
+        "beratung": _offer(
+            api,
+            caritas,
+            "Beratungsstelle für Geflüchtete",
+            description="Asyl und Aufenthalt",
+            lat=51.43,
+            lon=6.88,
+            plz="45468",
+            languages=("de", "ar", "fa"),
+            domains=("AUFENTHG",),
+            hours=("MO", "14:00", "18:00"),
+        ),
+        "alt": _offer(
+            api,
+            caritas,
+            "Beratungsstelle Familie",
+            description="Erziehungsberatung",
+            lat=51.44,
+            lon=7.34,
+            verified=OLD,
+            languages=("de", "tr"),
+            domains=("SGB_VIII",),
+        ),
+        "schutz": _offer(
+            api,
+            caritas,
+            "Schutzwohnung",
+            description="Beratung für Frauen",
+            lat=51.45,
+            lon=7.35,
+            visibility="case_managers",
+            domains=("SGB_VIII",),
+        ),
+    }
+
+
+def _search(api: Api, headers: dict[str, str] | None = None, **params: Any) -> Any:
+    response = api.client.get("/api/v1/search", query_string=params, headers=headers or {})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def _names(result: Any) -> list[str]:
+    return [hit["name"] for hit in result["contents"]]
+
+
+def test_german_stemming_folding_synonyms_and_typos(sqlite_api: Api, data: dict[str, Any]) -> None:
+    api = sqlite_api
+    assert set(_names(_search(api, q="Beratungsstellen"))) == {
+        "Beratungsstelle für Geflüchtete",
+        "Beratungsstelle Familie",
+    }
+    caritas = _names(_search(api, q="Muelheim"))  # the organisation's name; the stale offer ranks last
+    assert set(caritas[:2]) == {"Beratungsstelle für Geflüchtete", "Schutzwohnung"}
+    assert caritas[2:] == ["Beratungsstelle Familie"]
+    assert _names(_search(api, q="Sprachkurs")) == ["Integrationskurs für Frauen"]  # synonym
+    assert _names(_search(api, q="Integrationskrus")) == ["Integrationskurs für Frauen"]  # one typo
+    assert _names(_search(api, q="Kurz")) == []  # short words get no typo tolerance
+    assert _names(_search(api, q="Fluechtlinge")) == ["Beratungsstelle für Geflüchtete"]  # synonym, folded
+    assert _names(_search(api, q="Geflüchtete Mülheim")) == ["Beratungsstelle für Geflüchtete"]
+
+
+def test_filters_and_facets_under_the_other_filters(sqlite_api: Api, data: dict[str, Any]) -> None:
+    api = sqlite_api
+    token = api.token(Role.CASE_MANAGER, "org")
+    result = _search(api, token, language="ar", legal_domain="AUFENTHG")
+    assert set(_names(result)) == {"Integrationskurs für Frauen", "Beratungsstelle für Geflüchtete"}
+    languages = {f["value"]: f["count"] for f in result["facets"]["language"]}
+    assert languages == {"ar": 2, "de": 2, "fa": 1}  # counted under legal_domain, not under language
+    domains = {f["value"]: f["count"] for f in result["facets"]["legal_domain"]}
+    assert domains == {"AUFENTHG": 2}  # under language=ar: the Familie offer (tr) does not count
+    assert _names(_search(api, token, organization_id=data["kurs"]["organization_id"])) == [
+        "Integrationskurs für Frauen"
+    ]
+
+
+def test_geo_distance_radius_and_sort(sqlite_api: Api, data: dict[str, Any]) -> None:
+    api = sqlite_api
+    result = _search(api, near="58452", radius_km=5, sort="distance")
+    assert _names(result) == ["Integrationskurs für Frauen", "Beratungsstelle Familie"]  # public places only
+    assert all(0 <= hit["distance_km"] < 5 for hit in result["contents"])
+    near_all = _search(api, api.token(Role.CASE_MANAGER, "org"), lat=WITTEN[0], lon=WITTEN[1], radius_km=50)
+    assert "Schutzwohnung" in _names(near_all) and len(near_all["contents"]) == 4
+    muelheim = _search(api, near="45468 Mülheim an der Ruhr", radius_km=3)
+    assert _names(muelheim) == ["Beratungsstelle für Geflüchtete"]
+
+
+def test_stale_offers_rank_below_verified_ones(sqlite_api: Api, data: dict[str, Any]) -> None:
+    result = _search(sqlite_api, q="Beratungsstelle")
+    assert _names(result) == ["Beratungsstelle für Geflüchtete", "Beratungsstelle Familie"]
+    assert [hit["stale"] for hit in result["contents"]] == [False, True]
+
+
+def test_opening_hours_and_public_holidays(sqlite_api: Api, data: dict[str, Any]) -> None:
+    api = sqlite_api
+    monday_ten = "2026-11-23T10:00:00+01:00"
+    assert _names(_search(api, open_at=monday_ten)) == ["Integrationskurs für Frauen"]
+    assert _names(_search(api, open_at="2026-11-23T15:00:00+01:00")) == ["Beratungsstelle für Geflüchtete"]
+    assert _names(_search(api, open_at="2026-12-25T10:00:00+01:00")) == []  # Friday, Christmas Day
+    assert _names(_search(api, open_at="2026-11-21T10:00:00+01:00")) == []  # Saturday
+
+
+def test_public_callers_see_only_public_places(sqlite_api: Api, data: dict[str, Any]) -> None:
+    api = sqlite_api
+    public = _search(api, q="Schutzwohnung")
+    assert _names(public) == ["Schutzwohnung"] and public["contents"][0]["locations"] == []
+    token = api.token(Role.CASE_MANAGER, "org")
+    seen = _search(api, token, q="Schutzwohnung")["contents"][0]["locations"]
+    assert seen[0]["address"]["postal_code"] == "58452"
+
+
+def test_pagination_is_stable_and_bounded(sqlite_api: Api, data: dict[str, Any]) -> None:
+    api = sqlite_api
+    pages = [_names(_search(api, page=p, per_page=1)) for p in (1, 2, 3, 4)]
+    assert sorted(n for page in pages for n in page) == sorted(_names(_search(api, per_page=10)))
+    for params, field in [
+        ({"per_page": 101}, "per_page"),
+        ({"page": 0}, "page"),
+        ({"sort": "x"}, "sort"),
+        ({"page": 200, "per_page": 100}, "page"),
+        ({"near": "99999"}, "near"),
+        ({"language": "deutsch"}, "language"),
+        ({"open_at": "heute"}, "open_at"),
+        ({"lat": 51.4}, "lon"),
+        ({"sort": "distance"}, "sort"),
+        ({"bogus": 1}, "bogus"),
+    ]:
+        response = api.client.get("/api/v1/search", query_string=params)
+        assert response.status_code == 400, (params, response.json)
+        assert response.mimetype == "application/problem+json"
+        assert response.json["errors"][0]["name"] == field
+
+
+def test_searches_that_find_nothing_are_counted_anonymously(sqlite_api: Api, data: dict[str, Any]) -> None:
+    api = sqlite_api
+    _search(api, q="Hebamme Türkisch", near="58452", language="tr")
+    _search(api, q="hebamme türkisch", near="58452", language="tr")
+    coordinator = api.token(Role.COORDINATOR, "org")
+    misses = api.client.get("/api/v1/search/misses", headers=coordinator).json
+    assert misses[0]["terms"] == "hebamme türkisch" and misses[0]["count"] == 2
+    assert misses[0]["region_key"] == "05954036"
+    assert api.client.get("/api/v1/search/misses", headers=api.token(Role.CASE_MANAGER, "org")).status_code == 403
