@@ -10,12 +10,13 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
 from lotse_directory.domain.search.analysis import STOP, index_text, one_edit_variants
 from lotse_directory.domain.search.documents import SearchDocument
 from lotse_directory.domain.search.plan import FIELDS, KINDS, WEIGHTS, Phrase, PlannedTerm
 from lotse_directory.domain.search.query import EARTH_RADIUS_KM, FACETS, Hit, SearchQuery, SearchResult
-from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
 
 
 def _facet_values(d: SearchDocument) -> dict[str, list[str]]:
