@@ -19,7 +19,7 @@ from lotse_directory.adapters.storage.tables import outbox
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
-from lotse_directory.use_cases.search import Search
+from lotse_directory.use_cases.search import Search, SearchBackend
 from lotse_directory.use_cases.search_indexing import refresh_index
 from lotse_directory.use_cases.verification import Verification
 
@@ -39,7 +39,7 @@ class Container:
     bus: InProcessBus
     """Embedded mode's event bus: the outbox relay hands every directory event to its subscribers."""
     relay: RelayWorker
-    search: SqliteSearch | None
+    search: SearchBackend | None
     search_use_case: Search
     """None where no search backend is configured (PostgreSQL storage without Elasticsearch)."""
 
@@ -80,7 +80,7 @@ def build(settings: Settings) -> Container:
     bus = InProcessBus()
     relay = RelayWorker(events, bus)
     store.on_events_committed(relay.wake)
-    search = None
+    search: SearchBackend | None = None
     if engine.dialect.name == "sqlite":
         search = SqliteSearch(engine)
 
