@@ -236,4 +236,7 @@ def test_searches_that_find_nothing_are_counted_anonymously(sqlite_api: Api, dat
     misses = api.client.get("/api/v1/search/misses", headers=coordinator).json
     assert misses[0]["terms"] == "hebamme türkisch" and misses[0]["count"] == 2
     assert misses[0]["region_key"] == "05954036"
+    _search(api, q="Hebamme", lat=WITTEN[0], lon=WITTEN[1])  # coordinates: the Gemeinde is looked up on a miss
+    by_terms = {m["terms"]: m for m in api.client.get("/api/v1/search/misses", headers=coordinator).json}
+    assert by_terms["hebamme"]["region_key"] == "05954036"
     assert api.client.get("/api/v1/search/misses", headers=api.token(Role.CASE_MANAGER, "org")).status_code == 403

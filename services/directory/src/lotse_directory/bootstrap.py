@@ -1,6 +1,7 @@
 """The one place that builds the directory's adapters and use cases from settings."""
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
@@ -85,9 +86,7 @@ def build(settings: Settings) -> Container:
         search = SqliteSearch(engine)
 
         def index_in_transaction(session: SqlStoreSession) -> None:
-            refresh_index(
-                session, session.touched, gazetteer, lambda _, docs: write_documents(session.connection, docs)
-            )
+            refresh_index(session, session.touched, gazetteer, partial(write_documents, session.connection))
 
         store.before_commit(index_in_transaction)
     return Container(
@@ -104,5 +103,5 @@ def build(settings: Settings) -> Container:
         bus=bus,
         relay=relay,
         search=search,
-        search_use_case=Search(store, search, settings.stale_after_days),
+        search_use_case=Search(store, search, gazetteer, settings.stale_after_days),
     )

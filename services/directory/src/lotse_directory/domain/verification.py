@@ -22,13 +22,19 @@ def verified_on(entity: str, row: Mapping[str, Any]) -> date | None:
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC).date()
 
 
+def fresh_from(today: date, after_days: int) -> date:
+    """Entries verified on this day or later are current; earlier (or never) verified ones are stale."""
+    return today - timedelta(days=after_days - 1)
+
+
 def due_since(entity: str, row: Mapping[str, Any], today: date, after_days: int) -> date | None:
     """The day the entry became stale, None while it is current. Never verified: stale since always."""
     last = verified_on(entity, row)
     if last is None:
         return date.min
-    due = last + timedelta(days=after_days)
-    return due if due <= today else None
+    if last >= fresh_from(today, after_days):
+        return None
+    return last + timedelta(days=after_days)
 
 
 def is_stale(entity: str, row: Mapping[str, Any], today: date, after_days: int) -> bool:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from lotse_contracts import Role, TokenClaims
 
+from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import DirectoryStore, Row
 from lotse_directory.domain.search.analysis import tokens
 from lotse_directory.domain.search.query import EARTH_RADIUS_KM, SearchQuery, SearchResult
@@ -24,6 +25,7 @@ class Place:
     longitude: float
     label: str
     region_key: str | None
+    """Gemeinde key when the geocoder told it; else looked up from the coordinates, only when needed."""
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -38,9 +40,12 @@ def _visible(row: Mapping[str, Any], public: bool) -> bool:
 
 
 class Search:
-    def __init__(self, store: DirectoryStore, backend: SearchBackend | None, stale_after_days: int) -> None:
+    def __init__(
+        self, store: DirectoryStore, backend: SearchBackend | None, gazetteer: Gazetteer, stale_after_days: int
+    ) -> None:
         self.store = store
         self.backend = backend
+        self.gazetteer = gazetteer
         self.stale_after_days = stale_after_days
 
     def search(self, claims: TokenClaims | None, query: SearchQuery, place: Place | None) -> dict[str, Any]:
@@ -141,9 +146,13 @@ class Search:
             filters["radius_km"] = query.near.radius_km
         if query.verified_within_days is not None:
             filters["verified_within_days"] = query.verified_within_days
+        region = place.region_key if place else None
+        if place is not None and region is None:
+            nearest = self.gazetteer.nearest_postal_code(place.latitude, place.longitude)
+            region = nearest.ags if nearest else None
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         with self.store.transaction() as session:
-            session.add_search_miss(hour, " ".join(tokens(query.text)), filters, place.region_key if place else None)
+            session.add_search_miss(hour, " ".join(tokens(query.text)), filters, region)
 
     def misses(self, claims: TokenClaims, since: datetime | None) -> list[dict[str, Any]]:
         """Searches that found nothing, counted by words and place, for the coordinators' gap analysis."""

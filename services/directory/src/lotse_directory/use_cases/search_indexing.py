@@ -7,7 +7,7 @@ from lotse_directory.adapters.ports import Row, StoreSession
 from lotse_directory.domain.search.documents import SearchDocument
 from lotse_directory.use_cases.search_documents import affected_services, build_documents
 
-IndexWriter = Callable[[StoreSession, Mapping[str, SearchDocument | None]], None]
+IndexWriter = Callable[[Mapping[str, SearchDocument | None]], None]
 """Writes (or queues) documents inside the transaction; None removes an offer from the index."""
 
 
@@ -19,4 +19,4 @@ def refresh_index(
     for entity, values in touched:
         affected |= affected_services(session, entity, values)
     if affected:
-        write(session, build_documents(session, gazetteer, affected))
+        write(build_documents(session, gazetteer, affected))

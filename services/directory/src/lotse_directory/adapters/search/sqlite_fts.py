@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from lotse_directory.domain.search.analysis import STOP, index_text, one_edit_variants
 from lotse_directory.domain.search.documents import SearchDocument
-from lotse_directory.domain.search.plan import FIELDS, KINDS, WEIGHTS, Phrase, PlannedTerm
+from lotse_directory.domain.search.plan import FIELDS, KINDS, WEIGHTS, PlannedTerm
 from lotse_directory.domain.search.query import EARTH_RADIUS_KM, FACETS, Hit, SearchQuery, SearchResult
 
 
@@ -136,7 +136,7 @@ class SqliteSearch:
         """FTS5 phrases per kind of match."""
         out = {
             "exact": [_quote(term.exact.terms)],
-            "synonym": [_quote(p.terms) for p in term.synonyms if _usable(p)],
+            "synonym": [_quote(p.terms) for p in term.synonyms],
             "fuzzy": [],
         }
         if term.fuzzy:
@@ -276,7 +276,3 @@ class SqliteSearch:
             f"cos(radians({lat})) * cos(radians(p.lat)) * pow(sin(radians(p.lon - {lon}) / 2), 2)))"
         )
         return f"(SELECT min({haversine}) FROM search_point p WHERE p.doc = d.rowid{public})"
-
-
-def _usable(phrase: Phrase) -> bool:
-    return any(t is not None for t in phrase.terms)

@@ -3,7 +3,7 @@
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -112,8 +112,3 @@ def moment(at: datetime) -> Moment:
     local = at.astimezone(LOCAL)
     minute = local.weekday() * 1440 + local.hour * 60 + local.minute
     return Moment(minute, local.date().isoformat(), is_public_holiday(local.date()))
-
-
-def stale_before(today: date, stale_after_days: int) -> date:
-    """Entries verified before this day are stale."""
-    return today - timedelta(days=stale_after_days)

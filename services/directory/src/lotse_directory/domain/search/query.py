@@ -6,6 +6,7 @@ from typing import Literal
 
 from lotse_directory.domain.search.documents import Moment, moment
 from lotse_directory.domain.search.plan import PlannedTerm, plan
+from lotse_directory.domain.verification import fresh_from
 
 FACETS = ("legal_domain", "topic", "language", "target_group")
 """Facets, each counted under all active filters but its own."""
@@ -58,7 +59,7 @@ class SearchQuery:
     @property
     def fresh_from(self) -> date:
         """Offers verified on this day or later are current (not stale)."""
-        return self.today - timedelta(days=self.stale_after_days - 1)
+        return fresh_from(self.today, self.stale_after_days)
 
     @property
     def verified_from(self) -> date | None:

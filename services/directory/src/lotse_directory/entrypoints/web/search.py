@@ -8,7 +8,7 @@ from lotse_kit.auth import current_claims, optional_claims, require_roles
 from lotse_kit.openapi import ApiDoc, Param, query_args
 from lotse_kit.problems import bad_request
 
-from lotse_directory.domain.search.query import MAX_WINDOW, Near, SearchQuery
+from lotse_directory.domain.search.query import FACETS, MAX_WINDOW, Near, SearchQuery
 from lotse_directory.entrypoints.web.entries import ID_PATTERN
 from lotse_directory.use_cases.search import Place, Search
 
@@ -47,12 +47,11 @@ def _place(args: dict[str, object]) -> Place | None:
         raise bad_request("near", "give either near or lat/lon, not both")
     if ("lat" in args) != ("lon" in args):
         raise bad_request("lon" if "lat" in args else "lat", "lat and lon go together")
-    geocoder = current_app.extensions["lotse.directory"].geocoder
     if "lat" in args:
         lat, lon = float(args["lat"]), float(args["lon"])  # type: ignore[arg-type]
-        found = geocoder.reverse((lat, lon), exactly_one=True)
-        return Place(lat, lon, f"{lat:.5f}, {lon:.5f}", (found.raw.get("ags") if found else None))
+        return Place(lat, lon, f"{lat:.5f}, {lon:.5f}", None)
     if "near" in args:
+        geocoder = current_app.extensions["lotse.directory"].geocoder
         found = geocoder.geocode(str(args["near"]), exactly_one=True)
         if found is None:
             raise bad_request("near", "is no place we know (try a PLZ or 'PLZ Ort')")
@@ -85,11 +84,7 @@ def register_search_routes(bp: Blueprint, doc: ApiDoc) -> None:
             open_at = datetime.now().astimezone()
         query = SearchQuery(
             text=args.get("q", ""),
-            facets={
-                facet: tuple(args[facet])
-                for facet in ("legal_domain", "topic", "target_group", "language")
-                if args.get(facet)
-            },
+            facets={facet: tuple(args[facet]) for facet in FACETS if args.get(facet)},
             organization_ids=tuple(args.get("organization_id", ())),
             region_keys=tuple(args.get("region", ())),
             open_at=open_at,
