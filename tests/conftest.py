@@ -40,3 +40,33 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+RABBITMQ_URL = os.environ.get("LOTSE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    """The RabbitMQ broker; tests name their queues uniquely and delete them afterwards."""
+    from kombu import Connection
+
+    try:
+        with Connection(RABBITMQ_URL, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception:
+        server_missing("RabbitMQ", "rabbitmq-server -detached")
+    return RABBITMQ_URL
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url() -> Iterator[str]:
+    """An engine speaking the Elasticsearch API: osmem-server, started for this test session."""
+    from osmem_server import OsmemServer
+
+    server = OsmemServer.start(japanese=False)
+    try:
+        yield server.url
+    finally:
+        server.close()
+        if server.process.stdout is not None:  # the package leaves its pipe open
+            server.process.stdout.close()

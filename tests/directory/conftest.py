@@ -1,5 +1,10 @@
 """Directory fixtures: an app on SQLite and on PostgreSQL, tokens for each role."""
 
+import os
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +22,7 @@ from sqlalchemy import text
 
 SECRET = "test-secret-" + "x" * 40
 FIXTURES = Path(__file__).parent / "fixtures"
+CLI = str(Path(sys.executable).with_name("lotse-directory"))
 
 
 @dataclass
@@ -99,3 +105,66 @@ def sqlite_api(sqlite_container: Container) -> Api:
     """The API on SQLite only, for behaviour that does not depend on the database."""
     _reset(sqlite_container)
     return Api(create_app(sqlite_container.settings, sqlite_container).test_client(), sqlite_container)
+
+
+@dataclass
+class ScaleSearch:
+    """The directory in scale mode: PostgreSQL, Elasticsearch (osmem-server), a real Celery worker on RabbitMQ."""
+
+    container: Container
+
+    def settle(self, timeout: float = 20.0) -> None:
+        """Wait until the worker has indexed every change, then make the index searchable."""
+        assert self.container.search_index is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.container.store.transaction() as session:
+                due = session.indexing_due(limit=1)
+            if not due:
+                break
+            assert time.monotonic() < deadline, f"the worker did not index {due} in {timeout} s"
+            time.sleep(0.05)
+        self.container.search_index.refresh()
+
+    def reset(self) -> None:
+        self.settle()
+        _reset(self.container)
+        index = self.container.search_index
+        assert index is not None
+        index.drop(index.current())
+        index.ensure()
+
+
+@pytest.fixture(scope="session")
+def scale_search(
+    postgres_url: str, elasticsearch_url: str, rabbitmq_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ScaleSearch]:
+    """Scale mode with its worker as its own process (``lotse-directory worker``), as deployed."""
+    run = uuid.uuid4().hex[:8]
+    env = {
+        "LOTSE_VAR_DIR": str(tmp_path_factory.mktemp("var-es")),
+        "LOTSE_AUTH_SECRET": SECRET,
+        "LOTSE_DIRECTORY_DATABASE_URL": postgres_url,
+        "ELASTICSEARCH_URL": elasticsearch_url,
+        "LOTSE_DIRECTORY_ELASTICSEARCH_INDEX": f"lotse-test-{run}",
+        "LOTSE_DIRECTORY_CELERY_BROKER_URL": rabbitmq_url,
+        "LOTSE_DIRECTORY_CELERY_QUEUE": f"lotse.directory.jobs.test-{run}",
+    }
+    container = build(Settings.from_env(env))
+    container.migrate()
+    assert container.search_index is not None and container.jobs is not None
+    container.search_index.ensure()
+    log = (tmp_path_factory.mktemp("worker") / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [CLI, "worker", "--concurrency=1"], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        yield ScaleSearch(container)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()
+        with container.jobs.app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(env["LOTSE_DIRECTORY_CELERY_QUEUE"])
+        container.search_index.drop(container.search_index.current())
+        container.engine.dispose()

@@ -13,6 +13,8 @@ from lotse_directory.adapters.geocoding.gazetteer import (
     GazetteerGeocoder,
     packaged_gazetteer,
 )
+from lotse_directory.adapters.jobs.celery_app import CeleryJobs, make_celery
+from lotse_directory.adapters.search import elastic
 from lotse_directory.adapters.search.sqlite_fts import SqliteSearch, write_documents
 from lotse_directory.adapters.storage.migrate import upgrade
 from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, SqlStoreSession, make_engine
@@ -21,7 +23,7 @@ from lotse_directory.settings import Settings
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
 from lotse_directory.use_cases.search import Search, SearchBackend
-from lotse_directory.use_cases.search_indexing import refresh_index
+from lotse_directory.use_cases.search_indexing import Indexer, queue_changed, refresh_index
 from lotse_directory.use_cases.verification import Verification
 
 
@@ -41,8 +43,12 @@ class Container:
     """Embedded mode's event bus: the outbox relay hands every directory event to its subscribers."""
     relay: RelayWorker
     search: SearchBackend | None
-    search_use_case: Search
     """None where no search backend is configured (PostgreSQL storage without Elasticsearch)."""
+    search_use_case: Search
+    search_index: elastic.ElasticIndex | None
+    """Scale mode (ELASTICSEARCH_URL set): the index, the job that keeps it current, the job queue."""
+    indexer: Indexer | None
+    jobs: CeleryJobs | None
 
     def migrate(self) -> None:
         upgrade(self.engine)
@@ -80,9 +86,33 @@ def build(settings: Settings) -> Container:
     events = SqlOutbox(engine, outbox)
     bus = InProcessBus()
     relay = RelayWorker(events, bus)
-    store.on_events_committed(relay.wake)
+
+    def wake_relay(session: SqlStoreSession) -> None:
+        if session.wrote_events:
+            relay.wake()
+
+    store.after_commit(wake_relay)
     search: SearchBackend | None = None
-    if engine.dialect.name == "sqlite":
+    search_index: elastic.ElasticIndex | None = None
+    indexer: Indexer | None = None
+    jobs: CeleryJobs | None = None
+    if settings.elasticsearch_url:
+        client = elastic.connect(settings.elasticsearch_url)
+        search = elastic.ElasticSearch(client, settings.elasticsearch_index)
+        search_index = elastic.ElasticIndex(client, settings.elasticsearch_index)
+        indexer = Indexer(store, gazetteer, search_index)
+        jobs = CeleryJobs(make_celery(settings.celery_broker_url, settings.celery_queue))
+        send = jobs.index_services
+
+        def queue_in_transaction(session: SqlStoreSession) -> None:
+            queue_changed(session, session.touched)
+
+        def send_after_commit(session: SqlStoreSession) -> None:
+            send(session.queued_for_indexing)
+
+        store.before_commit(queue_in_transaction)
+        store.after_commit(send_after_commit)
+    elif engine.dialect.name == "sqlite":
         search = SqliteSearch(engine)
 
         def index_in_transaction(session: SqlStoreSession) -> None:
@@ -104,4 +134,7 @@ def build(settings: Settings) -> Container:
         relay=relay,
         search=search,
         search_use_case=Search(store, search, gazetteer, settings.stale_after_days),
+        search_index=search_index,
+        indexer=indexer,
+        jobs=jobs,
     )

@@ -40,6 +40,10 @@ class Settings:
     max_import_bytes: int = 50_000_000
     host: str = "127.0.0.1"
     port: int = 8001
+    elasticsearch_url: str | None = None
+    elasticsearch_index: str = "lotse-directory-offers"
+    celery_broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    celery_queue: str = "lotse.directory.jobs"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -64,6 +68,10 @@ class Settings:
             max_import_bytes=int(env.get(f"{p}MAX_IMPORT_BYTES", "50000000")),
             host=env.get(f"{p}HOST", "127.0.0.1"),
             port=int(env.get(f"{p}PORT", "8001")),
+            elasticsearch_url=env.get(f"{p}ELASTICSEARCH_URL") or env.get("ELASTICSEARCH_URL") or None,
+            elasticsearch_index=env.get(f"{p}ELASTICSEARCH_INDEX", "lotse-directory-offers"),
+            celery_broker_url=env.get(f"{p}CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+            celery_queue=env.get(f"{p}CELERY_QUEUE", "lotse.directory.jobs"),
         )
 
     @property

@@ -1,6 +1,6 @@
 """The directory's storage port: what use cases need from a store (the gazetteer is static data)."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -8,6 +8,10 @@ from typing import Any, Protocol
 from lotse_contracts import EventEnvelope
 
 Row = dict[str, Any]
+
+
+class BackendUnavailable(Exception):
+    """A server the directory depends on (the search engine) did not answer."""
 
 
 class StoreSession(Protocol):
@@ -43,6 +47,22 @@ class StoreSession(Protocol):
 
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:
         """Write an event to the outbox, in this transaction."""
+        ...
+
+    def queue_for_indexing(self, service_ids: Collection[str]) -> None:
+        """Note that these offers' search documents changed (scale mode: the index must catch up)."""
+        ...
+
+    def indexing_due(self, service_ids: Collection[str] | None = None, limit: int = 500) -> dict[str, int]:
+        """Offers (among these, or any) whose index entry is behind: their current indexing versions."""
+        ...
+
+    def indexing_versions(self) -> dict[str, int]:
+        """The indexing version of every offer (offers never indexed get one)."""
+        ...
+
+    def mark_indexed(self, versions: Mapping[str, int]) -> None:
+        """The index now holds these offers at these versions (a newer version stays due)."""
         ...
 
     def add_search_miss(self, hour: datetime, terms: str, filters: Mapping[str, Any], region_key: str | None) -> None:

@@ -1,4 +1,5 @@
-"""Command line of the directory: database, users and tokens, demo data, import and export, serve."""
+"""Command line of the directory: database, users and tokens, demo data, import and export, search index,
+serve, worker."""
 
 import json
 import sys
@@ -14,6 +15,7 @@ from lotse_directory.bootstrap import Container, build
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.demo import demo_document
 from lotse_directory.use_cases.errors import Invalid, UseCaseError
+from lotse_directory.use_cases.search_indexing import Indexer
 
 CLI_ADMIN = TokenClaims(subject="cli", role=Role.ADMIN, organization_id=None, name="Kommandozeile")
 
@@ -201,7 +203,48 @@ def serve() -> None:
     settings = Settings.from_env()
     container = build(settings)
     app = create_app(settings, container)
+    if container.search_index is not None:
+        container.search_index.ensure()
     container.relay.start()
     url = f"http://{settings.host}:{settings.port}"
     click.echo(f"Lotse directory: {url}/docs (API {url}/api/v1, OpenAPI {url}/openapi.json)")
     waitress_serve(app, host=settings.host, port=settings.port, threads=8)
+
+
+@main.group()
+def search() -> None:
+    """The Elasticsearch index (scale mode; the embedded index needs no care)."""
+
+
+def _indexer(container: Container) -> Indexer:
+    if container.indexer is None:
+        raise click.ClickException("no Elasticsearch configured: set ELASTICSEARCH_URL")
+    return container.indexer
+
+
+@search.command("rebuild")
+def search_rebuild() -> None:
+    """Fill a new index from the database and switch the alias to it (searches go on meanwhile)."""
+    container = _container()
+    done = _indexer(container).rebuild()
+    click.echo(f"index {done.index}: {done.offers} offers, {done.caught_up} caught up, dropped {done.dropped or '-'}")
+
+
+@search.command("catch-up")
+def search_catch_up() -> None:
+    """Index every offer whose index entry is behind the database (what the worker's sweep does)."""
+    click.echo(f"{_indexer(_container()).catch_up()} offers indexed")
+
+
+@main.command("worker")
+@click.option("--beat/--no-beat", default=False, help="also run the sweep every minute (one worker per site)")
+@click.option("--concurrency", default=2, show_default=True)
+def worker(beat: bool, concurrency: int) -> None:
+    """Run the Celery worker for indexing jobs (scale mode)."""
+    from lotse_directory.entrypoints.worker import register
+
+    container = _container()
+    if container.search_index is not None:
+        container.search_index.ensure()
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
+    register(container).worker_main([*argv, "--beat"] if beat else argv)

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from lotse_contracts import Role, TokenClaims
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
-from lotse_directory.adapters.ports import DirectoryStore, Row
+from lotse_directory.adapters.ports import BackendUnavailable, DirectoryStore, Row
 from lotse_directory.domain.search.analysis import tokens
 from lotse_directory.domain.search.query import EARTH_RADIUS_KM, SearchQuery, SearchResult
 from lotse_directory.use_cases.errors import Forbidden, Unavailable
@@ -52,7 +52,10 @@ class Search:
         if self.backend is None:
             raise Unavailable("no search backend is configured (PostgreSQL storage needs ELASTICSEARCH_URL)")
         query = replace(query, public=claims is None, stale_after_days=self.stale_after_days)
-        result = self.backend.search(query)
+        try:
+            result = self.backend.search(query)
+        except BackendUnavailable as error:
+            raise Unavailable(f"the search engine did not answer: {error}") from error
         if result.total == 0:
             self._count_miss(query, place)
         with self.store.transaction() as session:

@@ -19,15 +19,6 @@ from lotse_directory.domain.search.plan import FIELDS, KINDS, WEIGHTS, PlannedTe
 from lotse_directory.domain.search.query import EARTH_RADIUS_KM, FACETS, Hit, SearchQuery, SearchResult
 
 
-def _facet_values(d: SearchDocument) -> dict[str, list[str]]:
-    return {
-        "legal_domain": d.legal_domains,
-        "topic": d.topics,
-        "language": d.languages,
-        "target_group": d.target_groups,
-    }
-
-
 def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | None]) -> None:
     """Replace the index entries of these offers (None: remove the offer from the index)."""
     if not documents:
@@ -71,7 +62,7 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
     facets = [
         {"doc": rowids[d.service_id], "facet": facet, "value": value}
         for d in docs
-        for facet, values in _facet_values(d).items()
+        for facet, values in d.facet_values().items()
         for value in set(values)
     ]
     _insert(conn, "INSERT INTO search_facet (doc, facet, value) VALUES (:doc, :facet, :value)", facets)

@@ -1,14 +1,15 @@
 """The directory store on SQLAlchemy Core: SQLite file (embedded) or PostgreSQL (scale)."""
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from lotse_contracts import EventEnvelope
 from lotse_kit.outbox import add_event
-from sqlalchemy import Engine, Select, and_, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, Select, and_, bindparam, create_engine, event, func, insert, literal, select, update
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from lotse_directory.adapters.ports import Row
@@ -17,6 +18,7 @@ from lotse_directory.adapters.storage.tables import (
     entity_tables,
     maintainer_grants,
     outbox,
+    search_index_state,
     search_misses,
     users,
 )
@@ -54,6 +56,7 @@ class SqlStoreSession:
         self._conn = conn
         self.wrote_events = False
         self.touched: list[tuple[str, Row]] = []
+        self.queued_for_indexing: set[str] = set()
 
     @property
     def connection(self) -> Connection:
@@ -134,6 +137,41 @@ class SqlStoreSession:
         add_event(self._conn, outbox, event, routing_key)
         self.wrote_events = True
 
+    def queue_for_indexing(self, service_ids: Collection[str]) -> None:
+        if not service_ids:
+            return
+        t = search_index_state
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(t).values(service_id=bindparam("sid"), version=1, indexed_version=0)
+        upsert = upsert.on_conflict_do_update(index_elements=[t.c.service_id], set_={"version": t.c.version + 1})
+        self._conn.execute(upsert, [{"sid": sid} for sid in sorted(service_ids)])  # sorted: no lock-order deadlocks
+        self.queued_for_indexing |= set(service_ids)
+
+    def indexing_due(self, service_ids: Collection[str] | None = None, limit: int = 500) -> dict[str, int]:
+        t = search_index_state
+        query = select(t.c.service_id, t.c.version).where(t.c.version > t.c.indexed_version)
+        if service_ids is not None:
+            query = query.where(t.c.service_id.in_(sorted(service_ids)))
+        return {sid: int(v) for sid, v in self._conn.execute(query.order_by(t.c.service_id).limit(limit))}
+
+    def indexing_versions(self) -> dict[str, int]:
+        t, service = search_index_state, entity_tables["service"]
+        known = select(t.c.service_id).where(t.c.service_id == service.c.id).exists()
+        never = select(service.c.id, literal(1), literal(0)).where(~known)
+        self._conn.execute(insert(t).from_select(["service_id", "version", "indexed_version"], never))
+        return {sid: int(v) for sid, v in self._conn.execute(select(t.c.service_id, t.c.version))}
+
+    def mark_indexed(self, versions: Mapping[str, int]) -> None:
+        if not versions:
+            return
+        t = search_index_state
+        self._conn.execute(
+            update(t)
+            .where(t.c.service_id == bindparam("sid"), t.c.indexed_version < bindparam("v"))
+            .values(indexed_version=bindparam("v")),
+            [{"sid": sid, "v": v} for sid, v in sorted(versions.items())],
+        )
+
     def add_search_miss(self, hour: datetime, terms: str, filters: Mapping[str, Any], region_key: str | None) -> None:
         self._conn.execute(
             insert(search_misses).values(hour=hour, terms=terms, filters=dict(filters), region_key=region_key)
@@ -196,16 +234,16 @@ class SqlStoreSession:
 class SqlDirectoryStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._events_committed: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[SqlStoreSession], None]] = []
         self._before_commit: list[Callable[[SqlStoreSession], None]] = []
 
     def before_commit(self, hook: Callable[["SqlStoreSession"], None]) -> None:
         """Call ``hook`` with the session at the end of each transaction that touched entries, inside it."""
         self._before_commit.append(hook)
 
-    def on_events_committed(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` after each transaction that wrote outbox events (to wake the relay)."""
-        self._events_committed.append(callback)
+    def after_commit(self, callback: Callable[["SqlStoreSession"], None]) -> None:
+        """Call ``callback`` with the session after each transaction committed (to wake the relay, queue jobs)."""
+        self._after_commit.append(callback)
 
     @contextmanager
     def transaction(self) -> Iterator[SqlStoreSession]:
@@ -215,6 +253,5 @@ class SqlDirectoryStore:
             if session.touched:
                 for hook in self._before_commit:
                     hook(session)
-        if session.wrote_events:
-            for callback in self._events_committed:
-                callback()
+        for callback in self._after_commit:
+            callback(session)

@@ -3,6 +3,7 @@
 from lotse_kit.outbox import outbox_table
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -97,6 +98,15 @@ search_misses = Table(
     Column("terms", Text, nullable=False, comment="the query's words, lowercased"),
     Column("filters", JSON, nullable=False),
     Column("region_key", String(12), comment="Gemeinde key (AGS) of the place searched near"),
+)
+
+search_index_state = Table(
+    "lotse_search_index_state",
+    metadata,
+    Column("service_id", String(64), primary_key=True),
+    Column("version", BigInteger, nullable=False, comment="counts the changes that affected the offer's document"),
+    Column("indexed_version", BigInteger, nullable=False, comment="the version the search index holds"),
+    comment="Scale mode: which offers the Elasticsearch index has yet to catch up with (version > indexed_version)",
 )
 
 EMBEDDED_SEARCH_TABLES = "search_"

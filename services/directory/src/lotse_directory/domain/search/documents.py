@@ -53,6 +53,15 @@ class SearchDocument:
     closed_on_holidays: bool = False
     verified_on: date | None = None
 
+    def facet_values(self) -> dict[str, list[str]]:
+        """Values per facet (the keys of :data:`~lotse_directory.domain.search.query.FACETS`)."""
+        return {
+            "legal_domain": self.legal_domains,
+            "topic": self.topics,
+            "language": self.languages,
+            "target_group": self.target_groups,
+        }
+
 
 def _minutes(value: Any) -> int | None:
     match = re.match(r"^(\d{1,2}):(\d{2})", str(value or ""))

@@ -1,14 +1,20 @@
-"""Search on the embedded backend (SQLite FTS5), on data whose answers are known.
+"""The search conformance suite: the same cases, on data whose answers are known, against both backends.
 
-These cases become the conformance suite that both backends pass (issue 3, in progress)."""
+``embedded``: SQLite FTS5 in the directory database. ``elasticsearch``: PostgreSQL, the index on an
+Elasticsearch-API engine (osmem-server), kept current by a real Celery worker over RabbitMQ; each
+search first waits until the worker has indexed every change."""
 
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from lotse_contracts import Role
+from lotse_directory import create_app
 
-from tests.directory.conftest import Api
+from tests.directory.conftest import Api, ScaleSearch
 
 WITTEN = (51.4436, 7.3322)
 FRESH = (datetime.now(UTC) - timedelta(days=10)).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -77,9 +83,25 @@ def _offer(
     return service
 
 
+@dataclass
+class SearchApi(Api):
+    settle: Callable[[], None] = dataclasses.field(default=lambda: None)
+
+
+@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=[pytest.mark.postgres, pytest.mark.rabbitmq])])
+def search_api(request: pytest.FixtureRequest) -> SearchApi:
+    if request.param == "embedded":
+        api: Api = request.getfixturevalue("sqlite_api")
+        return SearchApi(api.client, api.container)
+    scale: ScaleSearch = request.getfixturevalue("scale_search")
+    scale.reset()
+    container = scale.container
+    return SearchApi(create_app(container.settings, container).test_client(), container, scale.settle)
+
+
 @pytest.fixture
-def data(sqlite_api: Api) -> dict[str, Any]:
-    api = sqlite_api
+def data(search_api: SearchApi) -> dict[str, Any]:
+    api = search_api
     caritas = api.create("organizations", {"name": "Caritas Mülheim (Test)", "description": "x"})
     vhs = api.create("organizations", {"name": "VHS Witten (Test)", "description": "x"})
     return {
@@ -131,7 +153,8 @@ def data(sqlite_api: Api) -> dict[str, Any]:
     }
 
 
-def _search(api: Api, headers: dict[str, str] | None = None, **params: Any) -> Any:
+def _search(api: SearchApi, headers: dict[str, str] | None = None, **params: Any) -> Any:
+    api.settle()
     response = api.client.get("/api/v1/search", query_string=params, headers=headers or {})
     assert response.status_code == 200, response.json
     return response.json
@@ -141,8 +164,8 @@ def _names(result: Any) -> list[str]:
     return [hit["name"] for hit in result["contents"]]
 
 
-def test_german_stemming_folding_synonyms_and_typos(sqlite_api: Api, data: dict[str, Any]) -> None:
-    api = sqlite_api
+def test_german_stemming_folding_synonyms_and_typos(search_api: SearchApi, data: dict[str, Any]) -> None:
+    api = search_api
     assert set(_names(_search(api, q="Beratungsstellen"))) == {
         "Beratungsstelle für Geflüchtete",
         "Beratungsstelle Familie",
@@ -157,8 +180,8 @@ def test_german_stemming_folding_synonyms_and_typos(sqlite_api: Api, data: dict[
     assert _names(_search(api, q="Geflüchtete Mülheim")) == ["Beratungsstelle für Geflüchtete"]
 
 
-def test_filters_and_facets_under_the_other_filters(sqlite_api: Api, data: dict[str, Any]) -> None:
-    api = sqlite_api
+def test_filters_and_facets_under_the_other_filters(search_api: SearchApi, data: dict[str, Any]) -> None:
+    api = search_api
     token = api.token(Role.CASE_MANAGER, "org")
     result = _search(api, token, language="ar", legal_domain="AUFENTHG")
     assert set(_names(result)) == {"Integrationskurs für Frauen", "Beratungsstelle für Geflüchtete"}
@@ -171,8 +194,8 @@ def test_filters_and_facets_under_the_other_filters(sqlite_api: Api, data: dict[
     ]
 
 
-def test_geo_distance_radius_and_sort(sqlite_api: Api, data: dict[str, Any]) -> None:
-    api = sqlite_api
+def test_geo_distance_radius_and_sort(search_api: SearchApi, data: dict[str, Any]) -> None:
+    api = search_api
     result = _search(api, near="58452", radius_km=5, sort="distance")
     assert _names(result) == ["Integrationskurs für Frauen", "Beratungsstelle Familie"]  # public places only
     assert all(0 <= hit["distance_km"] < 5 for hit in result["contents"])
@@ -182,14 +205,14 @@ def test_geo_distance_radius_and_sort(sqlite_api: Api, data: dict[str, Any]) -> 
     assert _names(muelheim) == ["Beratungsstelle für Geflüchtete"]
 
 
-def test_stale_offers_rank_below_verified_ones(sqlite_api: Api, data: dict[str, Any]) -> None:
-    result = _search(sqlite_api, q="Beratungsstelle")
+def test_stale_offers_rank_below_verified_ones(search_api: SearchApi, data: dict[str, Any]) -> None:
+    result = _search(search_api, q="Beratungsstelle")
     assert _names(result) == ["Beratungsstelle für Geflüchtete", "Beratungsstelle Familie"]
     assert [hit["stale"] for hit in result["contents"]] == [False, True]
 
 
-def test_opening_hours_and_public_holidays(sqlite_api: Api, data: dict[str, Any]) -> None:
-    api = sqlite_api
+def test_opening_hours_and_public_holidays(search_api: SearchApi, data: dict[str, Any]) -> None:
+    api = search_api
     monday_ten = "2026-11-23T10:00:00+01:00"
     assert _names(_search(api, open_at=monday_ten)) == ["Integrationskurs für Frauen"]
     assert _names(_search(api, open_at="2026-11-23T15:00:00+01:00")) == ["Beratungsstelle für Geflüchtete"]
@@ -197,8 +220,8 @@ def test_opening_hours_and_public_holidays(sqlite_api: Api, data: dict[str, Any]
     assert _names(_search(api, open_at="2026-11-21T10:00:00+01:00")) == []  # Saturday
 
 
-def test_public_callers_see_only_public_places(sqlite_api: Api, data: dict[str, Any]) -> None:
-    api = sqlite_api
+def test_public_callers_see_only_public_places(search_api: SearchApi, data: dict[str, Any]) -> None:
+    api = search_api
     public = _search(api, q="Schutzwohnung")
     assert _names(public) == ["Schutzwohnung"] and public["contents"][0]["locations"] == []
     token = api.token(Role.CASE_MANAGER, "org")
@@ -206,8 +229,8 @@ def test_public_callers_see_only_public_places(sqlite_api: Api, data: dict[str, 
     assert seen[0]["address"]["postal_code"] == "58452"
 
 
-def test_pagination_is_stable_and_bounded(sqlite_api: Api, data: dict[str, Any]) -> None:
-    api = sqlite_api
+def test_pagination_is_stable_and_bounded(search_api: SearchApi, data: dict[str, Any]) -> None:
+    api = search_api
     pages = [_names(_search(api, page=p, per_page=1)) for p in (1, 2, 3, 4)]
     assert sorted(n for page in pages for n in page) == sorted(_names(_search(api, per_page=10)))
     for params, field in [
@@ -228,8 +251,8 @@ def test_pagination_is_stable_and_bounded(sqlite_api: Api, data: dict[str, Any])
         assert response.json["errors"][0]["name"] == field
 
 
-def test_searches_that_find_nothing_are_counted_anonymously(sqlite_api: Api, data: dict[str, Any]) -> None:
-    api = sqlite_api
+def test_searches_that_find_nothing_are_counted_anonymously(search_api: SearchApi, data: dict[str, Any]) -> None:
+    api = search_api
     _search(api, q="Hebamme Türkisch", near="58452", language="tr")
     _search(api, q="hebamme türkisch", near="58452", language="tr")
     coordinator = api.token(Role.COORDINATOR, "org")

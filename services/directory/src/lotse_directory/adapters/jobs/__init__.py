@@ -1,0 +1,1 @@
+"""Background jobs (scale mode): Celery on RabbitMQ."""

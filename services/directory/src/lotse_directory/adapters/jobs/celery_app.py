@@ -1,0 +1,51 @@
+"""The directory's Celery application: broker settings, queue, the sweep's schedule, and sending jobs.
+
+The tasks themselves are registered by the worker (:mod:`lotse_directory.entrypoints.worker`); the web
+process only sends them by name, so it needs neither the tasks' code nor a result backend.
+"""
+
+import logging
+from collections.abc import Collection
+
+from celery import Celery
+
+log = logging.getLogger(__name__)
+
+INDEX_SERVICES = "lotse_directory.search.index_services"
+SWEEP = "lotse_directory.search.sweep"
+SWEEP_EVERY_SECONDS = 60.0
+
+
+def make_celery(broker_url: str, queue: str) -> Celery:
+    app = Celery("lotse_directory", broker=broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=queue,
+        task_acks_late=True,  # a job whose worker died is delivered again
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=3,
+        # Sending happens after the change committed; if the broker is down the offer stays due and
+        # the sweep indexes it, so the web request must not wait long for the broker.
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+        beat_schedule={"sweep-search-index": {"task": SWEEP, "schedule": SWEEP_EVERY_SECONDS}},
+        worker_hijack_root_logger=False,
+    )
+    return app
+
+
+class CeleryJobs:
+    """Sends the directory's background jobs."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def index_services(self, service_ids: Collection[str]) -> None:
+        """Ask a worker to index these offers; on failure they stay due for the sweep."""
+        if not service_ids:
+            return
+        try:
+            self.app.send_task(INDEX_SERVICES, args=[sorted(service_ids)])
+        except Exception:  # the change is committed; the sweep makes good what is not sent
+            log.warning("could not send the indexing job for %d offers; the sweep will index them", len(service_ids))
