@@ -11,7 +11,12 @@ import re
 from functools import cache
 from importlib import resources
 
-_TOKEN = re.compile(r"[^\W_]+")
+_LETTER = r"[^\W\d_]"
+_TOKEN = re.compile(rf"\w+(?:(?:(?<={_LETTER})[:·'.’](?={_LETTER})|(?<=\d)[,;.'’](?=\d))\w+)*")
+"""Words as the standard tokenizer (Unicode UAX #29) finds them: letters and digits, joined by
+underscores; a single ``.`` ``'`` ``:`` between letters (``z.B``, ``Kita's``) or ``.`` ``,`` between
+digits (``1.5``, ``3,5``) stays inside the word."""
+
 
 STOP = "x0x"
 """Placeholder the embedded index stores where a stop word was, to keep phrase positions."""
@@ -80,7 +85,7 @@ def light_stem(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Words of ``text``, lowercased."""
-    return [t.lower() for t in _TOKEN.findall(text)]
+    return [t.replace("İ", "i").lower() for t in _TOKEN.findall(text) if t.strip("_")]
 
 
 def term(word: str) -> str:

@@ -16,7 +16,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # The embedded index exists only in SQLite databases (scale mode searches Elasticsearch).
-# Terms are analysed in Python (lotse_directory.domain.search.analysis) and stored space-separated.
+# Terms are analysed in Python (lotse_directory.domain.search.analysis) and stored space-separated;
+# FTS5 must keep the characters a term may contain (sgb_ii, z.b, kita's, 3,5) inside it.
 EMBEDDED_INDEX = [
     """CREATE TABLE search_doc (
         rowid INTEGER PRIMARY KEY,
@@ -27,7 +28,7 @@ EMBEDDED_INDEX = [
     "CREATE INDEX ix_search_doc_organization ON search_doc (organization_id)",
     """CREATE VIRTUAL TABLE search_text USING fts5(
         name, organization, topics, roles, description,
-        tokenize = "unicode61 remove_diacritics 0", detail = full)""",
+        tokenize = "unicode61 remove_diacritics 0 tokenchars '_.,;:''·’'", detail = full)""",
     "CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_text, 'row')",
     """CREATE TABLE search_facet (
         doc INTEGER NOT NULL, facet TEXT NOT NULL, value TEXT NOT NULL,
