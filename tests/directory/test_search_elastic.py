@@ -19,6 +19,7 @@ from lotse_directory.use_cases.demo import demo_document
 
 from tests.directory.conftest import Api, ScaleSearch
 
+
 def _texts(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():
