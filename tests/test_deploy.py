@@ -40,6 +40,28 @@ def test_directory_service_settings_command_and_port_agree() -> None:
     assert _compose()["services"]["postgres"]["environment"]["POSTGRES_DB"] == database
 
 
+def test_directory_worker_reaches_elasticsearch_and_the_broker_the_compose_file_runs() -> None:
+    services = _compose()["services"]
+    worker, web = services["directory-worker"], services["directory"]
+    assert worker["image"] == web["image"] and "build" in web  # one image, built once
+    env = {**_env_file(REPO / worker["env_file"]), **worker["environment"]}
+    settings = Settings.from_env(env)
+    assert settings.elasticsearch_url == "http://elasticsearch:9200"
+    assert "9200:9200" in services["elasticsearch"]["ports"]
+    rabbit = services["rabbitmq"]["environment"]
+    user, password = rabbit["RABBITMQ_DEFAULT_USER"], rabbit["RABBITMQ_DEFAULT_PASS"]
+    assert settings.celery_broker_url == f"amqp://{user}:{password}@rabbitmq:5672//"
+    assert Settings.from_env({**env, **web["environment"]}).elasticsearch_url == settings.elasticsearch_url
+    steps = re.findall(r"lotse-directory ([a-z -]+?)(?:&&|$)", worker["command"][-1])
+    assert [s.strip() for s in steps] == ["db upgrade", "worker --beat"]
+    for step in steps:
+        result = CliRunner().invoke(directory_cli, [*step.split(), "--help"])
+        assert result.exit_code == 0, f"lotse-directory {step}: {result.output}"
+    for name in ("postgres", "elasticsearch", "rabbitmq"):
+        assert worker["depends_on"][name]["condition"] == "service_healthy"
+        assert web["depends_on"][name]["condition"] == "service_healthy"
+
+
 def test_dockerfiles_copy_what_exists_and_expose_the_published_port() -> None:
     compose = _compose()
     for name, service in compose["services"].items():
