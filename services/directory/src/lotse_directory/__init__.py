@@ -13,6 +13,7 @@ from lotse_directory.entrypoints.web.entries import (
     register_exchange_routes,
 )
 from lotse_directory.entrypoints.web.errors import install_error_handlers
+from lotse_directory.entrypoints.web.hsds import HSDS_PREFIX, register_hsds_routes
 from lotse_directory.entrypoints.web.meta import register_health, register_meta_routes
 from lotse_directory.entrypoints.web.search import register_search_routes
 from lotse_directory.entrypoints.web.verification import register_verification_routes
@@ -46,10 +47,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     register_meta_routes(api, doc)
     register_verification_routes(api, doc)
     register_search_routes(api, doc)
+    hsds = Blueprint("hsds", __name__, url_prefix=HSDS_PREFIX)
+    register_hsds_routes(hsds, doc)
     root = Blueprint("root", __name__)
     register_health(root, doc)
     app.register_blueprint(api)
+    app.register_blueprint(hsds)
     app.register_blueprint(root)
     doc.install(app)
-    CORS(app, resources={f"{API_PREFIX}/legal_domains": {"origins": "*"}, f"{API_PREFIX}/search": {"origins": "*"}})
+    public = (f"{API_PREFIX}/legal_domains", f"{API_PREFIX}/search", f"{HSDS_PREFIX}/*")
+    CORS(app, resources={path: {"origins": "*"} for path in public})
     return app

@@ -22,6 +22,7 @@ from lotse_directory.adapters.storage.tables import outbox
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
+from lotse_directory.use_cases.open_data import OpenData
 from lotse_directory.use_cases.search import Search, SearchBackend
 from lotse_directory.use_cases.search_indexing import Indexer, queue_changed, refresh_index
 from lotse_directory.use_cases.verification import Verification
@@ -49,6 +50,8 @@ class Container:
     """Scale mode (ELASTICSEARCH_URL set): the index, the job that keeps it current, the job queue."""
     indexer: Indexer | None
     jobs: CeleryJobs | None
+    open_data: OpenData
+    """The HSDS read API: public data only."""
 
     def migrate(self) -> None:
         upgrade(self.engine)
@@ -137,4 +140,5 @@ def build(settings: Settings) -> Container:
         search_index=search_index,
         indexer=indexer,
         jobs=jobs,
+        open_data=OpenData(store, search, gazetteer),
     )

@@ -2,12 +2,20 @@
 
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from lotse_contracts import EventEnvelope
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AtLeast:
+    """A filter value for :meth:`StoreSession.select`: the field is this value or greater."""
+
+    value: Any
 
 
 class BackendUnavailable(Exception):
@@ -28,7 +36,7 @@ class StoreSession(Protocol):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Row]:
-        """Rows whose fields equal the given values (a list or set means "one of")."""
+        """Rows whose fields equal the given values (a list or set means "one of", :class:`AtLeast` a lower bound)."""
         ...
 
     def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int: ...

@@ -1,6 +1,5 @@
 """Case managers search offers: by need, place, language, legal domain; hits rendered for the caller."""
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -11,7 +10,7 @@ from lotse_contracts import Role, TokenClaims
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import BackendUnavailable, DirectoryStore, Row
 from lotse_directory.domain.search.analysis import tokens
-from lotse_directory.domain.search.query import EARTH_RADIUS_KM, SearchQuery, SearchResult
+from lotse_directory.domain.search.query import SearchQuery, SearchResult, km_between
 from lotse_directory.use_cases.errors import Forbidden, Unavailable
 
 
@@ -26,12 +25,6 @@ class Place:
     label: str
     region_key: str | None
     """Gemeinde key when the geocoder told it; else looked up from the coordinates, only when needed."""
-
-
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 def _visible(row: Mapping[str, Any], public: bool) -> bool:
@@ -126,7 +119,7 @@ class Search:
         lat, lon = location.get("latitude"), location.get("longitude")
         distance = None
         if near is not None and lat is not None and lon is not None:
-            distance = round(_km(near.latitude, near.longitude, float(lat), float(lon)), 3)
+            distance = round(km_between(near.latitude, near.longitude, float(lat), float(lon)), 3)
         return {
             "id": location["id"],
             "name": location.get("name"),

@@ -12,7 +12,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from lotse_directory.adapters.ports import Row
+from lotse_directory.adapters.ports import AtLeast, Row
 from lotse_directory.adapters.storage.tables import (
     REVISION,
     entity_tables,
@@ -75,6 +75,8 @@ class SqlStoreSession:
                 conditions.append(column.in_(list(value)))
             elif value is None:
                 conditions.append(column.is_(None))
+            elif isinstance(value, AtLeast):
+                conditions.append(column >= value.value)
             else:
                 conditions.append(column == value)
         return query.where(and_(*conditions)) if conditions else query

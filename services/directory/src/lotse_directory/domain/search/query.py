@@ -1,5 +1,6 @@
 """A search as both backends receive it, and what they answer."""
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -13,6 +14,14 @@ FACETS = ("legal_domain", "topic", "language", "target_group")
 
 EARTH_RADIUS_KM = 6371.0087714
 """Mean earth radius, as Elasticsearch's arc distance uses it."""
+
+
+def km_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance, as both backends compute it."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+
 
 MAX_WINDOW = 10_000
 """page × per_page may not reach beyond this (Elasticsearch's default result window)."""
