@@ -168,14 +168,14 @@ class ElasticSearch:
         self.alias = alias
 
     def search(self, query: SearchQuery) -> SearchResult:
-        body = self.body(query)
+        body = self._body(query)
         try:
             response = self.client.search(index=self.alias, **body)
         except (TransportError, ApiError) as error:
             raise BackendUnavailable(str(error)) from error
         return self._result(query, response)
 
-    def body(self, query: SearchQuery) -> dict[str, Any]:
+    def _body(self, query: SearchQuery) -> dict[str, Any]:
         facet_filters = {facet: {"terms": {facet: list(values)}} for facet, values in query.facets.items() if values}
         body: dict[str, Any] = {
             "query": {
