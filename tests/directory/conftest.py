@@ -112,6 +112,8 @@ class ScaleSearch:
     """The directory in scale mode: PostgreSQL, Elasticsearch (osmem-server), a real Celery worker on RabbitMQ."""
 
     container: Container
+    worker: "subprocess.Popen[bytes]"
+    log: Path
 
     def settle(self, timeout: float = 20.0) -> None:
         """Wait until the worker has indexed every change, then make the index searchable."""
@@ -122,6 +124,7 @@ class ScaleSearch:
                 due = session.indexing_due(limit=1)
             if not due:
                 break
+            assert self.worker.poll() is None, f"the worker died: {self.log.read_text()[-2000:]}"
             assert time.monotonic() < deadline, f"the worker did not index {due} in {timeout} s"
             time.sleep(0.05)
         self.container.search_index.refresh()
@@ -154,12 +157,12 @@ def scale_search(
     container.migrate()
     assert container.search_index is not None and container.jobs is not None
     container.search_index.ensure()
-    log = (tmp_path_factory.mktemp("worker") / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [CLI, "worker", "--concurrency=1"], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
-    )
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = log_path.open("w")
+    command = [CLI, "worker", "--concurrency=1", f"--hostname=lotse-test-{run}@%h"]  # unique: runs may overlap
+    worker = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield ScaleSearch(container)
+        yield ScaleSearch(container, worker, log_path)
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -239,7 +239,8 @@ def search_catch_up() -> None:
 @main.command("worker")
 @click.option("--beat/--no-beat", default=False, help="also run the sweep every minute (one worker per site)")
 @click.option("--concurrency", default=2, show_default=True)
-def worker(beat: bool, concurrency: int) -> None:
+@click.option("--hostname", default=None, help="node name, e.g. indexer-1@%h (unique per worker on a host)")
+def worker(beat: bool, concurrency: int, hostname: str | None) -> None:
     """Run the Celery worker for indexing jobs (scale mode)."""
     from lotse_directory.entrypoints.worker import register
 
@@ -247,4 +248,6 @@ def worker(beat: bool, concurrency: int) -> None:
     if container.search_index is not None:
         container.search_index.ensure()
     argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
+    if hostname:
+        argv.append(f"--hostname={hostname}")
     register(container).worker_main([*argv, "--beat"] if beat else argv)
