@@ -6,14 +6,14 @@ names staff) and who verified an entry are not published. Lists are paged in the
 """
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import AtLeast, DirectoryStore, Row, StoreSession
-from lotse_directory.domain.hsds import JURISDICTION, PROFILE_FIELDS, PROFILE_URI, entities
+from lotse_directory.domain.hsds import JURISDICTION, PROFILE_FIELDS, PROFILE_URI, VISIBILITIES, entities
 from lotse_directory.domain.search.query import MAX_WINDOW, SearchQuery, km_between
 from lotse_directory.use_cases.errors import NotFound, Unavailable
 from lotse_directory.use_cases.search import SearchBackend
@@ -25,12 +25,10 @@ PRIVATE_FIELDS = frozenset({"verified_by"})
 NDJSON_PAGE = 500
 
 
-def _hidden_locations(session: StoreSession, location_ids: Iterable[str]) -> set[str]:
+def _hidden_locations(session: StoreSession) -> set[str]:
     """Places whose address is not public (shelters and similar): not even their coordinates are published."""
-    ids = list(location_ids)
-    if not ids:
-        return set()
-    return {str(a["location_id"]) for a in session.select("address", {"location_id": ids}) if not _public(a)}
+    hidden = session.select("address", {"visibility": [v for v in VISIBILITIES if v != "public"]})
+    return {str(a["location_id"]) for a in hidden if a.get("location_id")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +74,7 @@ def nest(
     rows = [r for r in rows if _public(r)]
     if entity in ("location", "service_at_location"):
         key = "id" if entity == "location" else "location_id"
-        hidden = _hidden_locations(session, {str(r[key]) for r in rows if r.get(key)})
+        hidden = _hidden_locations(session)
         rows = [r for r in rows if str(r.get(key)) not in hidden]
     out = [_fields(entity, r) for r in rows]
     if not rows:
@@ -323,8 +321,9 @@ class OpenData:
             if listing.postcode:
                 near = self._near_postcode(session, listing)
                 ids = near if ids is None else ids & near
-            every = session.select("service_at_location") if ids is None else []
-            if ids is None and (hidden := _hidden_locations(session, {str(r["location_id"]) for r in every})):
+            hidden = _hidden_locations(session)
+            if ids is None and hidden:
+                every = session.select("service_at_location")
                 ids = {str(r["id"]) for r in every if str(r["location_id"]) not in hidden}
             total, rows = self._page(session, "service_at_location", {}, ids, listing)
             contents = nest(session, "service_at_location", rows)
@@ -347,7 +346,7 @@ class OpenData:
         else:
             centre = (places[0].latitude, places[0].longitude)
             locations = session.select("location")
-            hidden = _hidden_locations(session, {str(loc["id"]) for loc in locations})
+            hidden = _hidden_locations(session)
             location_ids = {
                 str(loc["id"])
                 for loc in locations

@@ -91,6 +91,17 @@ class Indexer:
             documents = build_documents(session, self.gazetteer, versions)
         return {sid: (version, documents.get(sid)) for sid, version in versions.items()}
 
+    def _write_batches(self, versions: Mapping[str, int], index: str | None = None, mark: bool = False) -> None:
+        """Write these offers' documents at these versions (into ``index``, or behind the alias), a batch at a
+        time; ``mark``: note each batch as indexed once written."""
+        ids = sorted(versions)
+        for start in range(0, len(ids), self.batch):
+            chunk = {sid: versions[sid] for sid in ids[start : start + self.batch]}
+            self.index.write(self._documents(chunk), index=index)
+            if mark:
+                with self.store.transaction() as session:
+                    session.mark_indexed(chunk)
+
     def catch_up(self, service_ids: Collection[str] | None = None) -> int:
         """Index the offers (these, or all) whose index entry is behind; how many were written."""
         written = 0
@@ -100,9 +111,7 @@ class Indexer:
             if not due:
                 return written
             # Versions were read before the documents: a document is at least as new as its version.
-            self.index.write(self._documents(due))
-            with self.store.transaction() as session:
-                session.mark_indexed(due)
+            self._write_batches(due, mark=True)
             written += len(due)
 
     def rebuild(self) -> Rebuilt:
@@ -113,20 +122,13 @@ class Indexer:
         with self.store.transaction() as session:
             snapshot = session.indexing_versions()
         index = self.index.create()
-        ids = sorted(snapshot)
-        for start in range(0, len(ids), self.batch):
-            chunk = {sid: snapshot[sid] for sid in ids[start : start + self.batch]}
-            self.index.write(self._documents(chunk), index=index)
+        self._write_batches(snapshot, index=index)
         dropped = self.index.swap(index)
         with self.store.transaction() as session:
             session.mark_indexed(snapshot)
             now = session.indexing_versions()
         changed = {sid: v for sid, v in now.items() if v > snapshot.get(sid, 0)}
-        for start in range(0, len(changed), self.batch):
-            chunk = dict(list(changed.items())[start : start + self.batch])
-            self.index.write(self._documents(chunk))
-            with self.store.transaction() as session:
-                session.mark_indexed(chunk)
+        self._write_batches(changed, mark=True)
         self.index.drop(dropped)
         log.info("search index %s rebuilt: %d offers, %d caught up", index, len(snapshot), len(changed))
         return Rebuilt(index, len(snapshot), len(changed), dropped)

@@ -10,6 +10,7 @@ Scoring follows :mod:`lotse_directory.domain.search.plan` exactly: per term a ``
 over the terms, plus 1 for a current (verified) offer — the same integers the embedded index computes.
 """
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -273,7 +274,7 @@ class ElasticSearch:
             distance = None
             if distance_at is not None:
                 value = hit["sort"][distance_at]
-                distance = None if value in ("Infinity", None) or float(value) == float("inf") else float(value)
+                distance = None if value is None or math.isinf(float(value)) else float(value)  # no place: Infinity
             hits.append(Hit(str(hit["_id"]), round(hit["_score"] or 0), distance))
         facets = {
             facet: {str(b["key"]): int(b["doc_count"]) for b in response["aggregations"][facet]["values"]["buckets"]}

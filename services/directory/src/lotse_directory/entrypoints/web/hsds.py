@@ -5,7 +5,6 @@ or with ``format=ndjson`` as one entry per line, all pages."""
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
@@ -13,6 +12,7 @@ from lotse_kit.openapi import ApiDoc, Param, query_args
 from lotse_kit.problems import bad_request
 
 from lotse_directory.entrypoints.web.entries import check_id
+from lotse_directory.entrypoints.web.search import aware_datetime
 from lotse_directory.use_cases.open_data import Listing, OpenData
 
 HSDS_PREFIX = "/hsds"
@@ -60,14 +60,6 @@ SAL_PARAMS = (
 
 
 def _listing(args: dict[str, Any]) -> Listing:
-    modified_after = None
-    if args.get("modified_after"):
-        try:
-            modified_after = datetime.fromisoformat(str(args["modified_after"]).replace("Z", "+00:00"))
-        except ValueError:
-            raise bad_request("modified_after", "is not an ISO 8601 date-time") from None
-        if modified_after.tzinfo is None:
-            raise bad_request("modified_after", "needs a time zone offset (e.g. +01:00 or Z)")
     if args.get("proximity") is not None and not args.get("postcode"):
         raise bad_request("proximity", "needs postcode")
     if args.get("postcode") and not current_app.extensions["lotse.directory"].gazetteer.postal_code_exists(
@@ -81,7 +73,7 @@ def _listing(args: dict[str, Any]) -> Listing:
         organization_id=args.get("organization_id"),
         taxonomy_term_id=args.get("taxonomy_term_id"),
         taxonomy_id=args.get("taxonomy_id"),
-        modified_after=modified_after,
+        modified_after=aware_datetime(args, "modified_after"),
         postcode=args.get("postcode"),
         proximity_m=args.get("proximity"),
         parent_id=args.get("parent_id"),

@@ -1,6 +1,7 @@
 """The search API: offers by words, place, language, legal domain, topic, target group, opening hours."""
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 from lotse_contracts import LegalDomain, Role
@@ -42,6 +43,19 @@ SEARCH_PARAMS = (
 )
 
 
+def aware_datetime(args: dict[str, Any], name: str) -> datetime | None:
+    """An ISO 8601 date-time query parameter that must carry its time zone offset."""
+    if not args.get(name):
+        return None
+    try:
+        value = datetime.fromisoformat(str(args[name]).replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(name, "is not an ISO 8601 date-time") from None
+    if value.tzinfo is None:
+        raise bad_request(name, "needs a time zone offset (e.g. +01:00 or Z)")
+    return value
+
+
 def _place(args: dict[str, object]) -> Place | None:
     if "near" in args and ("lat" in args or "lon" in args):
         raise bad_request("near", "give either near or lat/lon, not both")
@@ -72,15 +86,8 @@ def register_search_routes(bp: Blueprint, doc: ApiDoc) -> None:
             raise bad_request("sort", "sorting by distance needs near or lat/lon")
         if "radius_km" in args and place is None:
             raise bad_request("radius_km", "needs near or lat/lon")
-        open_at = None
-        if args.get("open_at"):
-            try:
-                open_at = datetime.fromisoformat(str(args["open_at"]).replace("Z", "+00:00"))
-            except ValueError:
-                raise bad_request("open_at", "is not an ISO 8601 date-time") from None
-            if open_at.tzinfo is None:
-                raise bad_request("open_at", "needs a time zone offset (e.g. +01:00 or Z)")
-        elif args.get("open_now"):
+        open_at = aware_datetime(args, "open_at")
+        if open_at is None and args.get("open_now"):
             open_at = datetime.now().astimezone()
         query = SearchQuery(
             text=args.get("q", ""),
