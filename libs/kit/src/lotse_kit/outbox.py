@@ -1,7 +1,7 @@
 """Transactional outbox: events are written with the change that caused them and relayed afterwards.
 
 A service writes its events into its own outbox table in the same transaction as the change
-(:func:`add_event`). A relay reads unpublished rows in order, hands each to a :class:`Publisher`
+(:func:`add_event`, :func:`add_events`). A relay reads unpublished rows in order, hands each to a :class:`Publisher`
 (RabbitMQ with publisher confirms in scale mode, :class:`InProcessBus` in embedded mode) and marks
 a row published only after the publisher returned, i.e. after the confirm. A relay killed at any
 point loses nothing; it may publish a row again, which consumers recognise by the event id.
@@ -10,13 +10,15 @@ point loses nothing; it may publish a row again, which consumers recognise by th
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
 from lotse_contracts import EventEnvelope
-from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, Text, func, insert, select, update
+from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, Text, func, select, update
 from sqlalchemy.engine import Connection
+
+from lotse_kit.bulk import insert_many
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +38,21 @@ def outbox_table(metadata: MetaData, name: str = "lotse_outbox") -> Table:
     )
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def add_event(conn: Connection, table: Table, event: EventEnvelope, routing_key: str) -> None:
     """Write ``event`` to the outbox in the caller's transaction."""
-    conn.execute(
-        insert(table).values(
-            id=event.id,
-            event_type=event.type,
-            routing_key=routing_key,
-            payload=json.dumps(event.to_dict(), ensure_ascii=False),
-            created_at=datetime.now(UTC),
-        )
-    )
+    add_events(conn, table, [(event, routing_key)])
+
+
+def add_events(conn: Connection, table: Table, events: Iterable[tuple[EventEnvelope, str]]) -> None:
+    """Write events with their routing keys to the outbox in the caller's transaction, in this order."""
+    rows = [
+        {"id": event.id, "event_type": event.type, "routing_key": routing_key, "payload": _encode(event.to_dict())}
+        for event, routing_key in events
+    ]
+    insert_many(conn, table, rows, ("id", "event_type", "routing_key", "payload"), {"created_at": datetime.now(UTC)})
 
 
 class Publisher(Protocol):

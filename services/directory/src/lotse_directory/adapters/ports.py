@@ -97,4 +97,6 @@ class StoreSession(Protocol):
 
 
 class DirectoryStore(Protocol):
-    def transaction(self) -> AbstractContextManager[StoreSession]: ...
+    def transaction(self, bulk: bool = False) -> AbstractContextManager[StoreSession]:
+        """One transaction; ``bulk``: it will write very many rows (an import), the store may prepare for that."""
+        ...

@@ -7,6 +7,7 @@ visibility, deputies, holidays) and one entity of its own, ``jurisdiction``
 (Zuständigkeit: which authority is responsible for which legal domain where).
 """
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -58,20 +59,18 @@ class EntitySpec:
     nestings: tuple[Nesting, ...]
     tabular_required: tuple[str, ...] = ()
     hsds: bool = True
+    field_names: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    reference_fields: tuple[FieldSpec, ...] = dataclasses.field(init=False, repr=False, compare=False)
 
-    @property
-    def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
+    def __post_init__(self) -> None:  # derived once: looked up for every row of an import
+        object.__setattr__(self, "field_names", tuple(f.name for f in self.fields))
+        object.__setattr__(self, "reference_fields", tuple(f for f in self.fields if f.references))
 
     def field(self, name: str) -> FieldSpec:
         for f in self.fields:
             if f.name == name:
                 return f
         raise KeyError(name)
-
-    @property
-    def reference_fields(self) -> tuple[FieldSpec, ...]:
-        return tuple(f for f in self.fields if f.references)
 
 
 _REFERENCES = {

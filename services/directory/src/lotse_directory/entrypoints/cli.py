@@ -1,6 +1,7 @@
 """Command line of the directory: database, users and tokens, demo data, import and export, search index,
 serve, worker."""
 
+import gc
 import json
 import sys
 import uuid
@@ -160,6 +161,7 @@ def demo_load(if_empty: bool) -> None:
 def import_(path: Path) -> None:
     """Import HSDS JSON (.json), a CSV data package (.zip) or a folder of HSDS CSV files."""
     container = _container()
+    gc.disable()  # millions of new objects, none of them cyclic garbage: spare the collector's passes
     try:
         if path.is_dir():
             files = {p.name: p.read_text("utf-8") for p in path.iterdir() if p.suffix in (".csv", ".json")}

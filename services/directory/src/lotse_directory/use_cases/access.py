@@ -24,18 +24,31 @@ _OWNING_REFERENCES = (
 _LINKABLE = ("service", "organization", "location", "service_at_location", "contact", "phone")
 
 
-def find_linked(session: StoreSession, ident: str, entity_hint: str | None) -> tuple[str, dict[str, Any]] | None:
+Known = Mapping[str, Mapping[str, Mapping[str, Any]]]
+"""Entries not yet stored (an import's rows), by entity and id: looked up before the store."""
+
+
+def _lookup(session: StoreSession, entity: str, ident: str, known: Known) -> Mapping[str, Any] | None:
+    found = known.get(entity, {}).get(ident)
+    return found if found is not None else session.get(entity, ident)
+
+
+def find_linked(
+    session: StoreSession, ident: str, entity_hint: str | None, known: Known | None = None
+) -> tuple[str, Mapping[str, Any]] | None:
     """The entry a polymorphic link (attribute.link_id, metadata.resource_id) points at."""
     candidates = [entity_hint] if entity_hint in entities() else list(_LINKABLE)
     for name in candidates:
         assert name is not None
-        row = session.get(name, ident)
+        row = _lookup(session, name, ident, known or {})
         if row is not None:
             return name, row
     return None
 
 
-def owners(session: StoreSession, entity: str, row: Mapping[str, Any], depth: int = 0) -> set[str]:
+def owners(
+    session: StoreSession, entity: str, row: Mapping[str, Any], depth: int = 0, known: Known | None = None
+) -> set[str]:
     """Organisations an entry belongs to, following its references up to an organisation."""
     if entity == "organization":
         return {str(row["id"])}
@@ -52,14 +65,14 @@ def owners(session: StoreSession, entity: str, row: Mapping[str, Any], depth: in
             continue
         if f.references == "*":
             hint = row.get("link_entity") if f.name == "link_id" else row.get("resource_type")
-            linked = find_linked(session, str(value), str(hint) if hint else None)
+            linked = find_linked(session, str(value), str(hint) if hint else None, known)
             if linked:
-                found |= owners(session, linked[0], linked[1], depth + 1)
+                found |= owners(session, linked[0], linked[1], depth + 1, known)
             continue
         assert f.references is not None
-        parent = session.get(f.references, str(value))
+        parent = _lookup(session, f.references, str(value), known or {})
         if parent is not None:
-            found |= owners(session, f.references, parent, depth + 1)
+            found |= owners(session, f.references, parent, depth + 1, known)
     return found
 
 

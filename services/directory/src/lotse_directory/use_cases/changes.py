@@ -24,29 +24,22 @@ def _text(value: Any) -> str:
 
 
 def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    if not old:  # a creation (an import makes many)
+        return [n for n, v in new.items() if v is not None]
     names = dict.fromkeys([*old, *new])
     return [n for n in names if old.get(n) != new.get(n)]
 
 
-def record_change(
-    session: StoreSession,
-    *,
+def _history(
     entity: str,
     ident: str,
     action: str,
     old: Mapping[str, Any],
     new: Mapping[str, Any],
+    fields: list[str],
     updated_by: str,
-    owner_ids: set[str],
-    revision: int,
-    history: bool = True,
-) -> None:
-    """Write one history row per changed field and the change event, in the caller's transaction.
-
-    ``history=False`` writes only the event (entries created by an import keep the
-    history their file brought; the import itself is logged by its events).
-    """
-    fields = changed_fields(old, new) if action != "delete" else []
+) -> list[dict[str, Any]]:
+    """One HSDS metadata row per changed field (one ``*`` row for a deletion)."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
     rows = [
         {
@@ -77,8 +70,30 @@ def record_change(
                 "updated_by": updated_by,
             }
         )
+    return rows
+
+
+def record_change(
+    session: StoreSession,
+    *,
+    entity: str,
+    ident: str,
+    action: str,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    updated_by: str,
+    owner_ids: set[str],
+    revision: int,
+    history: bool = True,
+) -> None:
+    """Write one history row per changed field and the change event, in the caller's transaction.
+
+    ``history=False`` writes only the event (entries created by an import keep the
+    history their file brought; the import itself is logged by its events).
+    """
+    fields = changed_fields(old, new) if action != "delete" else []
     if history:
-        session.insert("metadata", rows)
+        session.insert("metadata", _history(entity, ident, action, old, new, fields, updated_by))
     if old:
         session.touch(entity, old)
     if new:

@@ -255,12 +255,12 @@ def _seat_place(gazetteer: Gazetteer, kreis_key: str, seat: str) -> Place:
 def _postal_code(gazetteer: Gazetteer, place: Place) -> tuple[str, float, float]:
     """A real PLZ of the place, and its coordinates."""
     best: tuple[str, float, float] | None = None
-    for code, entries in sorted(gazetteer._by_plz.items()):
-        for p in entries:
-            if place.ags and p.ags == place.ags:
-                return code, p.latitude, p.longitude
-            if best is None and p.kreis_key == place.kreis_key:
-                best = (code, p.latitude, p.longitude)
+    for p in gazetteer.postal_places(place.land_key):
+        assert p.postal_code is not None
+        if place.ags and p.ags == place.ags:
+            return p.postal_code, p.latitude, p.longitude
+        if best is None and p.kreis_key == place.kreis_key:
+            best = (p.postal_code, p.latitude, p.longitude)
     assert best is not None
     return best
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from lotse_contracts import Role, TokenClaims
-from lotse_kit.schema_errors import make_validator, schema_errors
+from lotse_kit.schema_errors import SchemaCheck
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
@@ -46,12 +45,12 @@ def _split(row: Row) -> Entry:
 
 
 @cache
-def _validator(entity: str) -> Draft202012Validator:
-    return make_validator(json_schema(entities()[entity]))
+def _check(entity: str) -> SchemaCheck:
+    return SchemaCheck(json_schema(entities()[entity]))
 
 
 def schema_violations(entity: str, values: Mapping[str, Any]) -> list[Violation]:
-    return [Violation(n, r) for n, r in schema_errors(_validator(entity), dict(values))]
+    return [Violation(n, r) for n, r in _check(entity).errors(dict(values))]
 
 
 def _is_german(session: StoreSession, spec: EntitySpec, values: Mapping[str, Any]) -> bool:

@@ -282,7 +282,7 @@ class Exchange:
         if errors:
             raise Invalid(errors, detail=f"{len(errors)} problem(s); nothing was imported")
         all_ids = {(e, i) for e, by_id in rows.items() for i in by_id}
-        with self.store.transaction() as session:
+        with self.store.transaction(bulk=True) as session:
             for entity, by_id in rows.items():
                 spec = entities()[entity]
                 for ident, row in by_id.items():
@@ -291,7 +291,7 @@ class Exchange:
             for entity in entities():
                 by_id = rows.get(entity, {})
                 if by_id:
-                    self._write(session, claims, entities()[entity], by_id, report)
+                    self._write(session, claims, entities()[entity], by_id, report, rows)
         return report
 
     def _check_rights(self, session: StoreSession, claims: TokenClaims, rows: dict[str, dict[str, Row]]) -> None:
@@ -314,7 +314,13 @@ class Exchange:
             session.grant(org_id, claims.organization_id or "")
 
     def _write(
-        self, session: StoreSession, claims: TokenClaims, spec: EntitySpec, by_id: dict[str, Row], report: ImportReport
+        self,
+        session: StoreSession,
+        claims: TokenClaims,
+        spec: EntitySpec,
+        by_id: dict[str, Row],
+        report: ImportReport,
+        known: access.Known,
     ) -> None:
         existing = {
             str(r["id"]): r for chunk in _chunks(list(by_id), 500) for r in session.select(spec.name, {"id": chunk})
@@ -340,7 +346,7 @@ class Exchange:
                 old=old_values,
                 new=values,
                 updated_by=claims.subject,
-                owner_ids=access.owners(session, spec.name, values),
+                owner_ids=access.owners(session, spec.name, values, known=known),
                 revision=int(old[REVISION]) + 1,
             )
             report.updated[spec.name] = report.updated.get(spec.name, 0) + 1
@@ -358,7 +364,7 @@ class Exchange:
                 old={},
                 new=values,
                 updated_by=claims.subject,
-                owner_ids=access.owners(session, spec.name, values),
+                owner_ids=access.owners(session, spec.name, values, known=known),
                 revision=1,
                 history=False,
             )

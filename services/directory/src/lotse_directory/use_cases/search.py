@@ -128,7 +128,7 @@ class Search:
             "distance_km": distance,
             "address": None
             if address is None
-            else {k: address.get(k) for k in ("address_1", "address_2", "postal_code", "city", "locality")},
+            else {k: address.get(k) for k in ("address_1", "address_2", "postal_code", "city")},
         }
 
     def _count_miss(self, query: SearchQuery, place: Place | None) -> None:

@@ -1,6 +1,7 @@
 """Build the search documents of offers from the directory, and find the offers a change affects."""
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer, fold
@@ -16,32 +17,46 @@ def _ids(rows: Iterable[Mapping[str, Any]], name: str) -> set[str]:
     return {str(r[name]) for r in rows if r.get(name)}
 
 
-def affected_services(session: StoreSession, entity: str, values: Mapping[str, Any]) -> set[str]:
-    """Offers whose search document depends on this entry (as it was or is now)."""
-    ident = str(values.get("id") or "")
+def affected_services(session: StoreSession, touched: Iterable[tuple[str, Mapping[str, Any]]]) -> set[str]:
+    """Offers whose search documents depend on these entries (as they were or are now), in a few queries."""
     found: set[str] = set()
-    if entity == "service":
-        return {ident}
-    if entity == "organization":
-        return _ids(session.select("service", {"organization_id": ident}), "id")
-    if entity == "taxonomy_term":
-        links = session.select("attribute", {"taxonomy_term_id": ident, "link_entity": "service"})
-        return _ids(links, "link_id")
-    if entity == "attribute":
-        return {str(values["link_id"])} if values.get("link_entity") == "service" and values.get("link_id") else set()
-    if values.get("service_id"):
-        found.add(str(values["service_id"]))
-    if entity == "service_at_location":
-        return found
-    location_ids = {ident} if entity == "location" else _ids([values], "location_id")
-    if values.get("service_at_location_id"):
-        sal = session.get("service_at_location", str(values["service_at_location_id"]))
-        if sal and sal.get("service_id"):
-            found.add(str(sal["service_id"]))
+    organizations: set[str] = set()  # their offers carry the organisation's name and domains
+    terms: set[str] = set()
+    sal_ids: set[str] = set()
+    location_ids: set[str] = set()
+    for entity, values in touched:
+        ident = str(values.get("id") or "")
+        if entity == "service":
+            found.add(ident)
+        elif entity == "organization":
+            organizations.add(ident)
+        elif entity == "taxonomy_term":
+            terms.add(ident)
+        elif entity == "attribute":
+            if values.get("link_entity") == "service" and values.get("link_id"):
+                found.add(str(values["link_id"]))
+        else:
+            if values.get("service_id"):
+                found.add(str(values["service_id"]))
+            if entity == "service_at_location":
+                continue
+            if entity == "location":
+                location_ids.add(ident)
+            elif values.get("location_id"):
+                location_ids.add(str(values["location_id"]))
+            if values.get("service_at_location_id"):
+                sal_ids.add(str(values["service_at_location_id"]))
+            if entity == "contact" and values.get("organization_id"):
+                organizations.add(str(values["organization_id"]))
+    if organizations:
+        found |= _ids(session.select("service", {"organization_id": organizations}), "id")
+    if terms:
+        found |= _ids(session.select("attribute", {"taxonomy_term_id": terms, "link_entity": "service"}), "link_id")
+    if sal_ids:
+        found |= _ids(session.select("service_at_location", {"id": sal_ids}), "service_id")
     if location_ids:
         found |= _ids(session.select("service_at_location", {"location_id": location_ids}), "service_id")
-    if entity == "contact" and values.get("organization_id"):
-        found |= _ids(session.select("service", {"organization_id": str(values["organization_id"])}), "id")
+    found.discard("")
     return found
 
 
@@ -53,14 +68,19 @@ def _group(rows: Iterable[Row], key: str) -> dict[str, list[Row]]:
     return out
 
 
-def _region_keys(gazetteer: Gazetteer, address: Row | None, latitude: float, longitude: float) -> set[str]:
+def _region_keys(gazetteer: Gazetteer, address: Row | None, latitude: float, longitude: float) -> frozenset[str]:
     if address and address.get("country") == "DE" and address.get("postal_code"):
-        places = gazetteer.places_for_postal_code(str(address["postal_code"]))
-        city = fold(str(address.get("locality") or ""))
-        named = {p.ags for p in places if p.ags and city and fold(p.name).startswith(city)}
-        return named or {p.ags for p in places if p.ags}
+        return _postal_region_keys(gazetteer, str(address["postal_code"]), str(address.get("city") or ""))
     nearest = gazetteer.nearest_postal_code(latitude, longitude)
-    return {nearest.ags} if nearest and nearest.ags else set()
+    return frozenset({nearest.ags} if nearest and nearest.ags else ())
+
+
+@lru_cache(maxsize=1 << 14)
+def _postal_region_keys(gazetteer: Gazetteer, postal_code: str, city_name: str) -> frozenset[str]:
+    places = gazetteer.places_for_postal_code(postal_code)
+    city = fold(city_name)
+    named = {p.ags for p in places if p.ags and city and fold(p.name).startswith(city)}
+    return frozenset(named or {p.ags for p in places if p.ags})
 
 
 def build_documents(

@@ -25,25 +25,19 @@ IndexWriter = Callable[[Mapping[str, SearchDocument | None]], None]
 """Writes documents inside the transaction; None removes an offer from the index."""
 
 
-def _affected(session: StoreSession, touched: list[tuple[str, Row]]) -> set[str]:
-    affected: set[str] = set()
-    for entity, values in touched:
-        affected |= affected_services(session, entity, values)
-    return affected
-
-
 def refresh_index(
-    session: StoreSession, touched: list[tuple[str, Row]], gazetteer: Gazetteer, write: IndexWriter
+    session: StoreSession, touched: list[tuple[str, Row]], gazetteer: Gazetteer, write: IndexWriter, batch: int = 1000
 ) -> None:
-    """Embedded mode: rebuild the documents of every offer the touched entries (old and new values) affect."""
-    affected = _affected(session, touched)
-    if affected:
-        write(build_documents(session, gazetteer, affected))
+    """Embedded mode: rebuild the documents of every offer the touched entries (old and new values) affect,
+    a batch at a time (an import may touch every offer)."""
+    affected = sorted(affected_services(session, touched))
+    for start in range(0, len(affected), batch):
+        write(build_documents(session, gazetteer, affected[start : start + batch]))
 
 
 def queue_changed(session: StoreSession, touched: list[tuple[str, Row]]) -> None:
     """Scale mode: mark the offers the touched entries affect as due for indexing, in the change's transaction."""
-    session.queue_for_indexing(_affected(session, touched))
+    session.queue_for_indexing(affected_services(session, touched))
 
 
 class SearchIndex(Protocol):

@@ -105,6 +105,11 @@ class Gazetteer:
     def gemeinde_keys_for_postal_code(self, postal_code: str) -> set[str]:
         return {p.ags for p in self._by_plz.get(postal_code, []) if p.ags}
 
+    def postal_places(self, land_key: str = "") -> Iterator[Place]:
+        """Every place of every PLZ, ordered by PLZ, optionally of one Land."""
+        for code in sorted(self._by_plz):
+            yield from (p for p in self._by_plz[code] if p.kreis_key.startswith(land_key))
+
     def postal_code_exists(self, postal_code: str) -> bool:
         return postal_code in self._by_plz
 

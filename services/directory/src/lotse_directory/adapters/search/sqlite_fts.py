@@ -38,20 +38,24 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
     docs = [d for d in documents.values() if d is not None]
     if not docs:
         return
-    rowids = {}
-    for d in docs:
-        rowids[d.service_id] = conn.execute(
-            text(
-                "INSERT INTO search_doc (service_id, organization_id, verified_on, closed_on_holidays) "
-                "VALUES (:sid, :org, :verified, :closed) RETURNING rowid"
-            ),
+    # one writer at a time (SQLite's write lock is held): the next rowids are ours
+    last = int(conn.execute(text("SELECT coalesce(max(rowid), 0) FROM search_doc")).scalar_one())
+    rowids = {d.service_id: last + i for i, d in enumerate(docs, start=1)}
+    _insert(
+        conn,
+        "INSERT INTO search_doc (rowid, service_id, organization_id, verified_on, closed_on_holidays) "
+        "VALUES (:rowid, :sid, :org, :verified, :closed)",
+        [
             {
+                "rowid": rowids[d.service_id],
                 "sid": d.service_id,
                 "org": d.organization_id,
                 "verified": d.verified_on.isoformat() if d.verified_on else None,
                 "closed": int(d.closed_on_holidays),
-            },
-        ).scalar_one()
+            }
+            for d in docs
+        ],
+    )
     conn.execute(
         text(
             "INSERT INTO search_text (rowid, name, organization, topics, roles, description) "

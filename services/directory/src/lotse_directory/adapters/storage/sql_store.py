@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lotse_contracts import EventEnvelope
-from lotse_kit.outbox import add_event
+from lotse_kit.bulk import insert_many
+from lotse_kit.outbox import add_events
 from sqlalchemy import Engine, Select, and_, bindparam, create_engine, event, func, insert, literal, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +25,10 @@ from lotse_directory.adapters.storage.tables import (
 )
 
 _INTERNAL = (REVISION, "lotse_created_at", "lotse_updated_at")
+_COLLECTIONS = (list, set, tuple, frozenset)
+_MAX_IN = 10_000
+_BULK_CACHE_KIB = 256 * 1024
+_DEFAULT_CACHE = -2000  # SQLite's default: 2,000 KiB
 
 
 def make_engine(url: str) -> Engine:
@@ -43,6 +48,22 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+@contextmanager
+def _bulk_cache(conn: Connection, bulk: bool) -> Iterator[None]:
+    """SQLite: keep the indexes' pages in memory while many rows with random keys go in (default: 2 MB)."""
+    if not bulk or conn.dialect.name != "sqlite":
+        yield
+        return
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{_BULK_CACHE_KIB}")
+    conn.commit()
+    try:
+        yield
+    finally:
+        conn.rollback()  # nothing is open unless the transaction failed
+        conn.exec_driver_sql(f"PRAGMA cache_size = {_DEFAULT_CACHE}")
+        conn.commit()
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -55,6 +76,7 @@ class SqlStoreSession:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self.wrote_events = False
+        self._events: list[tuple[EventEnvelope, str]] = []
         self.touched: list[tuple[str, Row]] = []
         self.queued_for_indexing: set[str] = set()
 
@@ -71,7 +93,7 @@ class SqlStoreSession:
         conditions = []
         for name, value in (where or {}).items():
             column = table.c[name]
-            if isinstance(value, (list, set, tuple, frozenset)):
+            if isinstance(value, _COLLECTIONS):
                 conditions.append(column.in_(list(value)))
             elif value is None:
                 conditions.append(column.is_(None))
@@ -96,12 +118,25 @@ class SqlStoreSession:
         offset: int = 0,
     ) -> list[Row]:
         table = entity_tables[entity]
+        long = [k for k, v in (where or {}).items() if isinstance(v, _COLLECTIONS) and len(v) > _MAX_IN]
+        if long and limit is None and not offset:
+            # one statement has at most so many parameters (PostgreSQL: 65,535): ask in parts, merge in order
+            assert where is not None
+            values = sorted(where[long[0]])
+            rows = [
+                row
+                for start in range(0, len(values), _MAX_IN)
+                for row in self.select(entity, {**where, long[0]: values[start : start + _MAX_IN]}, order_by=order_by)
+            ]
+            return sorted(rows, key=lambda r: (r[order_by] is not None, r[order_by], r["id"]))
         query = self._filtered(entity, where).order_by(table.c[order_by], table.c.id)
         if limit is not None:
             query = query.limit(limit)
         if offset:
             query = query.offset(offset)
-        return [_public(r) for r in self._conn.execute(query).mappings()]
+        result = self._conn.execute(query)
+        keys = list(result.keys())
+        return [dict(zip(keys, r, strict=True)) for r in result]
 
     def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int:
         inner = self._filtered(entity, where).subquery()
@@ -113,11 +148,7 @@ class SqlStoreSession:
         now = _now()
         table = entity_tables[entity]
         names = [c.name for c in table.columns if c.name not in _INTERNAL]
-        values = [
-            {**{n: r.get(n) for n in names}, REVISION: 1, "lotse_created_at": now, "lotse_updated_at": now}
-            for r in rows
-        ]
-        self._conn.execute(insert(table), values)
+        insert_many(self._conn, table, rows, names, {REVISION: 1, "lotse_created_at": now, "lotse_updated_at": now})
 
     def update(self, entity: str, ident: str, changes: Mapping[str, Any], expected_revision: int) -> bool:
         table = entity_tables[entity]
@@ -136,8 +167,12 @@ class SqlStoreSession:
         return bool(self._conn.execute(query).rowcount == 1)
 
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:
-        add_event(self._conn, outbox, event, routing_key)
+        self._events.append((event, routing_key))  # written together at the end of the transaction
         self.wrote_events = True
+
+    def flush_events(self) -> None:
+        add_events(self._conn, outbox, self._events)
+        self._events.clear()
 
     def queue_for_indexing(self, service_ids: Collection[str]) -> None:
         if not service_ids:
@@ -248,12 +283,13 @@ class SqlDirectoryStore:
         self._after_commit.append(callback)
 
     @contextmanager
-    def transaction(self) -> Iterator[SqlStoreSession]:
-        with self.engine.begin() as conn:
+    def transaction(self, bulk: bool = False) -> Iterator[SqlStoreSession]:
+        with self.engine.connect() as conn, _bulk_cache(conn, bulk), conn.begin():
             session = SqlStoreSession(conn)
             yield session
             if session.touched:
                 for hook in self._before_commit:
                     hook(session)
+            session.flush_events()
         for callback in self._after_commit:
             callback(session)

@@ -8,7 +8,7 @@ find the same documents for the same words.
 """
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 _LETTER = r"[^\W\d_]"
@@ -88,6 +88,7 @@ def tokens(text: str) -> list[str]:
     return [t.replace("İ", "i").lower() for t in _TOKEN.findall(text) if t.strip("_")]
 
 
+@lru_cache(maxsize=1 << 16)
 def term(word: str) -> str:
     """The index term of one lowercased, non-stop word."""
     return light_stem(normalize(word))
