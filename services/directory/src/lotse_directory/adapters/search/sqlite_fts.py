@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from lotse_directory.domain.search.analysis import STOP, index_text, one_edit_variants
 from lotse_directory.domain.search.documents import SearchDocument
 from lotse_directory.domain.search.plan import FIELDS, KINDS, WEIGHTS, PlannedTerm
-from lotse_directory.domain.search.query import EARTH_RADIUS_KM, FACETS, Hit, SearchQuery, SearchResult
+from lotse_directory.domain.search.query import EARTH_RADIUS_KM, FACETS, Hit, SearchQuery, SearchResult, bounding_box
 
 
 def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | None]) -> None:
@@ -31,7 +31,7 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
     old = [int(r[0]) for r in found]
     if old:
         params = {"docs": _json(old)}
-        for table in ("search_facet", "search_point", "search_region", "search_hours"):
+        for table in ("search_point", "search_region", "search_hours"):
             conn.execute(text(f"DELETE FROM {table} WHERE doc IN (SELECT value FROM json_each(:docs))"), params)
         conn.execute(text("DELETE FROM search_text WHERE rowid IN (SELECT value FROM json_each(:docs))"), params)
         conn.execute(text("DELETE FROM search_doc WHERE rowid IN (SELECT value FROM json_each(:docs))"), params)
@@ -43,8 +43,11 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
     rowids = {d.service_id: last + i for i, d in enumerate(docs, start=1)}
     _insert(
         conn,
-        "INSERT INTO search_doc (rowid, service_id, organization_id, verified_on, closed_on_holidays) "
-        "VALUES (:rowid, :sid, :org, :verified, :closed)",
+        "INSERT INTO search_doc (rowid, service_id, organization_id, verified_on, closed_on_holidays, "
+        + ", ".join(f"f_{f}" for f in FACETS)
+        + ") VALUES (:rowid, :sid, :org, :verified, :closed, "
+        + ", ".join(f":f_{f}" for f in FACETS)
+        + ")",
         [
             {
                 "rowid": rowids[d.service_id],
@@ -52,6 +55,7 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
                 "org": d.organization_id,
                 "verified": d.verified_on.isoformat() if d.verified_on else None,
                 "closed": int(d.closed_on_holidays),
+                **{f"f_{f}": _joined(values) for f, values in d.facet_values().items()},
             }
             for d in docs
         ],
@@ -63,13 +67,6 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
         ),
         [{"rowid": rowids[d.service_id], **{f: index_text(d.texts.get(f, "")) for f in FIELDS}} for d in docs],
     )
-    facets = [
-        {"doc": rowids[d.service_id], "facet": facet, "value": value}
-        for d in docs
-        for facet, values in d.facet_values().items()
-        for value in set(values)
-    ]
-    _insert(conn, "INSERT INTO search_facet (doc, facet, value) VALUES (:doc, :facet, :value)", facets)
     points = [
         {"doc": rowids[d.service_id], "lat": p.latitude, "lon": p.longitude, "public": int(p.public)}
         for d in docs
@@ -91,8 +88,16 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
 
 
 def clear(conn: Connection) -> None:
-    for table in ("search_facet", "search_point", "search_region", "search_hours", "search_text", "search_doc"):
+    for table in ("search_point", "search_region", "search_hours", "search_text", "search_doc"):
         conn.execute(text(f"DELETE FROM {table}"))
+
+
+SEP = "\x1f"
+"""Delimits an offer's values of one facet in its ``f_<facet>`` column: ``SEP a SEP b SEP``."""
+
+
+def _joined(values: Iterable[str]) -> str:
+    return SEP + "".join(f"{v.replace(SEP, ' ')}{SEP}" for v in sorted(set(values)))
 
 
 def _insert(conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None:
@@ -106,6 +111,9 @@ def _json(values: Iterable[Any]) -> str:
 
 def _quote(phrase: Iterable[str | None]) -> str:
     return '"' + " ".join(t if t is not None else STOP for t in phrase) + '"'
+
+
+_FACET_COLUMNS = ", ".join(f"f_{f}" for f in FACETS)
 
 
 class _Sql:
@@ -178,18 +186,30 @@ class SqliteSearch:
                 match, score = self._text_parts(conn, terms, sql)
                 where.append(f"d.rowid IN (SELECT rowid FROM search_text WHERE search_text MATCH {sql.bind(match)})")
             where += self._filters(query, sql)
+            if not terms and query.near is not None and query.near.radius_km is not None:
+                # without words the places lead: only offers with a place in the box get their distance
+                # computed (with words, the matching offers lead and each distance is one index look-up)
+                where.append(self._within_box(query, sql))
             distance = "NULL"
             if query.near is not None:
                 distance = self._distance(query, sql)
             fresh = f"(CASE WHEN d.verified_on >= {sql.bind(query.fresh_from.isoformat())} THEN 1 ELSE 0 END)"
             base = (
-                f"SELECT d.rowid AS doc, d.service_id AS sid, 2 * ({score}) + {fresh} AS score, {distance} AS dist "
-                f"FROM search_doc d WHERE {' AND '.join(where) or '1'}"
+                f"SELECT d.rowid AS doc, d.service_id AS sid, 2 * ({score}) + {fresh} AS score, {distance} AS dist, "
+                f"{_FACET_COLUMNS} FROM search_doc d WHERE {' AND '.join(where) or '1'}"
             )
             if query.near is not None and query.near.radius_km is not None:
                 base = f"SELECT * FROM ({base}) WHERE dist <= {sql.bind(query.near.radius_km)}"
             conn.execute(text("DROP TABLE IF EXISTS temp.search_base"))
-            conn.execute(text(f"CREATE TEMP TABLE search_base AS {base}"), sql.params)
+            conn.execute(
+                text(
+                    "CREATE TEMP TABLE search_base (doc INTEGER PRIMARY KEY, sid TEXT NOT NULL, "
+                    f"score INTEGER NOT NULL, dist REAL, {', '.join(f'f_{f} TEXT' for f in FACETS)})"
+                )
+            )
+            conn.execute(
+                text(f"INSERT INTO temp.search_base (doc, sid, score, dist, {_FACET_COLUMNS}) {base}"), sql.params
+            )
             try:
                 return self._collect(conn, query)
             finally:
@@ -219,24 +239,22 @@ class SqliteSearch:
         ).all()
         counts: dict[str, dict[str, int]] = {f: {} for f in FACETS}
         for facet in FACETS:
+            # each facet under the other facets' filters: offers grouped by their values of it
             others = " AND ".join(c for f, c in facet_filter.items() if f != facet) or "1"
-            for value, count in conn.execute(
-                text(
-                    "SELECT f.value, count(*) FROM temp.search_base b JOIN search_facet f "
-                    f"ON f.doc = b.doc AND f.facet = '{facet}' WHERE {others} GROUP BY f.value"
-                ),
+            found = counts[facet]
+            for joined, count in conn.execute(
+                text(f"SELECT b.f_{facet}, count(*) FROM temp.search_base b WHERE {others} GROUP BY b.f_{facet}"),
                 sql.params,
             ):
-                counts[facet][str(value)] = int(count)
+                for value in str(joined).split(SEP)[1:-1]:
+                    found[value] = found.get(value, 0) + int(count)
         hits = [Hit(str(sid), int(s), float(d) if d is not None else None) for sid, s, d in rows]
         return SearchResult(total=int(total), hits=hits, facets=counts)
 
     @staticmethod
     def _facet_condition(facet: str, values: tuple[str, ...], sql: _Sql) -> str:
-        return (
-            f"b.doc IN (SELECT doc FROM search_facet WHERE facet = '{facet}' "
-            f"AND value IN (SELECT value FROM json_each({sql.bind(_json(values))})))"
-        )
+        anyof = " OR ".join(f"instr(b.f_{facet}, {sql.bind(SEP + v + SEP)}) > 0" for v in sorted(set(values)))
+        return f"({anyof})"
 
     @staticmethod
     def _filters(query: SearchQuery, sql: _Sql) -> list[str]:
@@ -260,6 +278,19 @@ class SqliteSearch:
         if query.verified_from is not None:
             out.append(f"d.verified_on >= {sql.bind(query.verified_from.isoformat())}")
         return out
+
+    @staticmethod
+    def _within_box(query: SearchQuery, sql: _Sql) -> str:
+        """Only offers with a place in the box around the radius (the index on coordinates finds them)."""
+        assert query.near is not None and query.near.radius_km is not None
+        south, north, west, east = (
+            sql.bind(v) for v in bounding_box(query.near.latitude, query.near.longitude, query.near.radius_km)
+        )
+        public = " AND public = 1" if query.public else ""
+        return (
+            f"d.rowid IN (SELECT doc FROM search_point WHERE lat BETWEEN {south} AND {north} "
+            f"AND lon BETWEEN {west} AND {east}{public})"
+        )
 
     @staticmethod
     def _distance(query: SearchQuery, sql: _Sql) -> str:

@@ -23,6 +23,22 @@ def km_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
 
 
+def bounding_box(latitude: float, longitude: float, radius_km: float) -> tuple[float, float, float, float]:
+    """(min lat, max lat, min lon, max lon) around a point that holds every point within ``radius_km``
+    (a little more), so that an index on coordinates can narrow a radius search; longitudes span
+    everything near the poles or across the antimeridian."""
+    degrees = math.degrees(radius_km / EARTH_RADIUS_KM) * 1.001
+    south, north = latitude - degrees, latitude + degrees
+    widest = max(abs(south), abs(north))
+    if widest >= 89.9:
+        return max(south, -90.0), min(north, 90.0), -180.0, 180.0
+    span = degrees / math.cos(math.radians(widest))
+    west, east = longitude - span, longitude + span
+    if west < -180 or east > 180:
+        return south, north, -180.0, 180.0
+    return south, north, west, east
+
+
 MAX_WINDOW = 10_000
 """page × per_page may not reach beyond this (Elasticsearch's default result window)."""
 

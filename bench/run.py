@@ -1,0 +1,320 @@
+"""The directory benchmark: bulk import and search over HTTP at 100,000 offers, embedded backend.
+
+1. Generates the offers (bench/generate.py, seeded) unless the file is there.
+2. Imports them into a fresh embedded directory with ``lotse-directory import`` and times it.
+3. Starts ``lotse-directory serve`` and sends a rotating query mix over keep-alive HTTP from a few
+   client threads: common and rare words, synonyms, typos; a place (PLZ, "PLZ Ort" or coordinates)
+   with a radius of 5 to 100 km; two filters; facets always; a few distance sorts and later pages.
+4. Reports latency percentiles per kind of query and in all, throughput, and the server's
+   resident memory; writes ``bench/results/<date>-<host>.json`` and ``.md``.
+
+    python bench/run.py                      # what `make bench` runs
+    python bench/run.py --offers 20000 --requests 1000 --keep
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results"
+
+COMMON = ["Beratung", "Deutschkurs", "Familie", "Arbeit", "Sprachkurs", "Kinderbetreuung", "Jobcenter", "Geflüchtete"]
+RARE = ["Chancenkarte", "Westbalkanregelung", "Härtefallkommission", "Meisterbrief", "Stadtteilmütter", "Schwimmkurs"]
+PHRASES = [
+    "Migrationsberatung Aufenthalt",
+    "Integrationskurs Alphabetisierung",
+    "Beratung Frauen",
+    "Hilfe Wohnungssuche",
+    "Anerkennung Berufsabschluss",
+    "Ausländeramt",  # synonym of Ausländerbehörde
+    "SGB VIII Erziehung",
+]
+TYPOS = ["Beratnug", "Schuldnerberatunk", "Integratinskurs", "Erziehungsberatugn", "Wohnraumberatnug"]
+FILTERS: list[tuple[str, list[str]]] = [
+    ("language", ["ar", "fa", "tr", "ru", "uk", "en", "fr", "ku", "ti"]),
+    ("topic", ["Sprache", "Arbeit", "Familie", "Beratung", "Gesundheit", "Wohnen", "Aufenthalt"]),
+    ("target_group", ["Geflüchtete", "Frauen", "Jugendliche", "Familien", "Neuzugewanderte"]),
+    ("legal_domain", ["SGB_II", "SGB_III", "SGB_VIII", "AUFENTHG", "STAG"]),
+    ("open_now", ["true"]),
+    ("verified_within_days", ["365"]),
+]
+RADII = [5, 10, 15, 25, 50, 100]
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: str
+    path: str
+
+
+def query_mix(count: int, seed: int = 7) -> list[Query]:
+    """``count`` searches: mostly text + place + radius + two filters, all with facets."""
+    rng = random.Random(seed)
+    places = [p for p in generate.packaged_gazetteer().postal_places("05") if p.ags]
+    out = []
+    for i in range(count):
+        roll = rng.random()
+        if roll < 0.35:
+            kind, text = "common word", rng.choice(COMMON)
+        elif roll < 0.55:
+            kind, text = "rare word", rng.choice(RARE)
+        elif roll < 0.75:
+            kind, text = "two words", rng.choice(PHRASES)
+        elif roll < 0.85:
+            kind, text = "typo", rng.choice(TYPOS)
+        else:
+            kind, text = "no words", ""
+        params: dict[str, Any] = {"q": text} if text else {}
+        place = rng.choice(places)
+        where = rng.random()
+        if where < 0.4:
+            params["near"] = place.postal_code
+        elif where < 0.6:
+            params["near"] = f"{place.postal_code} {place.name.split(',')[0]}"
+        else:
+            params["lat"], params["lon"] = round(place.latitude, 4), round(place.longitude, 4)
+        params["radius_km"] = rng.choice(RADII)
+        for name, values in rng.sample(FILTERS, 2):
+            params[name] = rng.choice(values)
+        if i % 10 == 3:
+            params["sort"] = "distance"
+        if i % 12 == 5:
+            params["page"] = 2
+        out.append(Query(kind, "/api/v1/search?" + urllib.parse.urlencode(params)))
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_kib(pid: int) -> dict[str, int]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return {k: int(line.split()[1]) for line in status.splitlines() for k in ("VmRSS", "VmHWM") if line.startswith(k)}
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def _stats(latencies: list[float]) -> dict[str, float]:
+    return {
+        "count": len(latencies),
+        "p50_ms": round(_percentile(latencies, 50), 1),
+        "p95_ms": round(_percentile(latencies, 95), 1),
+        "p99_ms": round(_percentile(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1),
+        "mean_ms": round(statistics.fmean(latencies), 1),
+    }
+
+
+def import_offers(data: Path, var: Path) -> dict[str, Any]:
+    env = {**os.environ, "LOTSE_VAR_DIR": str(var)}
+    if var.exists():
+        shutil.rmtree(var)
+    subprocess.run([BIN / "lotse-directory", "db", "upgrade"], env=env, check=True, capture_output=True)
+    start = time.perf_counter()
+    done = subprocess.run([BIN / "lotse-directory", "import", data], env=env, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    created = json.loads(done.stdout)["created"]
+    return {
+        "seconds": round(seconds, 1),
+        "offers": created["service"],
+        "rows": sum(created.values()),
+        "offers_per_s": round(created["service"] / seconds),
+        "rows_per_s": round(sum(created.values()) / seconds),
+        "database_mib": round((var / "directory.db").stat().st_size / 2**20),
+    }
+
+
+def load(base: str, queries: list[Query], clients: int, seconds: float) -> tuple[dict[str, list[float]], float, int]:
+    """Send the queries in order from ``clients`` threads; latencies per kind, wall time, errors."""
+    url = urllib.parse.urlsplit(base)
+    latencies: dict[str, list[float]] = defaultdict(list)
+    errors = 0
+    lock = threading.Lock()
+    position = iter(range(len(queries)))
+    deadline = time.monotonic() + seconds
+
+    def client() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
+        while time.monotonic() < deadline:
+            with lock:
+                i = next(position, None)
+            if i is None:
+                break
+            q = queries[i]
+            start = time.perf_counter()
+            conn.request("GET", q.path)
+            response = conn.getresponse()
+            body = response.read()
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                if response.status != 200 or b'"total_items"' not in body:
+                    errors += 1
+                latencies[q.kind].append(elapsed)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, time.perf_counter() - start, errors
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    mem_kib = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line)
+    )
+    return {
+        "host": platform.node(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def serve(var: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LOTSE_VAR_DIR": str(var), "LOTSE_DIRECTORY_PORT": str(port)}
+    process = subprocess.Popen(
+        [BIN / "lotse-directory", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    for _ in range(300):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("the directory did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--offers", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=5_000, help="searches in the measured run")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent keep-alive connections")
+    parser.add_argument("--seconds", type=float, default=300, help="stop the measured run after this long")
+    parser.add_argument("--keep", action="store_true", help="keep the imported database for the next run")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    work = ROOT / "var" / "bench"
+    data = work / f"offers-{args.offers}.json"
+    var = work / f"directory-{args.offers}"
+    if not data.exists():
+        work.mkdir(parents=True, exist_ok=True)
+        data.write_text(json.dumps(generate.document(args.offers), ensure_ascii=False), "utf-8")
+    if args.keep and (var / "directory.db").exists():
+        imported: dict[str, Any] = {"skipped": "database kept from an earlier run"}
+    else:
+        imported = import_offers(data, var)
+        print(f"import: {imported}")
+
+    port = _free_port()
+    server = serve(var, port)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        load(base, query_mix(300, seed=1), args.clients, 60)  # warm-up: caches, connections
+        latencies, wall, errors = load(base, query_mix(args.requests), args.clients, args.seconds)
+        memory = _rss_kib(server.pid)
+    finally:
+        server.terminate()
+        server.wait(10)
+    every = [x for values in latencies.values() for x in values]
+    result = {
+        "date": date.today().isoformat(),
+        "machine": machine(),
+        "offers": args.offers,
+        "import": imported,
+        "search": {
+            "backend": "embedded (SQLite FTS5)",
+            "clients": args.clients,
+            "requests": len(every),
+            "errors": errors,
+            "seconds": round(wall, 1),
+            "searches_per_s": round(len(every) / wall, 1),
+            "all": _stats(every),
+            "by_kind": {kind: _stats(values) for kind, values in sorted(latencies.items())},
+        },
+        "server_memory_mib": {"rss": round(memory["VmRSS"] / 1024), "peak_rss": round(memory["VmHWM"] / 1024)},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"{result['date']}-{result['machine']['host']}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    stem.with_suffix(".md").write_text(report(result), "utf-8")
+    print(report(result))
+    if not args.keep:
+        shutil.rmtree(var, ignore_errors=True)
+
+
+def report(r: dict[str, Any]) -> str:
+    m, s, i = r["machine"], r["search"], r["import"]
+    lines = [
+        f"# Directory benchmark {r['date']}",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['os']}; "
+        f"Python {m['python']}, SQLite {m['sqlite']}.",
+        "",
+        f"## Import of {r['offers']:,} offers",
+        "",
+        ""
+        if "skipped" in i
+        else f"{i['offers']:,} offers ({i['rows']:,} rows) in {i['seconds']} s: "
+        f"**{i['offers_per_s']:,} offers/s** ({i['rows_per_s']:,} rows/s); database {i['database_mib']} MiB.",
+        "",
+        f"## Search over HTTP ({s['backend']}, {s['clients']} clients)",
+        "",
+        f"{s['requests']:,} searches in {s['seconds']} s: **{s['searches_per_s']} searches/s**, {s['errors']} errors; "
+        f"server resident memory {r['server_memory_mib']['rss']} MiB (peak {r['server_memory_mib']['peak_rss']} MiB).",
+        "",
+        "| queries | count | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for kind, st in [("all", s["all"]), *s["by_kind"].items()]:
+        lines.append(f"| {kind} | {st['count']} | {st['p50_ms']} | {st['p95_ms']} | {st['p99_ms']} | {st['max_ms']} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
