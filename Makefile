@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PACKAGES := -e libs/contracts -e libs/kit -e services/directory
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint demo clean
+.PHONY: help install run test lint bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,8 +32,11 @@ test: $(STAMP) ## run every test (servers missing -> skipped, unless LOTSE_REQUI
 lint: $(STAMP) ## ruff, mypy and the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src
+	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src bench
 	$(BIN)/lint-imports
+
+bench: $(STAMP) ## benchmark at 100,000 offers: import, search over HTTP, memory (writes bench/results/)
+	$(BIN)/python bench/run.py
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import generate
+from lotse_directory.adapters.geocoding.gazetteer import packaged_gazetteer
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -71,7 +72,7 @@ class Query:
 def query_mix(count: int, seed: int = 7) -> list[Query]:
     """``count`` searches: mostly text + place + radius + two filters, all with facets."""
     rng = random.Random(seed)
-    places = [p for p in generate.packaged_gazetteer().postal_places("05") if p.ags]
+    places = [p for p in packaged_gazetteer().postal_places("05") if p.ags]
     out = []
     for i in range(count):
         roll = rng.random()
