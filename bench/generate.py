@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer, Place, packaged_gazetteer
+from lotse_directory.use_cases import demo
 from lotse_directory.use_cases.demo import TARGET_GROUPS, TOPICS, taxonomies, taxonomy_terms
 
 NS = uuid.UUID("0f6d1c8e-41c2-4bb4-8a35-b3a1f0d7e9a2")
@@ -142,14 +143,7 @@ RARE = [
     "Antidiskriminierungsberatung",
 ]
 PROVIDERS = [
-    "AWO",
-    "Caritasverband",
-    "Diakonie",
-    "DRK",
-    "Volkshochschule",
-    "Kommunales Integrationszentrum",
-    "Internationaler Bund",
-    "Der Paritätische",
+    *demo.PROVIDERS,
     "Malteser Hilfsdienst",
     "Johanniter",
     "Jugendhilfe e. V.",

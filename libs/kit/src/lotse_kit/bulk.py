@@ -34,7 +34,7 @@ def insert_many(
         return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
 
     binds = [(n, bind(n)) for n in columns]
-    fixed = tuple(v if bind(n) is None else bind(n)(v) for n, v in same.items())
+    fixed = tuple(v if p is None else p(v) for p, v in ((bind(n), v) for n, v in same.items()))
     if all(p is None for _, p in binds):
         values = [(*(row.get(n) for n in columns), *fixed) for row in rows]
     else:
