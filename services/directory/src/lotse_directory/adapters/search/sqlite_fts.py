@@ -1,28 +1,34 @@
 # ruff: noqa: S608  -- SQL is assembled from constants; every value is a bound parameter
 """The embedded search backend: SQLite FTS5 in the directory database, written in the change's transaction.
 
-Text is analysed in Python (same terms as Elasticsearch's ``german`` analyzer) and stored as terms;
-the query plan's scoring (:mod:`lotse_directory.domain.search.plan`) is computed in SQL: one FTS5
-sub-query per distinct weight of each term, the first that matches gives the term's score.
+Text is analysed in Python (same terms as Elasticsearch's ``german`` analyzer) and stored as terms.
+The tables are the index's record; a search process answers from their columns held in memory
+(:mod:`.columns`), kept at the index's version (``search_state``), and asks FTS5 for phrases.
 """
 
 import json
+import sqlite3
+import threading
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from lotse_directory.domain.search.analysis import STOP, index_text, one_edit_variants
+from lotse_directory.adapters.search.columns import Columns, DocRow, Int64s, Rows, Segment
+from lotse_directory.domain.search.analysis import STOP, index_text
 from lotse_directory.domain.search.documents import SearchDocument
-from lotse_directory.domain.search.plan import FIELDS, KINDS, WEIGHTS, PlannedTerm
-from lotse_directory.domain.search.query import EARTH_RADIUS_KM, FACETS, Hit, SearchQuery, SearchResult, bounding_box
+from lotse_directory.domain.search.plan import FIELDS
+from lotse_directory.domain.search.query import FACETS, SearchQuery, SearchResult
 
 
 def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | None]) -> None:
     """Replace the index entries of these offers (None: remove the offer from the index)."""
     if not documents:
         return
+    conn.execute(text("UPDATE search_state SET version = version + 1"))
     ids = list(documents)
     found = conn.execute(
         text("SELECT rowid, service_id FROM search_doc WHERE service_id IN (SELECT value FROM json_each(:ids))"),
@@ -38,9 +44,10 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
     docs = [d for d in documents.values() if d is not None]
     if not docs:
         return
-    # one writer at a time (SQLite's write lock is held): the next rowids are ours
-    last = int(conn.execute(text("SELECT coalesce(max(rowid), 0) FROM search_doc")).scalar_one())
-    rowids = {d.service_id: last + i for i, d in enumerate(docs, start=1)}
+    # one writer at a time (SQLite's write lock is held): the next document numbers are ours
+    first = int(conn.execute(text("SELECT next_doc FROM search_state")).scalar_one())
+    rowids = {d.service_id: first + i for i, d in enumerate(docs)}
+    conn.execute(text("UPDATE search_state SET next_doc = :next"), {"next": first + len(docs)})
     _insert(
         conn,
         "INSERT INTO search_doc (rowid, service_id, organization_id, verified_on, closed_on_holidays, "
@@ -90,6 +97,7 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
 def clear(conn: Connection) -> None:
     for table in ("search_point", "search_region", "search_hours", "search_text", "search_doc"):
         conn.execute(text(f"DELETE FROM {table}"))
+    conn.execute(text("UPDATE search_state SET generation = generation + 1, version = version + 1"))
 
 
 SEP = "\x1f"
@@ -116,189 +124,104 @@ def _quote(phrase: Iterable[str | None]) -> str:
 _FACET_COLUMNS = ", ".join(f"f_{f}" for f in FACETS)
 
 
-class _Sql:
-    """Collects SQL fragments and their bound parameters."""
+_DELTA_SHARE = 10
+"""The documents written since the last full load live in a second segment until they are more than
+a tenth of the first (or a thousand): then the process loads the whole index again."""
 
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
 
-    def bind(self, value: Any) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f":{name}"
+def _rows(cur: sqlite3.Cursor, after: int) -> Rows:
+    """Every row of the index's documents numbered above ``after``, in document order."""
+    docs = [
+        DocRow(r[0], r[1], r[2], r[3], bool(r[4]), {f: v.split(SEP)[1:-1] for f, v in zip(FACETS, r[5:], strict=True)})
+        for r in cur.execute(
+            f"SELECT rowid, service_id, organization_id, verified_on, closed_on_holidays, {_FACET_COLUMNS} "
+            "FROM search_doc WHERE rowid > ? ORDER BY rowid",
+            (after,),
+        )
+    ]
+    texts = cur.execute(
+        f"SELECT rowid, {', '.join(FIELDS)} FROM search_text WHERE rowid > ? ORDER BY rowid", (after,)
+    ).fetchall()
+    points = cur.execute(
+        "SELECT doc, lat, lon, public FROM search_point WHERE doc > ? ORDER BY doc, rowid", (after,)
+    ).fetchall()
+    regions = cur.execute("SELECT doc, ags FROM search_region WHERE doc > ?", (after,)).fetchall()
+    hours = cur.execute(
+        'SELECT doc, start, "end", valid_from, valid_to FROM search_hours WHERE doc > ?', (after,)
+    ).fetchall()
+    return Rows(docs, texts, points, regions, hours)
 
 
 class SqliteSearch:
-    """Answers searches from the embedded index (read-only; writes happen in the change's transaction)."""
+    """Answers searches from the embedded index (read-only; writes happen in the change's transaction).
+
+    The index's columns are held in memory (:class:`~.columns.Columns`) and brought up to the
+    index's version at the start of each search, in the same read transaction that then looks up
+    phrases in FTS5, so a search sees every committed change and nothing half-written.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._columns: Columns | None = None
+        self._lock = threading.Lock()
+        self._phrases: dict[tuple[int, int, tuple[tuple[str | None, ...], ...]], Int64s] = {}
 
-    # -- text -------------------------------------------------------------------------
-    def _alternatives(self, conn: Connection, term: PlannedTerm) -> dict[str, list[str]]:
-        """FTS5 phrases per kind of match."""
-        out = {
-            "exact": [_quote(term.exact.terms)],
-            "synonym": [_quote(p.terms) for p in term.synonyms],
-            "fuzzy": [],
-        }
-        if term.fuzzy:
-            stem = term.exact.terms[0] or ""
-            variants = sorted(one_edit_variants(stem))
-            found = conn.execute(
-                text("SELECT term FROM search_vocab WHERE term IN (SELECT value FROM json_each(:v))"),
-                {"v": _json(variants)},
-            ).scalars()
-            out["fuzzy"] = [_quote([t]) for t in sorted(found)]
-        return out
-
-    def _text_parts(self, conn: Connection, terms: list[PlannedTerm], sql: _Sql) -> tuple[str, str]:
-        """(FTS5 expression every document must match, SQL expression of its text score)."""
-        must, scores = [], []
-        for term in terms:
-            alternatives = self._alternatives(conn, term)
-            every = [a for kind in KINDS for a in alternatives[kind]]
-            must.append("(" + " OR ".join(every) + ")")
-            by_weight: dict[int, list[str]] = {}
-            for kind in KINDS:
-                if not alternatives[kind]:
-                    continue
-                for field in FIELDS:
-                    by_weight.setdefault(WEIGHTS[kind][field], []).append(
-                        "{" + field + "} : (" + " OR ".join(alternatives[kind]) + ")"
-                    )
-            cases = [
-                f"WHEN d.rowid IN (SELECT rowid FROM search_text WHERE search_text MATCH {sql.bind(' OR '.join(e))}) "
-                f"THEN {weight}"
-                for weight, e in sorted(by_weight.items(), reverse=True)
-            ]
-            scores.append("(CASE " + " ".join(cases) + " ELSE 0 END)")
-        return " AND ".join(must), " + ".join(scores) or "0"
-
-    # -- search -----------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
-        sql = _Sql()
-        with self.engine.connect() as conn:
-            terms = query.terms
-            where: list[str] = []
-            score = "0"
-            if terms:
-                match, score = self._text_parts(conn, terms, sql)
-                where.append(f"d.rowid IN (SELECT rowid FROM search_text WHERE search_text MATCH {sql.bind(match)})")
-            where += self._filters(query, sql)
-            if not terms and query.near is not None and query.near.radius_km is not None:
-                # without words the places lead: only offers with a place in the box get their distance
-                # computed (with words, the matching offers lead and each distance is one index look-up)
-                where.append(self._within_box(query, sql))
-            distance = "NULL"
-            if query.near is not None:
-                distance = self._distance(query, sql)
-            fresh = f"(CASE WHEN d.verified_on >= {sql.bind(query.fresh_from.isoformat())} THEN 1 ELSE 0 END)"
-            base = (
-                f"SELECT d.rowid AS doc, d.service_id AS sid, 2 * ({score}) + {fresh} AS score, {distance} AS dist, "
-                f"{_FACET_COLUMNS} FROM search_doc d WHERE {' AND '.join(where) or '1'}"
-            )
-            if query.near is not None and query.near.radius_km is not None:
-                base = f"SELECT * FROM ({base}) WHERE dist <= {sql.bind(query.near.radius_km)}"
-            conn.execute(text("DROP TABLE IF EXISTS temp.search_base"))
-            conn.execute(
-                text(
-                    "CREATE TEMP TABLE search_base (doc INTEGER PRIMARY KEY, sid TEXT NOT NULL, "
-                    f"score INTEGER NOT NULL, dist REAL, {', '.join(f'f_{f} TEXT' for f in FACETS)})"
-                )
-            )
-            conn.execute(
-                text(f"INSERT INTO temp.search_base (doc, sid, score, dist, {_FACET_COLUMNS}) {base}"), sql.params
-            )
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.driver_connection.cursor()  # type: ignore[union-attr]
+            cur.execute("BEGIN")
             try:
-                return self._collect(conn, query)
+                version = cur.execute("SELECT generation, version FROM search_state").fetchone()
+                columns = self._columns_at(cur, (int(version[0]), int(version[1])))
+                return columns.search(query, partial(self._phrase_rowids, cur, columns.version[1]))
             finally:
-                conn.execute(text("DROP TABLE IF EXISTS temp.search_base"))
-                conn.rollback()
+                cur.execute("ROLLBACK")
+        finally:
+            raw.close()
 
-    def _collect(self, conn: Connection, query: SearchQuery) -> SearchResult:
-        sql = _Sql()
-        facet_filter = {f: self._facet_condition(f, values, sql) for f, values in query.facets.items() if values}
-        all_facets = " AND ".join(facet_filter.values()) or "1"
-        if query.sort == "distance" and query.near is not None:
-            order = "dist IS NULL, dist, score DESC, sid"
-        elif query.near is not None:
-            order = "score DESC, dist IS NULL, dist, sid"
-        else:
-            order = "score DESC, sid"
-        total = conn.execute(
-            text(f"SELECT count(*) FROM temp.search_base b WHERE {all_facets}"),
-            sql.params,
-        ).scalar_one()
-        rows = conn.execute(
-            text(
-                f"SELECT sid, score, dist FROM temp.search_base b WHERE {all_facets} "
-                f"ORDER BY {order} LIMIT {sql.bind(query.per_page)} OFFSET {sql.bind(query.offset)}"
-            ),
-            sql.params,
-        ).all()
-        counts: dict[str, dict[str, int]] = {f: {} for f in FACETS}
-        for facet in FACETS:
-            # each facet under the other facets' filters: offers grouped by their values of it
-            others = " AND ".join(c for f, c in facet_filter.items() if f != facet) or "1"
-            found = counts[facet]
-            for joined, count in conn.execute(
-                text(f"SELECT b.f_{facet}, count(*) FROM temp.search_base b WHERE {others} GROUP BY b.f_{facet}"),
-                sql.params,
-            ):
-                for value in str(joined).split(SEP)[1:-1]:
-                    found[value] = found.get(value, 0) + int(count)
-        hits = [Hit(str(sid), int(s), float(d) if d is not None else None) for sid, s, d in rows]
-        return SearchResult(total=int(total), hits=hits, facets=counts)
+    def warm(self) -> None:
+        """Load the index's columns now rather than at the first search."""
+        self.search(SearchQuery(per_page=1))
+
+    def _columns_at(self, cur: sqlite3.Cursor, version: tuple[int, int]) -> Columns:
+        columns = self._columns
+        if columns is not None and columns.version == version:
+            return columns
+        with self._lock:
+            columns = self._columns
+            if columns is not None and columns.version == version:
+                return columns
+            loaded = self._load(cur, version, columns)
+            if columns is None or version[1] > columns.version[1]:
+                self._columns = loaded
+                self._phrases.clear()
+            return loaded
 
     @staticmethod
-    def _facet_condition(facet: str, values: tuple[str, ...], sql: _Sql) -> str:
-        anyof = " OR ".join(f"instr(b.f_{facet}, {sql.bind(SEP + v + SEP)}) > 0" for v in sorted(set(values)))
-        return f"({anyof})"
+    def _load(cur: sqlite3.Cursor, version: tuple[int, int], old: Columns | None) -> Columns:
+        if old is not None and old.version[0] == version[0]:
+            base = old.segments[0]
+            top = int(base.rowid[-1]) if base.n else 0
+            kept = np.array([r[0] for r in cur.execute("SELECT rowid FROM search_doc WHERE rowid <= ?", (top,))])
+            alive = np.zeros(base.n, np.bool_)
+            alive[base.local(kept)] = True
+            since = _rows(cur, top)
+            if len(since.docs) <= max(1_000, base.n // _DELTA_SHARE) and alive.sum() * 2 >= base.n:
+                return Columns([base, Segment(since)], [alive, np.ones(len(since.docs), np.bool_)], version)
+        rows = _rows(cur, 0)
+        return Columns([Segment(rows)], [np.ones(len(rows.docs), np.bool_)], version)
 
-    @staticmethod
-    def _filters(query: SearchQuery, sql: _Sql) -> list[str]:
-        out = []
-        if query.organization_ids:
-            out.append(f"d.organization_id IN (SELECT value FROM json_each({sql.bind(_json(query.organization_ids))}))")
-        if query.region_keys:
-            ranges = " OR ".join(
-                f"(ags >= {sql.bind(key)} AND ags < {sql.bind(key + ':')})" for key in query.region_keys
-            )
-            out.append(f"d.rowid IN (SELECT doc FROM search_region WHERE {ranges})")
-        moment = query.moment
-        if moment is not None:
-            minute, day = sql.bind(moment.minute_of_week), sql.bind(moment.day)
-            out.append(
-                f'd.rowid IN (SELECT doc FROM search_hours WHERE start <= {minute} AND "end" > {minute} '
-                f"AND (valid_from IS NULL OR valid_from <= {day}) AND (valid_to IS NULL OR valid_to >= {day}))"
-            )
-            if moment.holiday:
-                out.append("d.closed_on_holidays = 0")
-        if query.verified_from is not None:
-            out.append(f"d.verified_on >= {sql.bind(query.verified_from.isoformat())}")
-        return out
-
-    @staticmethod
-    def _within_box(query: SearchQuery, sql: _Sql) -> str:
-        """Only offers with a place in the box around the radius (the index on coordinates finds them)."""
-        assert query.near is not None and query.near.radius_km is not None
-        south, north, west, east = (
-            sql.bind(v) for v in bounding_box(query.near.latitude, query.near.longitude, query.near.radius_km)
-        )
-        public = " AND public = 1" if query.public else ""
-        return (
-            f"d.rowid IN (SELECT doc FROM search_point WHERE lat BETWEEN {south} AND {north} "
-            f"AND lon BETWEEN {west} AND {east}{public})"
-        )
-
-    @staticmethod
-    def _distance(query: SearchQuery, sql: _Sql) -> str:
-        assert query.near is not None
-        lat, lon = sql.bind(query.near.latitude), sql.bind(query.near.longitude)
-        public = " AND p.public = 1" if query.public else ""
-        haversine = (
-            f"2 * {EARTH_RADIUS_KM} * asin(sqrt(pow(sin(radians(p.lat - {lat}) / 2), 2) + "
-            f"cos(radians({lat})) * cos(radians(p.lat)) * pow(sin(radians(p.lon - {lon}) / 2), 2)))"
-        )
-        return f"(SELECT min({haversine}) FROM search_point p WHERE p.doc = d.rowid{public})"
+    def _phrase_rowids(
+        self, cur: sqlite3.Cursor, version: int, field: int, phrases: tuple[tuple[str | None, ...], ...]
+    ) -> Int64s:
+        key = (version, field, phrases)
+        found = self._phrases.get(key)
+        if found is None:
+            match = "{" + FIELDS[field] + "} : (" + " OR ".join(_quote(p) for p in phrases) + ")"
+            rows = cur.execute("SELECT rowid FROM search_text WHERE search_text MATCH ?", (match,)).fetchall()
+            found = np.array([r[0] for r in rows], np.int64)
+            if len(self._phrases) > 1_000:
+                self._phrases.clear()
+            self._phrases[key] = found
+        return found
