@@ -112,9 +112,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _rss_kib(pid: int) -> dict[str, int]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return {k: int(line.split()[1]) for line in status.splitlines() for k in ("VmRSS", "VmHWM") if line.startswith(k)}
+def _memory_mib(pid: int) -> dict[str, Any]:
+    """Resident memory of the server and its worker processes: each one's, the largest, and the sum of
+    proportional shares (pages the processes share counted once)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    processes: dict[str, dict[str, int]] = {}
+    for p in [pid, *map(int, children)]:
+        status = Path(f"/proc/{p}/status").read_text()
+        kib = {
+            k: int(line.split()[1]) for line in status.splitlines() for k in ("VmRSS", "VmHWM") if line.startswith(k)
+        }
+        rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+        kib["Pss"] = next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+        processes["master" if p == pid else f"worker {len(processes)}"] = {k: round(v / 1024) for k, v in kib.items()}
+    return {
+        "processes": processes,
+        "largest_rss": max(m["VmRSS"] for m in processes.values()),
+        "largest_peak_rss": max(m["VmHWM"] for m in processes.values()),
+        "total_pss": sum(m["Pss"] for m in processes.values()),
+    }
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -213,8 +229,17 @@ def machine() -> dict[str, Any]:
     }
 
 
+WORKERS, THREADS = 2, 4
+
+
 def serve(var: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LOTSE_VAR_DIR": str(var), "LOTSE_DIRECTORY_PORT": str(port)}
+    env = {
+        **os.environ,
+        "LOTSE_VAR_DIR": str(var),
+        "LOTSE_DIRECTORY_PORT": str(port),
+        "LOTSE_DIRECTORY_WORKERS": str(WORKERS),
+        "LOTSE_DIRECTORY_THREADS": str(THREADS),
+    }
     process = subprocess.Popen(
         [BIN / "lotse-directory", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -258,7 +283,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         load(base, query_mix(300, seed=1), args.clients, 60)  # warm-up: caches, connections
         latencies, wall, errors = load(base, query_mix(args.requests), args.clients, args.seconds)
-        memory = _rss_kib(server.pid)
+        memory = _memory_mib(server.pid)
     finally:
         server.terminate()
         server.wait(10)
@@ -269,7 +294,8 @@ def main() -> None:
         "offers": args.offers,
         "import": imported,
         "search": {
-            "backend": "embedded (SQLite FTS5)",
+            "backend": "embedded (SQLite FTS5, columns in memory)",
+            "server": f"gunicorn, {WORKERS} worker processes x {THREADS} threads",
             "clients": args.clients,
             "requests": len(every),
             "errors": errors,
@@ -278,7 +304,7 @@ def main() -> None:
             "all": _stats(every),
             "by_kind": {kind: _stats(values) for kind, values in sorted(latencies.items())},
         },
-        "server_memory_mib": {"rss": round(memory["VmRSS"] / 1024), "peak_rss": round(memory["VmHWM"] / 1024)},
+        "server_memory_mib": memory,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"{result['date']}-{result['machine']['host']}"
@@ -290,7 +316,7 @@ def main() -> None:
 
 
 def report(r: dict[str, Any]) -> str:
-    m, s, i = r["machine"], r["search"], r["import"]
+    m, s, i, mem = r["machine"], r["search"], r["import"], r["server_memory_mib"]
     lines = [
         f"# Directory benchmark {r['date']}",
         "",
@@ -304,10 +330,11 @@ def report(r: dict[str, Any]) -> str:
         else f"{i['offers']:,} offers ({i['rows']:,} rows) in {i['seconds']} s: "
         f"**{i['offers_per_s']:,} offers/s** ({i['rows_per_s']:,} rows/s); database {i['database_mib']} MiB.",
         "",
-        f"## Search over HTTP ({s['backend']}, {s['clients']} clients)",
+        f"## Search over HTTP ({s['backend']}; {s['server']}; {s['clients']} clients on the same machine)",
         "",
         f"{s['requests']:,} searches in {s['seconds']} s: **{s['searches_per_s']} searches/s**, {s['errors']} errors; "
-        f"server resident memory {r['server_memory_mib']['rss']} MiB (peak {r['server_memory_mib']['peak_rss']} MiB).",
+        f"resident memory of the largest server process {mem['largest_rss']} MiB (peak {mem['largest_peak_rss']} MiB), "
+        f"of all {len(mem['processes'])} processes together {mem['total_pss']} MiB (proportional set size).",
         "",
         "| queries | count | p50 ms | p95 ms | p99 ms | max ms |",
         "|---|---:|---:|---:|---:|---:|",

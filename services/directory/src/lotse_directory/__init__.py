@@ -20,6 +20,8 @@ from lotse_directory.entrypoints.web.verification import register_verification_r
 from lotse_directory.settings import Settings
 
 API_PREFIX = "/api/v1"
+EXTENSION = "lotse.directory"
+"""The app's key of its :class:`Container` in ``app.extensions``."""
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Flask:
@@ -29,7 +31,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_import_bytes
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["lotse.directory"] = container
+    app.extensions[EXTENSION] = container
     install_problem_handlers(app)
     install_error_handlers(app)
     install_auth(app, container.verifier)
@@ -58,3 +60,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     public = (f"{API_PREFIX}/legal_domains", f"{API_PREFIX}/search", f"{HSDS_PREFIX}/*")
     CORS(app, resources={path: {"origins": "*"} for path in public})
     return app
+
+
+def container_of(app: Flask) -> Container:
+    container: Container = app.extensions[EXTENSION]
+    return container

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,15 @@ def embedded_secret(var_dir: Path) -> str:
     path = var_dir / "auth-secret"
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd, draft = tempfile.mkstemp(dir=var_dir, prefix=".auth-secret.")
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)  # atomic, and only if no other process made the secret first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
     return path.read_text().strip()
 
 
@@ -40,6 +47,10 @@ class Settings:
     max_import_bytes: int = 50_000_000
     host: str = "127.0.0.1"
     port: int = 8001
+    workers: int = 2
+    """Server processes (each holds its own copy of the embedded index's columns)."""
+    threads: int = 4
+    """Threads per server process."""
     elasticsearch_url: str | None = None
     elasticsearch_index: str = "lotse-directory-offers"
     celery_broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
@@ -68,6 +79,8 @@ class Settings:
             max_import_bytes=int(env.get(f"{p}MAX_IMPORT_BYTES", "50000000")),
             host=env.get(f"{p}HOST", "127.0.0.1"),
             port=int(env.get(f"{p}PORT", "8001")),
+            workers=int(env.get(f"{p}WORKERS", "2")),
+            threads=int(env.get(f"{p}THREADS", "4")),
             elasticsearch_url=env.get(f"{p}ELASTICSEARCH_URL") or env.get("ELASTICSEARCH_URL") or None,
             elasticsearch_index=env.get(f"{p}ELASTICSEARCH_INDEX", "lotse-directory-offers"),
             celery_broker_url=env.get(f"{p}CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),

@@ -197,20 +197,18 @@ def export(fmt: str, out: Path | None) -> None:
 
 @main.command("serve")
 def serve() -> None:
-    """Serve the directory API (waitress) on LOTSE_DIRECTORY_HOST:LOTSE_DIRECTORY_PORT."""
-    from waitress import serve as waitress_serve
-
-    from lotse_directory import create_app
+    """Serve the directory API (gunicorn: LOTSE_DIRECTORY_WORKERS processes) on LOTSE_DIRECTORY_HOST:PORT."""
+    from lotse_directory.entrypoints.server import DirectoryServer
 
     settings = Settings.from_env()
+    if not settings.scale_mode:
+        settings.token_secret()  # made once, here, before the workers read it
     container = build(settings)
-    app = create_app(settings, container)
     if container.search_index is not None:
         container.search_index.ensure()
-    container.relay.start()
     url = f"http://{settings.host}:{settings.port}"
     click.echo(f"Lotse directory: {url}/docs (API {url}/api/v1, OpenAPI {url}/openapi.json)")
-    waitress_serve(app, host=settings.host, port=settings.port, threads=8)
+    DirectoryServer(settings).run()
 
 
 @main.group()

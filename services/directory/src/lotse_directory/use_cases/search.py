@@ -1,5 +1,7 @@
 """Case managers search offers: by need, place, language, legal domain; hits rendered for the caller."""
 
+import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -13,9 +15,14 @@ from lotse_directory.domain.search.analysis import tokens
 from lotse_directory.domain.search.query import SearchQuery, SearchResult, km_between
 from lotse_directory.use_cases.errors import Forbidden, Unavailable
 
+log = logging.getLogger(__name__)
+
 
 class SearchBackend(Protocol):
     def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def warm(self) -> None:
+        """Get ready to answer (a server process calls this before its first request)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,67 @@ def _visible(row: Mapping[str, Any], public: bool) -> bool:
     return visibility == "public" or (visibility == "case_managers" and not public)
 
 
+Miss = tuple[datetime, str, dict[str, Any], str | None]
+"""(hour, words, filters, Gemeinde key) of a search that found nothing."""
+
+
+class MissLog:
+    """Writes the searches that found nothing. Once started (a server process), a thread writes them
+    every second in one transaction, so a search waits neither for its own write nor for another
+    process holding the database's write lock; until then (tests, the CLI), each at once.
+    ``stop`` writes what is left; a process killed outright loses at most the last second's."""
+
+    def __init__(self, store: DirectoryStore, interval: float = 1.0) -> None:
+        self.store = store
+        self.interval = interval
+        self._pending: list[Miss] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, miss: Miss) -> None:
+        if self._thread is None:
+            self._write([miss])
+            return
+        with self._lock:
+            self._pending.append(miss)
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        try:
+            self._write(batch)
+        except Exception:
+            with self._lock:  # the database was busy or gone: keep them for the next round
+                self._pending[:0] = batch
+            raise
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="lotse-search-misses", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("could not write the searches that found nothing; trying again")
+
+    def _write(self, batch: list[Miss]) -> None:
+        if batch:
+            with self.store.transaction() as session:
+                for hour, terms, filters, region in batch:
+                    session.add_search_miss(hour, terms, filters, region)
+
+
 class Search:
     def __init__(
         self, store: DirectoryStore, backend: SearchBackend | None, gazetteer: Gazetteer, stale_after_days: int
@@ -40,6 +108,7 @@ class Search:
         self.backend = backend
         self.gazetteer = gazetteer
         self.stale_after_days = stale_after_days
+        self.miss_log = MissLog(store)
 
     def search(self, claims: TokenClaims | None, query: SearchQuery, place: Place | None) -> dict[str, Any]:
         if self.backend is None:
@@ -147,12 +216,12 @@ class Search:
             nearest = self.gazetteer.nearest_postal_code(place.latitude, place.longitude)
             region = nearest.ags if nearest else None
         hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-        with self.store.transaction() as session:
-            session.add_search_miss(hour, " ".join(tokens(query.text)), filters, region)
+        self.miss_log.add((hour, " ".join(tokens(query.text)), filters, region))
 
     def misses(self, claims: TokenClaims, since: datetime | None) -> list[dict[str, Any]]:
         """Searches that found nothing, counted by words and place, for the coordinators' gap analysis."""
         if claims.role not in (Role.COORDINATOR, Role.ADMIN):
             raise Forbidden("only coordinators see the searches that found nothing")
+        self.miss_log.flush()
         with self.store.transaction() as session:
             return session.search_misses(since)

@@ -10,10 +10,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from geopy.distance import distance
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
@@ -146,14 +148,17 @@ class Gazetteer:
     def gemeinden_in(self, region_key: str) -> list[Gemeinde]:
         return [g for ags, g in sorted(self.gemeinden.items()) if ags.startswith(region_key)]
 
+    @cached_property
+    def _postal_points(self) -> tuple[list[Place], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        first = [places[0] for places in self._by_plz.values()]
+        return first, np.array([p.latitude for p in first]), np.array([p.longitude for p in first])
+
     def nearest_postal_code(self, latitude: float, longitude: float) -> Place | None:
-        best: tuple[float, Place] | None = None
-        for places in self._by_plz.values():
-            p = places[0]
-            d = (p.latitude - latitude) ** 2 + ((p.longitude - longitude) * 0.64) ** 2
-            if best is None or d < best[0]:
-                best = (d, p)
-        return best[1] if best else None
+        """The PLZ place nearest to a point (planar, with longitudes shortened as at 50° north)."""
+        places, lat, lon = self._postal_points
+        if not places:
+            return None
+        return places[int(np.argmin((lat - latitude) ** 2 + ((lon - longitude) * 0.64) ** 2))]
 
 
 def _kreis_label(community: str) -> str:

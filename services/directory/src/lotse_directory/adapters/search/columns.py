@@ -36,56 +36,64 @@ NO_DATE = -1
 
 _NF = len(FIELDS)
 _MAX_SCORE = 2 * max(WEIGHTS["exact"].values()) * 64 + 1
+_TERMS_KEPT = 1_024
+"""Matches of this many query terms are kept with a snapshot (they hold views, not copies)."""
 _FAR = 5e4
 """Stands for "no distance" in a sort key: farther than any two points on earth (km)."""
 
 
-@dataclass(frozen=True, slots=True)
-class DocRow:
-    rowid: int
-    service_id: str
-    organization_id: str
-    verified_on: str | None
-    closed_on_holidays: bool
-    facets: dict[str, list[str]]
+DocRow = tuple[int, str, str, str | None, bool, Sequence[Sequence[str]]]
+"""(rowid, service id, organisation id, verified on, closed on holidays, values of each of :data:`FACETS`)."""
+TextRow = tuple[int, str, str, str, str, str]
+"""(rowid, analysed text of each of :data:`FIELDS`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Rows:
-    """One batch of the index's rows, each list ordered by document number (rowid)."""
+    """One batch of the index's rows, each ordered by document number (rowid); read once, as they come."""
 
-    docs: list[DocRow]
-    texts: list[tuple[int, str, str, str, str, str]]
-    """(rowid, analysed text of each of :data:`FIELDS`)."""
-    points: list[tuple[int, float, float, bool]]
-    regions: list[tuple[int, str]]
-    hours: list[tuple[int, int, int, str | None, str | None]]
+    docs: Iterable[DocRow]
+    texts: Iterable[TextRow]
+    points: Iterable[tuple[int, float, float, bool]]
+    """(rowid, latitude, longitude, public)"""
+    regions: Iterable[tuple[int, str]]
+    """(rowid, Gemeinde key)"""
+    hours: Iterable[tuple[int, int, int, str | None, str | None]]
+    """(rowid, start, end, valid from, valid to)"""
 
 
-def _day(value: str | None) -> int:
+def _day(value: str | None, missing: int) -> int:
     try:
-        return date.fromisoformat(value).toordinal() if value else NO_DATE
+        return date.fromisoformat(value).toordinal() if value else missing
     except ValueError:
-        return NO_DATE
+        return missing
+
+
+_NEVER, _ALWAYS = np.iinfo(np.int32).min, np.iinfo(np.int32).max
 
 
 class _Values:
-    """A multi-valued facet: (document, value) pairs grouped by value."""
+    """A multi-valued facet: (document, value) pairs, in document order and grouped by value."""
 
-    def __init__(self, n: int, per_doc: Sequence[Sequence[str]]) -> None:
-        self.names = sorted({v for values in per_doc for v in values})
-        self.code = {name: i for i, name in enumerate(self.names)}
-        docs, vals = array("i"), array("i")
-        for i, values in enumerate(per_doc):
-            for v in values:
-                docs.append(i)
-                vals.append(self.code[v])
-        doc, val = np.frombuffer(docs, np.int32), np.frombuffer(vals, np.int32)
+    def __init__(self) -> None:
+        self.code: dict[str, int] = {}
+        self._docs, self._vals = array("i"), array("i")
+
+    def add(self, doc: int, values: Iterable[str]) -> None:
+        for v in values:
+            self._docs.append(doc)
+            self._vals.append(self.code.setdefault(v, len(self.code)))
+
+    def freeze(self, n: int) -> None:
+        self.n = n
+        self.names = list(self.code)
+        doc, val = np.frombuffer(self._docs, np.int32), np.frombuffer(self._vals, np.int32)
+        self.by_doc: Ints = val
+        self.doc_start = np.searchsorted(doc, np.arange(n + 1))
         order = np.argsort(val, kind="stable")
         self.doc: Ints = doc[order]
         self.val: Ints = val[order]
         self.start = np.searchsorted(self.val, np.arange(len(self.names) + 1))
-        self.n = n
 
     def having(self, values: Iterable[str]) -> Mask:
         mask = np.zeros(self.n, np.bool_)
@@ -96,7 +104,15 @@ class _Values:
         return mask
 
     def count(self, among: Mask) -> dict[str, int]:
-        counts = np.bincount(self.val[among[self.doc]], minlength=len(self.names))
+        chosen = np.flatnonzero(among)
+        if len(chosen) * 8 < self.n:  # few offers: gather their own values
+            first = self.doc_start[chosen]
+            sizes = self.doc_start[chosen + 1] - first
+            at = np.repeat(first - np.cumsum(sizes) + sizes, sizes) + np.arange(int(sizes.sum()))
+            values = self.by_doc[at]
+        else:
+            values = self.val[among[self.doc]]
+        counts = np.bincount(values, minlength=len(self.names))
         return {self.names[int(c)]: int(counts[c]) for c in np.flatnonzero(counts)}
 
 
@@ -104,37 +120,70 @@ class Segment:
     """A batch of documents as arrays; position ``i`` is the i-th document by rowid."""
 
     def __init__(self, rows: Rows) -> None:
-        docs = rows.docs
-        self.n = n = len(docs)
-        self.rowid: Int64s = np.array([d.rowid for d in docs], np.int64)
-        self.service_ids = [d.service_id for d in docs]
-        orgs: dict[str, int] = {}
-        self.org: Ints = np.array([orgs.setdefault(d.organization_id, len(orgs)) for d in docs], np.int32)
-        self.org_code = orgs
-        self.verified: Ints = np.array([_day(d.verified_on) for d in docs], np.int32)
-        self.closed: Mask = np.array([d.closed_on_holidays for d in docs], np.bool_)
-        self.facets = {f: _Values(n, [d.facets.get(f, []) for d in docs]) for f in FACETS}
+        rowid, orgs, verified, closed = array("q"), array("i"), array("i"), array("b")
+        self.service_ids: list[str] = []
+        self.org_code: dict[str, int] = {}
+        self.facets = {f: _Values() for f in FACETS}
+        facets = [self.facets[f] for f in FACETS]
+        for i, (doc, sid, org, verified_on, closed_on_holidays, values) in enumerate(rows.docs):
+            rowid.append(doc)
+            self.service_ids.append(sid)
+            orgs.append(self.org_code.setdefault(org, len(self.org_code)))
+            verified.append(_day(verified_on, NO_DATE))
+            closed.append(closed_on_holidays)
+            for facet, vs in zip(facets, values, strict=True):
+                facet.add(i, vs)
+        self.n = n = len(rowid)
+        self.rowid: Int64s = np.frombuffer(rowid, np.int64)
+        self.org: Ints = np.frombuffer(orgs, np.int32)
+        self.verified: Ints = np.frombuffer(verified, np.int32)
+        self.closed: Mask = np.frombuffer(closed, np.int8).astype(np.bool_)
+        for facet in facets:
+            facet.freeze(n)
         self._texts(rows.texts)
-        p = rows.points
-        self.p_doc: Ints = self._positions([r[0] for r in p])
-        self.p_lat: Floats = np.array([r[1] for r in p], np.float64)
-        self.p_lon: Floats = np.array([r[2] for r in p], np.float64)
-        self.p_cos: Floats = np.cos(np.radians(self.p_lat))
-        self.p_public: Mask = np.array([r[3] for r in p], np.bool_)
+        p_doc, lat, lon, public = array("q"), array("d"), array("d"), array("b")
+        for doc, la, lo, pub in rows.points:
+            p_doc.append(doc)
+            lat.append(la)
+            lon.append(lo)
+            public.append(pub)
+        # places ordered by latitude: a radius search reads only the band of latitudes it can reach
+        by_lat = np.argsort(np.frombuffer(lat, np.float64), kind="stable")
+        self.p_doc = self._positions(p_doc)[by_lat]
+        self.p_lat: Floats = np.frombuffer(lat, np.float64)[by_lat]
+        self.p_lon: Floats = np.frombuffer(lon, np.float64)[by_lat]
+        self.p_public: Mask = np.frombuffer(public, np.int8).astype(np.bool_)[by_lat]
+        # sines and cosines of half the angles, so that a distance needs no trigonometry per place:
+        # sin((a - b) / 2) = sin(a/2) cos(b/2) - cos(a/2) sin(b/2)
+        lat_rad, lon_rad = np.radians(self.p_lat), np.radians(self.p_lon)
+        self.p_cos: Floats = np.cos(lat_rad)
+        self.p_half: tuple[Floats, Floats, Floats, Floats] = (
+            np.sin(lat_rad / 2),
+            np.cos(lat_rad / 2),
+            np.sin(lon_rad / 2),
+            np.cos(lon_rad / 2),
+        )
         regions = sorted((ags, doc) for doc, ags in rows.regions)
         self.r_keys = [ags for ags, _ in regions]
-        self.r_doc: Ints = self._positions([doc for _, doc in regions])
-        h = rows.hours
-        self.h_doc: Ints = self._positions([r[0] for r in h])
-        self.h_start: Ints = np.array([r[1] for r in h], np.int32)
-        self.h_end: Ints = np.array([r[2] for r in h], np.int32)
-        self.h_from = np.array([r[3] or "" for r in h], "U10")
-        self.h_to = np.array([r[4] or "\U0010ffff" for r in h], "U10")
+        self.r_doc = self._positions(array("q", (doc for _, doc in regions)))
+        h_doc, h_start, h_end, h_from, h_to = array("q"), array("i"), array("i"), array("i"), array("i")
+        for doc, start, end, valid_from, valid_to in rows.hours:
+            h_doc.append(doc)
+            h_start.append(start)
+            h_end.append(end)
+            h_from.append(_day(valid_from, _NEVER))
+            h_to.append(_day(valid_to, _ALWAYS))
+        self.h_doc = self._positions(h_doc)
+        self.h_start: Ints = np.frombuffer(h_start, np.int32)
+        self.h_end: Ints = np.frombuffer(h_end, np.int32)
+        self.h_from: Ints = np.frombuffer(h_from, np.int32)
+        self.h_to: Ints = np.frombuffer(h_to, np.int32)
 
-    def _positions(self, rowids: list[int]) -> Ints:
-        return np.searchsorted(self.rowid, np.array(rowids, np.int64)).astype(np.int32)
+    def _positions(self, rowids: "array[int]") -> Ints:
+        found: Ints = np.searchsorted(self.rowid, np.frombuffer(rowids, np.int64)).astype(np.int32)
+        return found
 
-    def _texts(self, texts: list[tuple[int, str, str, str, str, str]]) -> None:
+    def _texts(self, texts: Iterable[TextRow]) -> None:
         """Postings: for each term and field, the documents whose field holds the term."""
         self.vocab: dict[str, int] = {}
         vocab = self.vocab
@@ -197,11 +246,20 @@ class Columns:
         for seg in segments:
             self.rank.append(ranks[start : start + seg.n])
             start += seg.n
-        self.max_rowid = max((int(seg.rowid[-1]) for seg in segments if seg.n), default=0)
+        self._terms: dict[PlannedTerm, list[list[tuple[int, Ints]]]] = {}
 
     # -- text -------------------------------------------------------------------------
     def _term_weights(self, term: PlannedTerm, phrases: PhraseLookup) -> list[list[tuple[int, Ints]]]:
         """Per segment: (weight, documents) of every way the term matches, lowest weight first."""
+        found = self._terms.get(term)
+        if found is None:
+            found = self._match(term, phrases)
+            if len(self._terms) >= _TERMS_KEPT:
+                self._terms.clear()
+            self._terms[term] = found
+        return found
+
+    def _match(self, term: PlannedTerm, phrases: PhraseLookup) -> list[list[tuple[int, Ints]]]:
         alternatives: dict[str, list[tuple[str | None, ...]]] = {
             "exact": [term.exact.terms],
             "synonym": [p.terms for p in term.synonyms],
@@ -209,9 +267,9 @@ class Columns:
         }
         if term.fuzzy:
             stem = term.exact.terms[0] or ""
-            alternatives["fuzzy"] = [
-                (v,) for v in sorted(one_edit_variants(stem)) if any(v in seg.vocab for seg in self.segments)
-            ]
+            variants = one_edit_variants(stem)
+            known = set().union(*(variants & seg.vocab.keys() for seg in self.segments))
+            alternatives["fuzzy"] = [(v,) for v in sorted(known)]
         out: list[list[tuple[int, Ints]]] = [[] for _ in self.segments]
         for kind in KINDS:
             words = [a[0] for a in alternatives[kind] if len(a) == 1 and a[0] is not None]
@@ -279,7 +337,8 @@ class Columns:
         moment = query.moment
         if moment is not None:
             m = moment.minute_of_week
-            now = (seg.h_start <= m) & (seg.h_end > m) & (seg.h_from <= moment.day) & (seg.h_to >= moment.day)
+            day = date.fromisoformat(moment.day).toordinal()
+            now = (seg.h_start <= m) & (seg.h_end > m) & (seg.h_from <= day) & (seg.h_to >= day)
             open_ = np.zeros(seg.n, np.bool_)
             open_[seg.h_doc[now]] = True
             ok &= open_
@@ -293,22 +352,28 @@ class Columns:
         """Great-circle distance to each offer's nearest place (NaN: no place, or not one of ``ok``)."""
         assert query.near is not None
         lat, lon, radius = query.near.latitude, query.near.longitude, query.near.radius_km
-        use = ok[seg.p_doc]
-        if query.public:
-            use &= seg.p_public
+        band = slice(0, len(seg.p_lat))
         if radius is not None:
             south, north, west, east = bounding_box(lat, lon, radius)
-            use &= (seg.p_lat >= south) & (seg.p_lat <= north) & (seg.p_lon >= west) & (seg.p_lon <= east)
-        p = np.flatnonzero(use)
-        plat, plon = seg.p_lat[p], seg.p_lon[p]
-        a = np.sin(np.radians(plat - lat) / 2) ** 2 + math.cos(math.radians(lat)) * seg.p_cos[p] * (
-            np.sin(np.radians(plon - lon) / 2) ** 2
-        )
+            band = slice(*np.searchsorted(seg.p_lat, [south, north], side="left"))
+        use = ok[seg.p_doc[band]]
+        if query.public:
+            use &= seg.p_public[band]
+        if radius is not None:
+            lons = seg.p_lon[band]
+            use &= (lons >= west) & (lons <= east) & (seg.p_lat[band] <= north)
+        p = np.flatnonzero(use) + (band.start or 0)
+        sin_lat, cos_lat, sin_lon, cos_lon = (v[p] for v in seg.p_half)
+        lat0, lon0 = math.radians(lat) / 2, math.radians(lon) / 2
+        half_dlat = sin_lat * math.cos(lat0) - cos_lat * math.sin(lat0)
+        half_dlon = sin_lon * math.cos(lon0) - cos_lon * math.sin(lon0)
+        a = half_dlat**2 + math.cos(math.radians(lat)) * seg.p_cos[p] * half_dlon**2
+        docs = seg.p_doc[p]
         nearest = np.full(seg.n, np.inf)
-        np.minimum.at(nearest, seg.p_doc[p], a)
-        with np.errstate(invalid="ignore"):
-            dist: Floats = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(nearest, 1.0)))
-        dist[np.isinf(nearest)] = np.nan
+        np.minimum.at(nearest, docs, a)
+        dist: Floats = np.full(seg.n, np.nan)
+        near = np.flatnonzero(nearest < np.inf)
+        dist[near] = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(nearest[near], 1.0)))
         return dist
 
     def _page(self, query: SearchQuery, found: list[_Candidates], counts: dict[str, dict[str, int]]) -> SearchResult:

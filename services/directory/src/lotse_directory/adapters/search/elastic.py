@@ -168,6 +168,9 @@ class ElasticSearch:
         self.client = client
         self.alias = alias
 
+    def warm(self) -> None:
+        """Nothing to load: the engine holds the index."""
+
     def search(self, query: SearchQuery) -> SearchResult:
         body = self._body(query)
         try:

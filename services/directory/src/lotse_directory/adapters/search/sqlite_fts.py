@@ -6,6 +6,7 @@ The tables are the index's record; a search process answers from their columns h
 (:mod:`.columns`), kept at the index's version (``search_state``), and asks FTS5 for phrases.
 """
 
+import gc
 import json
 import sqlite3
 import threading
@@ -17,7 +18,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from lotse_directory.adapters.search.columns import Columns, DocRow, Int64s, Rows, Segment
+from lotse_directory.adapters.search.columns import Columns, Int64s, Rows, Segment
 from lotse_directory.domain.search.analysis import STOP, index_text
 from lotse_directory.domain.search.documents import SearchDocument
 from lotse_directory.domain.search.plan import FIELDS
@@ -129,27 +130,24 @@ _DELTA_SHARE = 10
 a tenth of the first (or a thousand): then the process loads the whole index again."""
 
 
-def _rows(cur: sqlite3.Cursor, after: int) -> Rows:
-    """Every row of the index's documents numbered above ``after``, in document order."""
-    docs = [
-        DocRow(r[0], r[1], r[2], r[3], bool(r[4]), {f: v.split(SEP)[1:-1] for f, v in zip(FACETS, r[5:], strict=True)})
-        for r in cur.execute(
-            f"SELECT rowid, service_id, organization_id, verified_on, closed_on_holidays, {_FACET_COLUMNS} "
-            "FROM search_doc WHERE rowid > ? ORDER BY rowid",
-            (after,),
-        )
-    ]
-    texts = cur.execute(
-        f"SELECT rowid, {', '.join(FIELDS)} FROM search_text WHERE rowid > ? ORDER BY rowid", (after,)
-    ).fetchall()
-    points = cur.execute(
-        "SELECT doc, lat, lon, public FROM search_point WHERE doc > ? ORDER BY doc, rowid", (after,)
-    ).fetchall()
-    regions = cur.execute("SELECT doc, ags FROM search_region WHERE doc > ?", (after,)).fetchall()
-    hours = cur.execute(
-        'SELECT doc, start, "end", valid_from, valid_to FROM search_hours WHERE doc > ?', (after,)
-    ).fetchall()
-    return Rows(docs, texts, points, regions, hours)
+def _rows(conn: sqlite3.Connection, after: int) -> Rows:
+    """Every row of the index's documents numbered above ``after``, in document order, as read."""
+    return Rows(
+        docs=(
+            (r[0], r[1], r[2], r[3], bool(r[4]), [v.split(SEP)[1:-1] for v in r[5:]])
+            for r in conn.execute(
+                f"SELECT rowid, service_id, organization_id, verified_on, closed_on_holidays, {_FACET_COLUMNS} "
+                "FROM search_doc WHERE rowid > ? ORDER BY rowid",
+                (after,),
+            )
+        ),
+        texts=conn.execute(
+            f"SELECT rowid, {', '.join(FIELDS)} FROM search_text WHERE rowid > ? ORDER BY rowid", (after,)
+        ),
+        points=conn.execute("SELECT doc, lat, lon, public FROM search_point WHERE doc > ? ORDER BY doc", (after,)),
+        regions=conn.execute("SELECT doc, ags FROM search_region WHERE doc > ?", (after,)),
+        hours=conn.execute('SELECT doc, start, "end", valid_from, valid_to FROM search_hours WHERE doc > ?', (after,)),
+    )
 
 
 class SqliteSearch:
@@ -169,14 +167,14 @@ class SqliteSearch:
     def search(self, query: SearchQuery) -> SearchResult:
         raw = self.engine.raw_connection()
         try:
-            cur = raw.driver_connection.cursor()  # type: ignore[union-attr]
-            cur.execute("BEGIN")
+            conn: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
+            conn.execute("BEGIN")
             try:
-                version = cur.execute("SELECT generation, version FROM search_state").fetchone()
-                columns = self._columns_at(cur, (int(version[0]), int(version[1])))
-                return columns.search(query, partial(self._phrase_rowids, cur, columns.version[1]))
+                generation, version = conn.execute("SELECT generation, version FROM search_state").fetchone()
+                columns = self._columns_at(conn, (int(generation), int(version)))
+                return columns.search(query, partial(self._phrase_rowids, conn, columns.version[1]))
             finally:
-                cur.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
         finally:
             raw.close()
 
@@ -184,7 +182,7 @@ class SqliteSearch:
         """Load the index's columns now rather than at the first search."""
         self.search(SearchQuery(per_page=1))
 
-    def _columns_at(self, cur: sqlite3.Cursor, version: tuple[int, int]) -> Columns:
+    def _columns_at(self, conn: sqlite3.Connection, version: tuple[int, int]) -> Columns:
         columns = self._columns
         if columns is not None and columns.version == version:
             return columns
@@ -192,35 +190,45 @@ class SqliteSearch:
             columns = self._columns
             if columns is not None and columns.version == version:
                 return columns
-            loaded = self._load(cur, version, columns)
+            collecting = gc.isenabled()
+            gc.disable()  # a load makes millions of short-lived objects; collections would only rescan them
+            try:
+                loaded = self._load(conn, version, columns)
+            finally:
+                if collecting:
+                    gc.enable()
             if columns is None or version[1] > columns.version[1]:
                 self._columns = loaded
                 self._phrases.clear()
             return loaded
 
     @staticmethod
-    def _load(cur: sqlite3.Cursor, version: tuple[int, int], old: Columns | None) -> Columns:
+    def _load(conn: sqlite3.Connection, version: tuple[int, int], old: Columns | None) -> Columns:
+        """The index at ``version``: the old snapshot's first segment, minus what was removed since,
+        and the documents written since; all of it again after a clear or when that is not small."""
         if old is not None and old.version[0] == version[0]:
             base = old.segments[0]
             top = int(base.rowid[-1]) if base.n else 0
-            kept = np.array([r[0] for r in cur.execute("SELECT rowid FROM search_doc WHERE rowid <= ?", (top,))])
-            alive = np.zeros(base.n, np.bool_)
-            alive[base.local(kept)] = True
-            since = _rows(cur, top)
-            if len(since.docs) <= max(1_000, base.n // _DELTA_SHARE) and alive.sum() * 2 >= base.n:
-                return Columns([base, Segment(since)], [alive, np.ones(len(since.docs), np.bool_)], version)
-        rows = _rows(cur, 0)
-        return Columns([Segment(rows)], [np.ones(len(rows.docs), np.bool_)], version)
+            (added,) = conn.execute("SELECT count(*) FROM search_doc WHERE rowid > ?", (top,)).fetchone()
+            if added <= max(1_000, base.n // _DELTA_SHARE):
+                kept = conn.execute("SELECT rowid FROM search_doc WHERE rowid <= ?", (top,))
+                alive = np.zeros(base.n, np.bool_)
+                alive[base.local(np.fromiter((r[0] for r in kept), np.int64))] = True
+                if alive.sum() * 2 >= base.n:
+                    since = Segment(_rows(conn, top))
+                    return Columns([base, since], [alive, np.ones(since.n, np.bool_)], version)
+        segment = Segment(_rows(conn, 0))
+        return Columns([segment], [np.ones(segment.n, np.bool_)], version)
 
     def _phrase_rowids(
-        self, cur: sqlite3.Cursor, version: int, field: int, phrases: tuple[tuple[str | None, ...], ...]
+        self, conn: sqlite3.Connection, version: int, field: int, phrases: tuple[tuple[str | None, ...], ...]
     ) -> Int64s:
         key = (version, field, phrases)
         found = self._phrases.get(key)
         if found is None:
             match = "{" + FIELDS[field] + "} : (" + " OR ".join(_quote(p) for p in phrases) + ")"
-            rows = cur.execute("SELECT rowid FROM search_text WHERE search_text MATCH ?", (match,)).fetchall()
-            found = np.array([r[0] for r in rows], np.int64)
+            rows = conn.execute("SELECT rowid FROM search_text WHERE search_text MATCH ?", (match,))
+            found = np.fromiter((r[0] for r in rows), np.int64)
             if len(self._phrases) > 1_000:
                 self._phrases.clear()
             self._phrases[key] = found

@@ -3,6 +3,7 @@
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from lotse_contracts import EventEnvelope
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, Select, and_, bindparam, create_engine, event, fu
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from lotse_directory.adapters.ports import AtLeast, Row
 from lotse_directory.adapters.storage.tables import (
@@ -64,6 +66,28 @@ def _bulk_cache(conn: Connection, bulk: bool) -> Iterator[None]:
         conn.commit()
 
 
+_Shape = tuple[tuple[str, str], ...]
+"""Conditions of a select: (column, "in" | "null" | "min" | "eq")."""
+
+
+def _shape(where: Mapping[str, Any] | None) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of ``where`` (see :meth:`SqlStoreSession._filtered`) and the values to bind."""
+    shape, values = [], {}
+    for name, value in (where or {}).items():
+        if isinstance(value, _COLLECTIONS):
+            shape.append((name, "in"))
+            values[name] = list(value)
+        elif value is None:
+            shape.append((name, "null"))
+        elif isinstance(value, AtLeast):
+            shape.append((name, "min"))
+            values[name] = value.value
+        else:
+            shape.append((name, "eq"))
+            values[name] = value
+    return tuple(shape), values
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -87,21 +111,24 @@ class SqlStoreSession:
     def touch(self, entity: str, values: Mapping[str, Any]) -> None:
         self.touched.append((entity, dict(values)))
 
-    def _filtered(self, entity: str, where: Mapping[str, Any] | None) -> Select[Any]:
+    @staticmethod
+    @lru_cache(maxsize=1024)
+    def _filtered(entity: str, shape: "_Shape", order_by: str | None = None) -> Select[Any]:
+        """A select of ``entity`` by conditions of this shape, built once; values are bound at execution."""
         table = entity_tables[entity]
-        query = select(table)
-        conditions = []
-        for name, value in (where or {}).items():
+        conditions: list[ColumnElement[bool]] = []
+        for name, kind in shape:
             column = table.c[name]
-            if isinstance(value, _COLLECTIONS):
-                conditions.append(column.in_(list(value)))
-            elif value is None:
+            if kind == "in":
+                conditions.append(column.in_(bindparam(name, expanding=True)))
+            elif kind == "null":
                 conditions.append(column.is_(None))
-            elif isinstance(value, AtLeast):
-                conditions.append(column >= value.value)
+            elif kind == "min":
+                conditions.append(column >= bindparam(name))
             else:
-                conditions.append(column == value)
-        return query.where(and_(*conditions)) if conditions else query
+                conditions.append(column == bindparam(name))
+        query = select(table).where(and_(*conditions)) if conditions else select(table)
+        return query if order_by is None else query.order_by(table.c[order_by], table.c.id)
 
     def get(self, entity: str, ident: str) -> Row | None:
         table = entity_tables[entity]
@@ -117,30 +144,31 @@ class SqlStoreSession:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[Row]:
-        table = entity_tables[entity]
         long = [k for k, v in (where or {}).items() if isinstance(v, _COLLECTIONS) and len(v) > _MAX_IN]
         if long and limit is None and not offset:
             # one statement has at most so many parameters (PostgreSQL: 65,535): ask in parts, merge in order
             assert where is not None
-            values = sorted(where[long[0]])
+            parts = sorted(where[long[0]])
             rows = [
                 row
-                for start in range(0, len(values), _MAX_IN)
-                for row in self.select(entity, {**where, long[0]: values[start : start + _MAX_IN]}, order_by=order_by)
+                for start in range(0, len(parts), _MAX_IN)
+                for row in self.select(entity, {**where, long[0]: parts[start : start + _MAX_IN]}, order_by=order_by)
             ]
             return sorted(rows, key=lambda r: (r[order_by] is not None, r[order_by], r["id"]))
-        query = self._filtered(entity, where).order_by(table.c[order_by], table.c.id)
+        shape, values = _shape(where)
+        query = self._filtered(entity, shape, order_by)
         if limit is not None:
             query = query.limit(limit)
         if offset:
             query = query.offset(offset)
-        result = self._conn.execute(query)
+        result = self._conn.execute(query, values)
         keys = list(result.keys())
         return [dict(zip(keys, r, strict=True)) for r in result]
 
     def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int:
-        inner = self._filtered(entity, where).subquery()
-        return int(self._conn.execute(select(func.count()).select_from(inner)).scalar_one())
+        shape, values = _shape(where)
+        inner = self._filtered(entity, shape).subquery()
+        return int(self._conn.execute(select(func.count()).select_from(inner), values).scalar_one())
 
     def insert(self, entity: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:

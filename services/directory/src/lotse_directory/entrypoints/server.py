@@ -1,0 +1,58 @@
+"""The directory's HTTP server: gunicorn, a few processes with a few threads each.
+
+One Python process serves one request's Python code at a time; a search at 100,000 offers costs a
+few milliseconds of it, so the server runs a process per core (``LOTSE_DIRECTORY_WORKERS``) with
+threads for the time spent waiting (``LOTSE_DIRECTORY_THREADS``). Each process builds its own
+container: database connections, the embedded index's columns, an outbox relay (relays in
+several processes share the outbox safely, see :mod:`lotse_kit.outbox`) and the writer of the
+searches that found nothing (:class:`~lotse_directory.use_cases.search.MissLog`).
+"""
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from lotse_directory import container_of, create_app
+from lotse_directory.settings import Settings
+
+
+def _worker_started(worker: Any) -> None:
+    container = container_of(worker.wsgi)
+    container.relay.start()
+    container.search_use_case.miss_log.start()
+    if container.search is not None:
+        container.search.warm()  # load the embedded index before the first search waits for it
+
+
+def _worker_stopping(_arbiter: Any, worker: Any) -> None:
+    container = container_of(worker.wsgi)
+    container.search_use_case.miss_log.stop()
+    container.relay.stop()
+
+
+class DirectoryServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self.settings
+        options = {
+            "bind": f"{s.host}:{s.port}",
+            "workers": s.workers,
+            "threads": s.threads,
+            "worker_class": "gthread",
+            "timeout": 120,  # a worker loading a large index at start must not be taken for hung
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "control_socket_disable": True,  # one per user by default: a second server would take it over
+            "post_worker_init": _worker_started,
+            "worker_exit": _worker_stopping,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        """Called in each worker process: its own connections, index columns and relay."""
+        return create_app(self.settings)
