@@ -125,7 +125,7 @@ def _quote(phrase: Iterable[str | None]) -> str:
 _FACET_COLUMNS = ", ".join(f"f_{f}" for f in FACETS)
 
 
-_DELTA_SHARE = 10
+_DELTA_SHARE, _DELTA_MIN = 10, 1_000
 """The documents written since the last full load live in a second segment until they are more than
 a tenth of the first (or a thousand): then the process loads the whole index again."""
 
@@ -210,7 +210,7 @@ class SqliteSearch:
             base = old.segments[0]
             top = int(base.rowid[-1]) if base.n else 0
             (added,) = conn.execute("SELECT count(*) FROM search_doc WHERE rowid > ?", (top,)).fetchone()
-            if added <= max(1_000, base.n // _DELTA_SHARE):
+            if added <= max(_DELTA_MIN, base.n // _DELTA_SHARE):
                 kept = conn.execute("SELECT rowid FROM search_doc WHERE rowid <= ?", (top,))
                 alive = np.zeros(base.n, np.bool_)
                 alive[base.local(np.fromiter((r[0] for r in kept), np.int64))] = True
