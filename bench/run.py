@@ -281,7 +281,7 @@ def main() -> None:
     server = serve(var, port)
     try:
         base = f"http://127.0.0.1:{port}"
-        load(base, query_mix(300, seed=1), args.clients, 60)  # warm-up: caches, connections
+        load(base, query_mix(1_000, seed=1), args.clients, 60)  # warm-up: page caches, connections, query terms
         latencies, wall, errors = load(base, query_mix(args.requests), args.clients, args.seconds)
         memory = _memory_mib(server.pid)
     finally:

@@ -131,17 +131,21 @@ class Search:
             addresses: dict[str, Row] = {}
             for a in session.select("address", {"location_id": location_ids}):
                 addresses.setdefault(str(a["location_id"]), a)
-            languages = session.select("language", {"service_id": ids})
+            places_of: dict[str, list[Row]] = {}
+            for sal in sals:
+                location = locations.get(str(sal.get("location_id")))
+                if location is not None:
+                    places_of.setdefault(str(sal.get("service_id")), []).append(location)
+            languages: dict[str, set[str]] = {}
+            for lang in session.select("language", {"service_id": ids}):
+                languages.setdefault(str(lang.get("service_id")), set()).add(str(lang["code"]))
             contents = []
             for hit in result.hits:
                 service = services.get(hit.service_id)
                 if service is None:  # deleted since the index answered
                     continue
                 places = []
-                for sal in sals:
-                    location = locations.get(str(sal.get("location_id")))
-                    if sal.get("service_id") != hit.service_id or location is None:
-                        continue
+                for location in places_of.get(hit.service_id, []):
                     address = addresses.get(str(location["id"]))
                     if address is not None and not _visible(address, query.public):
                         continue  # a place the caller may not know of (shelters and similar)
@@ -157,9 +161,7 @@ class Search:
                         "email": service.get("email"),
                         "legal_domains": service.get("legal_domains") or [],
                         "organization": {"id": org.get("id"), "name": org.get("name")},
-                        "languages": sorted(
-                            {str(lang["code"]) for lang in languages if lang.get("service_id") == hit.service_id}
-                        ),
+                        "languages": sorted(languages.get(hit.service_id, ())),
                         "verified_at": service.get("verified_at"),
                         "stale": hit.stale,
                         "score": hit.score,
