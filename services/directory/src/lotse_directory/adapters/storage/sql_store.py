@@ -163,7 +163,7 @@ class SqlStoreSession:
             query = query.offset(offset)
         result = self._conn.execute(query, values)
         keys = list(result.keys())
-        return [dict(zip(keys, r, strict=True)) for r in result]
+        return [dict(zip(keys, r, strict=True)) for r in result.fetchall()]
 
     def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int:
         shape, values = _shape(where)

@@ -100,6 +100,7 @@ def analyze(text: str) -> list[str | None]:
     return [None if w in stop else term(w) for w in tokens(text)]
 
 
+@lru_cache(maxsize=1 << 14)
 def index_text(text: str) -> str:
     """``text`` as the embedded index stores it: terms separated by spaces, stop words as placeholders."""
     return " ".join(t if t is not None else STOP for t in analyze(text))
