@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lotse_directory.domain.search.analysis import one_edit_variants
-from lotse_directory.domain.search.plan import FIELDS, KINDS, WEIGHTS, PlannedTerm
+from lotse_directory.domain.search.plan import FIELDS, KINDS, MAX_TERMS, WEIGHTS, PlannedTerm
 from lotse_directory.domain.search.query import EARTH_RADIUS_KM, FACETS, Hit, SearchQuery, SearchResult, bounding_box
 
 Ints = npt.NDArray[np.int32]
@@ -35,7 +35,8 @@ NO_DATE = -1
 """Day number of a missing date (never on or after any real day)."""
 
 _NF = len(FIELDS)
-_MAX_SCORE = 2 * max(WEIGHTS["exact"].values()) * 64 + 1
+_MAX_SCORE = 2 * max(WEIGHTS["exact"].values()) * MAX_TERMS + 1
+"""No offer scores higher (see :class:`~lotse_directory.domain.search.query.Hit`)."""
 _TERMS_KEPT = 1_024
 """Matches of this many query terms are kept with a snapshot (they hold views, not copies)."""
 _FAR = 5e4
@@ -237,7 +238,6 @@ class Columns:
         self.alive = alive
         self.version = version
         """(generation, version) of the index state this snapshot holds."""
-        self.size = sum(int(a.sum()) for a in alive)
         everyone = np.array([s for seg in segments for s in seg.service_ids], "U")
         ranks = np.empty(len(everyone), np.int64)
         ranks[np.argsort(everyone, kind="stable")] = np.arange(len(everyone))
