@@ -43,3 +43,29 @@ def test_directory_changed_v1_accepts_ids_and_rejects_anything_more() -> None:
 def test_routing_keys_put_domain_in_lower_case_and_fill_gaps() -> None:
     assert routing_key("referral", "requested", "SGB_VIII", "05954036") == "referral.requested.sgb_viii.05954036"
     assert routing_key("directory", "service.changed", None, None) == "directory.service.changed.any.any"
+
+
+def _imported(**data: object) -> dict[str, object]:
+    base = {
+        "organization_id": "o-1",
+        "import_id": "5c1b1c8e-6d3f-4a36-9a53-8f4f8e0b2a10",
+        "created": {"service": ["s-1", "s-2"], "location": ["l-1"]},
+        "updated": {},
+    }
+    return EventEnvelope(
+        type="directory.organization.imported", source="lotse.directory", data={**base, **data}
+    ).to_dict()
+
+
+def test_directory_organization_imported_v1_names_ids_by_entity_and_nothing_more() -> None:
+    validator = event_validator("directory.organization.imported", 1)
+    validator.validate(_imported())
+    validator.validate(_imported(organization_id=None))  # entries nobody owns (taxonomies)
+    with pytest.raises(ValidationError):
+        validator.validate(_imported(created={"service": [{"id": "s-1", "name": "Erika Mustermann"}]}))
+    with pytest.raises(ValidationError):
+        validator.validate(_imported(import_id="not-a-uuid"))
+    with pytest.raises(ValidationError):
+        validator.validate(_imported(created={"Service!": ["s-1"]}))
+    with pytest.raises(ValidationError):
+        validator.validate(_imported(comment="x"))

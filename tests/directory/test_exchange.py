@@ -12,6 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from lotse_contracts import Role
 from lotse_directory.use_cases.exchange import flatten_json
+from lotse_kit.schema_errors import event_validator
+from sqlalchemy import text as sql
 
 from tests.conftest import SHARED
 from tests.directory.conftest import FIXTURES, Api
@@ -201,3 +203,34 @@ def test_examples_are_the_shared_ones() -> None:
     if shared.exists():
         assert json.loads(shared.read_text()) == _example("service_full.json")
     assert Path(EXAMPLES / "LICENSE").exists()
+
+
+def test_an_import_reports_its_entries_in_one_event_per_organisation(sqlite_api: Api) -> None:
+    """Not a directory.<entity>.changed event per entry: one directory.organization.imported per
+    owning organisation (None: entries nobody owns), all with one import id, every entry named once."""
+    document = _example("organization_full.json")
+    response = sqlite_api.client.post("/api/v1/import", json=document, headers=sqlite_api.admin())
+    assert response.status_code == 200, response.json
+    with sqlite_api.container.engine.connect() as conn:
+        rows = conn.execute(sql("SELECT event_type, routing_key, payload FROM lotse_outbox ORDER BY seq")).all()
+    validator = event_validator("directory.organization.imported", 1)
+    events = [json.loads(payload) for _, _, payload in rows]
+    assert {t for t, _, _ in rows} == {"directory.organization.imported"}
+    assert {k for _, k, _ in rows} == {"directory.organization.imported.any.any"}
+    for event in events:
+        validator.validate(event)
+    assert len({e["data"]["import_id"] for e in events}) == 1
+    orgs = [e["data"]["organization_id"] for e in events]
+    assert len(orgs) == len(set(orgs)) and set(orgs) - {None} == set(_content(document)["organization"])
+    named = {(entity, i) for e in events for entity, ids in e["data"]["created"].items() for i in ids}
+    expected = {(entity, i) for entity, by_id in _content(document).items() for i in by_id if entity != "metadata"}
+    assert named == expected
+
+    # the same file again changes nothing and says nothing; a changed name is reported as updated
+    before = len(rows)
+    assert sqlite_api.client.post("/api/v1/import", json=document, headers=sqlite_api.admin()).status_code == 200
+    document["name"] = document["name"] + " (neu)"
+    assert sqlite_api.client.post("/api/v1/import", json=document, headers=sqlite_api.admin()).status_code == 200
+    with sqlite_api.container.engine.connect() as conn:
+        later = conn.execute(sql("SELECT payload FROM lotse_outbox ORDER BY seq")).scalars().all()[before:]
+    assert [json.loads(p)["data"]["updated"] for p in later] == [{"organization": [document["id"]]}]

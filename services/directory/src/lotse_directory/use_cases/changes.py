@@ -1,4 +1,5 @@
-"""Every change to the directory leaves a trace: HSDS ``metadata`` rows and a ``directory.<entity>.changed`` event."""
+"""Every change to the directory leaves a trace: HSDS ``metadata`` rows and a ``directory.<entity>.changed``
+event, or, for an import, a ``directory.organization.imported`` event per organisation it touched."""
 
 import json
 import uuid
@@ -85,23 +86,27 @@ def record_change(
     owner_ids: set[str],
     revision: int,
     history: bool = True,
+    event: bool = True,
 ) -> None:
     """Write one history row per changed field and the change event, in the caller's transaction.
 
-    ``history=False`` writes only the event (entries created by an import keep the
-    history their file brought; the import itself is logged by its events).
+    ``history=False``: no history rows (entries created by an import keep the history their file
+    brought). ``event=False``: no event of its own (an import reports its entries with
+    :class:`ImportEvents`).
     """
-    fields = changed_fields(old, new) if action != "delete" else []
+    fields = changed_fields(old, new) if action != "delete" and (history or event) else []
     if history:
         session.insert("metadata", _history(entity, ident, action, old, new, fields, updated_by))
     if old:
         session.touch(entity, old)
     if new:
         session.touch(entity, new)
+    if not event:
+        return
     current = new if action != "delete" else old
     legal_domain = current.get("legal_domain") if entity == "jurisdiction" else None
     region_key = current.get("region_key") if entity == "jurisdiction" else None
-    event = EventEnvelope(
+    envelope = EventEnvelope(
         type=f"directory.{entity}.changed",
         source=SOURCE,
         data={
@@ -115,4 +120,27 @@ def record_change(
             "revision": revision,
         },
     )
-    session.add_event(event, routing_key(f"directory.{entity}", "changed", legal_domain, region_key))
+    session.add_event(envelope, routing_key(f"directory.{entity}", "changed", legal_domain, region_key))
+
+
+class ImportEvents:
+    """What one import created and updated, by owning organisation. :meth:`write` adds one
+    ``directory.organization.imported`` event per organisation (an import of 100,000 offers touches
+    a million entries: a million events would flood every consumer and cost the import a quarter of
+    its time); entries no organisation owns (taxonomies and their terms) go under ``None``."""
+
+    def __init__(self) -> None:
+        self.import_id = str(uuid.uuid4())
+        self._by_org: dict[str | None, dict[str, dict[str, list[str]]]] = {}
+
+    def add(self, entity: str, ident: str, action: str, owner_ids: set[str]) -> None:
+        owners: set[str | None] = set(owner_ids) or {None}
+        for org in owners:
+            entries = self._by_org.setdefault(org, {"created": {}, "updated": {}})
+            entries[ACTIONS[action]].setdefault(entity, []).append(ident)
+
+    def write(self, session: StoreSession) -> None:
+        key = routing_key("directory.organization", "imported", None, None)
+        for org, entries in sorted(self._by_org.items(), key=lambda item: item[0] or ""):
+            data = {"organization_id": org, "import_id": self.import_id, **entries}
+            session.add_event(EventEnvelope(type="directory.organization.imported", source=SOURCE, data=data), key)

@@ -22,7 +22,7 @@ from lotse_directory.adapters.storage.tables import REVISION
 from lotse_directory.domain.hsds import PROFILE_URI, EntitySpec, FieldSpec, entities
 from lotse_directory.domain.rules import Violation, check_entry
 from lotse_directory.use_cases import access
-from lotse_directory.use_cases.changes import record_change
+from lotse_directory.use_cases.changes import ImportEvents, record_change
 from lotse_directory.use_cases.entries import gazetteer_violations, schema_violations
 from lotse_directory.use_cases.errors import Forbidden, Invalid
 
@@ -288,10 +288,12 @@ class Exchange:
                 for ident, row in by_id.items():
                     report.warnings.extend(_dangling(session, spec, row, all_ids, where.get((entity, ident), ident)))
             self._check_rights(session, claims, rows)
+            events = ImportEvents()
             for entity in entities():
                 by_id = rows.get(entity, {})
                 if by_id:
-                    self._write(session, claims, entities()[entity], by_id, report, rows)
+                    self._write(session, claims, entities()[entity], by_id, report, rows, events)
+            events.write(session)
         return report
 
     def _check_rights(self, session: StoreSession, claims: TokenClaims, rows: dict[str, dict[str, Row]]) -> None:
@@ -321,6 +323,7 @@ class Exchange:
         by_id: dict[str, Row],
         report: ImportReport,
         known: access.Known,
+        events: ImportEvents,
     ) -> None:
         existing = {
             str(r["id"]): r for chunk in _chunks(list(by_id), 500) for r in session.select(spec.name, {"id": chunk})
@@ -338,6 +341,7 @@ class Exchange:
                 report.unchanged += 1
                 continue
             session.update(spec.name, ident, changes, int(old[REVISION]))
+            owners = access.owners(session, spec.name, values, known=known)
             record_change(
                 session,
                 entity=spec.name,
@@ -346,28 +350,35 @@ class Exchange:
                 old=old_values,
                 new=values,
                 updated_by=claims.subject,
-                owner_ids=access.owners(session, spec.name, values, known=known),
+                owner_ids=owners,
                 revision=int(old[REVISION]) + 1,
+                event=False,
             )
+            events.add(spec.name, ident, "update", owners)
             report.updated[spec.name] = report.updated.get(spec.name, 0) + 1
         session.insert(spec.name, fresh)
         if spec.name == "metadata":
             report.created[spec.name] = len(fresh)
             return
         for values in fresh:
-            # creation by import is logged by its event; the entry's history starts with its next change
+            # creation by import is logged by its organisation's import event; the entry's history
+            # starts with its next change
+            ident = str(values["id"])
+            owners = access.owners(session, spec.name, values, known=known)
             record_change(
                 session,
                 entity=spec.name,
-                ident=str(values["id"]),
+                ident=ident,
                 action="create",
                 old={},
                 new=values,
                 updated_by=claims.subject,
-                owner_ids=access.owners(session, spec.name, values, known=known),
+                owner_ids=owners,
                 revision=1,
                 history=False,
+                event=False,
             )
+            events.add(spec.name, ident, "create", owners)
         if fresh:
             report.created[spec.name] = len(fresh)
 
