@@ -326,7 +326,7 @@ class Exchange:
         events: ImportEvents,
     ) -> None:
         existing = {
-            str(r["id"]): r for chunk in _chunks(list(by_id), 500) for r in session.select(spec.name, {"id": chunk})
+            str(r["id"]): r for chunk in _chunks(list(by_id), 5_000) for r in session.select(spec.name, {"id": chunk})
         }
         fresh = []
         for ident, row in by_id.items():
