@@ -1,5 +1,6 @@
 """The directory store on SQLAlchemy Core: SQLite file (embedded) or PostgreSQL (scale)."""
 
+import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -67,14 +68,21 @@ def _bulk_cache(conn: Connection, bulk: bool) -> Iterator[None]:
 
 
 _Shape = tuple[tuple[str, str], ...]
-"""Conditions of a select: (column, "in" | "null" | "min" | "eq")."""
+"""Conditions of a select: (column, "in" | "in_json" | "null" | "min" | "eq")."""
 
 
-def _shape(where: Mapping[str, Any] | None) -> tuple[_Shape, dict[str, Any]]:
-    """The shape of ``where`` (see :meth:`SqlStoreSession._filtered`) and the values to bind."""
-    shape, values = [], {}
+def _shape(where: Mapping[str, Any] | None, json_lists: bool = False) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of ``where`` (see :meth:`SqlStoreSession._filtered`) and the values to bind.
+
+    ``json_lists`` (SQLite): a list of strings is bound as one JSON array, read by ``json_each``,
+    rather than as one parameter per value (an import asks for thousands of ids at a time)."""
+    shape: list[tuple[str, str]] = []
+    values: dict[str, Any] = {}
     for name, value in (where or {}).items():
-        if isinstance(value, _COLLECTIONS):
+        if json_lists and isinstance(value, _COLLECTIONS) and all(isinstance(v, str) for v in value):
+            shape.append((name, "in_json"))
+            values[name] = json.dumps(list(value))
+        elif isinstance(value, _COLLECTIONS):
             shape.append((name, "in"))
             values[name] = list(value)
         elif value is None:
@@ -99,6 +107,7 @@ def _public(row: Any) -> Row:
 class SqlStoreSession:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._sqlite = conn.dialect.name == "sqlite"
         self.wrote_events = False
         self._events: list[tuple[EventEnvelope, str]] = []
         self.touched: list[tuple[str, Row]] = []
@@ -121,6 +130,9 @@ class SqlStoreSession:
             column = table.c[name]
             if kind == "in":
                 conditions.append(column.in_(bindparam(name, expanding=True)))
+            elif kind == "in_json":
+                listed = func.json_each(bindparam(name)).table_valued("value")
+                conditions.append(column.in_(select(listed.c.value)))
             elif kind == "null":
                 conditions.append(column.is_(None))
             elif kind == "min":
@@ -155,7 +167,7 @@ class SqlStoreSession:
                 for row in self.select(entity, {**where, long[0]: parts[start : start + _MAX_IN]}, order_by=order_by)
             ]
             return sorted(rows, key=lambda r: (r[order_by] is not None, r[order_by], r["id"]))
-        shape, values = _shape(where)
+        shape, values = _shape(where, self._sqlite)
         query = self._filtered(entity, shape, order_by)
         if limit is not None:
             query = query.limit(limit)
@@ -166,7 +178,7 @@ class SqlStoreSession:
         return [dict(zip(keys, r, strict=True)) for r in result.fetchall()]
 
     def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int:
-        shape, values = _shape(where)
+        shape, values = _shape(where, self._sqlite)
         inner = self._filtered(entity, shape).subquery()
         return int(self._conn.execute(select(func.count()).select_from(inner), values).scalar_one())
 
