@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from lotse_contracts import Role
 from lotse_directory import create_app
+from lotse_directory.use_cases.search_documents import build_documents
 
 from tests.directory.conftest import Api, ScaleSearch
 
@@ -263,3 +264,27 @@ def test_searches_that_find_nothing_are_counted_anonymously(search_api: SearchAp
     by_terms = {m["terms"]: m for m in api.client.get("/api/v1/search/misses", headers=coordinator).json}
     assert by_terms["hebamme"]["region_key"] == "05954036"
     assert api.client.get("/api/v1/search/misses", headers=api.token(Role.CASE_MANAGER, "org")).status_code == 403
+
+
+def test_documents_read_only_the_fields_they_are_made_of(search_api: SearchApi, data: dict[str, Any]) -> None:
+    """Documents built from the few fields the index reads equal documents built from whole rows."""
+    container = search_api.container
+    with container.store.transaction() as session:
+        ids = [str(s["id"]) for s in session.select("service")]
+        narrow = build_documents(session, container.gazetteer, ids)
+        whole_rows = _WholeRows(session)
+        assert build_documents(whole_rows, container.gazetteer, ids) == narrow  # type: ignore[arg-type]
+        assert whole_rows.asked, "the documents ask for fields"
+    assert all(narrow.values()) and len(narrow) == len(data)
+
+
+class _WholeRows:
+    """A store session that answers every select with whole rows, whatever fields were asked for."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.asked = False
+
+    def select(self, entity: str, where: Any = None, *, fields: Any = None, **more: Any) -> Any:
+        self.asked = self.asked or fields is not None
+        return self.session.select(entity, where, **more)

@@ -35,8 +35,10 @@ class StoreSession(Protocol):
         order_by: str = "id",
         limit: int | None = None,
         offset: int = 0,
+        fields: Sequence[str] | None = None,
     ) -> list[Row]:
-        """Rows whose fields equal the given values (a list or set means "one of", :class:`AtLeast` a lower bound)."""
+        """Rows whose fields equal the given values (a list or set means "one of", :class:`AtLeast` a lower bound);
+        with ``fields``, only those fields (and ``id``) of each row."""
         ...
 
     def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int: ...

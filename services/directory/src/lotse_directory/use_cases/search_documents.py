@@ -12,6 +12,28 @@ from lotse_directory.domain.verification import verified_on
 TOPIC, TARGET_GROUP = "topic", "target_group"
 SEARCHABLE_STATUS = (None, "", "active")
 
+# the fields a search document is made of (a large import reads a million rows back)
+_SERVICE = ("organization_id", "status", "name", "alternate_name", "description", "legal_domains", "verified_at")
+_ORGANIZATION = ("name", "alternate_name", "legal_domains")
+_SAL = ("service_id", "location_id")
+_LOCATION = ("latitude", "longitude")
+_ADDRESS = ("location_id", "visibility", "country", "postal_code", "city")
+_LANGUAGE = ("service_id", "code")
+_SCHEDULE = (
+    "service_id",
+    "location_id",
+    "by_appointment",
+    "freq",
+    "byday",
+    "opens_at",
+    "closes_at",
+    "valid_from",
+    "valid_to",
+    "closed_on_public_holidays",
+)
+_ATTRIBUTE = ("link_id", "link_type", "taxonomy_term_id")
+_CONTACT = ("service_id", "visibility", "title", "department")
+
 
 def _ids(rows: Iterable[Mapping[str, Any]], name: str) -> set[str]:
     return {str(r[name]) for r in rows if r.get(name)}
@@ -49,13 +71,16 @@ def affected_services(session: StoreSession, touched: Iterable[tuple[str, Mappin
             if entity == "contact" and values.get("organization_id"):
                 organizations.add(str(values["organization_id"]))
     if organizations:
-        found |= _ids(session.select("service", {"organization_id": organizations}), "id")
+        found |= _ids(session.select("service", {"organization_id": organizations}, fields=("id",)), "id")
     if terms:
-        found |= _ids(session.select("attribute", {"taxonomy_term_id": terms, "link_entity": "service"}), "link_id")
+        found |= _ids(
+            session.select("attribute", {"taxonomy_term_id": terms, "link_entity": "service"}, fields=("link_id",)),
+            "link_id",
+        )
     if sal_ids:
-        found |= _ids(session.select("service_at_location", {"id": sal_ids}), "service_id")
+        found |= _ids(session.select("service_at_location", {"id": sal_ids}, fields=_SAL), "service_id")
     if location_ids:
-        found |= _ids(session.select("service_at_location", {"location_id": location_ids}), "service_id")
+        found |= _ids(session.select("service_at_location", {"location_id": location_ids}, fields=_SAL), "service_id")
     found.discard("")
     return found
 
@@ -89,24 +114,45 @@ def build_documents(
     """The documents of these offers; None for offers that are gone or not searchable (inactive)."""
     ids = sorted(set(service_ids))
     result: dict[str, SearchDocument | None] = dict.fromkeys(ids)
-    services = [s for s in session.select("service", {"id": ids}) if s.get("status") in SEARCHABLE_STATUS]
+    services = [
+        s for s in session.select("service", {"id": ids}, fields=_SERVICE) if s.get("status") in SEARCHABLE_STATUS
+    ]
     if not services:
         return result
     ids = [str(s["id"]) for s in services]
-    orgs = {str(o["id"]): o for o in session.select("organization", {"id": _ids(services, "organization_id")})}
-    sals = _group(session.select("service_at_location", {"service_id": ids}), "service_id")
+    orgs = {
+        str(o["id"]): o
+        for o in session.select("organization", {"id": _ids(services, "organization_id")}, fields=_ORGANIZATION)
+    }
+    sals = _group(session.select("service_at_location", {"service_id": ids}, fields=_SAL), "service_id")
     location_ids = {str(r["location_id"]) for rows in sals.values() for r in rows if r.get("location_id")}
-    locations = {str(r["id"]): r for r in session.select("location", {"id": location_ids})} if location_ids else {}
-    addresses = _group(session.select("address", {"location_id": location_ids}), "location_id") if location_ids else {}
-    languages = _group(session.select("language", {"service_id": ids}), "service_id")
-    own_schedules = _group(session.select("schedule", {"service_id": ids}), "service_id")
-    location_schedules = (
-        _group(session.select("schedule", {"location_id": location_ids}), "location_id") if location_ids else {}
+    locations = (
+        {str(r["id"]): r for r in session.select("location", {"id": location_ids}, fields=_LOCATION)}
+        if location_ids
+        else {}
     )
-    attributes = _group(session.select("attribute", {"link_id": ids, "link_entity": "service"}), "link_id")
+    addresses = (
+        _group(session.select("address", {"location_id": location_ids}, fields=_ADDRESS), "location_id")
+        if location_ids
+        else {}
+    )
+    languages = _group(session.select("language", {"service_id": ids}, fields=_LANGUAGE), "service_id")
+    own_schedules = _group(session.select("schedule", {"service_id": ids}, fields=_SCHEDULE), "service_id")
+    location_schedules = (
+        _group(session.select("schedule", {"location_id": location_ids}, fields=_SCHEDULE), "location_id")
+        if location_ids
+        else {}
+    )
+    attributes = _group(
+        session.select("attribute", {"link_id": ids, "link_entity": "service"}, fields=_ATTRIBUTE), "link_id"
+    )
     term_ids = {str(a["taxonomy_term_id"]) for rows in attributes.values() for a in rows if a.get("taxonomy_term_id")}
-    terms = {str(t["id"]): t for t in session.select("taxonomy_term", {"id": term_ids})} if term_ids else {}
-    contacts = _group(session.select("contact", {"service_id": ids}), "service_id")
+    terms = (
+        {str(t["id"]): t for t in session.select("taxonomy_term", {"id": term_ids}, fields=("name",))}
+        if term_ids
+        else {}
+    )
+    contacts = _group(session.select("contact", {"service_id": ids}, fields=_CONTACT), "service_id")
 
     for s in services:
         sid = str(s["id"])

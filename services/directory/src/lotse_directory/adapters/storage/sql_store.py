@@ -122,8 +122,11 @@ class SqlStoreSession:
 
     @staticmethod
     @lru_cache(maxsize=1024)
-    def _filtered(entity: str, shape: "_Shape", order_by: str | None = None) -> Select[Any]:
-        """A select of ``entity`` by conditions of this shape, built once; values are bound at execution."""
+    def _filtered(
+        entity: str, shape: "_Shape", order_by: str | None = None, fields: tuple[str, ...] | None = None
+    ) -> Select[Any]:
+        """A select of ``entity`` (all columns, or these) by conditions of this shape, built once;
+        values are bound at execution."""
         table = entity_tables[entity]
         conditions: list[ColumnElement[bool]] = []
         for name, kind in shape:
@@ -139,7 +142,8 @@ class SqlStoreSession:
                 conditions.append(column >= bindparam(name))
             else:
                 conditions.append(column == bindparam(name))
-        query = select(table).where(and_(*conditions)) if conditions else select(table)
+        query = select(*(table.c[f] for f in fields)) if fields else select(table)
+        query = query.where(and_(*conditions)) if conditions else query
         return query if order_by is None else query.order_by(table.c[order_by], table.c.id)
 
     def get(self, entity: str, ident: str) -> Row | None:
@@ -155,7 +159,9 @@ class SqlStoreSession:
         order_by: str = "id",
         limit: int | None = None,
         offset: int = 0,
+        fields: Sequence[str] | None = None,
     ) -> list[Row]:
+        chosen = tuple(dict.fromkeys(["id", order_by, *fields])) if fields else None
         long = [k for k, v in (where or {}).items() if isinstance(v, _COLLECTIONS) and len(v) > _MAX_IN]
         if long and limit is None and not offset:
             # one statement has at most so many parameters (PostgreSQL: 65,535): ask in parts, merge in order
@@ -164,11 +170,13 @@ class SqlStoreSession:
             rows = [
                 row
                 for start in range(0, len(parts), _MAX_IN)
-                for row in self.select(entity, {**where, long[0]: parts[start : start + _MAX_IN]}, order_by=order_by)
+                for row in self.select(
+                    entity, {**where, long[0]: parts[start : start + _MAX_IN]}, order_by=order_by, fields=chosen
+                )
             ]
             return sorted(rows, key=lambda r: (r[order_by] is not None, r[order_by], r["id"]))
         shape, values = _shape(where, self._sqlite)
-        query = self._filtered(entity, shape, order_by)
+        query = self._filtered(entity, shape, order_by, chosen)
         if limit is not None:
             query = query.limit(limit)
         if offset:
