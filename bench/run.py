@@ -271,10 +271,12 @@ def main() -> None:
     if not data.exists():
         work.mkdir(parents=True, exist_ok=True)
         data.write_text(json.dumps(generate.document(args.offers), ensure_ascii=False), "utf-8")
-    if args.keep and (var / "directory.db").exists():
+    done = var / "imported.json"  # written only after a whole import
+    if args.keep and done.exists():
         imported: dict[str, Any] = {"skipped": "database kept from an earlier run"}
     else:
         imported = import_offers(data, var)
+        done.write_text(json.dumps(imported))
         print(f"import: {imported}")
 
     port = _free_port()

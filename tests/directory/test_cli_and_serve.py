@@ -99,3 +99,8 @@ def test_demo_tokens_need_the_demo_data(env: dict[str, str]) -> None:
         [CLI, "users", "demo-tokens"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode != 0 and "demo load" in done.stderr
+
+
+def test_serve_refuses_a_database_that_is_not_upgraded(env: dict[str, str]) -> None:
+    done = subprocess.run([CLI, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0 and "db upgrade" in done.stderr

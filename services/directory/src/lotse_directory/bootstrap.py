@@ -16,7 +16,7 @@ from lotse_directory.adapters.geocoding.gazetteer import (
 from lotse_directory.adapters.jobs.celery_app import CeleryJobs, make_celery
 from lotse_directory.adapters.search import elastic
 from lotse_directory.adapters.search.sqlite_fts import SqliteSearch, write_documents
-from lotse_directory.adapters.storage.migrate import upgrade
+from lotse_directory.adapters.storage.migrate import is_current, upgrade
 from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, SqlStoreSession, make_engine
 from lotse_directory.adapters.storage.tables import outbox
 from lotse_directory.settings import Settings
@@ -55,6 +55,9 @@ class Container:
 
     def migrate(self) -> None:
         upgrade(self.engine)
+
+    def schema_current(self) -> bool:
+        return is_current(self.engine)
 
 
 def build_geocoder(settings: Settings, gazetteer: Gazetteer) -> Any:

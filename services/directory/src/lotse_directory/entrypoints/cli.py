@@ -204,6 +204,8 @@ def serve() -> None:
     if not settings.scale_mode:
         settings.token_secret()  # made once, here, before the workers read it
     container = build(settings)
+    if not container.schema_current():
+        raise click.ClickException("the database is not at the newest schema: run `lotse-directory db upgrade` first")
     if container.search_index is not None:
         container.search_index.ensure()
     url = f"http://{settings.host}:{settings.port}"

@@ -4,6 +4,8 @@ from importlib import resources
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 
@@ -19,3 +21,10 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def is_current(engine: Engine) -> bool:
+    """The database is at the newest schema (a server must not start on an older one)."""
+    heads = set(ScriptDirectory.from_config(alembic_config(engine.url.render_as_string())).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads
