@@ -104,3 +104,14 @@ def test_demo_tokens_need_the_demo_data(env: dict[str, str]) -> None:
 def test_serve_refuses_a_database_that_is_not_upgraded(env: dict[str, str]) -> None:
     done = subprocess.run([CLI, "serve"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode != 0 and "db upgrade" in done.stderr
+
+
+def test_processes_starting_together_share_one_embedded_secret(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lotse_directory.settings import embedded_secret
+
+    with ThreadPoolExecutor(8) as pool:
+        secrets = set(pool.map(lambda _: embedded_secret(tmp_path), range(32)))
+    assert len(secrets) == 1 and len(secrets.pop()) >= 32
+    assert [p.name for p in tmp_path.iterdir()] == ["auth-secret"], "no drafts left behind"

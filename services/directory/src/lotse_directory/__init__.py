@@ -6,7 +6,7 @@ from lotse_kit.auth import install_auth
 from lotse_kit.openapi import ApiDoc
 from lotse_kit.problems import install_problem_handlers
 
-from lotse_directory.bootstrap import Container, build
+from lotse_directory.bootstrap import EXTENSION, Container, build
 from lotse_directory.entrypoints.web.entries import (
     check_body_size,
     register_entity_routes,
@@ -20,8 +20,6 @@ from lotse_directory.entrypoints.web.verification import register_verification_r
 from lotse_directory.settings import Settings
 
 API_PREFIX = "/api/v1"
-EXTENSION = "lotse.directory"
-"""The app's key of its :class:`Container` in ``app.extensions``."""
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Flask:
@@ -60,8 +58,3 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     public = (f"{API_PREFIX}/legal_domains", f"{API_PREFIX}/search", f"{HSDS_PREFIX}/*")
     CORS(app, resources={path: {"origins": "*"} for path in public})
     return app
-
-
-def container_of(app: Flask) -> Container:
-    container: Container = app.extensions[EXTENSION]
-    return container

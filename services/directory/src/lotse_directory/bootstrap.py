@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from flask import Flask
 from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
 from lotse_kit.outbox import InProcessBus, RelayWorker, SqlOutbox
 from sqlalchemy import Engine
@@ -58,6 +59,16 @@ class Container:
 
     def schema_current(self) -> bool:
         return is_current(self.engine)
+
+
+EXTENSION = "lotse.directory"
+"""The app's key of its :class:`Container` in ``app.extensions``."""
+
+
+def container_of(app: Flask) -> Container:
+    """The container the app was made with (``current_app`` in a request)."""
+    container: Container = app.extensions[EXTENSION]
+    return container
 
 
 def build_geocoder(settings: Settings, gazetteer: Gazetteer) -> Any:

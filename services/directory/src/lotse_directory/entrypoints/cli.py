@@ -201,8 +201,6 @@ def serve() -> None:
     from lotse_directory.entrypoints.server import DirectoryServer
 
     settings = Settings.from_env()
-    if not settings.scale_mode:
-        settings.token_secret()  # made once, here, before the workers read it
     container = build(settings)
     if not container.schema_current():
         raise click.ClickException("the database is not at the newest schema: run `lotse-directory db upgrade` first")

@@ -16,7 +16,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from lotse_directory import container_of, create_app
+from lotse_directory import create_app
+from lotse_directory.bootstrap import container_of
 from lotse_directory.settings import Settings
 
 

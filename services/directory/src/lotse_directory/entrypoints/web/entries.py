@@ -11,6 +11,7 @@ from lotse_kit.auth import current_claims, require_roles
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
 from lotse_kit.problems import Problem, bad_request
 
+from lotse_directory.bootstrap import container_of
 from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
 from lotse_directory.use_cases.entries import Entries, Entry
 from lotse_directory.use_cases.exchange import Exchange
@@ -26,11 +27,11 @@ MAINTAINERS = (Role.MAINTAINER, Role.ADMIN)
 
 
 def _entries() -> Entries:
-    return current_app.extensions["lotse.directory"].entries  # type: ignore[no-any-return]
+    return container_of(current_app).entries
 
 
 def _exchange() -> Exchange:
-    return current_app.extensions["lotse.directory"].exchange  # type: ignore[no-any-return]
+    return container_of(current_app).exchange
 
 
 def check_id(ident: str) -> None:

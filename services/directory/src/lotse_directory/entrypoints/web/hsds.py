@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, url_for
 from lotse_kit.openapi import ApiDoc, Param, query_args
 from lotse_kit.problems import bad_request
 
+from lotse_directory.bootstrap import container_of
 from lotse_directory.entrypoints.web.entries import check_id
 from lotse_directory.entrypoints.web.search import aware_datetime
 from lotse_directory.use_cases.open_data import Listing, OpenData
@@ -20,7 +21,7 @@ TAGS = ["HSDS 3.0 (Open Referral)"]
 
 
 def _open_data() -> OpenData:
-    return current_app.extensions["lotse.directory"].open_data  # type: ignore[no-any-return]
+    return container_of(current_app).open_data
 
 
 def _flag(name: str, description: str) -> Param:
@@ -62,9 +63,7 @@ SAL_PARAMS = (
 def _listing(args: dict[str, Any]) -> Listing:
     if args.get("proximity") is not None and not args.get("postcode"):
         raise bad_request("proximity", "needs postcode")
-    if args.get("postcode") and not current_app.extensions["lotse.directory"].gazetteer.postal_code_exists(
-        args["postcode"]
-    ):
+    if args.get("postcode") and not container_of(current_app).gazetteer.postal_code_exists(args["postcode"]):
         raise bad_request("postcode", "is no German postcode we know")
     return Listing(
         page=args["page"],

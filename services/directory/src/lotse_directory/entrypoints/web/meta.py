@@ -5,6 +5,8 @@ from lotse_contracts import LegalDomain
 from lotse_kit.auth import require_roles
 from lotse_kit.openapi import ApiDoc, Param, query_args
 
+from lotse_directory.bootstrap import container_of
+
 
 def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
     def legal_domains() -> Response:
@@ -26,7 +28,7 @@ def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
     def geocode() -> Response:
         """Places for a PLZ, 'PLZ Ort', Gemeinde name or AGS, with Gemeinde and Kreis keys."""
         args = query_args(geocode_params)
-        geocoder = current_app.extensions["lotse.directory"].geocoder
+        geocoder = container_of(current_app).geocoder
         found = geocoder.geocode(args["q"], exactly_one=False) or []
         return jsonify(
             [{"address": loc.address, "latitude": loc.latitude, "longitude": loc.longitude, **loc.raw} for loc in found]

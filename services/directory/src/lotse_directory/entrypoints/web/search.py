@@ -9,13 +9,14 @@ from lotse_kit.auth import current_claims, optional_claims, require_roles
 from lotse_kit.openapi import ApiDoc, Param, query_args
 from lotse_kit.problems import bad_request
 
+from lotse_directory.bootstrap import container_of
 from lotse_directory.domain.search.query import FACETS, MAX_WINDOW, Near, SearchQuery
 from lotse_directory.entrypoints.web.entries import ID_PATTERN
 from lotse_directory.use_cases.search import Place, Search
 
 
 def _search() -> Search:
-    return current_app.extensions["lotse.directory"].search_use_case  # type: ignore[no-any-return]
+    return container_of(current_app).search_use_case
 
 
 def _list(schema: dict[str, object], description: str, name: str) -> Param:
@@ -65,7 +66,7 @@ def _place(args: dict[str, object]) -> Place | None:
         lat, lon = float(args["lat"]), float(args["lon"])  # type: ignore[arg-type]
         return Place(lat, lon, f"{lat:.5f}, {lon:.5f}", None)
     if "near" in args:
-        geocoder = current_app.extensions["lotse.directory"].geocoder
+        geocoder = container_of(current_app).geocoder
         found = geocoder.geocode(str(args["near"]), exactly_one=True)
         if found is None:
             raise bad_request("near", "is no place we know (try a PLZ or 'PLZ Ort')")

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from lotse_kit.auth import current_claims, require_roles
 from lotse_kit.openapi import ApiDoc, Param, query_args
 
+from lotse_directory.bootstrap import container_of
 from lotse_directory.domain.hsds import entities
 from lotse_directory.domain.verification import VERIFIED_ENTITIES
 from lotse_directory.entrypoints.web.entries import ID_PATTERN, MAINTAINERS, check_id, entry_response
@@ -11,7 +12,7 @@ from lotse_directory.use_cases.verification import Verification
 
 
 def _verification() -> Verification:
-    return current_app.extensions["lotse.directory"].verification  # type: ignore[no-any-return]
+    return container_of(current_app).verification
 
 
 def register_verification_routes(bp: Blueprint, doc: ApiDoc) -> None:
