@@ -3,6 +3,9 @@
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -234,3 +237,68 @@ def test_an_import_reports_its_entries_in_one_event_per_organisation(sqlite_api:
     with sqlite_api.container.engine.connect() as conn:
         later = conn.execute(sql("SELECT payload FROM lotse_outbox ORDER BY seq")).scalars().all()[before:]
     assert [json.loads(p)["data"]["updated"] for p in later] == [{"organization": [document["id"]]}]
+
+
+CHECKED_ALONGSIDE = """
+import json, os, sys
+from lotse_directory.bootstrap import build
+from lotse_directory.entrypoints.cli import CLI_ADMIN
+from lotse_directory.settings import Settings
+from lotse_directory.use_cases.errors import Invalid
+from sqlalchemy import text
+
+forks = []
+def fork(real=os.fork):
+    pid = real()
+    if pid:
+        forks.append(pid)
+    return pid
+os.fork = fork
+container = build(Settings.from_env())
+container.migrate()
+container.exchange.fork_from = 0  # every file is checked by a forked child
+results = []
+for path in sys.argv[1:]:
+    try:
+        results.append(container.exchange.import_json(CLI_ADMIN, json.load(open(path))).to_dict())
+    except Invalid as error:
+        with container.engine.connect() as conn:
+            count = lambda t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            stored = {t: count(t) for t in ("service", "search_doc")}
+        results.append({"errors": sorted(v.field for v in error.violations), "stored": stored})
+print(json.dumps({"forks": len(forks), "results": results}))
+"""
+
+
+def test_a_file_checked_by_a_forked_child_imports_as_one_checked_in_process(sqlite_api: Api, tmp_path: Path) -> None:
+    """Large files are checked by a forked child while their rows go in (the CLI is single-threaded):
+    a broken one still has every problem reported and leaves nothing behind, a good one imports the same."""
+    broken = _example("service_full.json")  # broken where the checks find it, not already when it is read
+    broken["email"] = "keine Adresse"
+    broken["organization"]["email"] = "auch keine"
+    klingon = {"id": "a7c1b0de-0000-4000-8000-000000000001", "service_id": broken["id"], "code": "xx-klingonisch"}
+    broken["languages"].append(klingon)
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    (tmp_path / "good.json").write_text(json.dumps(_example("service_full.json")))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOTSE_") and k != "DATABASE_URL"}
+    done = subprocess.run(
+        [sys.executable, "-c", CHECKED_ALONGSIDE, str(tmp_path / "broken.json"), str(tmp_path / "good.json")],
+        env={**clean, "LOTSE_VAR_DIR": str(tmp_path / "var")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    forked = json.loads(done.stdout.splitlines()[-1])
+    assert forked["forks"] == 2
+
+    here = sqlite_api.client.post("/api/v1/import", json=broken, headers=sqlite_api.admin())
+    assert here.status_code == 422
+    assert forked["results"][0] == {
+        "errors": sorted(e["name"] for e in here.json["errors"]),
+        "stored": {"service": 0, "search_doc": 0},
+    }
+    good = sqlite_api.client.post("/api/v1/import", json=_example("service_full.json"), headers=sqlite_api.admin())
+    assert good.status_code == 200
+    assert forked["results"][1] == good.json

@@ -25,7 +25,7 @@ def _text(value: Any) -> str:
 
 
 def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    if not old:  # a creation (an import makes many)
+    if not old:  # a creation
         return [n for n, v in new.items() if v is not None]
     names = dict.fromkeys([*old, *new])
     return [n for n in names if old.get(n) != new.get(n)]
@@ -85,18 +85,14 @@ def record_change(
     updated_by: str,
     owner_ids: set[str],
     revision: int,
-    history: bool = True,
     event: bool = True,
 ) -> None:
     """Write one history row per changed field and the change event, in the caller's transaction.
 
-    ``history=False``: no history rows (entries created by an import keep the history their file
-    brought). ``event=False``: no event of its own (an import reports its entries with
-    :class:`ImportEvents`).
+    ``event=False``: no event of its own (an import reports its entries with :class:`ImportEvents`).
     """
-    fields = changed_fields(old, new) if action != "delete" and (history or event) else []
-    if history:
-        session.insert("metadata", _history(entity, ident, action, old, new, fields, updated_by))
+    fields = changed_fields(old, new) if action != "delete" else []
+    session.insert("metadata", _history(entity, ident, action, old, new, fields, updated_by))
     if old:
         session.touch(entity, old)
     if new:

@@ -12,14 +12,16 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, partial
 from typing import Any
 
 from lotse_contracts import Role, TokenClaims
+from lotse_kit.alongside import alongside
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
 from lotse_directory.adapters.storage.tables import REVISION
-from lotse_directory.domain.hsds import PROFILE_URI, EntitySpec, FieldSpec, entities
+from lotse_directory.domain.hsds import PROFILE_URI, EntitySpec, FieldSpec, Nesting, entities
 from lotse_directory.domain.rules import Violation, check_entry
 from lotse_directory.use_cases import access
 from lotse_directory.use_cases.changes import ImportEvents, record_change
@@ -65,13 +67,18 @@ class _Flattener:
         self.where: dict[tuple[str, str], str] = {}
         self.errors: list[Violation] = []
 
+    @staticmethod
+    @cache
+    def _shape(entity: str) -> tuple[EntitySpec, frozenset[str], dict[str, Nesting]]:
+        """The entity, its field names and its nestings by property (looked up for every object of a file)."""
+        spec = entities()[entity]
+        return spec, frozenset(spec.field_names), {n.prop: n for n in spec.nestings}
+
     def add(self, entity: str, obj: Any, path: str, link: Mapping[str, Any]) -> None:
         if not isinstance(obj, dict):
             self.errors.append(Violation(path, f"must be an object ({entity})"))
             return
-        spec = entities()[entity]
-        names = set(spec.field_names)
-        nests = {n.prop: n for n in spec.nestings}
+        spec, names, nests = self._shape(entity)
         for key in obj:
             if key not in names and key not in nests:
                 self.errors.append(Violation(f"{path}.{key}", f"is not a field of {entity}"))
@@ -79,7 +86,7 @@ class _Flattener:
         if not isinstance(ident, str) or not ident:
             self.errors.append(Violation(f"{path}.id", "is required"))
             return
-        row: Row = {k: obj[k] for k in names if k in obj}
+        row: Row = {k: v for k, v in obj.items() if k in names}
         for key, value in link.items():
             if key in names and row.get(key) is None:
                 row[key] = value
@@ -241,9 +248,11 @@ def _files_from_zip(data: bytes) -> dict[str, str]:
 class Exchange:
     """Import and export of the whole directory (or the part a maintainer may maintain)."""
 
-    def __init__(self, store: DirectoryStore, gazetteer: Gazetteer) -> None:
+    def __init__(self, store: DirectoryStore, gazetteer: Gazetteer, fork_from: int = 100_000) -> None:
         self.store = store
         self.gazetteer = gazetteer
+        self.fork_from = fork_from
+        """Files of this many rows or more are checked in a forked child (where this process may fork)."""
 
     # -- import ------------------------------------------------------------------------
     def import_json(self, claims: TokenClaims, document: Any) -> ImportReport:
@@ -266,7 +275,38 @@ class Exchange:
     ) -> ImportReport:
         if claims.role not in (Role.ADMIN, Role.MAINTAINER):
             raise Forbidden(f"role {claims.role.value} cannot import")
+        if errors:  # the file's shape is broken: report everything, write nothing
+            self._raise_if_invalid(errors + self._violations(rows, where))
         report = ImportReport()
+        # A large file is checked by a forked child while its rows are written (both cost seconds of
+        # CPU); an invalid file is then rolled back before its search documents are built.
+        with alongside(partial(self._violations, rows, where), fork=self._fork(rows)) as checking:
+            if not checking.running:  # checked here already: write only a valid file
+                self._raise_if_invalid(checking.result())
+            try:
+                with self.store.transaction(bulk=True) as session:
+                    self._store(session, claims, rows, where, report)
+                    self._raise_if_invalid(checking.result())
+            except Invalid:
+                raise
+            except Exception:
+                self._raise_if_invalid(checking.result())  # a broken file explains a failed write best
+                raise
+        return report
+
+    def _fork(self, rows: Mapping[str, Mapping[str, Row]]) -> bool:
+        return sum(len(by_id) for by_id in rows.values()) >= self.fork_from
+
+    @staticmethod
+    def _raise_if_invalid(errors: list[Violation]) -> None:
+        if errors:
+            raise Invalid(errors, detail=f"{len(errors)} problem(s); nothing was imported")
+
+    def _violations(
+        self, rows: Mapping[str, Mapping[str, Row]], where: Mapping[tuple[str, str], str]
+    ) -> list[Violation]:
+        """Every row checked against the schema, the rules and the gazetteer, each problem named by its place."""
+        errors: list[Violation] = []
         addresses_by_location: dict[str, list[Row]] = defaultdict(list)
         for address in rows.get("address", {}).values():
             addresses_by_location[str(address.get("location_id"))].append(address)
@@ -279,22 +319,29 @@ class Exchange:
                 if not found:
                     found = check_entry(spec, row, german=german) + gazetteer_violations(self.gazetteer, spec, row)
                 errors.extend(Violation(_join(place, v.field), v.reason) for v in found)
-        if errors:
-            raise Invalid(errors, detail=f"{len(errors)} problem(s); nothing was imported")
+        return errors
+
+    def _store(
+        self,
+        session: StoreSession,
+        claims: TokenClaims,
+        rows: dict[str, dict[str, Row]],
+        where: Mapping[tuple[str, str], str],
+        report: ImportReport,
+    ) -> None:
         all_ids = {(e, i) for e, by_id in rows.items() for i in by_id}
-        with self.store.transaction(bulk=True) as session:
-            for entity, by_id in rows.items():
-                spec = entities()[entity]
-                for ident, row in by_id.items():
-                    report.warnings.extend(_dangling(session, spec, row, all_ids, where.get((entity, ident), ident)))
-            self._check_rights(session, claims, rows)
-            events = ImportEvents()
-            for entity in entities():
-                by_id = rows.get(entity, {})
-                if by_id:
-                    self._write(session, claims, entities()[entity], by_id, report, rows, events)
-            events.write(session)
-        return report
+        for entity, by_id in rows.items():
+            spec = entities()[entity]
+            for ident, row in by_id.items():
+                report.warnings.extend(_dangling(session, spec, row, all_ids, where.get((entity, ident), ident)))
+        self._check_rights(session, claims, rows)
+        events = ImportEvents()
+        owners = _Owners(session, rows)
+        for entity in entities():
+            by_id = rows.get(entity, {})
+            if by_id:
+                self._write(session, claims, entities()[entity], by_id, report, owners, events)
+        events.write(session)
 
     def _check_rights(self, session: StoreSession, claims: TokenClaims, rows: dict[str, dict[str, Row]]) -> None:
         if claims.role is Role.ADMIN:
@@ -322,26 +369,26 @@ class Exchange:
         spec: EntitySpec,
         by_id: dict[str, Row],
         report: ImportReport,
-        known: access.Known,
+        owners: "_Owners",
         events: ImportEvents,
     ) -> None:
         existing = {
             str(r["id"]): r for chunk in _chunks(list(by_id), 5_000) for r in session.select(spec.name, {"id": chunk})
         }
         fresh = []
-        for ident, row in by_id.items():
-            values = {f.name: row.get(f.name) for f in spec.fields}  # an import keeps what the file says
+        for ident, row in by_id.items():  # a row holds only fields of its entity (see flatten_json, read_csv_package)
             old = existing.get(ident)
             if old is None:
-                fresh.append(values)
+                fresh.append(row)
                 continue
+            values = {f.name: row.get(f.name) for f in spec.fields}  # an import keeps what the file says
             old_values = {f.name: old.get(f.name) for f in spec.fields}
             changes = {k: v for k, v in values.items() if old_values.get(k) != v}
             if not changes:
                 report.unchanged += 1
                 continue
             session.update(spec.name, ident, changes, int(old[REVISION]))
-            owners = access.owners(session, spec.name, values, known=known)
+            owner_ids = owners(spec, values)
             record_change(
                 session,
                 entity=spec.name,
@@ -350,35 +397,21 @@ class Exchange:
                 old=old_values,
                 new=values,
                 updated_by=claims.subject,
-                owner_ids=owners,
+                owner_ids=owner_ids,
                 revision=int(old[REVISION]) + 1,
                 event=False,
             )
-            events.add(spec.name, ident, "update", owners)
+            events.add(spec.name, ident, "update", owner_ids)
             report.updated[spec.name] = report.updated.get(spec.name, 0) + 1
         session.insert(spec.name, fresh)
         if spec.name == "metadata":
             report.created[spec.name] = len(fresh)
             return
-        for values in fresh:
-            # creation by import is logged by its organisation's import event; the entry's history
-            # starts with its next change
-            ident = str(values["id"])
-            owners = access.owners(session, spec.name, values, known=known)
-            record_change(
-                session,
-                entity=spec.name,
-                ident=ident,
-                action="create",
-                old={},
-                new=values,
-                updated_by=claims.subject,
-                owner_ids=owners,
-                revision=1,
-                history=False,
-                event=False,
-            )
-            events.add(spec.name, ident, "create", owners)
+        for row in fresh:
+            # A creation by import is reported by its organisation's import event and leaves no history
+            # (the entry's starts with its next change): the search index is all that is told of it.
+            session.touch(spec.name, row)
+            events.add(spec.name, str(row["id"]), "create", owners(spec, row))
         if fresh:
             report.created[spec.name] = len(fresh)
 
@@ -498,6 +531,27 @@ def _dangling(
         if (f.references, str(value)) not in in_file and session.get(f.references, str(value)) is None:
             out.append(Violation(_join(place, f.name), f"refers to {f.references} {value}, which is not known"))
     return out
+
+
+class _Owners:
+    """The organisations an import's entries belong to. Entries that point at the same parents have the
+    same owners (an offer's languages, attributes and schedules all point at it), so each combination is
+    worked out once; callers must not change the sets they get."""
+
+    def __init__(self, session: StoreSession, known: access.Known) -> None:
+        self.session = session
+        self.known = known
+        self._by_parents: dict[tuple[Any, ...], set[str]] = {}
+
+    def __call__(self, spec: EntitySpec, row: Mapping[str, Any]) -> set[str]:
+        if spec.name == "organization":
+            return {str(row["id"])}
+        parents = (spec.name, row.get("link_entity"), row.get("resource_type"))
+        key = parents + tuple(row.get(f.name) for f in spec.reference_fields)
+        found = self._by_parents.get(key)
+        if found is None:
+            found = self._by_parents[key] = access.owners(self.session, spec.name, row, known=self.known)
+        return found
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
