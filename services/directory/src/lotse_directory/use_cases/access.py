@@ -46,10 +46,25 @@ def find_linked(
     return None
 
 
+def _parent(
+    session: StoreSession, entity: str, ident: str, known: Known | None
+) -> tuple[str, Mapping[str, Any]] | None:
+    found = _lookup(session, entity, ident, known or {})
+    return (entity, found) if found is not None else None
+
+
 def owners(
-    session: StoreSession, entity: str, row: Mapping[str, Any], depth: int = 0, known: Known | None = None
+    session: StoreSession,
+    entity: str,
+    row: Mapping[str, Any],
+    depth: int = 0,
+    known: Known | None = None,
+    memo: dict[tuple[str, str], set[str]] | None = None,
 ) -> set[str]:
-    """Organisations an entry belongs to, following its references up to an organisation."""
+    """Organisations an entry belongs to, following its references up to an organisation.
+
+    ``memo``: owners of the parents met so far, by entity and id, to reuse across many entries
+    (an import); the sets in it must not be changed."""
     if entity == "organization":
         return {str(row["id"])}
     if depth > 6:
@@ -63,16 +78,23 @@ def owners(
         if f.name == "organization_id":
             found.add(str(value))
             continue
-        if f.references == "*":
+        target = f.references or ""
+        if target == "*":
             hint = row.get("link_entity") if f.name == "link_id" else row.get("resource_type")
-            linked = find_linked(session, str(value), str(hint) if hint else None, known)
-            if linked:
-                found |= owners(session, linked[0], linked[1], depth + 1, known)
+            target = str(hint) if hint in entities() else "*"  # as find_linked reads it
+        key = (target, str(value))
+        if memo is not None and key in memo:
+            found |= memo[key]
             continue
-        assert f.references is not None
-        parent = _lookup(session, f.references, str(value), known or {})
-        if parent is not None:
-            found |= owners(session, f.references, parent, depth + 1, known)
+        parent = (
+            find_linked(session, key[1], None if target == "*" else target, known)
+            if f.references == "*"
+            else _parent(session, target, key[1], known)
+        )
+        of_parent = owners(session, parent[0], parent[1], depth + 1, known, memo) if parent else set()
+        if memo is not None:
+            memo[key] = of_parent
+        found |= of_parent
     return found
 
 

@@ -10,7 +10,7 @@ import io
 import json
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import Any
@@ -336,7 +336,7 @@ class Exchange:
                 report.warnings.extend(_dangling(session, spec, row, all_ids, where.get((entity, ident), ident)))
         self._check_rights(session, claims, rows)
         events = ImportEvents()
-        owners = _Owners(session, rows)
+        owners = partial(access.owners, session, known=rows, memo={})  # an offer's many entries ask alike
         for entity in entities():
             by_id = rows.get(entity, {})
             if by_id:
@@ -369,7 +369,7 @@ class Exchange:
         spec: EntitySpec,
         by_id: dict[str, Row],
         report: ImportReport,
-        owners: "_Owners",
+        owners: Callable[[str, Row], set[str]],
         events: ImportEvents,
     ) -> None:
         existing = {
@@ -388,7 +388,7 @@ class Exchange:
                 report.unchanged += 1
                 continue
             session.update(spec.name, ident, changes, int(old[REVISION]))
-            owner_ids = owners(spec, values)
+            owner_ids = owners(spec.name, values)
             record_change(
                 session,
                 entity=spec.name,
@@ -411,7 +411,7 @@ class Exchange:
             # A creation by import is reported by its organisation's import event and leaves no history
             # (the entry's starts with its next change): the search index is all that is told of it.
             session.touch(spec.name, row)
-            events.add(spec.name, str(row["id"]), "create", owners(spec, row))
+            events.add(spec.name, str(row["id"]), "create", owners(spec.name, row))
         if fresh:
             report.created[spec.name] = len(fresh)
 
@@ -531,27 +531,6 @@ def _dangling(
         if (f.references, str(value)) not in in_file and session.get(f.references, str(value)) is None:
             out.append(Violation(_join(place, f.name), f"refers to {f.references} {value}, which is not known"))
     return out
-
-
-class _Owners:
-    """The organisations an import's entries belong to. Entries that point at the same parents have the
-    same owners (an offer's languages, attributes and schedules all point at it), so each combination is
-    worked out once; callers must not change the sets they get."""
-
-    def __init__(self, session: StoreSession, known: access.Known) -> None:
-        self.session = session
-        self.known = known
-        self._by_parents: dict[tuple[Any, ...], set[str]] = {}
-
-    def __call__(self, spec: EntitySpec, row: Mapping[str, Any]) -> set[str]:
-        if spec.name == "organization":
-            return {str(row["id"])}
-        parents = (spec.name, row.get("link_entity"), row.get("resource_type"))
-        key = parents + tuple(row.get(f.name) for f in spec.reference_fields)
-        found = self._by_parents.get(key)
-        if found is None:
-            found = self._by_parents[key] = access.owners(self.session, spec.name, row, known=self.known)
-        return found
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,8 +63,12 @@ class SearchDocument:
         }
 
 
-def _minutes(value: Any) -> int | None:
-    match = re.match(r"^(\d{1,2}):(\d{2})", str(value or ""))
+_TIME = re.compile(r"(\d{1,2}):(\d{2})")
+
+
+@lru_cache(maxsize=4096)  # a few hundred distinct times open every offer of an import
+def _minutes(value: str) -> int | None:
+    match = _TIME.match(value)
     if not match:
         return None
     hours, minutes = int(match[1]), int(match[2])
@@ -79,7 +83,7 @@ def weekly_intervals(schedules: Iterable[Mapping[str, Any]]) -> list[Interval]:
     for s in schedules:
         if s.get("by_appointment") or (s.get("freq") or "WEEKLY").upper() != "WEEKLY":
             continue
-        opens, closes = _minutes(s.get("opens_at")), _minutes(s.get("closes_at"))
+        opens, closes = _minutes(str(s.get("opens_at") or "")), _minutes(str(s.get("closes_at") or ""))
         if opens is None or closes is None or opens == closes:
             continue
         days = [d.strip().upper()[-2:] for d in str(s.get("byday") or "").split(",") if d.strip()]
