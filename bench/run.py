@@ -16,6 +16,7 @@
 import argparse
 import http.client
 import json
+import math
 import os
 import platform
 import random
@@ -207,6 +208,19 @@ def load(base: str, queries: list[Query], clients: int, seconds: float) -> tuple
     return latencies, time.perf_counter() - start, errors
 
 
+def pace() -> float:
+    """Seconds this machine needs now for a fixed loop of Python (best of three): its speed varies with
+    other tenants' load, by 1.5 s to 2.6 s for the same loop on one day; shown beside each figure."""
+    best = math.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(20_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return round(best, 2)
+
+
 def machine() -> dict[str, Any]:
     cpu = next(
         (
@@ -278,8 +292,8 @@ def main() -> None:
         imported: dict[str, Any] = {"skipped": "database kept from an earlier run"}
     else:
         runs = []
-        for _ in range(args.imports):  # this machine's speed varies by 10-20 % from one minute to the next
-            runs.append(import_offers(data, var))
+        for _ in range(args.imports):  # this machine's speed varies from one minute to the next
+            runs.append({"pace_s": pace(), **import_offers(data, var)})
             print(f"import: {runs[-1]}")
         imported = {**sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2], "runs": runs}
         done.write_text(json.dumps(imported))
@@ -289,6 +303,7 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         load(base, query_mix(1_000, seed=1), args.clients, 60)  # warm-up: page caches, connections, query terms
+        search_pace = pace()
         latencies, wall, errors = load(base, query_mix(args.requests), args.clients, args.seconds)
         memory = _memory_mib(server.pid)
     finally:
@@ -303,6 +318,7 @@ def main() -> None:
         "search": {
             "backend": "embedded (SQLite FTS5, columns in memory)",
             "server": f"gunicorn, {WORKERS} worker processes x {THREADS} threads",
+            "pace_s": search_pace,
             "clients": args.clients,
             "requests": len(every),
             "errors": errors,
@@ -338,12 +354,13 @@ def report(r: dict[str, Any]) -> str:
         f"**{i['offers_per_s']:,} offers/s** ({i['rows_per_s']:,} rows/s); database {i['database_mib']} MiB. "
         f"Median of {len(i['runs'])} runs, each into a fresh database, timed from the start of "
         "`lotse-directory import` to its exit; all runs: "
-        + ", ".join(f"{run['seconds']} s ({run['offers_per_s']:,}/s)" for run in i["runs"])
-        + ".",
+        + ", ".join(f"{run['seconds']} s ({run['offers_per_s']:,}/s; pace {run['pace_s']} s)" for run in i["runs"])
+        + ". Pace: seconds for a fixed Python loop just before, as this machine's speed then.",
         "",
         f"## Search over HTTP ({s['backend']}; {s['server']}; {s['clients']} clients on the same machine)",
         "",
-        f"{s['requests']:,} searches in {s['seconds']} s: **{s['searches_per_s']} searches/s**, {s['errors']} errors; "
+        f"{s['requests']:,} searches in {s['seconds']} s: **{s['searches_per_s']} searches/s**, {s['errors']} errors "
+        f"(pace {s['pace_s']} s); "
         f"resident memory of the largest server process {mem['largest_rss']} MiB (peak {mem['largest_peak_rss']} MiB), "
         f"of all {len(mem['processes'])} processes together {mem['total_pss']} MiB (proportional set size).",
         "",
