@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -14,6 +15,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 from lotse_contracts import Role
+from lotse_directory.bootstrap import Container, build
+from lotse_directory.settings import Settings
+from lotse_directory.use_cases.demo import demo_document
 from lotse_directory.use_cases.exchange import flatten_json
 from lotse_kit.schema_errors import event_validator
 from sqlalchemy import text as sql
@@ -302,3 +306,94 @@ def test_a_file_checked_by_a_forked_child_imports_as_one_checked_in_process(sqli
     good = sqlite_api.client.post("/api/v1/import", json=_example("service_full.json"), headers=sqlite_api.admin())
     assert good.status_code == 200
     assert forked["results"][1] == good.json
+
+
+DOCUMENTS_FROM_THE_FILE = """
+import json, sys
+from lotse_directory.bootstrap import build
+from lotse_directory.entrypoints.cli import CLI_ADMIN
+from lotse_directory.settings import Settings
+from lotse_directory.use_cases import search_indexing
+
+read_back = []
+build_documents = search_indexing.build_documents
+def reading_back(session, gazetteer, ids):
+    ids = list(ids)
+    read_back[-1].extend(ids)
+    return build_documents(session, gazetteer, ids)
+search_indexing.build_documents = reading_back
+container = build(Settings.from_env())
+container.migrate()
+container.exchange.fork_from = 0  # every file is checked, and its documents built, by a forked child
+for path in sys.argv[1:]:
+    read_back.append([])
+    container.exchange.import_json(CLI_ADMIN, json.load(open(path)))
+print(json.dumps(read_back))
+"""
+
+
+def _index(container: Container) -> dict[str, list[list[Any]]]:
+    """The embedded index's content by offer, without document numbers."""
+    queries = {
+        "doc": "SELECT service_id, organization_id, verified_on, closed_on_holidays, f_legal_domain, f_topic, "
+        "f_language, f_target_group FROM search_doc",
+        "text": "SELECT d.service_id, t.name, t.organization, t.topics, t.roles, t.description "
+        "FROM search_text t JOIN search_doc d ON d.rowid = t.rowid",
+        "point": "SELECT d.service_id, lat, lon, public FROM search_point JOIN search_doc d ON d.rowid = doc",
+        "region": "SELECT d.service_id, ags FROM search_region JOIN search_doc d ON d.rowid = doc",
+        "hours": 'SELECT d.service_id, start, "end", valid_from, valid_to FROM search_hours JOIN search_doc d '
+        "ON d.rowid = doc",
+    }
+    with container.engine.connect() as conn:
+        return {name: sorted(list(r) for r in conn.exec_driver_sql(q)) for name, q in queries.items()}
+
+
+def test_documents_built_from_the_file_equal_those_read_back(sqlite_api: Api, tmp_path: Path) -> None:
+    """A large import's child builds the documents of new offers from the file; the index must hold what
+    reading the rows back gives. Offers that draw on rows already in the directory are read back: one the
+    directory held already, one an earlier entry referred to before it existed, those at a place it held."""
+    demo = demo_document(sqlite_api.container.gazetteer)
+    updated, referred = demo["services"][0], demo["services"][1]
+    organization = next(o for o in demo["organizations"] if o["id"] == updated["organization_id"])
+    place = organization["locations"][0]
+    earlier_place = {**place, "languages": [{"id": str(uuid.uuid4()), "service_id": referred["id"], "code": "tr"}]}
+    earlier = {
+        "organizations": [{**organization, "locations": [earlier_place]}],
+        "services": [updated],
+        "taxonomies": demo["taxonomies"],
+        "taxonomy_terms": demo["taxonomy_terms"],
+    }
+    later = {**demo, "services": [{**updated, "name": updated["name"] + " (neu)"}, *demo["services"][1:]]}
+    files = [tmp_path / "earlier.json", tmp_path / "later.json"]
+    for path, document in zip(files, (earlier, later), strict=True):
+        path.write_text(json.dumps(document))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOTSE_") and k != "DATABASE_URL"}
+    var = tmp_path / "var"
+    done = subprocess.run(
+        [sys.executable, "-c", DOCUMENTS_FROM_THE_FILE, *map(str, files)],
+        env={**clean, "LOTSE_VAR_DIR": str(var)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    read_back = json.loads(done.stdout.splitlines()[-1])
+
+    at_the_place = {
+        s["id"]
+        for s in demo["services"]
+        for sal in s.get("service_at_locations", [])
+        if sal.get("location_id") == place["id"]
+    }
+    assert at_the_place - {updated["id"]}  # new offers at a place the directory held
+    assert read_back[0] == [referred["id"]]  # only the offer its language names, not one yet
+    assert set(read_back[1]) == {updated["id"], referred["id"]} | at_the_place
+    assert len(read_back[1]) < len(demo["services"]) / 10
+
+    for document in (earlier, later):  # the same files, every document read back
+        response = sqlite_api.client.post("/api/v1/import", json=document, headers=sqlite_api.admin())
+        assert response.status_code == 200, response.json
+    forked = build(Settings.from_env({"LOTSE_VAR_DIR": str(var)}))
+    assert _index(forked) == _index(sqlite_api.container)
+    assert any("tr" in doc[6] for doc in _index(forked)["doc"] if doc[0] == referred["id"])

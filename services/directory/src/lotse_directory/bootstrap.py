@@ -133,7 +133,8 @@ def build(settings: Settings) -> Container:
         search = SqliteSearch(engine)
 
         def index_in_transaction(session: SqlStoreSession) -> None:
-            refresh_index(session, session.touched, gazetteer, partial(write_documents, session.connection))
+            write = partial(write_documents, session.connection)
+            refresh_index(session, session.touched, gazetteer, write, session.documents)
 
         store.before_commit(index_in_transaction)
     return Container(
@@ -144,7 +145,7 @@ def build(settings: Settings) -> Container:
         geocoder=build_geocoder(settings, gazetteer),
         verifier=build_verifier(settings),
         entries=entries,
-        exchange=Exchange(store, gazetteer),
+        exchange=Exchange(store, gazetteer, documents_in_transaction=isinstance(search, SqliteSearch)),
         verification=Verification(store, entries, settings.stale_after_days),
         outbox=events,
         bus=bus,

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from lotse_contracts import EventEnvelope
 
+from lotse_directory.domain.search.documents import SearchDocument
+
 Row = dict[str, Any]
 
 
@@ -53,6 +55,11 @@ class StoreSession(Protocol):
 
     def touch(self, entity: str, values: Mapping[str, Any]) -> None:
         """Note that an entry changed (as it was, or is now), for what must follow it (the search index)."""
+        ...
+
+    def use_documents(self, documents: Mapping[str, SearchDocument | None]) -> None:
+        """Offer the search index, where it is written in this transaction, these offers' documents, built
+        by the caller from exactly the rows it wrote (an import's new offers), instead of reading them back."""
         ...
 
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:

@@ -23,10 +23,12 @@ from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
 from lotse_directory.adapters.storage.tables import REVISION
 from lotse_directory.domain.hsds import PROFILE_URI, EntitySpec, FieldSpec, Nesting, entities
 from lotse_directory.domain.rules import Violation, check_entry
+from lotse_directory.domain.search.documents import SearchDocument
 from lotse_directory.use_cases import access
 from lotse_directory.use_cases.changes import ImportEvents, record_change
 from lotse_directory.use_cases.entries import gazetteer_violations, schema_violations
 from lotse_directory.use_cases.errors import Forbidden, Invalid
+from lotse_directory.use_cases.search_documents import RowsInMemory, build_documents
 
 TOP_LEVEL = {
     "organizations": "organization",
@@ -248,11 +250,19 @@ def _files_from_zip(data: bytes) -> dict[str, str]:
 class Exchange:
     """Import and export of the whole directory (or the part a maintainer may maintain)."""
 
-    def __init__(self, store: DirectoryStore, gazetteer: Gazetteer, fork_from: int = 100_000) -> None:
+    def __init__(
+        self,
+        store: DirectoryStore,
+        gazetteer: Gazetteer,
+        fork_from: int = 100_000,
+        documents_in_transaction: bool = False,
+    ) -> None:
         self.store = store
         self.gazetteer = gazetteer
         self.fork_from = fork_from
         """Files of this many rows or more are checked in a forked child (where this process may fork)."""
+        self.documents_in_transaction = documents_in_transaction
+        """The store writes the search index in the change's transaction (embedded mode)."""
 
     # -- import ------------------------------------------------------------------------
     def import_json(self, claims: TokenClaims, document: Any) -> ImportReport:
@@ -279,20 +289,40 @@ class Exchange:
             self._raise_if_invalid(errors + self._violations(rows, where))
         report = ImportReport()
         # A large file is checked by a forked child while its rows are written (both cost seconds of
-        # CPU); an invalid file is then rolled back before its search documents are built.
-        with alongside(partial(self._violations, rows, where), fork=self._fork(rows)) as checking:
+        # CPU), and where the search index is written in the transaction, the child also builds the
+        # documents of the file's new offers from the file's rows; an invalid file is rolled back
+        # before any document is written.
+        fork = self._fork(rows)
+        documents = fork and self.documents_in_transaction
+        with alongside(partial(self._check, rows, where, documents), fork=fork) as checking:
             if not checking.running:  # checked here already: write only a valid file
-                self._raise_if_invalid(checking.result())
+                self._raise_if_invalid(checking.result()[0])
             try:
                 with self.store.transaction(bulk=True) as session:
+                    own = _self_contained(session, rows) if documents else set()  # asked before the rows go in
                     self._store(session, claims, rows, where, report)
-                    self._raise_if_invalid(checking.result())
+                    found, built = checking.result()
+                    self._raise_if_invalid(found)
+                    session.use_documents({sid: doc for sid, doc in built.items() if sid in own})
             except Invalid:
                 raise
             except Exception:
-                self._raise_if_invalid(checking.result())  # a broken file explains a failed write best
+                self._raise_if_invalid(checking.result()[0])  # a broken file explains a failed write best
                 raise
         return report
+
+    def _check(
+        self, rows: Mapping[str, Mapping[str, Row]], where: Mapping[tuple[str, str], str], documents: bool
+    ) -> tuple[list[Violation], dict[str, SearchDocument | None]]:
+        """The file's problems; if it has none and ``documents``, the search documents of its offers whose
+        every source row is in it (see :func:`_file_only_offers`), built from its rows."""
+        found = self._violations(rows, where)
+        built: dict[str, SearchDocument | None] = {}
+        if documents and not found:
+            source = RowsInMemory(rows)
+            for chunk in _chunks(sorted(_file_only_offers(rows)), 1_000):
+                built.update(build_documents(source, self.gazetteer, chunk))
+        return found, built
 
     def _fork(self, rows: Mapping[str, Mapping[str, Row]]) -> bool:
         return sum(len(by_id) for by_id in rows.values()) >= self.fork_from
@@ -531,6 +561,57 @@ def _dangling(
         if (f.references, str(value)) not in in_file and session.get(f.references, str(value)) is None:
             out.append(Violation(_join(place, f.name), f"refers to {f.references} {value}, which is not known"))
     return out
+
+
+def _file_only_offers(rows: Mapping[str, Mapping[str, Row]]) -> set[str]:
+    """Offers in the file whose organisation, places and topics are in the file too."""
+    organizations, locations, terms = (rows.get(e, {}) for e in ("organization", "location", "taxonomy_term"))
+    places: dict[str, list[str]] = defaultdict(list)
+    for sal in rows.get("service_at_location", {}).values():
+        places[str(sal.get("service_id"))].append(str(sal.get("location_id") or ""))
+    topics: dict[str, list[str]] = defaultdict(list)
+    for attribute in rows.get("attribute", {}).values():
+        if attribute.get("link_entity") == "service":
+            topics[str(attribute.get("link_id"))].append(str(attribute.get("taxonomy_term_id") or ""))
+    return {
+        sid
+        for sid, service in rows.get("service", {}).items()
+        if (not service.get("organization_id") or service["organization_id"] in organizations)
+        and all(place in locations for place in places.get(sid, ()) if place)
+        and all(term in terms for term in topics.get(sid, ()) if term)
+    }
+
+
+# Entries whose rows a search document reads by the offer, or by the offer's place.
+_BY_OFFER: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("service_at_location", "service_id", {}),
+    ("language", "service_id", {}),
+    ("schedule", "service_id", {}),
+    ("contact", "service_id", {}),
+    ("attribute", "link_id", {"link_entity": "service"}),
+)
+_BY_PLACE = (("address", "location_id"), ("schedule", "location_id"))
+
+
+def _self_contained(session: StoreSession, rows: Mapping[str, Mapping[str, Row]]) -> set[str]:
+    """Offers whose search documents, once the file is written, are made of the file's rows alone:
+    offers and places new to the directory, with organisation, places and topics in the file, that
+    no entry in the directory refers to. Asked before the file's rows are written."""
+    offers = _file_only_offers(rows)
+    if not offers:
+        return offers
+    places: dict[str, set[str]] = defaultdict(set)
+    for sal in rows.get("service_at_location", {}).values():
+        if sal.get("service_id") in offers and sal.get("location_id"):
+            places[str(sal["service_id"])].add(str(sal["location_id"]))
+    all_places = set().union(*places.values())
+    drawn: set[str] = {str(r["id"]) for r in session.select("service", {"id": offers}, fields=("id",))}
+    for entity, column, more in _BY_OFFER:
+        drawn |= {str(r[column]) for r in session.select(entity, {column: offers, **more}, fields=(column,))}
+    old_places = {str(r["id"]) for r in session.select("location", {"id": all_places}, fields=("id",))}
+    for entity, column in _BY_PLACE:
+        old_places |= {str(r[column]) for r in session.select(entity, {column: all_places}, fields=(column,))}
+    return {sid for sid in offers - drawn if not places.get(sid, set()) & old_places}
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

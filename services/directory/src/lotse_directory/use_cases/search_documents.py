@@ -1,8 +1,9 @@
 """Build the search documents of offers from the directory, and find the offers a change affects."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from operator import itemgetter
+from typing import Any, Protocol
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer, fold
 from lotse_directory.adapters.ports import Row, StoreSession
@@ -33,6 +34,66 @@ _SCHEDULE = (
 )
 _ATTRIBUTE = ("link_id", "link_type", "taxonomy_term_id")
 _CONTACT = ("service_id", "visibility", "title", "department")
+
+
+class RowSource(Protocol):
+    """What building documents reads: rows by field values, ordered by id (a store session, or
+    :class:`RowsInMemory`)."""
+
+    def select(
+        self,
+        entity: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str = "id",
+        limit: int | None = None,
+        offset: int = 0,
+        fields: Sequence[str] | None = None,
+    ) -> list[Row]: ...
+
+
+class RowsInMemory:
+    """An import's own rows answering :meth:`RowSource.select` as the store answers it once they are
+    written: the rows whose fields equal the values (a collection: one of them), each with ``id`` and
+    the asked-for fields, ordered by id. Only for the selects :func:`build_documents` makes."""
+
+    def __init__(self, rows: Mapping[str, Mapping[str, Row]]) -> None:
+        self.rows = rows
+        self._by: dict[tuple[str, str], dict[str, list[Row]]] = {}
+
+    def _having(self, entity: str, field: str, values: Iterable[Any]) -> list[Row]:
+        table = self.rows.get(entity, {})
+        wanted = {str(v) for v in values}
+        if field == "id":
+            return [table[i] for i in wanted if i in table]
+        by = self._by.get((entity, field))
+        if by is None:
+            by = self._by[(entity, field)] = {}
+            for row in table.values():
+                if row.get(field) is not None:
+                    by.setdefault(str(row[field]), []).append(row)
+        return [row for value in wanted for row in by.get(value, ())]
+
+    def select(
+        self,
+        entity: str,
+        where: Mapping[str, Any] | None = None,
+        *,
+        order_by: str = "id",
+        limit: int | None = None,
+        offset: int = 0,
+        fields: Sequence[str] | None = None,
+    ) -> list[Row]:
+        lists = [k for k, v in (where or {}).items() if isinstance(v, list | set | tuple | frozenset)]
+        if order_by != "id" or limit is not None or offset or fields is None or len(lists) != 1:
+            raise NotImplementedError("only selects by one list of values, with fields, in id order")
+        exact = [(k, v) for k, v in (where or {}).items() if k != lists[0]]
+        found = [
+            {"id": row["id"], **{f: row.get(f) for f in fields}}
+            for row in self._having(entity, lists[0], (where or {})[lists[0]])
+            if all(row.get(k) == v for k, v in exact)
+        ]
+        return sorted(found, key=itemgetter("id"))
 
 
 def _ids(rows: Iterable[Mapping[str, Any]], name: str) -> set[str]:
@@ -109,11 +170,13 @@ def _postal_region_keys(gazetteer: Gazetteer, postal_code: str, city_name: str) 
 
 
 def build_documents(
-    session: StoreSession, gazetteer: Gazetteer, service_ids: Iterable[str]
+    session: RowSource, gazetteer: Gazetteer, service_ids: Iterable[str]
 ) -> dict[str, SearchDocument | None]:
     """The documents of these offers; None for offers that are gone or not searchable (inactive)."""
     ids = sorted(set(service_ids))
     result: dict[str, SearchDocument | None] = dict.fromkeys(ids)
+    if not ids:
+        return result
     services = [
         s for s in session.select("service", {"id": ids}, fields=_SERVICE) if s.get("status") in SEARCHABLE_STATUS
     ]

@@ -26,13 +26,21 @@ IndexWriter = Callable[[Mapping[str, SearchDocument | None]], None]
 
 
 def refresh_index(
-    session: StoreSession, touched: list[tuple[str, Row]], gazetteer: Gazetteer, write: IndexWriter, batch: int = 1000
+    session: StoreSession,
+    touched: list[tuple[str, Row]],
+    gazetteer: Gazetteer,
+    write: IndexWriter,
+    ready: Mapping[str, SearchDocument | None],
+    batch: int = 1000,
 ) -> None:
     """Embedded mode: rebuild the documents of every offer the touched entries (old and new values) affect,
-    a batch at a time (an import may touch every offer)."""
+    a batch at a time (an import may touch every offer); those ``ready`` (see
+    :meth:`~lotse_directory.adapters.ports.StoreSession.use_documents`) are not read back."""
     affected = sorted(affected_services(session, touched))
     for start in range(0, len(affected), batch):
-        write(build_documents(session, gazetteer, affected[start : start + batch]))
+        part = affected[start : start + batch]
+        built = build_documents(session, gazetteer, [sid for sid in part if sid not in ready])
+        write({sid: ready[sid] if sid in ready else built[sid] for sid in part})
 
 
 def queue_changed(session: StoreSession, touched: list[tuple[str, Row]]) -> None:

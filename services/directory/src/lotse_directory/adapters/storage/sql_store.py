@@ -26,6 +26,7 @@ from lotse_directory.adapters.storage.tables import (
     search_misses,
     users,
 )
+from lotse_directory.domain.search.documents import SearchDocument
 
 _INTERNAL = (REVISION, "lotse_created_at", "lotse_updated_at")
 _COLLECTIONS = (list, set, tuple, frozenset)
@@ -111,6 +112,7 @@ class SqlStoreSession:
         self.wrote_events = False
         self._events: list[tuple[EventEnvelope, str]] = []
         self.touched: list[tuple[str, Row]] = []
+        self.documents: dict[str, SearchDocument | None] = {}
         self.queued_for_indexing: set[str] = set()
 
     @property
@@ -119,6 +121,9 @@ class SqlStoreSession:
 
     def touch(self, entity: str, values: Mapping[str, Any]) -> None:
         self.touched.append((entity, dict(values)))
+
+    def use_documents(self, documents: Mapping[str, SearchDocument | None]) -> None:
+        self.documents.update(documents)
 
     @staticmethod
     @lru_cache(maxsize=1024)
