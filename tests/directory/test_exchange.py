@@ -353,17 +353,25 @@ def test_documents_built_from_the_file_equal_those_read_back(sqlite_api: Api, tm
     reading the rows back gives. Offers that draw on rows already in the directory are read back: one the
     directory held already, one an earlier entry referred to before it existed, those at a place it held."""
     demo = demo_document(sqlite_api.container.gazetteer)
-    updated, referred = demo["services"][0], demo["services"][1]
+    updated = demo["services"][0]
     organization = next(o for o in demo["organizations"] if o["id"] == updated["organization_id"])
     place = organization["locations"][0]
+    referred = next(  # an offer elsewhere, named by an earlier entry
+        s for s in demo["services"] if all(sal["location_id"] != place["id"] for sal in s["service_at_locations"])
+    )
+    held = next(  # an offer the directory held already, elsewhere (its place and provider not held)
+        s
+        for s in demo["services"]
+        if s is not referred and all(sal["location_id"] != place["id"] for sal in s["service_at_locations"])
+    )
     earlier_place = {**place, "languages": [{"id": str(uuid.uuid4()), "service_id": referred["id"], "code": "tr"}]}
     earlier = {
         "organizations": [{**organization, "locations": [earlier_place]}],
-        "services": [updated],
+        "services": [updated, {k: v for k, v in held.items() if k != "service_at_locations"}],
         "taxonomies": demo["taxonomies"],
         "taxonomy_terms": demo["taxonomy_terms"],
     }
-    later = {**demo, "services": [{**updated, "name": updated["name"] + " (neu)"}, *demo["services"][1:]]}
+    later = {**demo, "services": [{**s, "name": s["name"] + " (neu)"} if s is updated else s for s in demo["services"]]}
     files = [tmp_path / "earlier.json", tmp_path / "later.json"]
     for path, document in zip(files, (earlier, later), strict=True):
         path.write_text(json.dumps(document))
@@ -387,8 +395,9 @@ def test_documents_built_from_the_file_equal_those_read_back(sqlite_api: Api, tm
         if sal.get("location_id") == place["id"]
     }
     assert at_the_place - {updated["id"]}  # new offers at a place the directory held
-    assert read_back[0] == [referred["id"]]  # only the offer its language names, not one yet
-    assert set(read_back[1]) == {updated["id"], referred["id"]} | at_the_place
+    # the first file: the offer its language names (not one yet), and one whose provider is not in the file
+    assert set(read_back[0]) == {referred["id"], held["id"]}
+    assert set(read_back[1]) == {updated["id"], referred["id"], held["id"]} | at_the_place
     assert len(read_back[1]) < len(demo["services"]) / 10
 
     for document in (earlier, later):  # the same files, every document read back

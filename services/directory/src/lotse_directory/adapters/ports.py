@@ -45,6 +45,12 @@ class StoreSession(Protocol):
 
     def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int: ...
 
+    def unknown_references(
+        self, entity: str, field: str, target: str, where: Mapping[str, Any] | None = None
+    ) -> set[str]:
+        """Values of ``field`` in rows of ``entity`` (those matching ``where``) that name no ``target`` entry."""
+        ...
+
     def insert(self, entity: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
     def update(self, entity: str, ident: str, changes: Mapping[str, Any], expected_revision: int) -> bool:

@@ -299,11 +299,11 @@ class Exchange:
                 self._raise_if_invalid(checking.result()[0])
             try:
                 with self.store.transaction(bulk=True) as session:
-                    own = _self_contained(session, rows) if documents else set()  # asked before the rows go in
-                    self._store(session, claims, rows, where, report)
+                    referred = _referred_before(session) if documents else ReferredBefore()
+                    held = self._store(session, claims, rows, where, report)
                     found, built = checking.result()
                     self._raise_if_invalid(found)
-                    session.use_documents({sid: doc for sid, doc in built.items() if sid in own})
+                    session.use_documents(_self_contained(built, rows, held, referred))
             except Invalid:
                 raise
             except Exception:
@@ -358,7 +358,8 @@ class Exchange:
         rows: dict[str, dict[str, Row]],
         where: Mapping[tuple[str, str], str],
         report: ImportReport,
-    ) -> None:
+    ) -> dict[str, set[str]]:
+        """Write the file's rows; the ids of those the directory held already, by entity."""
         all_ids = {(e, i) for e, by_id in rows.items() for i in by_id}
         for entity, by_id in rows.items():
             spec = entities()[entity]
@@ -367,11 +368,13 @@ class Exchange:
         self._check_rights(session, claims, rows)
         events = ImportEvents()
         owners = partial(access.owners, session, known=rows, memo={})  # an offer's many entries ask alike
+        held: dict[str, set[str]] = {}
         for entity in entities():
             by_id = rows.get(entity, {})
             if by_id:
-                self._write(session, claims, entities()[entity], by_id, report, owners, events)
+                held[entity] = self._write(session, claims, entities()[entity], by_id, report, owners, events)
         events.write(session)
+        return held
 
     def _check_rights(self, session: StoreSession, claims: TokenClaims, rows: dict[str, dict[str, Row]]) -> None:
         if claims.role is Role.ADMIN:
@@ -401,7 +404,8 @@ class Exchange:
         report: ImportReport,
         owners: Callable[[str, Row], set[str]],
         events: ImportEvents,
-    ) -> None:
+    ) -> set[str]:
+        """Write these rows of one entity; the ids of those the directory held already."""
         existing = {
             str(r["id"]): r for chunk in _chunks(list(by_id), 5_000) for r in session.select(spec.name, {"id": chunk})
         }
@@ -436,7 +440,7 @@ class Exchange:
         session.insert(spec.name, fresh)
         if spec.name == "metadata":
             report.created[spec.name] = len(fresh)
-            return
+            return set(existing)
         for row in fresh:
             # A creation by import is reported by its organisation's import event and leaves no history
             # (the entry's starts with its next change): the search index is all that is told of it.
@@ -444,6 +448,7 @@ class Exchange:
             events.add(spec.name, str(row["id"]), "create", owners(spec.name, row))
         if fresh:
             report.created[spec.name] = len(fresh)
+        return set(existing)
 
     # -- export ------------------------------------------------------------------------
     def export_rows(self, claims: TokenClaims, organization_ids: Iterable[str] | None = None) -> dict[str, list[Row]]:
@@ -593,25 +598,41 @@ _BY_OFFER: tuple[tuple[str, str, dict[str, str]], ...] = (
 _BY_PLACE = (("address", "location_id"), ("schedule", "location_id"))
 
 
-def _self_contained(session: StoreSession, rows: Mapping[str, Mapping[str, Row]]) -> set[str]:
-    """Offers whose search documents, once the file is written, are made of the file's rows alone:
-    offers and places new to the directory, with organisation, places and topics in the file, that
-    no entry in the directory refers to. Asked before the file's rows are written."""
-    offers = _file_only_offers(rows)
-    if not offers:
-        return offers
-    places: dict[str, set[str]] = defaultdict(set)
-    for sal in rows.get("service_at_location", {}).values():
-        if sal.get("service_id") in offers and sal.get("location_id"):
-            places[str(sal["service_id"])].add(str(sal["location_id"]))
-    all_places = set().union(*places.values())
-    drawn: set[str] = {str(r["id"]) for r in session.select("service", {"id": offers}, fields=("id",))}
-    for entity, column, more in _BY_OFFER:
-        drawn |= {str(r[column]) for r in session.select(entity, {column: offers, **more}, fields=(column,))}
-    old_places = {str(r["id"]) for r in session.select("location", {"id": all_places}, fields=("id",))}
-    for entity, column in _BY_PLACE:
-        old_places |= {str(r[column]) for r in session.select(entity, {column: all_places}, fields=(column,))}
-    return {sid for sid in offers - drawn if not places.get(sid, set()) & old_places}
+@dataclass(frozen=True)
+class ReferredBefore:
+    """Offers and places that entries in the directory referred to before an import, though they did not exist."""
+
+    offers: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
+
+
+def _referred_before(session: StoreSession) -> ReferredBefore:
+    """Asked before the file's rows go in (afterwards the file's own entries would answer)."""
+    offers = (session.unknown_references(e, c, "service", more or None) for e, c, more in _BY_OFFER)
+    places = (session.unknown_references(e, c, "location") for e, c in _BY_PLACE)
+    return ReferredBefore(frozenset().union(*offers), frozenset().union(*places))
+
+
+def _self_contained(
+    built: Mapping[str, SearchDocument | None],
+    rows: Mapping[str, Mapping[str, Row]],
+    held: Mapping[str, set[str]],
+    referred: ReferredBefore,
+) -> dict[str, SearchDocument | None]:
+    """Of the documents built from the file (see :func:`_file_only_offers`), those that equal what the index
+    would read back once the file is written: of offers new to the directory, at places new to it, that no
+    entry in it referred to. Others draw on rows the directory held and are read back."""
+    held_offers, old_places = held.get("service", set()), held.get("location", set()) | referred.places
+    at_old_places = {
+        str(sal.get("service_id"))
+        for sal in rows.get("service_at_location", {}).values()
+        if sal.get("location_id") in old_places
+    }
+    return {
+        sid: doc
+        for sid, doc in built.items()
+        if sid not in held_offers and sid not in referred.offers and sid not in at_old_places
+    }
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

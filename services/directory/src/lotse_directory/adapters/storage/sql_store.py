@@ -195,6 +195,18 @@ class SqlStoreSession:
         inner = self._filtered(entity, shape).subquery()
         return int(self._conn.execute(select(func.count()).select_from(inner), values).scalar_one())
 
+    def unknown_references(
+        self, entity: str, field: str, target: str, where: Mapping[str, Any] | None = None
+    ) -> set[str]:
+        shape, values = _shape(where, self._sqlite)
+        rows = self._filtered(entity, shape, None, (field,)).subquery()
+        query = (
+            select(rows.c[field])
+            .distinct()
+            .where(rows.c[field].is_not(None), rows.c[field].not_in(select(entity_tables[target].c.id)))
+        )
+        return {str(v) for v in self._conn.execute(query, values).scalars()}
+
     def insert(self, entity: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
