@@ -1,7 +1,7 @@
 """The directory benchmark: bulk import and search over HTTP at 100,000 offers, embedded backend.
 
 1. Generates the offers (bench/generate.py, seeded) unless the file is there.
-2. Imports them into a fresh embedded directory with ``lotse-directory import`` and times it, three
+2. Imports them into a fresh embedded directory with ``lotse-directory import`` and times it, five
    times (this shared machine's speed varies from minute to minute); the median run is reported.
 3. Starts ``lotse-directory serve`` and sends a rotating query mix over keep-alive HTTP from a few
    client threads: common and rare words, synonyms, typos; a place (PLZ, "PLZ Ort" or coordinates)
@@ -276,7 +276,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5_000, help="searches in the measured run")
     parser.add_argument("--clients", type=int, default=4, help="concurrent keep-alive connections")
     parser.add_argument("--seconds", type=float, default=300, help="stop the measured run after this long")
-    parser.add_argument("--imports", type=int, default=3, help="import runs (the median one is reported)")
+    parser.add_argument("--imports", type=int, default=5, help="import runs (the median one is reported)")
     parser.add_argument("--keep", action="store_true", help="keep the imported database for the next run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
