@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 import uuid
@@ -19,6 +20,7 @@ from lotse_directory.bootstrap import Container, build
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.demo import demo_document
 from lotse_directory.use_cases.exchange import flatten_json
+from lotse_directory.use_cases.search_documents import build_documents
 from lotse_kit.schema_errors import event_validator
 from sqlalchemy import text as sql
 
@@ -406,3 +408,14 @@ def test_documents_built_from_the_file_equal_those_read_back(sqlite_api: Api, tm
     forked = build(Settings.from_env({"LOTSE_VAR_DIR": str(var)}))
     assert _index(forked) == _index(sqlite_api.container)
     assert any("tr" in doc[6] for doc in _index(forked)["doc"] if doc[0] == referred["id"])
+
+
+def test_search_documents_survive_pickling(sqlite_api: Api) -> None:
+    """A forked import child sends its documents pickled as plain values (SearchDocument.__reduce__)."""
+    demo = demo_document(sqlite_api.container.gazetteer)
+    assert sqlite_api.client.post("/api/v1/import", json=demo, headers=sqlite_api.admin()).status_code == 200
+    with sqlite_api.container.store.transaction() as session:
+        built = build_documents(session, sqlite_api.container.gazetteer, [s["id"] for s in demo["services"]])
+    documents = [d for d in built.values() if d is not None]
+    assert any(d.points and d.hours and d.verified_on for d in documents)
+    assert pickle.loads(pickle.dumps(documents)) == documents  # noqa: S301 -- our own bytes

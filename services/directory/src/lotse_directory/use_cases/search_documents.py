@@ -54,8 +54,9 @@ class RowSource(Protocol):
 
 class RowsInMemory:
     """An import's own rows answering :meth:`RowSource.select` as the store answers it once they are
-    written: the rows whose fields equal the values (a collection: one of them), each with ``id`` and
-    the asked-for fields, ordered by id. Only for the selects :func:`build_documents` makes."""
+    written: the rows whose fields equal the values (a collection: one of them), ordered by id. Only for
+    the selects :func:`build_documents` makes, which reads the asked-for fields of a row and nothing
+    else: the rows are the import's own (not copies of the asked-for fields), and must not be changed."""
 
     def __init__(self, rows: Mapping[str, Mapping[str, Row]]) -> None:
         self.rows = rows
@@ -88,11 +89,9 @@ class RowsInMemory:
         if order_by != "id" or limit is not None or offset or fields is None or len(lists) != 1:
             raise NotImplementedError("only selects by one list of values, with fields, in id order")
         exact = [(k, v) for k, v in (where or {}).items() if k != lists[0]]
-        found = [
-            {"id": row["id"], **{f: row.get(f) for f in fields}}
-            for row in self._having(entity, lists[0], (where or {})[lists[0]])
-            if all(row.get(k) == v for k, v in exact)
-        ]
+        found = self._having(entity, lists[0], (where or {})[lists[0]])
+        if exact:
+            found = [row for row in found if all(row.get(k) == v for k, v in exact)]
         return sorted(found, key=itemgetter("id"))
 
 
@@ -102,35 +101,26 @@ def _ids(rows: Iterable[Mapping[str, Any]], name: str) -> set[str]:
 
 def affected_services(session: StoreSession, touched: Iterable[tuple[str, Mapping[str, Any]]]) -> set[str]:
     """Offers whose search documents depend on these entries (as they were or are now), in a few queries."""
-    found: set[str] = set()
-    organizations: set[str] = set()  # their offers carry the organisation's name and domains
-    terms: set[str] = set()
+    by_entity: dict[str, list[Mapping[str, Any]]] = {}
+    for entity, values in touched:  # grouped first: an import touches a million entries
+        by_entity.setdefault(entity, []).append(values)
+    found = _ids(by_entity.pop("service", []), "id")
+    organizations = _ids(by_entity.pop("organization", []), "id")  # their offers carry its name and domains
+    terms = _ids(by_entity.pop("taxonomy_term", []), "id")
+    found |= {
+        str(v["link_id"])
+        for v in by_entity.pop("attribute", [])
+        if v.get("link_entity") == "service" and v.get("link_id")
+    }
+    found |= _ids(by_entity.pop("service_at_location", []), "service_id")
     sal_ids: set[str] = set()
-    location_ids: set[str] = set()
-    for entity, values in touched:
-        ident = str(values.get("id") or "")
-        if entity == "service":
-            found.add(ident)
-        elif entity == "organization":
-            organizations.add(ident)
-        elif entity == "taxonomy_term":
-            terms.add(ident)
-        elif entity == "attribute":
-            if values.get("link_entity") == "service" and values.get("link_id"):
-                found.add(str(values["link_id"]))
-        else:
-            if values.get("service_id"):
-                found.add(str(values["service_id"]))
-            if entity == "service_at_location":
-                continue
-            if entity == "location":
-                location_ids.add(ident)
-            elif values.get("location_id"):
-                location_ids.add(str(values["location_id"]))
-            if values.get("service_at_location_id"):
-                sal_ids.add(str(values["service_at_location_id"]))
-            if entity == "contact" and values.get("organization_id"):
-                organizations.add(str(values["organization_id"]))
+    location_ids = _ids(by_entity.pop("location", []), "id")
+    for entity, rows in by_entity.items():
+        found |= _ids(rows, "service_id")
+        location_ids |= _ids(rows, "location_id")
+        sal_ids |= _ids(rows, "service_at_location_id")
+        if entity == "contact":
+            organizations |= _ids(rows, "organization_id")
     if organizations:
         found |= _ids(session.select("service", {"organization_id": organizations}, fields=("id",)), "id")
     if terms:
