@@ -299,7 +299,7 @@ class Exchange:
                 self._raise_if_invalid(checking.result()[0])
             try:
                 with self.store.transaction(bulk=True) as session:
-                    referred = _referred_before(session) if documents else ReferredBefore()
+                    referred = _referred_before(session) if documents else _ReferredBefore()
                     held = self._store(session, claims, rows, where, report)
                     found, built = checking.result()
                     self._raise_if_invalid(found)
@@ -599,25 +599,25 @@ _BY_PLACE = (("address", "location_id"), ("schedule", "location_id"))
 
 
 @dataclass(frozen=True)
-class ReferredBefore:
+class _ReferredBefore:
     """Offers and places that entries in the directory referred to before an import, though they did not exist."""
 
     offers: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
 
 
-def _referred_before(session: StoreSession) -> ReferredBefore:
+def _referred_before(session: StoreSession) -> _ReferredBefore:
     """Asked before the file's rows go in (afterwards the file's own entries would answer)."""
     offers = (session.unknown_references(e, c, "service", more or None) for e, c, more in _BY_OFFER)
     places = (session.unknown_references(e, c, "location") for e, c in _BY_PLACE)
-    return ReferredBefore(frozenset().union(*offers), frozenset().union(*places))
+    return _ReferredBefore(frozenset().union(*offers), frozenset().union(*places))
 
 
 def _self_contained(
     built: Mapping[str, SearchDocument | None],
     rows: Mapping[str, Mapping[str, Row]],
     held: Mapping[str, set[str]],
-    referred: ReferredBefore,
+    referred: _ReferredBefore,
 ) -> dict[str, SearchDocument | None]:
     """Of the documents built from the file (see :func:`_file_only_offers`), those that equal what the index
     would read back once the file is written: of offers new to the directory, at places new to it, that no
