@@ -5,6 +5,7 @@ import io
 import json
 import os
 import pickle
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -419,3 +420,23 @@ def test_search_documents_survive_pickling(sqlite_api: Api) -> None:
     documents = [d for d in built.values() if d is not None]
     assert any(d.points and d.hours and d.verified_on for d in documents)
     assert pickle.loads(pickle.dumps(documents)) == documents  # noqa: S301 -- our own bytes
+
+
+def test_a_bulk_transaction_holds_the_write_lock_from_its_first_read(sqlite_api: Api) -> None:
+    """An import decides from what it reads first (what the directory holds, what refers to what); no
+    other change may commit between those reads and its writes."""
+    path = sqlite_api.container.engine.url.database
+    assert path is not None
+    with sqlite_api.container.store.transaction(bulk=True) as session:
+        session.select("service", {"id": ["nothing"]}, fields=("id",))
+        other = sqlite3.connect(path, timeout=0.2)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("UPDATE search_state SET version = version")
+                other.commit()
+        finally:
+            other.close()
+    other = sqlite3.connect(path, timeout=5)  # and once it is over, others write again
+    other.execute("UPDATE search_state SET version = version")
+    other.commit()
+    other.close()

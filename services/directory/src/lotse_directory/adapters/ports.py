@@ -113,5 +113,6 @@ class StoreSession(Protocol):
 
 class DirectoryStore(Protocol):
     def transaction(self, bulk: bool = False) -> AbstractContextManager[StoreSession]:
-        """One transaction; ``bulk``: it will write very many rows (an import), the store may prepare for that."""
+        """One transaction; ``bulk``: it will write very many rows (an import), the store may prepare for that,
+        and no other change commits while it runs (what it reads first is what its writes build on)."""
         ...

@@ -350,6 +350,10 @@ class SqlDirectoryStore:
     @contextmanager
     def transaction(self, bulk: bool = False) -> Iterator[SqlStoreSession]:
         with self.engine.connect() as conn, _bulk_cache(conn, bulk), conn.begin():
+            if bulk and conn.dialect.name == "sqlite":
+                # The driver opens SQLite's transaction only at the first write: an import's reads before
+                # it (what the directory holds, what refers to what) must see the state its writes build on.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             session = SqlStoreSession(conn)
             yield session
             if session.touched:
