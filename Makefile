@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PACKAGES := -e libs/contracts -e libs/kit -e services/directory
+PACKAGES := -e libs/contracts -e libs/kit -e services/directory -e services/routing
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint bench demo clean
@@ -32,7 +32,7 @@ test: $(STAMP) ## run every test (servers missing -> skipped, unless LOTSE_REQUI
 lint: $(STAMP) ## ruff, mypy and the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src bench
+	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src services/routing/src bench
 	$(BIN)/lint-imports
 
 bench: $(STAMP) ## benchmark at 100,000 offers: import, search over HTTP, memory (writes bench/results/)

@@ -1,0 +1,1 @@
+"""Routing rules, free of frameworks and storage."""
