@@ -587,7 +587,7 @@ def _file_only_offers(rows: Mapping[str, Mapping[str, Row]]) -> set[str]:
     }
 
 
-# Entries whose rows a search document reads by the offer, or by the offer's place.
+# The rows build_documents reads by the offer, and by the offer's place (keep in step with its selects).
 _BY_OFFER: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("service_at_location", "service_id", {}),
     ("language", "service_id", {}),
