@@ -3,7 +3,7 @@
 import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
-from lotse_contracts import EventEnvelope
+from lotse_contracts import DeclineReason, EventEnvelope, ReferralEvent
 from lotse_contracts.events import known_event_schemas, routing_key, schema_documents
 from lotse_kit.schema_errors import event_validator
 
@@ -69,3 +69,58 @@ def test_directory_organization_imported_v1_names_ids_by_entity_and_nothing_more
         validator.validate(_imported(created={"Service!": ["s-1"]}))
     with pytest.raises(ValidationError):
         validator.validate(_imported(comment="x"))
+
+
+def _referral(event: ReferralEvent = ReferralEvent.DECLINED, **data: object) -> dict[str, object]:
+    base = {
+        "referral_id": "0b6f3a52-52c6-4d0e-9d7b-4a35c2f1e001",
+        "legal_domain": "SGB_VIII",
+        "region_key": "05954036",
+        "status": "declined",
+        "previous_status": "acknowledged",
+        "sender_organization_id": "kim-en",
+        "recipient_organization_id": "jugendamt-witten",
+        "reason_code": "oertlich_unzustaendig",
+        "first_received_on": "2026-11-20",
+    }
+    return EventEnvelope(type=event.event_type, source="lotse.routing", data={**base, **data}).to_dict()
+
+
+def test_every_referral_event_has_the_one_referral_schema() -> None:
+    for event in ReferralEvent:
+        event_validator(event.event_type, 1).validate(_referral(event))
+    assert ("referral.event", 1) in known_event_schemas()
+    forwarded = _referral(
+        ReferralEvent.FORWARDED,
+        status="forwarded",
+        reason_code=None,
+        forwarded_to_referral_id="0b6f3a52-52c6-4d0e-9d7b-4a35c2f1e002",
+    )
+    event_validator("referral.forwarded", 1).validate(forwarded)
+    key = routing_key("referral", ReferralEvent.REQUESTED, "SGB_VIII", "05954036")
+    assert key == "referral.requested.sgb_viii.05954036"  # what an institution binds its queue to
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"client_name": "Erika Mustermann"},  # personal data has no field to go in
+        {"reason_text": "Familie ist verzogen nach Bochum"},  # free texts stay in the routing service
+        {"reason_code": "weil"},  # only the fixed list
+        {"legal_domain": "sgb_viii"},  # the code, not the routing-key spelling
+        {"region_key": "Witten"},
+        {"status": "archived"},
+        {"referral_id": "r-1"},
+        {"first_received_on": "20.11.2026"},
+    ],
+)
+def test_a_referral_event_carries_coded_facts_only(change: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        event_validator("referral.declined", 1).validate(_referral(**change))
+
+
+def test_an_unknown_referral_event_type_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        event_validator("referral.archived", 1).validate({**_referral(), "type": "referral.archived"})
+    assert DeclineReason.KLIENT_LEHNT_AB.label_de == "Klient*in lehnt ab"
+    assert {r.value for r in DeclineReason} >= {"sonstiges", "duplikat"} and len(DeclineReason) == 10

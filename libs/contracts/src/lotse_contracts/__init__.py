@@ -3,6 +3,16 @@
 from lotse_contracts.auth import TokenClaims
 from lotse_contracts.domains import LegalDomain
 from lotse_contracts.events import EventEnvelope, routing_key
+from lotse_contracts.referrals import DeclineReason, ReferralEvent, ReferralStatus
 from lotse_contracts.roles import Role
 
-__all__ = ["EventEnvelope", "LegalDomain", "Role", "TokenClaims", "routing_key"]
+__all__ = [
+    "DeclineReason",
+    "EventEnvelope",
+    "LegalDomain",
+    "ReferralEvent",
+    "ReferralStatus",
+    "Role",
+    "TokenClaims",
+    "routing_key",
+]
