@@ -277,6 +277,22 @@ print(json.dumps({"forks": len(forks), "results": results}))
 """
 
 
+def _run_alone(script: str, files: list[Path], var: Path) -> Any:
+    """Run ``script`` on ``files`` in a fresh, single-threaded interpreter (this test process has threads,
+    and then nothing forks) with its own directory in ``var``; the JSON it prints last."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOTSE_") and k != "DATABASE_URL"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, *map(str, files)],
+        env={**clean, "LOTSE_VAR_DIR": str(var)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def test_a_file_checked_by_a_forked_child_imports_as_one_checked_in_process(sqlite_api: Api, tmp_path: Path) -> None:
     """Large files are checked by a forked child while their rows go in (the CLI is single-threaded):
     a broken one still has every problem reported and leaves nothing behind, a good one imports the same."""
@@ -287,17 +303,7 @@ def test_a_file_checked_by_a_forked_child_imports_as_one_checked_in_process(sqli
     broken["languages"].append(klingon)
     (tmp_path / "broken.json").write_text(json.dumps(broken))
     (tmp_path / "good.json").write_text(json.dumps(_example("service_full.json")))
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOTSE_") and k != "DATABASE_URL"}
-    done = subprocess.run(
-        [sys.executable, "-c", CHECKED_ALONGSIDE, str(tmp_path / "broken.json"), str(tmp_path / "good.json")],
-        env={**clean, "LOTSE_VAR_DIR": str(tmp_path / "var")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    forked = json.loads(done.stdout.splitlines()[-1])
+    forked = _run_alone(CHECKED_ALONGSIDE, [tmp_path / "broken.json", tmp_path / "good.json"], tmp_path / "var")
     assert forked["forks"] == 2
 
     here = sqlite_api.client.post("/api/v1/import", json=broken, headers=sqlite_api.admin())
@@ -378,18 +384,8 @@ def test_documents_built_from_the_file_equal_those_read_back(sqlite_api: Api, tm
     files = [tmp_path / "earlier.json", tmp_path / "later.json"]
     for path, document in zip(files, (earlier, later), strict=True):
         path.write_text(json.dumps(document))
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOTSE_") and k != "DATABASE_URL"}
     var = tmp_path / "var"
-    done = subprocess.run(
-        [sys.executable, "-c", DOCUMENTS_FROM_THE_FILE, *map(str, files)],
-        env={**clean, "LOTSE_VAR_DIR": str(var)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    read_back = json.loads(done.stdout.splitlines()[-1])
+    read_back = _run_alone(DOCUMENTS_FROM_THE_FILE, files, var)
 
     at_the_place = {
         s["id"]

@@ -24,10 +24,8 @@ class BackendUnavailable(Exception):
     """A server the directory depends on (the search engine) did not answer."""
 
 
-class StoreSession(Protocol):
-    """One transaction: everything done through it commits together or not at all."""
-
-    def get(self, entity: str, ident: str) -> Row | None: ...
+class RowReader(Protocol):
+    """Reads rows by field values: a store session, or rows held in memory (an import's own)."""
 
     def select(
         self,
@@ -42,6 +40,12 @@ class StoreSession(Protocol):
         """Rows whose fields equal the given values (a list or set means "one of", :class:`AtLeast` a lower bound);
         with ``fields``, only those fields (and ``id``) of each row."""
         ...
+
+
+class StoreSession(RowReader, Protocol):
+    """One transaction: everything done through it commits together or not at all."""
+
+    def get(self, entity: str, ident: str) -> Row | None: ...
 
     def count(self, entity: str, where: Mapping[str, Any] | None = None) -> int: ...
 

@@ -3,10 +3,10 @@
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, Protocol
+from typing import Any
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer, fold
-from lotse_directory.adapters.ports import Row, StoreSession
+from lotse_directory.adapters.ports import Row, RowReader, StoreSession
 from lotse_directory.domain.search.documents import Point, SearchDocument, weekly_intervals
 from lotse_directory.domain.verification import verified_on
 
@@ -36,25 +36,9 @@ _ATTRIBUTE = ("link_id", "link_type", "taxonomy_term_id")
 _CONTACT = ("service_id", "visibility", "title", "department")
 
 
-class RowSource(Protocol):
-    """What building documents reads: rows by field values, ordered by id (a store session, or
-    :class:`RowsInMemory`)."""
-
-    def select(
-        self,
-        entity: str,
-        where: Mapping[str, Any] | None = None,
-        *,
-        order_by: str = "id",
-        limit: int | None = None,
-        offset: int = 0,
-        fields: Sequence[str] | None = None,
-    ) -> list[Row]: ...
-
-
 class RowsInMemory:
-    """An import's own rows answering :meth:`RowSource.select` as the store answers it once they are
-    written: the rows whose fields equal the values (a collection: one of them), ordered by id. Only for
+    """An import's own rows answering ``select`` (see :class:`RowReader`) as the store answers it once they
+    are written: the rows whose fields equal the values (a collection: one of them), ordered by id. Only for
     the selects :func:`build_documents` makes, which reads the asked-for fields of a row and nothing
     else: the rows are the import's own (not copies of the asked-for fields), and must not be changed."""
 
@@ -160,7 +144,7 @@ def _postal_region_keys(gazetteer: Gazetteer, postal_code: str, city_name: str) 
 
 
 def build_documents(
-    session: RowSource, gazetteer: Gazetteer, service_ids: Iterable[str]
+    session: RowReader, gazetteer: Gazetteer, service_ids: Iterable[str]
 ) -> dict[str, SearchDocument | None]:
     """The documents of these offers; None for offers that are gone or not searchable (inactive)."""
     ids = sorted(set(service_ids))
