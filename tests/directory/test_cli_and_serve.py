@@ -109,7 +109,7 @@ def test_serve_refuses_a_database_that_is_not_upgraded(env: dict[str, str]) -> N
 def test_processes_starting_together_share_one_embedded_secret(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from lotse_directory.settings import embedded_secret
+    from lotse_kit.settings import embedded_secret
 
     with ThreadPoolExecutor(8) as pool:
         secrets = set(pool.map(lambda _: embedded_secret(tmp_path), range(32)))

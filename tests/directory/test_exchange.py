@@ -251,7 +251,7 @@ import json, os, sys
 from lotse_directory.bootstrap import build
 from lotse_directory.entrypoints.cli import CLI_ADMIN
 from lotse_directory.settings import Settings
-from lotse_directory.use_cases.errors import Invalid
+from lotse_kit.errors import Invalid
 from sqlalchemy import text
 
 forks = []

@@ -14,6 +14,9 @@ def test_geocoder_answers_plz_plz_ort_gemeinde_and_ags() -> None:
     assert geocoder.geocode("05954036").raw["name"].startswith("Witten")
     assert geocoder.geocode("Muenchen").raw["ags"] == "09162000"
     assert geocoder.geocode("99999") is None
+    # a postal address: the gazetteer knows no streets, its "PLZ Ort" part decides
+    assert geocoder.geocode("Ruhrstraße 1, 58452 Witten").raw["ags"] == "05954036"
+    assert geocoder.geocode("c/o Muster, Hauptstr. 5, 58300 Wetter (Ruhr)").raw["ags"] == "05954032"
     location = geocoder.geocode("46045")
     assert 51.4 < location.latitude < 51.6 and 6.7 < location.longitude < 7.0
 

@@ -5,12 +5,12 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from lotse_directory.adapters.storage.migrate import alembic_config
 from lotse_directory.adapters.storage.tables import is_declared, metadata
 from lotse_directory.bootstrap import Container, build
 from lotse_directory.entrypoints.cli import CLI_ADMIN
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.demo import demo_document
+from lotse_kit.sql import alembic_config
 
 
 def test_migrated_database_matches_the_tables_in_code(container: Container) -> None:
@@ -32,7 +32,7 @@ def test_migrations_step_down_and_up_again_keeping_the_embedded_index(tmp_path: 
 
     before = index()
     assert all(before.values())
-    config = alembic_config(container.engine.url.render_as_string())
+    config = alembic_config("lotse_directory", container.engine.url.render_as_string())
     for step in ("0005", "0004", "0003", "0002"):
         with container.engine.begin() as conn:
             config.attributes["connection"] = conn

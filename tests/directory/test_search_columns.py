@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 from lotse_directory.adapters.search import sqlite_fts
 from lotse_directory.adapters.search.sqlite_fts import SqliteSearch, clear, write_documents
-from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, make_engine
+from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore
 from lotse_directory.bootstrap import build
 from lotse_directory.domain.search.documents import Point, SearchDocument
 from lotse_directory.domain.search.query import Near, SearchQuery
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.search import MissLog
+from lotse_kit.sql import make_engine
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 

@@ -9,3 +9,5 @@ class Role(StrEnum):
     MAINTAINER = "maintainer"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+    SERVICE = "service"
+    """Another Lotse service calling on its own behalf (routing reading the directory); sees what is public."""

@@ -12,7 +12,6 @@ from lotse_directory.entrypoints.web.entries import (
     register_entity_routes,
     register_exchange_routes,
 )
-from lotse_directory.entrypoints.web.errors import install_error_handlers
 from lotse_directory.entrypoints.web.hsds import HSDS_PREFIX, register_hsds_routes
 from lotse_directory.entrypoints.web.meta import register_health, register_meta_routes
 from lotse_directory.entrypoints.web.search import register_search_routes
@@ -31,7 +30,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = container
     install_problem_handlers(app)
-    install_error_handlers(app)
     install_auth(app, container.verifier)
 
     doc = ApiDoc(

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
 from lotse_kit.outbox import InProcessBus, RelayWorker, SqlOutbox
+from lotse_kit.sql import is_current, make_engine, upgrade
 from sqlalchemy import Engine
 
 from lotse_directory.adapters.geocoding.gazetteer import (
@@ -17,8 +18,7 @@ from lotse_directory.adapters.geocoding.gazetteer import (
 from lotse_directory.adapters.jobs.celery_app import CeleryJobs, make_celery
 from lotse_directory.adapters.search import elastic
 from lotse_directory.adapters.search.sqlite_fts import SqliteSearch, write_documents
-from lotse_directory.adapters.storage.migrate import is_current, upgrade
-from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, SqlStoreSession, make_engine
+from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, SqlStoreSession
 from lotse_directory.adapters.storage.tables import outbox
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.entries import Entries
@@ -55,10 +55,10 @@ class Container:
     """The HSDS read API: public data only."""
 
     def migrate(self) -> None:
-        upgrade(self.engine)
+        upgrade("lotse_directory", self.engine)
 
     def schema_current(self) -> bool:
-        return is_current(self.engine)
+        return is_current("lotse_directory", self.engine)
 
 
 EXTENSION = "lotse.directory"

@@ -1,32 +1,11 @@
 """Settings of the directory service, read from the environment (prefix ``LOTSE_DIRECTORY_``)."""
 
 import os
-import secrets
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def _var_dir(env: Mapping[str, str]) -> Path:
-    return Path(env.get("LOTSE_VAR_DIR", "var")).resolve()
-
-
-def embedded_secret(var_dir: Path) -> str:
-    """The suite's token secret in embedded mode: made once, kept in ``var/auth-secret``."""
-    path = var_dir / "auth-secret"
-    if not path.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        fd, draft = tempfile.mkstemp(dir=var_dir, prefix=".auth-secret.")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-        try:
-            os.link(draft, path)  # atomic, and only if no other process made the secret first
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(draft)
-    return path.read_text().strip()
+from lotse_kit.settings import embedded_secret, var_dir
 
 
 @dataclass(frozen=True)
@@ -59,12 +38,12 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
-        var_dir = _var_dir(env)
+        var = var_dir(env)
         p = "LOTSE_DIRECTORY_"
-        url = env.get(f"{p}DATABASE_URL") or env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'directory.db'}"
+        url = env.get(f"{p}DATABASE_URL") or env.get("DATABASE_URL") or f"sqlite:///{var / 'directory.db'}"
         return cls(
             database_url=url,
-            var_dir=var_dir,
+            var_dir=var,
             auth_secret=env.get("LOTSE_AUTH_SECRET") or None,
             oidc_issuer=env.get("LOTSE_AUTH_OIDC_ISSUER") or None,
             oidc_audience=env.get("LOTSE_AUTH_OIDC_AUDIENCE", "lotse"),

@@ -11,11 +11,11 @@ from pathlib import Path
 import click
 from lotse_contracts import Role, TokenClaims
 from lotse_kit.auth import HmacTokenVerifier
+from lotse_kit.errors import Invalid, UseCaseError
 
 from lotse_directory.bootstrap import Container, build
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.demo import demo_document
-from lotse_directory.use_cases.errors import Invalid, UseCaseError
 from lotse_directory.use_cases.search_indexing import Indexer
 
 CLI_ADMIN = TokenClaims(subject="cli", role=Role.ADMIN, organization_id=None, name="Kommandozeile")

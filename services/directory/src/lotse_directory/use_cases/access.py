@@ -4,10 +4,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from lotse_contracts import Role, TokenClaims
+from lotse_kit.errors import Forbidden
 
 from lotse_directory.adapters.ports import StoreSession
 from lotse_directory.domain.hsds import entities
-from lotse_directory.use_cases.errors import Forbidden
 
 # References that say where an entry belongs; others (deputy, taxonomy, parent organisation)
 # point sideways and do not make the target's maintainers owners.

@@ -7,6 +7,13 @@ from functools import cache
 from typing import Any
 
 from lotse_contracts import Role, TokenClaims
+from lotse_kit.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from lotse_kit.schema_errors import SchemaCheck
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
@@ -16,13 +23,6 @@ from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
 from lotse_directory.domain.rules import Violation, check_entry
 from lotse_directory.use_cases import access
 from lotse_directory.use_cases.changes import record_change
-from lotse_directory.use_cases.errors import (
-    Conflict,
-    Invalid,
-    NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
-)
 
 MAX_PER_PAGE = 200
 

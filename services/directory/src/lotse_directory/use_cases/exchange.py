@@ -17,6 +17,7 @@ from typing import Any
 
 from lotse_contracts import Role, TokenClaims
 from lotse_kit.alongside import alongside
+from lotse_kit.errors import Forbidden, Invalid
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
@@ -27,7 +28,6 @@ from lotse_directory.domain.search.documents import SearchDocument
 from lotse_directory.use_cases import access
 from lotse_directory.use_cases.changes import ImportEvents, record_change
 from lotse_directory.use_cases.entries import gazetteer_violations, schema_violations
-from lotse_directory.use_cases.errors import Forbidden, Invalid
 from lotse_directory.use_cases.search_documents import RowsInMemory, build_documents
 
 TOP_LEVEL = {

@@ -11,11 +11,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from lotse_kit.errors import NotFound, Unavailable
+
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import AtLeast, DirectoryStore, Row, StoreSession
 from lotse_directory.domain.hsds import JURISDICTION, PROFILE_FIELDS, PROFILE_URI, VISIBILITIES, entities
 from lotse_directory.domain.search.query import MAX_WINDOW, SearchQuery, km_between
-from lotse_directory.use_cases.errors import NotFound, Unavailable
 from lotse_directory.use_cases.search import SearchBackend
 
 HSDS_VERSION = "3.0"

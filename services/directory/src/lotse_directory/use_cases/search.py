@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from lotse_contracts import Role, TokenClaims
+from lotse_kit.errors import Forbidden, Unavailable
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import BackendUnavailable, DirectoryStore, Row
 from lotse_directory.domain.search.analysis import tokens
 from lotse_directory.domain.search.query import SearchQuery, SearchResult, km_between
-from lotse_directory.use_cases.errors import Forbidden, Unavailable
 
 log = logging.getLogger(__name__)
 

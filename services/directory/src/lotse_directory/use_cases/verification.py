@@ -4,11 +4,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from lotse_contracts import Role, TokenClaims
+from lotse_kit.errors import Forbidden
 
 from lotse_directory.adapters.ports import DirectoryStore, Row
 from lotse_directory.domain.verification import VERIFIED_ENTITIES, confirmation, due_since, verified_on
 from lotse_directory.use_cases.entries import Entries, Entry
-from lotse_directory.use_cases.errors import Forbidden
 
 
 def _now() -> datetime:

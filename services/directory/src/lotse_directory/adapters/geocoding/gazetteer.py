@@ -231,6 +231,12 @@ class GazetteerGeocoder(Geocoder):  # type: ignore[misc]  # geopy ships no type 
 
     def _resolve(self, query: str) -> list[tuple[str, Place]]:
         g = self.gazetteer
+        if "," in query:
+            # a postal address ("Ruhrstraße 1, 58452 Witten"): the gazetteer knows no streets, so its
+            # "PLZ Ort" part decides (a PLZ spanning Gemeinden stays several places)
+            part = next((p.strip() for p in reversed(query.split(",")) if re.match(r"\s*\d{5}\b", p)), None)
+            if part is not None:
+                query = part
         match = re.fullmatch(r"(\d{5})(?:\s+(.+))?", query)
         if match:
             places = g.places_for_postal_code(match.group(1))

@@ -10,7 +10,7 @@ from typing import Any
 from lotse_contracts import EventEnvelope
 from lotse_kit.bulk import insert_many
 from lotse_kit.outbox import add_events
-from sqlalchemy import Engine, Select, and_, bindparam, create_engine, event, func, insert, literal, select, update
+from sqlalchemy import Engine, Select, and_, bindparam, func, insert, literal, select, update
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -33,23 +33,6 @@ _COLLECTIONS = (list, set, tuple, frozenset)
 _MAX_IN = 10_000
 _BULK_CACHE_KIB = 256 * 1024
 _DEFAULT_CACHE = -2000  # SQLite's default: 2,000 KiB
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout for concurrent use."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
 
 
 @contextmanager

@@ -1,8 +1,18 @@
-"""Errors a use case reports; the entry points turn them into answers (HTTP, CLI)."""
+"""Errors a use case reports; the entry points turn them into answers (HTTP problem+json, CLI)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from lotse_directory.domain.rules import Violation
+
+class Violation(Protocol):
+    """One offending field of the input (a domain rule's finding)."""
+
+    @property
+    def field(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
 class UseCaseError(Exception):
@@ -22,7 +32,7 @@ class Forbidden(UseCaseError):
 
 @dataclass
 class Invalid(UseCaseError):
-    violations: list[Violation]
+    violations: Sequence[Violation]
     detail: str = ""
 
 
