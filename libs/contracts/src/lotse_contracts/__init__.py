@@ -3,10 +3,11 @@
 from lotse_contracts.auth import TokenClaims
 from lotse_contracts.domains import LegalDomain
 from lotse_contracts.events import EventEnvelope, routing_key
-from lotse_contracts.referrals import DeclineReason, ReferralEvent, ReferralStatus
+from lotse_contracts.referrals import CancelReason, DeclineReason, ReferralEvent, ReferralStatus
 from lotse_contracts.roles import Role
 
 __all__ = [
+    "CancelReason",
     "DeclineReason",
     "EventEnvelope",
     "LegalDomain",

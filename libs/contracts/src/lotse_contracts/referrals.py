@@ -32,14 +32,26 @@ class ReferralEvent(StrEnum):
     DECLINED = "declined"
     FORWARDED = "forwarded"
     ON_HOLD = "on_hold"
+    IN_PROGRESS = "in_progress"
+    RESUMED = "resumed"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    ENTERED_IN_ERROR = "entered_in_error"
     REMINDER_DUE = "reminder_due"
 
     @property
     def event_type(self) -> str:
         return f"referral.{self.value}"
+
+
+class CancelReason(StrEnum):
+    """Why a referral was cancelled: by its sender (the client moved, it is no longer needed), or by the
+    system when the client withdrew consent."""
+
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    CLIENT_MOVED = "client_moved"
+    NO_LONGER_NEEDED = "no_longer_needed"
 
 
 class DeclineReason(StrEnum):

@@ -30,6 +30,17 @@ class Forbidden(UseCaseError):
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    field: str
+    reason: str
+
+
+def invalid(field: str, reason: str) -> "Invalid":
+    """One offending field (the common case)."""
+    return Invalid([FieldViolation(field, reason)])
+
+
 @dataclass
 class Invalid(UseCaseError):
     violations: Sequence[Violation]

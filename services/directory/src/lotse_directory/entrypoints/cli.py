@@ -198,7 +198,7 @@ def export(fmt: str, out: Path | None) -> None:
 @main.command("serve")
 def serve() -> None:
     """Serve the directory API (gunicorn: LOTSE_DIRECTORY_WORKERS processes) on LOTSE_DIRECTORY_HOST:PORT."""
-    from lotse_directory.entrypoints.server import DirectoryServer
+    from lotse_directory.entrypoints.server import directory_server
 
     settings = Settings.from_env()
     container = build(settings)
@@ -208,7 +208,7 @@ def serve() -> None:
         container.search_index.ensure()
     url = f"http://{settings.host}:{settings.port}"
     click.echo(f"Lotse directory: {url}/docs (API {url}/api/v1, OpenAPI {url}/openapi.json)")
-    DirectoryServer(settings).run()
+    directory_server(settings).run()
 
 
 @main.group()

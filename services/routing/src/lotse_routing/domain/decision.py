@@ -29,6 +29,8 @@ class Jurisdiction:
     """Empty: the whole region; else only these PLZ in it."""
     source: str = ""
     verified_on: date | None = None
+    location_id: str | None = None
+    """The authority's office the jurisdiction names, if it names one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,34 @@
+"""A background thread that runs a job every few seconds (timers that are rows swept by a periodic job)."""
+
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class Periodic:
+    """Runs ``job`` every ``interval`` seconds until stopped; a failing run is logged and the next one comes."""
+
+    def __init__(self, name: str, interval: float, job: Callable[[], object]) -> None:
+        self.name = name
+        self.interval = interval
+        self.job = job
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.job()
+            except Exception:
+                log.exception("periodic job %s failed; next run in %.0f s", self.name, self.interval)

@@ -1,0 +1,169 @@
+"""The event bus in scale mode: RabbitMQ through pika, on the durable topic exchange ``lotse.events``."""
+
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+import pika
+from lotse_contracts import EventEnvelope
+from lotse_contracts.events import EXCHANGE
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.exceptions import AMQPError, UnroutableError
+
+from lotse_kit.outbox import Handler
+
+log = logging.getLogger(__name__)
+
+
+def _parameters(url: str) -> pika.URLParameters:
+    params = pika.URLParameters(url)
+    params.heartbeat = 30
+    params.blocked_connection_timeout = 30
+    params.connection_attempts = 1
+    return params
+
+
+class RabbitMqEventPublisher:
+    """Publishes outbox rows: persistent, with publisher confirms and the mandatory flag.
+
+    :meth:`publish` returns only after the broker confirmed the message; any failure raises, and the
+    outbox relay keeps the row and tries again later (with backoff), on a new connection. A message no
+    queue is bound for is confirmed too, and returned: it is logged, since nobody subscribed to it yet.
+    """
+
+    def __init__(self, url: str, exchange: str = EXCHANGE) -> None:
+        self.url = url
+        self.exchange = exchange
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
+        self._lock = threading.Lock()
+
+    def _open(self) -> BlockingChannel:
+        if self._channel is not None and self._channel.is_open:
+            return self._channel
+        self.close()
+        self._connection = pika.BlockingConnection(_parameters(self.url))
+        channel = self._connection.channel()
+        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        channel.confirm_delivery()
+        self._channel = channel
+        return channel
+
+    def publish(self, routing_key: str, payload: str, message_id: str) -> None:
+        event_type = json.loads(payload).get("type", "")
+        properties = pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=pika.DeliveryMode.Persistent,
+            message_id=message_id,
+            type=event_type,
+        )
+        with self._lock:
+            try:
+                self._open().basic_publish(self.exchange, routing_key, payload.encode(), properties, mandatory=True)
+            except UnroutableError:
+                log.warning(
+                    "no queue is bound for %s (event %s); it was dropped by the broker", routing_key, message_id
+                )
+            except (AMQPError, OSError):
+                self.close()
+                raise
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            with contextlib.suppress(AMQPError, OSError):
+                connection.close()
+
+
+class RabbitMqSubscriber:
+    """A service's own queue on ``lotse.events``, consumed in a background thread.
+
+    The queue is a durable quorum queue bound with ``bindings``; a ``transient`` one lives only as long as
+    its connection (for a process's caches, whose ``on_connect`` makes up for what was missed while
+    away). Each message is handed to ``handler`` and acknowledged only after it returned, one at a time
+    (prefetch 1). A message the handler fails on is rejected without requeue (to the queue's dead-letter
+    exchange, if a policy sets one). A lost connection is opened again with backoff.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        queue: str,
+        bindings: Sequence[str],
+        handler: Handler,
+        exchange: str = EXCHANGE,
+        max_backoff: float = 30.0,
+        transient: bool = False,
+        on_connect: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.url = url
+        self.transient = transient
+        self.on_connect = on_connect
+        self.queue = queue
+        self.bindings = tuple(bindings)
+        self.handler = handler
+        self.exchange = exchange
+        self.max_backoff = max_backoff
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._connection: pika.BlockingConnection | None = None
+        self.ready = threading.Event()
+        """Set once the queue is declared and bound (and after every reconnect)."""
+
+    def declare(self, channel: BlockingChannel) -> None:
+        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        if self.transient:
+            channel.queue_declare(self.queue, exclusive=True, auto_delete=True)
+        else:
+            channel.queue_declare(self.queue, durable=True, arguments={"x-queue-type": "quorum"})
+        for key in self.bindings:
+            channel.queue_bind(self.queue, self.exchange, routing_key=key)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"consume-{self.queue}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self._consume()
+                backoff = 0.5
+            except (AMQPError, OSError) as exc:
+                self.ready.clear()
+                log.warning("consumer of %s lost the broker (%s); again in %.1f s", self.queue, exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+
+    def _consume(self) -> None:
+        connection = pika.BlockingConnection(_parameters(self.url))
+        try:
+            channel = connection.channel()
+            self.declare(channel)
+            channel.basic_qos(prefetch_count=1)
+            self.on_connect()
+            self.ready.set()
+            for method, properties, body in channel.consume(self.queue, inactivity_timeout=0.5):
+                if self._stop.is_set():
+                    break
+                if method is None:
+                    continue
+                try:
+                    event = EventEnvelope.from_dict(json.loads(body))
+                    self.handler(event, method.routing_key)
+                except Exception:
+                    log.exception("event %s on %s could not be handled", properties.message_id, self.queue)
+                    channel.basic_reject(method.delivery_tag, requeue=False)
+                    continue
+                channel.basic_ack(method.delivery_tag)
+            channel.cancel()
+        finally:
+            if connection.is_open:
+                connection.close()

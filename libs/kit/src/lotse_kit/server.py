@@ -1,0 +1,74 @@
+"""A service's HTTP server: gunicorn, a few processes with a few threads each, and per-process background work.
+
+One Python process runs one request's Python code at a time, so a service runs a process per core with
+threads for the time spent waiting. Each process builds its own app (database connections, caches) and
+starts its own background threads (outbox relay, timers) once it runs (``started``).
+"""
+
+import ctypes
+import ctypes.util
+import gc
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+_M_ARENA_MAX = -8
+
+
+def fewer_malloc_arenas(arenas: int = 2) -> None:
+    """glibc gives each thread its own heap (up to 8 per core), and a heap that grew for one request
+    stays grown; two heaps per process keep a worker's resident memory near what it uses. Set in the
+    master, inherited by the workers it forks; elsewhere than glibc, nothing happens."""
+    name = ctypes.util.find_library("c")
+    if name:
+        mallopt = getattr(ctypes.CDLL(name), "mallopt", None)
+        if mallopt is not None:
+            mallopt(_M_ARENA_MAX, arenas)
+
+
+class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+    def __init__(
+        self,
+        load: Callable[[], Flask],
+        bind: str,
+        workers: int,
+        threads: int,
+        started: Callable[[Flask], None] = lambda app: None,
+        stopping: Callable[[Flask], None] = lambda app: None,
+    ) -> None:
+        self._load = load
+        self._options = {"bind": bind, "workers": workers, "threads": threads}
+        self._started = started
+        self._stopping = stopping
+        fewer_malloc_arenas()
+        super().__init__()
+
+    def load_config(self) -> None:
+        def worker_started(worker: Any) -> None:
+            self._started(worker.wsgi)
+            # what is loaded now lives as long as the process: keep the collector from scanning it again
+            # and again (a full collection over a large index paused requests for tens of milliseconds)
+            gc.collect()
+            gc.freeze()
+
+        def worker_stopping(_arbiter: Any, worker: Any) -> None:
+            self._stopping(worker.wsgi)
+
+        options = {
+            **self._options,
+            "worker_class": "gthread",
+            "timeout": 120,  # a worker loading a large index at start must not be taken for hung
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "control_socket_disable": True,  # one per user by default: a second server would take it over
+            "post_worker_init": worker_started,
+            "worker_exit": worker_stopping,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        """Called in each worker process: its own connections, caches and threads."""
+        return self._load()

@@ -1,0 +1,93 @@
+"""The ports routing's use cases call; adapters implement them, bootstrap picks which."""
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from lotse_contracts import EventEnvelope, LegalDomain
+
+from lotse_routing.domain.decision import Jurisdiction
+from lotse_routing.domain.offices import Authority, FoundPlace
+
+
+class DirectoryUnavailable(Exception):
+    """The directory did not answer (in time, or at all)."""
+
+
+class Directory(Protocol):
+    """What routing asks the directory service (over HTTP, through a cache)."""
+
+    def places(self, location: str) -> Sequence[FoundPlace]:
+        """The places a PLZ, 'PLZ Ort', address, Gemeinde name or AGS may mean; empty if none."""
+        ...
+
+    def jurisdictions(self, legal_domain: LegalDomain) -> Sequence[Jurisdiction]: ...
+
+    def authority(self, organization_id: str) -> Authority | None: ...
+
+
+class Sealer(Protocol):
+    """Encrypts what could name a client before it is stored."""
+
+    current: str
+    """The id of the key that seals now."""
+
+    def seal(self, value: object) -> str: ...
+
+    def open(self, token: str) -> object: ...
+
+    def reseal(self, token: str) -> str: ...
+
+
+Row = dict[str, Any]
+
+
+class ReferralSession(Protocol):
+    """One transaction over referrals, consents, their history, reminders, the audit log and the outbox."""
+
+    def add_consent(self, row: Row) -> None: ...
+
+    def consent(self, ident: str, for_update: bool = False) -> Row | None: ...
+
+    def update_consent(self, ident: str, values: Row) -> None: ...
+
+    def add_referral(self, row: Row) -> None: ...
+
+    def referral(self, ident: str, for_update: bool = False) -> Row | None: ...
+
+    def update_referral(self, ident: str, revision: int, values: Row) -> bool: ...
+
+    def referrals_of_consent(self, consent_id: str) -> list[Row]: ...
+
+    def page(self, where: Mapping[str, Any], page: int, per_page: int) -> tuple[list[Row], int]: ...
+
+    def add_history(self, row: Row) -> None: ...
+
+    def history(self, referral_id: str) -> list[Row]: ...
+
+    def add_audit(self, rows: Sequence[Row]) -> None: ...
+
+    def add_event(self, event: EventEnvelope, routing_key: str) -> None:
+        """Into the outbox, with the transaction."""
+        ...
+
+    def set_reminder(self, referral_id: str, kind: str, due_at: datetime) -> None: ...
+
+    def close_reminders(self, referral_id: str, at: datetime) -> None: ...
+
+    def due_reminders(self, now: datetime, limit: int) -> list[Row]: ...
+
+    def fire_reminder(self, referral_id: str, kind: str, at: datetime) -> None: ...
+
+    def counts(self, dimensions: Sequence[str], where: Mapping[str, Any]) -> list[Row]: ...
+
+    def durations(self, where: Mapping[str, Any]) -> list[Row]: ...
+
+    def sealed_with_other_key(self, key_id: str, limit: int) -> list[tuple[str, str, str]]: ...
+
+    def reseal(self, table_name: str, key: str, sealed: str, key_id: str) -> None: ...
+
+
+class ReferralStore(Protocol):
+    def transaction(self) -> AbstractContextManager[ReferralSession]: ...

@@ -1,0 +1,176 @@
+"""Referrals in SQL (SQLite in embedded mode, PostgreSQL in scale mode), one transaction per use case."""
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from lotse_contracts import EventEnvelope
+from lotse_kit.outbox import add_events
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from lotse_routing.adapters.storage.tables import audit, consent, history, outbox, referral, reminder
+
+Row = dict[str, Any]
+
+
+class SqlReferralSession:
+    """One transaction's view of the referrals; what it writes commits together or not at all."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.connection = conn
+        self.events: list[tuple[EventEnvelope, str]] = []
+
+    def add_consent(self, row: Row) -> None:
+        self.connection.execute(insert(consent).values(row))
+
+    def consent(self, ident: str, for_update: bool = False) -> Row | None:
+        query = select(consent).where(consent.c.id == ident)
+        found = self.connection.execute(query.with_for_update() if for_update else query).mappings().first()
+        return dict(found) if found else None
+
+    def update_consent(self, ident: str, values: Row) -> None:
+        self.connection.execute(update(consent).where(consent.c.id == ident).values(values))
+
+    def add_referral(self, row: Row) -> None:
+        self.connection.execute(insert(referral).values(row))
+
+    def referral(self, ident: str, for_update: bool = False) -> Row | None:
+        query = select(referral).where(referral.c.id == ident)
+        found = self.connection.execute(query.with_for_update() if for_update else query).mappings().first()
+        return dict(found) if found else None
+
+    def update_referral(self, ident: str, revision: int, values: Row) -> bool:
+        """Change a referral read at ``revision``; False if it changed meanwhile."""
+        done = self.connection.execute(
+            update(referral)
+            .where(referral.c.id == ident, referral.c.revision == revision)
+            .values(**values, revision=revision + 1)
+        )
+        return done.rowcount == 1
+
+    def referrals_of_consent(self, consent_id: str) -> list[Row]:
+        query = select(referral).where(referral.c.consent_id == consent_id).order_by(referral.c.created_at)
+        return [dict(r) for r in self.connection.execute(query.with_for_update()).mappings()]
+
+    def page(self, where: Mapping[str, Any], page: int, per_page: int) -> tuple[list[Row], int]:
+        conditions = [referral.c[name] == value for name, value in where.items()]
+        total = self.connection.execute(select(func.count()).select_from(referral).where(*conditions)).scalar_one()
+        rows = self.connection.execute(
+            select(referral)
+            .where(*conditions)
+            .order_by(referral.c.updated_at.desc(), referral.c.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).mappings()
+        return [dict(r) for r in rows], int(total)
+
+    def add_history(self, row: Row) -> None:
+        self.connection.execute(insert(history).values(row))
+
+    def history(self, referral_id: str) -> list[Row]:
+        query = select(history).where(history.c.referral_id == referral_id).order_by(history.c.seq)
+        return [dict(r) for r in self.connection.execute(query).mappings()]
+
+    def add_audit(self, rows: Sequence[Row]) -> None:
+        if rows:
+            self.connection.execute(insert(audit), list(rows))
+
+    def audit_of(self, referral_id: str) -> list[Row]:
+        query = select(audit).where(audit.c.referral_id == referral_id).order_by(audit.c.seq)
+        return [dict(r) for r in self.connection.execute(query).mappings()]
+
+    def add_event(self, event: EventEnvelope, routing_key: str) -> None:
+        self.events.append((event, routing_key))
+
+    def set_reminder(self, referral_id: str, kind: str, due_at: datetime) -> None:
+        self.connection.execute(insert(reminder).values(referral_id=referral_id, kind=kind, due_at=due_at, fired=False))
+
+    def close_reminders(self, referral_id: str, at: datetime) -> None:
+        self.connection.execute(
+            update(reminder)
+            .where(reminder.c.referral_id == referral_id, reminder.c.done_at.is_(None))
+            .values(done_at=at)
+        )
+
+    def due_reminders(self, now: datetime, limit: int) -> list[Row]:
+        query = (
+            select(reminder)
+            .where(reminder.c.done_at.is_(None), reminder.c.due_at <= now)
+            .order_by(reminder.c.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [dict(r) for r in self.connection.execute(query).mappings()]
+
+    def fire_reminder(self, referral_id: str, kind: str, at: datetime) -> None:
+        self.connection.execute(
+            update(reminder)
+            .where(reminder.c.referral_id == referral_id, reminder.c.kind == kind)
+            .values(done_at=at, fired=True)
+        )
+
+    def counts(self, dimensions: Sequence[str], where: Mapping[str, Any]) -> list[Row]:
+        """Referrals counted by the given columns (coordinators' figures)."""
+        columns = [referral.c[d] for d in dimensions]
+        conditions = [referral.c[name] == value for name, value in where.items()]
+        query = select(*columns, func.count().label("count")).where(*conditions).group_by(*columns)
+        return [dict(r) for r in self.connection.execute(query).mappings()]
+
+    def durations(self, where: Mapping[str, Any]) -> list[Row]:
+        """When each referral was requested, acknowledged and accepted (for the medians)."""
+        conditions = [referral.c[name] == value for name, value in where.items()]
+        query = select(
+            referral.c.legal_domain, referral.c.requested_at, referral.c.acknowledged_at, referral.c.accepted_at
+        ).where(referral.c.requested_at.is_not(None), *conditions)
+        return [dict(r) for r in self.connection.execute(query).mappings()]
+
+    def sealed_with_other_key(self, key_id: str, limit: int) -> list[tuple[str, str, str]]:
+        """Up to ``limit`` sealed values not sealed with ``key_id``: (table, key, sealed text)."""
+        found: list[tuple[str, str, str]] = []
+        for table, key in ((referral, "id"), (consent, "id"), (history, "seq")):
+            query = (
+                select(table.c[key], table.c.sealed)
+                .where(table.c.sealed.is_not(None), table.c.sealed_with != key_id)
+                .limit(limit - len(found))
+            )
+            found.extend((table.name, str(k), s) for k, s in self.connection.execute(query))
+            if len(found) >= limit:
+                break
+        return found
+
+    def reseal(self, table_name: str, key: str, sealed: str, key_id: str) -> None:
+        table = {t.name: t for t in (referral, consent, history)}[table_name]
+        column = table.c.seq if table is history else table.c.id
+        value: Any = int(key) if table is history else key
+        self.connection.execute(update(table).where(column == value).values(sealed=sealed, sealed_with=key_id))
+
+
+class SqlReferralStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._after_commit: list[Callable[[SqlReferralSession], None]] = []
+
+    def after_commit(self, hook: Callable[[SqlReferralSession], None]) -> None:
+        self._after_commit.append(hook)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlReferralSession]:
+        """A write transaction; on SQLite it takes the write lock at once, so that what it reads stays true."""
+        with self.engine.connect() as conn, conn.begin():
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # the driver would begin only at the first write
+            session = SqlReferralSession(conn)
+            yield session
+            if session.events:
+                add_events(conn, outbox, session.events)
+        for hook in self._after_commit:
+            hook(session)
+
+    @contextmanager
+    def reading(self) -> Iterator[SqlReferralSession]:
+        """A transaction for reads (and the audit rows they leave)."""
+        with self.engine.begin() as conn:
+            session = SqlReferralSession(conn)
+            yield session

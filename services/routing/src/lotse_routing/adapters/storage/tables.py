@@ -1,0 +1,120 @@
+"""The routing database: referrals, their history, consents, reminders, the audit log and the outbox.
+
+What could name the client (name, birth date, contact, the free-text reason, notes, outcomes, who gave
+consent) is kept only sealed (:mod:`lotse_routing.adapters.sealing`), in the ``sealed`` columns, with the
+id of the key that sealed it in ``sealed_with``.
+"""
+
+from lotse_kit.outbox import outbox_table
+from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 36  # a UUID's text
+
+consent = Table(
+    "consent",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("organization_id", String(64), nullable=False, index=True),  # the case managers' that recorded it
+    Column("recorded_by", String(200), nullable=False),
+    Column("given_at", DateTime(timezone=True), nullable=False),
+    Column("form", String(30), nullable=False),
+    Column("recipient_organization_id", String(64), nullable=False),
+    Column("data_categories", JSON, nullable=False),
+    Column("sealed", Text, nullable=False),
+    Column("sealed_with", String(12), nullable=False, index=True),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    Column("withdrawn_by", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+referral = Table(
+    "referral",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("parent_id", String(ID), ForeignKey("referral.id")),
+    Column("forwarded_to_id", String(ID), ForeignKey("referral.id")),
+    Column("consent_id", String(ID), ForeignKey("consent.id"), nullable=False, index=True),
+    Column("legal_domain", String(20), nullable=False),
+    Column("region_key", String(12), nullable=False),
+    Column("postal_code", String(5)),
+    Column("place_name", String(200), nullable=False),
+    Column("residence_of", String(20), nullable=False),
+    Column("topic", String(200)),
+    Column("language", String(10)),
+    Column("urgency", String(10), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("held_from", String(20)),
+    Column("sender_organization_id", String(64), nullable=False),
+    Column("sender_subject", String(200), nullable=False),
+    Column("recipient_organization_id", String(64), nullable=False),
+    Column("recipient_name", String(300), nullable=False),
+    Column("decision", JSON, nullable=False),  # jurisdiction, rule, source, verified-on date, office
+    Column("explanation", Text, nullable=False),
+    Column("decline_reason", String(40)),
+    Column("first_received_on", Date),  # a forwarded referral keeps its parent's (SGB I § 16)
+    Column("requested_at", DateTime(timezone=True)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Column("accepted_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("sealed", Text, nullable=False),
+    Column("sealed_with", String(12), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_referral_recipient", "recipient_organization_id", "status"),
+    Index("ix_referral_sender", "sender_organization_id", "status"),
+)
+
+history = Table(
+    "referral_history",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("referral_id", String(ID), ForeignKey("referral.id"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("action", String(30), nullable=False),
+    Column("status_before", String(20)),
+    Column("status_after", String(20), nullable=False),
+    Column("side", String(10), nullable=False),
+    Column("actor_subject", String(200), nullable=False),
+    Column("actor_role", String(20), nullable=False),
+    Column("actor_organization_id", String(64)),
+    Column("reason_code", String(40)),
+    Column("sealed", Text),  # the note, outcome or "sonstiges" text, if one was given
+    Column("sealed_with", String(12)),
+)
+
+reminder = Table(
+    "reminder",
+    metadata,
+    Column("referral_id", String(ID), ForeignKey("referral.id"), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Column("fired", Boolean, nullable=False, default=False),
+    Index("ix_reminder_open", "done_at", "due_at"),
+)
+
+audit = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("organization_id", String(64)),
+    Column("action", String(30), nullable=False),
+    Column("referral_id", String(ID), index=True),
+    Column("consent_id", String(ID)),
+    Column("allowed", Boolean, nullable=False),
+)
+
+outbox = outbox_table(metadata)

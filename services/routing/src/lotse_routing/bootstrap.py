@@ -1,0 +1,172 @@
+"""The one place that builds routing's adapters and use cases from settings."""
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import holidays
+from flask import Flask
+from lotse_contracts import Role
+from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
+from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
+from lotse_kit.periodic import Periodic
+from lotse_kit.sql import is_current, make_engine, upgrade
+from sqlalchemy import Engine
+
+from lotse_routing.adapters.directory_client import CachedDirectory, HttpDirectory
+from lotse_routing.adapters.sealing import FernetSealer
+from lotse_routing.adapters.storage.sql_store import SqlReferralSession, SqlReferralStore
+from lotse_routing.adapters.storage.tables import outbox
+from lotse_routing.settings import Settings
+from lotse_routing.use_cases.figures import Figures
+from lotse_routing.use_cases.referrals import Referrals
+from lotse_routing.use_cases.responsibility import Responsibility
+
+SERVICE_SUBJECT = "service:lotse-routing"
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    store: SqlReferralStore
+    verifier: TokenVerifier
+    directory: CachedDirectory
+    responsibility: Responsibility
+    referrals: Referrals
+    figures: Figures
+    outbox: SqlOutbox
+    bus: InProcessBus
+    """Embedded mode: routing's events go to subscribers in this process (and directory events come in)."""
+    publisher: Publisher
+    relay: RelayWorker
+    background: list[Any] = field(default_factory=list)
+
+    def start_background(self) -> None:
+        """In a serving process: relay the outbox, sweep reminders, and (scale mode) hear directory changes."""
+        s = self.settings
+        self.background = [self.relay, Periodic("reminder-sweep", s.sweep_seconds, self.referrals.sweep_reminders)]
+        if s.amqp_url:
+            from lotse_kit.rabbitmq import RabbitMqSubscriber
+
+            self.background.append(
+                RabbitMqSubscriber(
+                    s.amqp_url,
+                    f"lotse.routing.directory-cache.{uuid.uuid4().hex[:12]}",
+                    ["directory.#"],
+                    self.directory.on_event,
+                    transient=True,
+                    on_connect=self.directory.forget,
+                )
+            )
+        for worker in self.background:
+            worker.start()
+
+    def stop_background(self) -> None:
+        for worker in reversed(self.background):
+            worker.stop()
+
+    def migrate(self) -> None:
+        upgrade("lotse_routing", self.engine)
+
+    def schema_current(self) -> bool:
+        return is_current("lotse_routing", self.engine)
+
+
+EXTENSION = "lotse.routing"
+
+
+def container_of(app: Flask) -> Container:
+    container: Container = app.extensions[EXTENSION]
+    return container
+
+
+def build_verifier(settings: Settings) -> TokenVerifier:
+    if settings.oidc_issuer:
+        if not settings.oidc_jwks_uri:
+            raise ValueError("LOTSE_AUTH_OIDC_JWKS_URI is required with LOTSE_AUTH_OIDC_ISSUER")
+        return JwksTokenVerifier(
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            jwks_uri=settings.oidc_jwks_uri,
+            role_claim=settings.oidc_role_claim,
+            org_claim=settings.oidc_org_claim,
+        )
+    return HmacTokenVerifier(settings.token_secret())
+
+
+def directory_token(settings: Settings) -> Callable[[], str]:
+    """The bearer token routing shows the directory: configured (scale mode), or issued with the suite's
+    embedded secret for role ``service`` and renewed before it expires."""
+    if settings.directory_token:
+        fixed = settings.directory_token
+        return lambda: fixed
+    issuer = HmacTokenVerifier(settings.token_secret())
+    lock = threading.Lock()
+    held: list[tuple[float, str]] = []
+
+    def token() -> str:
+        with lock:
+            if not held or held[0][0] < time.monotonic():
+                issued = issuer.issue(SERVICE_SUBJECT, Role.SERVICE, None, "Lotse routing", timedelta(hours=2))
+                held[:] = [(time.monotonic() + 3600, issued)]
+            return held[0][1]
+
+    return token
+
+
+def nrw_holiday() -> Callable[..., bool]:
+    days = holidays.country_holidays("DE", subdiv="NW")
+    return lambda day: day in days
+
+
+def build(settings: Settings, publisher: Publisher | None = None) -> Container:
+    engine = make_engine(settings.database_url)
+    store = SqlReferralStore(engine)
+    directory = CachedDirectory(
+        HttpDirectory(settings.directory_url, directory_token(settings), pool_size=settings.threads * 2),
+        max_age=settings.directory_cache_seconds,
+    )
+    responsibility = Responsibility(directory)
+    events = SqlOutbox(engine, outbox)
+    bus = InProcessBus()
+    bus.subscribe("directory.#", directory.on_event)
+    if publisher is None:
+        if settings.amqp_url:
+            from lotse_kit.rabbitmq import RabbitMqEventPublisher
+
+            publisher = RabbitMqEventPublisher(settings.amqp_url)
+        else:
+            publisher = bus
+    relay = RelayWorker(events, publisher)
+
+    def wake_relay(session: SqlReferralSession) -> None:
+        if session.events:
+            relay.wake()
+
+    store.after_commit(wake_relay)
+    return Container(
+        settings=settings,
+        engine=engine,
+        store=store,
+        verifier=build_verifier(settings),
+        directory=directory,
+        responsibility=responsibility,
+        referrals=Referrals(
+            store=store,
+            responsibility=responsibility,
+            directory=directory,
+            sealer=FernetSealer(settings.keys()),
+            is_holiday=nrw_holiday(),
+            acknowledge_within_days=settings.acknowledge_within_days,
+        ),
+        figures=Figures(store),
+        outbox=events,
+        bus=bus,
+        publisher=publisher,
+        relay=relay,
+    )

@@ -1,0 +1,243 @@
+"""The routing API: who is responsible, referrals and their actions, consent withdrawal, figures."""
+
+from datetime import date, datetime
+
+from flask import Blueprint, Response, current_app, jsonify, url_for
+from lotse_contracts import LegalDomain, ReferralStatus, Role
+from lotse_kit.auth import current_claims, require_roles
+from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
+from lotse_kit.problems import bad_request
+
+from lotse_routing.bootstrap import container_of
+from lotse_routing.domain.lifecycle import Action
+from lotse_routing.entrypoints.web import schemas
+from lotse_routing.use_cases.referrals import ClientData, ConsentForm, ConsentRecord, NewReferral, Step, Urgency
+from lotse_routing.use_cases.responsibility import Answer, Question, ResidenceOf
+
+UUID = r"^[0-9a-fA-F-]{36}$"
+
+
+def _answer(answer: Answer) -> dict[str, object]:
+    return {
+        "outcome": answer.outcome,
+        "legal_domain": answer.question.legal_domain.value,
+        "residence_of": answer.question.residence_of.value,
+        "places": [
+            {"gemeinde_key": p.place.gemeinde_key, "postal_code": p.place.postal_code, "label": p.label}
+            for p in answer.places
+        ],
+        "explanation": answer.explanation(),
+        "decides": getattr(answer.decision, "decides", None),
+        "candidates": [
+            {
+                "organization_id": c.match.jurisdiction.authority_id,
+                "name": c.authority.name if c.authority else None,
+                "email": c.authority.email if c.authority else None,
+                "jurisdiction": {
+                    "id": c.match.jurisdiction.id,
+                    "region_key": c.match.jurisdiction.region_key,
+                    "postal_codes": sorted(c.match.jurisdiction.postal_codes),
+                    "source": c.match.jurisdiction.source,
+                    "verified_on": _iso(c.match.jurisdiction.verified_on),
+                },
+                "explanation": c.match.explanation(),
+                "office": {
+                    "location_id": c.office.office.location_id,
+                    "name": c.office.office.name,
+                    "address": c.office.office.address,
+                    "opening_hours": list(c.office.office.opening_hours),
+                    "phone": c.office.office.phone,
+                    "distance_km": c.office.distance_km,
+                }
+                if c.office
+                else None,
+            }
+            for c in answer.candidates
+        ],
+    }
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+RESPONSIBLE_PARAMS = (
+    Param("legal_domain", {"enum": [d.value for d in LegalDomain]}, "the Rechtskreis", required=True),
+    Param("location", schemas.LOCATION, "PLZ, 'PLZ Ort', postal address, Gemeinde name or AGS", required=True),
+    Param(
+        "residence_of",
+        {"enum": [r.value for r in ResidenceOf]},
+        "whose habitual residence the location is; SGB_VIII: parents or custodial_parent",
+        required=True,
+    ),
+    Param("topic", {"type": "string", "maxLength": 200}),
+    Param("language", {"type": "string", "pattern": "^[a-z]{2,3}$"}),
+)
+
+LIST_PARAMS = (
+    Param("status", {"enum": [s.value for s in ReferralStatus]}),
+    Param("page", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}),
+    Param("per_page", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+)
+
+
+def _check_uuid(name: str, value: str) -> None:
+    import re
+
+    if not re.match(UUID, value):
+        raise bad_request(name, "is not a referral id")
+
+
+def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
+    new_schema = doc.add_schema("new_referral", schemas.NEW_REFERRAL)
+    step_schema = doc.add_schema("referral_step", schemas.STEP)
+
+    @require_roles(Role.CASE_MANAGER, Role.AGENCY, Role.ADMIN)
+    def responsible() -> Response:
+        """The authority responsible for a legal domain at a place, its nearest office, and why."""
+        args = query_args(RESPONSIBLE_PARAMS)
+        question = Question(
+            LegalDomain(args["legal_domain"]),
+            args["location"],
+            ResidenceOf(args["residence_of"]),
+            args.get("topic"),
+            args.get("language"),
+        )
+        return jsonify(_answer(container_of(current_app).responsibility.ask(question)))
+
+    doc.route(bp, "/responsible", "GET", "Who is responsible?", tags=["responsibility"], params=RESPONSIBLE_PARAMS)(
+        responsible
+    )
+
+    @require_roles(Role.CASE_MANAGER)
+    def create() -> Response:
+        """Refer a client: the recipient is decided here, the consent is recorded, the client's data sealed."""
+        body = json_body(new_schema)
+        c = body["client"]
+        consent = body.get("consent")
+        new = NewReferral(
+            question=Question(
+                LegalDomain(body["legal_domain"]),
+                body["location"],
+                ResidenceOf(body["residence_of"]),
+                body.get("topic"),
+                body.get("language"),
+            ),
+            client=ClientData(
+                name=c["name"],
+                birth_date=date.fromisoformat(c["birth_date"]) if c.get("birth_date") else None,
+                phone=c.get("phone"),
+                email=c.get("email"),
+                address=c.get("address"),
+            ),
+            consent=ConsentRecord(
+                given_by=consent["given_by"],
+                given_at=datetime.fromisoformat(consent["given_at"].replace("Z", "+00:00")),
+                form=ConsentForm(consent["form"]),
+                recipient_organization_id=consent["recipient_organization_id"],
+                data_categories=tuple(consent["data_categories"]),
+            )
+            if consent
+            else None,
+            reason=body["reason"],
+            urgency=Urgency(body.get("urgency", "normal")),
+            recipient_organization_id=body.get("recipient_organization_id"),
+            draft=bool(body.get("draft", False)),
+        )
+        view = container_of(current_app).referrals.create(current_claims(), new)
+        response = jsonify(view)
+        response.status_code = 201
+        response.headers["Location"] = url_for(".referral_get", referral_id=view["id"])
+        return response
+
+    doc.route(
+        bp,
+        "/referrals",
+        "POST",
+        "Create a referral",
+        tags=["referrals"],
+        body=new_schema,
+        responses={201: ("Created", None), 422: ("Invalid, no consent, or no/ambiguous responsibility", None)},
+    )(create)
+
+    @require_roles()
+    def referral_list() -> Response:
+        """Referrals sent by your organisation (case managers) or addressed to it (agencies)."""
+        args = query_args(LIST_PARAMS)
+        status = ReferralStatus(args["status"]) if "status" in args else None
+        rows, total = container_of(current_app).referrals.page(current_claims(), status, args["page"], args["per_page"])
+        pages = (total + args["per_page"] - 1) // args["per_page"]
+        return jsonify(
+            {
+                "total_items": total,
+                "page": args["page"],
+                "per_page": args["per_page"],
+                "total_pages": pages,
+                "contents": rows,
+            }
+        )
+
+    doc.route(bp, "/referrals", "GET", "List referrals", tags=["referrals"], params=LIST_PARAMS)(referral_list)
+
+    @require_roles()
+    def referral_get(referral_id: str) -> Response:
+        """One referral with the client's data, the consent and the history (read is audited)."""
+        _check_uuid("referral_id", referral_id)
+        query_args(())
+        return jsonify(container_of(current_app).referrals.get(current_claims(), referral_id))
+
+    doc.route(bp, "/referrals/<referral_id>", "GET", "Read a referral", tags=["referrals"])(referral_get)
+
+    @require_roles()
+    def referral_act(referral_id: str, action: str) -> Response:
+        """Take an action: submit, acknowledge, accept, start, decline, forward, hold, resume, complete, fail,
+        cancel, entered_in_error. A move the lifecycle does not allow answers 409 with the allowed ones."""
+        _check_uuid("referral_id", referral_id)
+        if action not in schemas.ACTIONS:
+            raise bad_request("action", f"is not one of: {', '.join(schemas.ACTIONS)}")
+        body = json_body(step_schema) if _has_body() else {}
+        step = Step(Action(action), body.get("reason_code"), body.get("note"), body.get("to_organization_id"))
+        return jsonify(container_of(current_app).referrals.act(current_claims(), referral_id, step))
+
+    doc.route(
+        bp,
+        "/referrals/<referral_id>/<action>",
+        "POST",
+        "Act on a referral",
+        tags=["referrals"],
+        body=step_schema,
+        responses={200: ("Done", None), 409: ("Not allowed now; allowed_actions lists what is", None)},
+    )(referral_act)
+
+    @require_roles(Role.CASE_MANAGER, Role.ADMIN)
+    def consent_withdraw(consent_id: str) -> Response:
+        """The client withdrew consent: recorded, and every open referral resting on it is cancelled."""
+        _check_uuid("consent_id", consent_id)
+        cancelled = container_of(current_app).referrals.withdraw_consent(current_claims(), consent_id)
+        return jsonify({"consent_id": consent_id, "cancelled_referrals": cancelled})
+
+    doc.route(bp, "/consents/<consent_id>/withdraw", "POST", "Withdraw a consent", tags=["consent"])(consent_withdraw)
+
+    figure_params = (Param("legal_domain", {"enum": [d.value for d in LegalDomain]}),)
+
+    @require_roles(Role.COORDINATOR, Role.ADMIN)
+    def figures() -> Response:
+        """Counts per domain, region, status and decline reason; median hours to acknowledgement and
+        acceptance. No personal data."""
+        args = query_args(figure_params)
+        return jsonify(container_of(current_app).figures.counts(current_claims(), args.get("legal_domain")))
+
+    doc.route(bp, "/figures", "GET", "Figures for coordination", tags=["figures"], params=figure_params)(figures)
+
+
+def _has_body() -> bool:
+    from flask import request
+
+    return bool(request.get_data(cache=True))
+
+
+def register_health(bp: Blueprint, doc: ApiDoc) -> None:
+    def health() -> Response:
+        return jsonify({"status": "ok"})
+
+    doc.route(bp, "/health", "GET", "Liveness", tags=["meta"], secured=False)(health)

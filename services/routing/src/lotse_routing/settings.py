@@ -1,0 +1,78 @@
+"""Settings of the routing service, read from the environment (prefix ``LOTSE_ROUTING_``)."""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from lotse_kit.settings import embedded_secret, kept_secret, var_dir
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    var_dir: Path
+    auth_secret: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str = "lotse"
+    oidc_jwks_uri: str | None = None
+    oidc_role_claim: str = "role"
+    oidc_org_claim: str = "org"
+    data_keys: tuple[str, ...] = ()
+    """Fernet keys for the client's data, newest first; empty: one made once in ``var/routing-data-key``."""
+    directory_url: str = "http://127.0.0.1:8001"
+    directory_token: str | None = None
+    """Scale mode: the token routing shows the directory; embedded: one it issues itself (role service)."""
+    directory_cache_seconds: float = 300.0
+    """How long directory answers are kept at most; directory change events drop them earlier."""
+    amqp_url: str | None = None
+    """RabbitMQ (scale mode): events go to ``lotse.events`` there; unset: to in-process subscribers."""
+    acknowledge_within_days: int = 3
+    """NRW working days a recipient has to acknowledge before a reminder is due."""
+    sweep_seconds: float = 60.0
+    max_body_bytes: int = 100_000
+    host: str = "127.0.0.1"
+    port: int = 8002
+    workers: int = 2
+    threads: int = 4
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        var = var_dir(env)
+        p = "LOTSE_ROUTING_"
+        url = env.get(f"{p}DATABASE_URL") or f"sqlite:///{var / 'routing.db'}"
+        keys = tuple(k.strip() for k in env.get(f"{p}DATA_KEYS", "").split(",") if k.strip())
+        return cls(
+            database_url=url,
+            var_dir=var,
+            auth_secret=env.get("LOTSE_AUTH_SECRET") or None,
+            oidc_issuer=env.get("LOTSE_AUTH_OIDC_ISSUER") or None,
+            oidc_audience=env.get("LOTSE_AUTH_OIDC_AUDIENCE", "lotse"),
+            oidc_jwks_uri=env.get("LOTSE_AUTH_OIDC_JWKS_URI") or None,
+            oidc_role_claim=env.get("LOTSE_AUTH_OIDC_ROLE_CLAIM", "role"),
+            oidc_org_claim=env.get("LOTSE_AUTH_OIDC_ORG_CLAIM", "org"),
+            data_keys=keys,
+            directory_url=env.get(f"{p}DIRECTORY_URL", "http://127.0.0.1:8001").rstrip("/"),
+            directory_token=env.get(f"{p}DIRECTORY_TOKEN") or None,
+            directory_cache_seconds=float(env.get(f"{p}DIRECTORY_CACHE_SECONDS", "300")),
+            amqp_url=env.get(f"{p}AMQP_URL") or env.get("LOTSE_AMQP_URL") or None,
+            acknowledge_within_days=int(env.get(f"{p}ACKNOWLEDGE_WITHIN_DAYS", "3")),
+            sweep_seconds=float(env.get(f"{p}SWEEP_SECONDS", "60")),
+            max_body_bytes=int(env.get(f"{p}MAX_BODY_BYTES", "100000")),
+            host=env.get(f"{p}HOST", "127.0.0.1"),
+            port=int(env.get(f"{p}PORT", "8002")),
+            workers=int(env.get(f"{p}WORKERS", "2")),
+            threads=int(env.get(f"{p}THREADS", "4")),
+        )
+
+    def token_secret(self) -> str:
+        return self.auth_secret or embedded_secret(self.var_dir)
+
+    def keys(self) -> tuple[str, ...]:
+        """The data keys, newest first (the first encrypts, every one decrypts)."""
+        if self.data_keys:
+            return self.data_keys
+        made = kept_secret(self.var_dir / "routing-data-key", lambda: Fernet.generate_key().decode())
+        return (made,)

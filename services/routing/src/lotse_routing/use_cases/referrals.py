@@ -1,0 +1,667 @@
+"""Referrals: created with consent by case managers, carried through their lifecycle by both sides, audited.
+
+Visibility (DESIGN.md, Promises): case managers see the referrals their organisation sent, agencies the
+ones addressed (or forwarded) to theirs, admins all; coordinators see none, only figures
+(:mod:`lotse_routing.use_cases.figures`). A referral the caller may not see is "not found" to them, so
+that ids reveal nothing. Every read and write, and every refused attempt, leaves an audit row.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from lotse_contracts import (
+    CancelReason,
+    DeclineReason,
+    EventEnvelope,
+    ReferralEvent,
+    ReferralStatus,
+    Role,
+    TokenClaims,
+    routing_key,
+)
+from lotse_kit.errors import Conflict, FieldViolation, Forbidden, Invalid, NotFound, Unavailable, invalid
+
+from lotse_routing.adapters.ports import Directory, DirectoryUnavailable, ReferralSession, ReferralStore, Sealer
+from lotse_routing.domain.lifecycle import Action, IllegalTransition, Side, allowed, cancelled_by_withdrawal, transition
+from lotse_routing.domain.working_days import BERLIN, add_working_days
+from lotse_routing.use_cases.audit import audit_row
+from lotse_routing.use_cases.responsibility import Answer, Question, Responsibility
+
+SOURCE = "lotse-routing"
+S = ReferralStatus
+
+
+class ConsentForm(StrEnum):
+    WRITTEN = "written"
+    VERBAL_DOCUMENTED = "verbal_documented"
+    ELECTRONIC = "electronic"
+
+
+class Urgency(StrEnum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+DATA_CATEGORIES = ("name", "birth_date", "contact", "reason")
+"""What a consent can cover; every piece of the client's data given must be covered."""
+
+_CATEGORY = {"name": "name", "birth_date": "birth_date", "phone": "contact", "email": "contact", "address": "contact"}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientData:
+    name: str
+    birth_date: date | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+
+    def given(self) -> dict[str, str]:
+        values = {
+            "name": self.name,
+            "birth_date": self.birth_date.isoformat() if self.birth_date else None,
+            "phone": self.phone,
+            "email": self.email,
+            "address": self.address,
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    given_by: str
+    """Who consented: the client, or who may consent for them."""
+    given_at: datetime
+    form: ConsentForm
+    recipient_organization_id: str
+    data_categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewReferral:
+    question: Question
+    client: ClientData
+    consent: ConsentRecord | None
+    reason: str
+    urgency: Urgency = Urgency.NORMAL
+    recipient_organization_id: str | None = None
+    """Where the answer is ambiguous: which of the candidates the case manager chose."""
+    draft: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One action on a referral with what it needs: a coded reason, a note, an outcome, a new recipient."""
+
+    action: Action
+    reason_code: str | None = None
+    note: str | None = None
+    to_organization_id: str | None = None
+
+
+@dataclass
+class Referrals:
+    store: ReferralStore
+    responsibility: Responsibility
+    directory: Directory
+    sealer: Sealer
+    is_holiday: Callable[[date], bool]
+    acknowledge_within_days: int = 3
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    # -- creating ---------------------------------------------------------------------------------------
+
+    def create(self, actor: TokenClaims, new: NewReferral) -> dict[str, Any]:
+        if actor.role is not Role.CASE_MANAGER or not actor.organization_id:
+            raise Forbidden("only case managers of an organisation create referrals")
+        if new.consent is None:
+            raise invalid("consent", "is required: a referral needs the client's documented consent (SGB X § 67b)")
+        answer = self.responsibility.ask(new.question)
+        chosen = _chosen(answer, new.recipient_organization_id)
+        self._check_consent(new, chosen.match.jurisdiction.authority_id)
+        now = self.now()
+        recipient = chosen.match.jurisdiction.authority_id
+        consent_id, referral_id = str(uuid.uuid4()), str(uuid.uuid4())
+        decision = answer.record()
+        if len(answer.candidates) > 1:
+            decision["chosen_by_case_manager"] = True
+            decision["explanation"] += f" Gewählt: {chosen.authority.name if chosen.authority else recipient}."
+        row: dict[str, Any] = {
+            "id": referral_id,
+            "consent_id": consent_id,
+            "legal_domain": new.question.legal_domain.value,
+            "region_key": chosen.match.place.gemeinde_key,
+            "postal_code": chosen.match.place.postal_code,
+            "place_name": chosen.match.place.name,
+            "residence_of": new.question.residence_of.value,
+            "topic": new.question.topic,
+            "language": new.question.language,
+            "urgency": new.urgency.value,
+            "status": S.DRAFT.value,
+            "sender_organization_id": actor.organization_id,
+            "sender_subject": actor.subject,
+            "recipient_organization_id": recipient,
+            "recipient_name": chosen.authority.name if chosen.authority else recipient,
+            "decision": decision,
+            "explanation": decision["explanation"],
+            "sealed": self.sealer.seal({"client": new.client.given(), "reason": new.reason}),
+            "sealed_with": self.sealer.current,
+            "revision": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        c = new.consent
+        assert c is not None
+        with self.store.transaction() as session:
+            session.add_consent(
+                {
+                    "id": consent_id,
+                    "organization_id": actor.organization_id,
+                    "recorded_by": actor.subject,
+                    "given_at": c.given_at,
+                    "form": c.form.value,
+                    "recipient_organization_id": c.recipient_organization_id,
+                    "data_categories": list(c.data_categories),
+                    "sealed": self.sealer.seal({"given_by": c.given_by}),
+                    "sealed_with": self.sealer.current,
+                    "created_at": now,
+                }
+            )
+            session.add_referral(row)
+            self._history(session, referral_id, actor, Side.SENDER, "create", None, S.DRAFT, now)
+            if not new.draft:
+                row = self._submit(session, row, actor, now)
+            session.add_audit([audit_row(actor, "create", now, referral_id, consent_id)])
+            return self._view(session, row, actor)
+
+    def _check_consent(self, new: NewReferral, recipient: str) -> None:
+        c = new.consent
+        assert c is not None
+        problems = []
+        if c.recipient_organization_id != recipient:
+            problems.append(
+                ("consent.recipient_organization_id", f"the consent names another recipient than {recipient}")
+            )
+        unknown = sorted(set(c.data_categories) - set(DATA_CATEGORIES))
+        if unknown:
+            problems.append(("consent.data_categories", f"unknown: {', '.join(unknown)}"))
+        needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
+        missing = sorted(needed - set(c.data_categories))
+        if missing:
+            problems.append(("consent.data_categories", f"the consent does not cover: {', '.join(missing)}"))
+        if c.given_at > self.now() + timedelta(minutes=5):
+            problems.append(("consent.given_at", "lies in the future"))
+        if problems:
+            raise Invalid([FieldViolation(f, r) for f, r in problems])
+
+    def _submit(
+        self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims, now: datetime, side: Side = Side.SENDER
+    ) -> dict[str, Any]:
+        step = transition(S(row["status"]), Action.SUBMIT, side)
+        first = row.get("first_received_on") or now.astimezone(BERLIN).date()
+        values = {"status": step.after.value, "requested_at": now, "first_received_on": first, "updated_at": now}
+        if not session.update_referral(row["id"], row["revision"], values):
+            raise Conflict("the referral was changed meanwhile; read it again")
+        row = {**row, **values, "revision": row["revision"] + 1}
+        self._history(session, row["id"], actor, side, Action.SUBMIT.value, step.before, step.after, now)
+        due = add_working_days(now, self.acknowledge_within_days, self.is_holiday)
+        session.set_reminder(row["id"], "acknowledge", due)
+        session.add_event(*_event(row, ReferralEvent.REQUESTED, step.before))
+        return row
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def get(self, actor: TokenClaims, referral_id: str) -> dict[str, Any]:
+        with self.store.transaction() as session:
+            row = session.referral(referral_id)
+            visible = row is not None and _side(actor, row) is not None
+            session.add_audit([audit_row(actor, "read", self.now(), referral_id, allowed=visible)])
+            if row is not None and visible:
+                return self._view(session, row, actor)
+        raise NotFound("referral", referral_id)  # the refusal is audited (committed) first
+
+    def page(
+        self, actor: TokenClaims, status: ReferralStatus | None, page: int, per_page: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The caller's referrals: sent by their organisation (case managers) or addressed to it (agencies)."""
+        where: dict[str, Any] = {}
+        if actor.role is Role.CASE_MANAGER and actor.organization_id:
+            where["sender_organization_id"] = actor.organization_id
+        elif actor.role is Role.AGENCY and actor.organization_id:
+            where["recipient_organization_id"] = actor.organization_id
+        elif actor.role is not Role.ADMIN:
+            raise Forbidden(f"role {actor.role.value} sees no referrals (coordinators see figures only)")
+        if status is not None:
+            where["status"] = status.value
+        with self.store.transaction() as session:
+            rows, total = session.page(where, page, per_page)
+            now = self.now()
+            session.add_audit([audit_row(actor, "list", now, r["id"]) for r in rows])
+            return [self._summary(r, actor) for r in rows], total
+
+    # -- acting -----------------------------------------------------------------------------------------
+
+    def act(self, actor: TokenClaims, referral_id: str, step: Step) -> dict[str, Any]:
+        _check_step(step)
+        target = None
+        if step.action is Action.FORWARD:
+            target = self._forward_target(step)
+        audit = f"action:{step.action.value}"
+        try:
+            with self.store.transaction() as session:
+                row = session.referral(referral_id, for_update=True)
+                side = _side(actor, row, step.action) if row else None
+                if row is not None and side is not None:
+                    return self._act(session, actor, row, side, step, target)
+                session.add_audit([audit_row(actor, audit, self.now(), referral_id, allowed=False)])
+        except (Conflict, Invalid):
+            with self.store.transaction() as session:  # the refused attempt is audited; its change is not made
+                session.add_audit([audit_row(actor, audit, self.now(), referral_id, allowed=False)])
+            raise
+        raise NotFound("referral", referral_id)
+
+    def _act(
+        self,
+        session: ReferralSession,
+        actor: TokenClaims,
+        row: dict[str, Any],
+        side: Side,
+        step: Step,
+        target: tuple[str, str] | None,
+    ) -> dict[str, Any]:
+        referral_id = row["id"]
+        now = self.now()
+        try:
+            if step.action is Action.SUBMIT:
+                row = self._submit(session, row, actor, now)
+            else:
+                row = self._apply(session, row, actor, side, step, now, target)
+        except IllegalTransition as refused:
+            raise Conflict(
+                str(refused),
+                {"status": refused.status.value, "allowed_actions": [a.value for a in refused.allowed]},
+            ) from None
+        session.add_audit([audit_row(actor, f"action:{step.action.value}", now, referral_id)])
+        return self._view(session, row, actor)
+
+    def _forward_target(self, step: Step) -> tuple[str, str]:
+        assert step.to_organization_id is not None
+        try:
+            authority = self.directory.authority(step.to_organization_id)
+        except DirectoryUnavailable as exc:
+            raise Unavailable(str(exc)) from exc
+        if authority is None:
+            raise invalid("to_organization_id", "is no organisation in the directory")
+        return authority.id, authority.name
+
+    def _apply(
+        self,
+        session: ReferralSession,
+        row: dict[str, Any],
+        actor: TokenClaims,
+        side: Side,
+        step: Step,
+        now: datetime,
+        target: tuple[str, str] | None,
+    ) -> dict[str, Any]:
+        before = S(row["status"])
+        held = S(row["held_from"]) if row.get("held_from") else None
+        change = transition(before, step.action, side, held)
+        if step.action is Action.FORWARD:
+            assert target is not None
+            if target[0] == row["recipient_organization_id"]:
+                raise invalid("to_organization_id", "is the referral's recipient already")
+        values: dict[str, Any] = {"status": change.after.value, "held_from": change.held_from, "updated_at": now}
+        if step.action in (Action.ACKNOWLEDGE, Action.ACCEPT, Action.DECLINE, Action.FORWARD) and not row.get(
+            "acknowledged_at"
+        ):
+            values["acknowledged_at"] = now  # acting on it shows it arrived
+        if step.action is Action.ACCEPT:
+            values["accepted_at"] = now
+        if step.action is Action.DECLINE:
+            values["decline_reason"] = step.reason_code
+        if change.after in (S.DECLINED, S.FORWARDED, S.COMPLETED, S.FAILED, S.CANCELLED, S.ENTERED_IN_ERROR):
+            values["closed_at"] = now
+        child: dict[str, Any] | None = None
+        if step.action is Action.FORWARD:
+            assert target is not None
+            child = self._child(row, target, now)
+            values["forwarded_to_id"] = child["id"]
+        if not session.update_referral(row["id"], row["revision"], values):
+            raise Conflict("the referral was changed meanwhile; read it again")
+        row = {**row, **values, "revision": row["revision"] + 1}
+        self._history(
+            session, row["id"], actor, side, step.action.value, before, change.after, now, step.reason_code, step.note
+        )
+        if "acknowledged_at" in values or "closed_at" in values:
+            session.close_reminders(row["id"], now)  # the reminder asks for a sign of life only
+        event = _EVENT_OF.get(step.action)
+        if event is not None:
+            session.add_event(*_event(row, event, before, step.reason_code))
+        if child is not None:
+            session.add_referral(child)
+            self._history(session, child["id"], actor, side, "forwarded_from", None, S.DRAFT, now)
+            self._submit(session, child, actor, now, side)
+        return row
+
+    def _child(self, parent: dict[str, Any], target: tuple[str, str], now: datetime) -> dict[str, Any]:
+        explanation = (
+            f"Weitergeleitet von {parent['recipient_name']} an {target[1]} (§ 16 SGB I); "
+            f"zuerst eingegangen am {parent['first_received_on'].isoformat()}."
+        )
+        return {
+            **{k: parent[k] for k in _COPIED},
+            "id": str(uuid.uuid4()),
+            "parent_id": parent["id"],
+            "status": S.DRAFT.value,
+            "recipient_organization_id": target[0],
+            "recipient_name": target[1],
+            "decision": {"outcome": "forwarded", "from_referral_id": parent["id"], "explanation": explanation},
+            "explanation": explanation,
+            "sealed": self.sealer.reseal(parent["sealed"]),
+            "sealed_with": self.sealer.current,
+            "revision": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    # -- consent ----------------------------------------------------------------------------------------
+
+    def withdraw_consent(self, actor: TokenClaims, consent_id: str) -> list[str]:
+        """The client withdrew consent: record it and cancel every draft and open referral resting on it."""
+        with self.store.transaction() as session:
+            found = session.consent(consent_id, for_update=True)
+            mine = found is not None and (
+                actor.role is Role.ADMIN
+                or (actor.role is Role.CASE_MANAGER and actor.organization_id == found["organization_id"])
+            )
+            if found is not None and mine:
+                return self._withdraw(session, actor, found)
+            session.add_audit([audit_row(actor, "withdraw_consent", self.now(), None, consent_id, allowed=False)])
+        raise NotFound("consent", consent_id)
+
+    def _withdraw(self, session: ReferralSession, actor: TokenClaims, found: dict[str, Any]) -> list[str]:
+        consent_id = found["id"]
+        if found["withdrawn_at"] is not None:
+            raise Conflict("the consent was withdrawn already", {"withdrawn_at": found["withdrawn_at"].isoformat()})
+        now = self.now()
+        session.update_consent(consent_id, {"withdrawn_at": now, "withdrawn_by": actor.subject})
+        rows = session.referrals_of_consent(consent_id)
+        cancelled = set(cancelled_by_withdrawal((r["id"], S(r["status"])) for r in rows))
+        step = Step(Action.CANCEL, CancelReason.CONSENT_WITHDRAWN.value)
+        for row in rows:
+            if row["id"] in cancelled:
+                self._apply(session, row, actor, Side.SYSTEM, step, now, None)
+        session.add_audit(
+            [audit_row(actor, "withdraw_consent", now, r["id"], consent_id) for r in rows]
+            or [audit_row(actor, "withdraw_consent", now, None, consent_id)]
+        )
+        return sorted(cancelled)
+
+    # -- timers -----------------------------------------------------------------------------------------
+
+    def sweep_reminders(self, limit: int = 500) -> int:
+        """Emit ``referral.reminder_due`` for every referral not acknowledged by its due time; return how many."""
+        now = self.now()
+        with self.store.transaction() as session:
+            due = session.due_reminders(now, limit)
+            for reminder in due:
+                row = session.referral(reminder["referral_id"])
+                if row is not None and row["status"] == S.REQUESTED.value:
+                    session.add_event(*_event(row, ReferralEvent.REMINDER_DUE, S.REQUESTED, due_at=reminder["due_at"]))
+                session.fire_reminder(reminder["referral_id"], reminder["kind"], now)
+            return len(due)
+
+    # -- keys -------------------------------------------------------------------------------------------
+
+    def reseal(self, batch: int = 500) -> int:
+        """Re-encrypt up to ``batch`` stored values with the newest key; return how many (0: all done)."""
+        with self.store.transaction() as session:
+            found = session.sealed_with_other_key(self.sealer.current, batch)
+            for table, key, sealed in found:
+                session.reseal(table, key, self.sealer.reseal(sealed), self.sealer.current)
+            return len(found)
+
+    # -- shaping ----------------------------------------------------------------------------------------
+
+    def _history(
+        self,
+        session: ReferralSession,
+        referral_id: str,
+        actor: TokenClaims,
+        side: Side,
+        action: str,
+        before: S | None,
+        after: S,
+        at: datetime,
+        reason_code: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        session.add_history(
+            {
+                "referral_id": referral_id,
+                "at": at,
+                "action": action,
+                "status_before": before.value if before else None,
+                "status_after": after.value,
+                "side": side.value,
+                "actor_subject": actor.subject,
+                "actor_role": actor.role.value,
+                "actor_organization_id": actor.organization_id,
+                "reason_code": reason_code,
+                "sealed": self.sealer.seal({"note": note}) if note else None,
+                "sealed_with": self.sealer.current if note else None,
+            }
+        )
+
+    def _summary(self, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
+        side = _side(actor, row)
+        return {
+            "id": row["id"],
+            "status": row["status"],
+            "legal_domain": row["legal_domain"],
+            "region_key": row["region_key"],
+            "place_name": row["place_name"],
+            "topic": row["topic"],
+            "urgency": row["urgency"],
+            "sender_organization_id": row["sender_organization_id"],
+            "recipient_organization_id": row["recipient_organization_id"],
+            "recipient_name": row["recipient_name"],
+            "parent_id": row.get("parent_id"),
+            "forwarded_to_id": row.get("forwarded_to_id"),
+            "first_received_on": _iso(row.get("first_received_on")),
+            "requested_at": _iso(row.get("requested_at")),
+            "updated_at": _iso(row["updated_at"]),
+            "revision": row["revision"],
+            "allowed_actions": [a.value for a in _actions(S(row["status"]), side)] if side else [],
+        }
+
+    def _view(self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
+        sealed = self.sealer.open(row["sealed"])
+        assert isinstance(sealed, dict)
+        consent = session.consent(row["consent_id"])
+        assert consent is not None
+        given_by = self.sealer.open(consent["sealed"])
+        assert isinstance(given_by, dict)
+        history = []
+        for h in session.history(row["id"]):
+            note = self.sealer.open(h["sealed"]) if h["sealed"] else {}
+            assert isinstance(note, dict)
+            history.append(
+                {
+                    "at": _iso(h["at"]),
+                    "action": h["action"],
+                    "status_before": h["status_before"],
+                    "status_after": h["status_after"],
+                    "side": h["side"],
+                    "by": {
+                        "subject": h["actor_subject"],
+                        "role": h["actor_role"],
+                        "organization_id": h["actor_organization_id"],
+                    },
+                    "reason_code": h["reason_code"],
+                    "reason_label": _label(h["reason_code"]),
+                    "note": note.get("note"),
+                }
+            )
+        return {
+            **self._summary(row, actor),
+            "postal_code": row["postal_code"],
+            "residence_of": row["residence_of"],
+            "language": row["language"],
+            "decision": row["decision"],
+            "explanation": row["explanation"],
+            "decline_reason": row.get("decline_reason"),
+            "acknowledged_at": _iso(row.get("acknowledged_at")),
+            "accepted_at": _iso(row.get("accepted_at")),
+            "closed_at": _iso(row.get("closed_at")),
+            "client": sealed["client"],
+            "reason": sealed["reason"],
+            "consent": {
+                "id": consent["id"],
+                "given_by": given_by["given_by"],
+                "given_at": _iso(consent["given_at"]),
+                "form": consent["form"],
+                "recipient_organization_id": consent["recipient_organization_id"],
+                "data_categories": consent["data_categories"],
+                "withdrawn_at": _iso(consent["withdrawn_at"]),
+            },
+            "history": history,
+        }
+
+
+_COPIED = (
+    "consent_id",
+    "legal_domain",
+    "region_key",
+    "postal_code",
+    "place_name",
+    "residence_of",
+    "topic",
+    "language",
+    "urgency",
+    "sender_organization_id",
+    "sender_subject",
+    "first_received_on",
+)
+
+_EVENT_OF = {
+    Action.ACKNOWLEDGE: ReferralEvent.ACKNOWLEDGED,
+    Action.ACCEPT: ReferralEvent.ACCEPTED,
+    Action.START: ReferralEvent.IN_PROGRESS,
+    Action.DECLINE: ReferralEvent.DECLINED,
+    Action.FORWARD: ReferralEvent.FORWARDED,
+    Action.HOLD: ReferralEvent.ON_HOLD,
+    Action.RESUME: ReferralEvent.RESUMED,
+    Action.COMPLETE: ReferralEvent.COMPLETED,
+    Action.FAIL: ReferralEvent.FAILED,
+    Action.CANCEL: ReferralEvent.CANCELLED,
+    Action.ENTERED_IN_ERROR: ReferralEvent.ENTERED_IN_ERROR,
+}
+
+_SENDER_ACTIONS = (Action.SUBMIT, Action.CANCEL, Action.ENTERED_IN_ERROR)
+
+
+def _side(actor: TokenClaims, row: dict[str, Any], action: Action | None = None) -> Side | None:
+    """The side the caller acts on for this referral, or None if they may not see it."""
+    if actor.role is Role.ADMIN:
+        return Side.SENDER if action in _SENDER_ACTIONS else Side.RECIPIENT
+    if actor.organization_id is None:
+        return None
+    if actor.role is Role.CASE_MANAGER and row["sender_organization_id"] == actor.organization_id:
+        return Side.SENDER
+    if actor.role is Role.AGENCY and row["recipient_organization_id"] == actor.organization_id:
+        return Side.RECIPIENT
+    return None
+
+
+def _actions(status: S, side: Side) -> list[Action]:
+    return allowed(status, side)
+
+
+def _chosen(answer: Answer, wanted: str | None) -> Any:
+    if answer.outcome == "no_jurisdiction":
+        raise invalid("location", answer.explanation())
+    if wanted is None:
+        if len(answer.candidates) > 1:
+            ids = ", ".join(c.match.jurisdiction.authority_id for c in answer.candidates)
+            raise invalid("recipient_organization_id", f"{answer.explanation()} Choose one of: {ids}")
+        return answer.candidates[0]
+    for candidate in answer.candidates:
+        if candidate.match.jurisdiction.authority_id == wanted:
+            return candidate
+    raise invalid("recipient_organization_id", f"is not responsible here: {answer.explanation()}")
+
+
+def _check_step(step: Step) -> None:
+    if step.action is Action.DECLINE:
+        if step.reason_code not in DeclineReason._value2member_map_:
+            raise invalid("reason_code", f"a decline needs one of: {', '.join(r.value for r in DeclineReason)}")
+        if step.reason_code == DeclineReason.SONSTIGES and not step.note:
+            raise invalid("note", "'sonstiges' needs a text saying why")
+    elif step.action is Action.CANCEL:
+        choices = [r.value for r in CancelReason if r is not CancelReason.CONSENT_WITHDRAWN]
+        if step.reason_code not in choices:
+            raise invalid("reason_code", f"a cancellation needs one of: {', '.join(choices)} (consent: withdraw it)")
+    elif step.action is Action.FORWARD:
+        if not step.to_organization_id:
+            raise invalid("to_organization_id", "forwarding needs the organisation to forward to")
+    elif step.action in (Action.COMPLETE, Action.FAIL):
+        if not step.note:
+            raise invalid("note", f"{step.action.value} needs the outcome")
+    elif step.reason_code is not None:
+        raise invalid("reason_code", f"{step.action.value} takes no reason code")
+
+
+def _event(
+    row: dict[str, Any],
+    event: ReferralEvent,
+    previous: S | None,
+    reason_code: str | None = None,
+    due_at: datetime | None = None,
+) -> tuple[EventEnvelope, str]:
+    first = row.get("first_received_on")
+    data = {
+        "referral_id": row["id"],
+        "parent_referral_id": row.get("parent_id"),
+        "forwarded_to_referral_id": row.get("forwarded_to_id"),
+        "legal_domain": row["legal_domain"],
+        "region_key": row["region_key"],
+        "status": row["status"],
+        "previous_status": previous.value if previous else None,
+        "sender_organization_id": row["sender_organization_id"],
+        "recipient_organization_id": row["recipient_organization_id"],
+        "reason_code": reason_code,
+        "urgency": row["urgency"],
+        "first_received_on": first.isoformat() if first else None,
+        "due_at": _iso(due_at),
+    }
+    envelope = EventEnvelope(type=event.event_type, source=SOURCE, data=data)
+    return envelope, routing_key("referral", event.value, row["legal_domain"], row["region_key"])
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return value.isoformat()
+
+
+def _label(code: str | None) -> str | None:
+    if code is None:
+        return None
+    if code in DeclineReason._value2member_map_:
+        return DeclineReason(code).label_de
+    return _CANCEL_LABELS.get(code)
+
+
+_CANCEL_LABELS = {
+    CancelReason.CONSENT_WITHDRAWN.value: "Einwilligung widerrufen",
+    CancelReason.CLIENT_MOVED.value: "Klient*in verzogen",
+    CancelReason.NO_LONGER_NEEDED.value: "nicht mehr nötig",
+}
