@@ -84,9 +84,7 @@ class Api:
 
 
 def _routing(directory: Directory, env: dict[str, str]) -> Container:
-    settings = Settings.from_env(
-        {"LOTSE_AUTH_SECRET": SECRET, "LOTSE_ROUTING_DIRECTORY_URL": directory.url, **env}
-    )
+    settings = Settings.from_env({"LOTSE_AUTH_SECRET": SECRET, "LOTSE_ROUTING_DIRECTORY_URL": directory.url, **env})
     container = build(settings)
     container.migrate()
     directory.container.bus.subscribe("directory.#", container.directory.on_event)

@@ -61,6 +61,11 @@ def test_hold_returns_to_where_it_was_put_on_hold() -> None:
         transition(S.ON_HOLD, Action.RESUME, Side.RECIPIENT)
 
 
+def test_the_system_submits_the_child_a_forward_makes_and_nothing_else() -> None:
+    assert allowed(S.DRAFT, Side.SYSTEM) == [Action.SUBMIT, Action.CANCEL]
+    assert allowed(S.DRAFT, Side.RECIPIENT) == []
+
+
 def test_a_withdrawn_consent_cancels_what_is_still_under_way() -> None:
     referrals = [(f"r-{s.value}", s) for s in S]
     cancelled = cancelled_by_withdrawal(referrals)

@@ -8,7 +8,8 @@
 
 Where the diagram is silent: the recipient may accept, decline or forward a referral it has not
 acknowledged yet (doing so acknowledges it); a referral on hold goes back to the state it was put on
-hold from; only the sending side (or an admin) marks a referral entered in error.
+hold from; only the sending side (or an admin) marks a referral entered in error; the system submits
+the child referral a forward makes.
 """
 
 from collections.abc import Iterable
@@ -60,7 +61,7 @@ _TO: dict[Action, S] = {
 }
 
 _RULES: dict[Action, tuple[frozenset[S], frozenset[Side]]] = {
-    Action.SUBMIT: (frozenset({S.DRAFT}), frozenset({Side.SENDER})),
+    Action.SUBMIT: (frozenset({S.DRAFT}), frozenset({Side.SENDER, Side.SYSTEM})),
     Action.ACKNOWLEDGE: (frozenset({S.REQUESTED}), frozenset({Side.RECIPIENT})),
     Action.ACCEPT: (frozenset({S.REQUESTED, S.ACKNOWLEDGED}), frozenset({Side.RECIPIENT})),
     Action.START: (frozenset({S.ACCEPTED}), frozenset({Side.RECIPIENT})),

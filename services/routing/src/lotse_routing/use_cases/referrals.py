@@ -215,7 +215,16 @@ class Referrals:
 
     # -- reading ----------------------------------------------------------------------------------------
 
+    def _refuse_role(self, actor: TokenClaims, action: str, referral_id: str) -> None:
+        """Coordinators, maintainers and services handle no referrals at all: 403, audited."""
+        if actor.role in (Role.CASE_MANAGER, Role.AGENCY, Role.ADMIN):
+            return
+        with self.store.transaction() as session:
+            session.add_audit([audit_row(actor, action, self.now(), referral_id, allowed=False)])
+        raise Forbidden(f"role {actor.role.value} sees no referrals (coordinators see figures only)")
+
     def get(self, actor: TokenClaims, referral_id: str) -> dict[str, Any]:
+        self._refuse_role(actor, "read", referral_id)
         with self.store.transaction() as session:
             row = session.referral(referral_id)
             visible = row is not None and _side(actor, row) is not None
@@ -246,11 +255,10 @@ class Referrals:
     # -- acting -----------------------------------------------------------------------------------------
 
     def act(self, actor: TokenClaims, referral_id: str, step: Step) -> dict[str, Any]:
-        _check_step(step)
-        target = None
-        if step.action is Action.FORWARD:
-            target = self._forward_target(step)
         audit = f"action:{step.action.value}"
+        self._refuse_role(actor, audit, referral_id)
+        _check_step(step)
+        target = self._forward_target(step) if step.action is Action.FORWARD else None
         try:
             with self.store.transaction() as session:
                 row = session.referral(referral_id, for_update=True)
@@ -330,6 +338,7 @@ class Referrals:
         if step.action is Action.FORWARD:
             assert target is not None
             child = self._child(row, target, now)
+            session.add_referral(child)  # before the parent names it
             values["forwarded_to_id"] = child["id"]
         if not session.update_referral(row["id"], row["revision"], values):
             raise Conflict("the referral was changed meanwhile; read it again")
@@ -343,9 +352,8 @@ class Referrals:
         if event is not None:
             session.add_event(*_event(row, event, before, step.reason_code))
         if child is not None:
-            session.add_referral(child)
             self._history(session, child["id"], actor, side, "forwarded_from", None, S.DRAFT, now)
-            self._submit(session, child, actor, now, side)
+            self._submit(session, child, actor, now, Side.SYSTEM)
         return row
 
     def _child(self, parent: dict[str, Any], target: tuple[str, str], now: datetime) -> dict[str, Any]:

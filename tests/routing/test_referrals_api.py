@@ -1,0 +1,302 @@
+"""Referrals over the API: consent, every state of the lifecycle, the right and the wrong roles and
+organisations, history, audit, events and encryption at rest."""
+
+import json
+from typing import Any
+
+from lotse_contracts import Role
+from lotse_kit.schema_errors import event_validator
+from sqlalchemy import func, select, text
+
+from lotse_routing.adapters.storage.tables import audit, consent, outbox, referral
+from tests.routing.conftest import Api
+
+SENDER_ORG = "0a1b2c3d-0000-4000-8000-00000000c0de"  # a KIM case management team
+OTHER_ORG = "0a1b2c3d-0000-4000-8000-0000000000ff"
+WITTEN_JUGENDAMT = "Jugendamt der Stadt Witten (Demo)"
+KREIS_JUGENDAMT = "Jugendamt des Kreises Ennepe-Ruhr-Kreis (Demo)"
+CLIENT = {"name": "Amina Beispiel", "birth_date": "2009-04-01", "phone": "+49 000 12345"}
+
+
+def body(recipient: str, **changes: Any) -> dict[str, Any]:
+    new: dict[str, Any] = {
+        "legal_domain": "SGB_VIII",
+        "location": "Ruhrstraße 1, 58452 Witten",
+        "residence_of": "parents",
+        "topic": "Hilfen zur Erziehung",
+        "urgency": "urgent",
+        "reason": "Familie sucht Unterstützung; Termin bitte mit Sprachmittlung (Arabisch).",
+        "client": CLIENT,
+        "consent": {
+            "given_by": "Mutter, Samira Beispiel",
+            "given_at": "2026-11-20T10:00:00+01:00",
+            "form": "written",
+            "recipient_organization_id": recipient,
+            "data_categories": ["name", "birth_date", "contact", "reason"],
+        },
+    }
+    new.update(changes)
+    return new
+
+
+class Walk:
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.witten = api.directory.org_named(WITTEN_JUGENDAMT)
+        self.kreis = api.directory.org_named(KREIS_JUGENDAMT)
+        self.sender = api.token(Role.CASE_MANAGER, SENDER_ORG, "cm-1")
+        self.other_sender = api.token(Role.CASE_MANAGER, OTHER_ORG, "cm-2")
+        self.recipient = api.token(Role.AGENCY, self.witten, "ja-witten-1")
+        self.kreis_agency = api.token(Role.AGENCY, self.kreis, "ja-kreis-1")
+        self.coordinator = api.token(Role.COORDINATOR, SENDER_ORG, "coord-1")
+
+    def create(self, **changes: Any) -> dict[str, Any]:
+        response = self.api.post("/referrals", body(self.witten, **changes), self.sender)
+        assert response.status_code == 201, response.json
+        assert response.headers["Location"].endswith(response.json["id"])
+        return dict(response.json)
+
+    def act(self, ident: str, action: str, who: dict[str, str], status: int = 200, **step: Any) -> Any:
+        response = self.api.post(f"/referrals/{ident}/{action}", step or None, who)
+        assert response.status_code == status, response.json
+        return response.json
+
+    def count(self, table: Any) -> int:
+        with self.api.container.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_no_consent_no_referral_and_nothing_is_stored(api: Api) -> None:
+    walk = Walk(api)
+    bad = [
+        (body(walk.witten, consent=None), "consent"),
+        ({k: v for k, v in body(walk.witten).items() if k != "consent"}, "consent"),
+        (body(walk.kreis), "consent.recipient_organization_id"),
+        (
+            body(walk.witten, consent={**body(walk.witten)["consent"], "data_categories": ["name"]}),
+            "consent.data_categories",
+        ),
+        (body(walk.witten, consent={**body(walk.witten)["consent"], "form": "nod"}), "consent.form"),
+        (
+            body(walk.witten, consent={**body(walk.witten)["consent"], "given_at": "2099-01-01T00:00:00Z"}),
+            "consent.given_at",
+        ),
+        (body(walk.witten, residence_of="client"), "residence_of"),
+        (body(walk.witten, location="00000"), "location"),
+        (body(walk.witten, client={"birth_date": "2009-04-01"}), "client.name"),
+    ]
+    for sent, field in bad:
+        response = api.post("/referrals", sent, walk.sender)
+        assert response.status_code in (400, 422), (field, response.json)
+        assert response.content_type == "application/problem+json"
+        assert field in [e["name"] for e in response.json["errors"]], (field, response.json)
+    assert walk.count(referral) == 0 and walk.count(consent) == 0 and walk.count(outbox) == 0
+    # only case managers refer
+    for role, org in ((Role.AGENCY, walk.witten), (Role.COORDINATOR, SENDER_ORG), (Role.MAINTAINER, SENDER_ORG)):
+        assert api.post("/referrals", body(walk.witten), api.token(role, org)).status_code == 403
+    assert api.post("/referrals", body(walk.witten), {}).status_code == 401
+
+
+def test_a_referral_walks_from_draft_to_completed_and_only_the_right_side_moves_it(api: Api) -> None:
+    walk = Walk(api)
+    draft = walk.create(draft=True)
+    ident = draft["id"]
+    assert draft["status"] == "draft" and draft["recipient_name"] == WITTEN_JUGENDAMT
+    assert draft["allowed_actions"] == ["submit", "cancel", "entered_in_error"]
+    assert "05954036" in draft["explanation"] and draft["decision"]["verified_on"] == "2026-10-01"
+    assert draft["client"] == CLIENT and draft["consent"]["given_by"] == "Mutter, Samira Beispiel"
+    assert draft["first_received_on"] is None
+
+    # nobody but the two sides sees it; to others it does not exist
+    for outsider in (walk.other_sender, walk.kreis_agency):
+        assert api.get(f"/referrals/{ident}", outsider).status_code == 404
+        assert walk.act(ident, "cancel", outsider, 404, reason_code="client_moved")["status"] == 404
+    assert api.get(f"/referrals/{ident}", walk.coordinator).status_code == 403
+
+    requested = walk.act(ident, "submit", walk.sender)
+    assert requested["status"] == "requested" and requested["first_received_on"] is not None
+    # the recipient cannot complete what it has not accepted; the sender cannot acknowledge
+    refused = walk.act(ident, "complete", walk.recipient, 409, note="erledigt")
+    assert refused["allowed_actions"] == ["acknowledge", "accept", "decline", "forward"]
+    assert refused["status"] == "requested"
+    refused = walk.act(ident, "acknowledge", walk.sender, 409)
+    assert refused["allowed_actions"] == ["cancel", "entered_in_error"]
+
+    seen = api.get(f"/referrals/{ident}", walk.recipient).json
+    assert seen["client"] == CLIENT and seen["reason"].startswith("Familie sucht")
+    for action, status in [
+        ("acknowledge", "acknowledged"),
+        ("hold", "on_hold"),
+        ("resume", "acknowledged"),
+        ("accept", "accepted"),
+        ("start", "in_progress"),
+        ("hold", "on_hold"),
+        ("resume", "in_progress"),
+    ]:
+        assert walk.act(ident, action, walk.recipient)["status"] == status, action
+    assert walk.act(ident, "complete", walk.recipient, 422)["errors"][0]["name"] == "note"
+    done = walk.act(ident, "complete", walk.recipient, note="Hilfeplangespräch vereinbart")
+    assert done["status"] == "completed" and done["allowed_actions"] == []
+    assert walk.act(ident, "hold", walk.recipient, 409)["allowed_actions"] == []
+
+    history = done["history"]
+    assert [h["action"] for h in history] == [
+        "create",
+        "submit",
+        "acknowledge",
+        "hold",
+        "resume",
+        "accept",
+        "start",
+        "hold",
+        "resume",
+        "complete",
+    ]
+    assert history[-1]["note"] == "Hilfeplangespräch vereinbart"
+    assert history[-1]["by"] == {"subject": "ja-witten-1", "role": "agency", "organization_id": walk.witten}
+    assert all(h["at"] for h in history)
+
+
+def test_decline_needs_a_listed_reason_and_a_text_for_sonstiges(api: Api) -> None:
+    walk = Walk(api)
+    ident = walk.create()["id"]
+    assert walk.act(ident, "decline", walk.recipient, 422)["errors"][0]["name"] == "reason_code"
+    assert (
+        walk.act(ident, "decline", walk.recipient, 422, reason_code="keine_lust")["errors"][0]["name"] == "reason_code"
+    )
+    assert walk.act(ident, "decline", walk.recipient, 422, reason_code="sonstiges")["errors"][0]["name"] == "note"
+    declined = walk.act(ident, "decline", walk.recipient, reason_code="sonstiges", note="Zuständigkeit beim Land")
+    assert declined["status"] == "declined" and declined["decline_reason"] == "sonstiges"
+    assert declined["history"][-1]["reason_label"] == "sonstiges"
+    assert declined["history"][-1]["note"] == "Zuständigkeit beim Land"
+    ident = walk.create()["id"]
+    declined = walk.act(ident, "decline", walk.recipient, reason_code="keine_kapazitaet")
+    assert declined["history"][-1]["reason_label"] == "keine Kapazität"
+
+
+def test_forwarding_makes_a_child_for_the_new_recipient_keeping_the_first_received_day(api: Api) -> None:
+    walk = Walk(api)
+    parent = walk.create()
+    assert walk.act(parent["id"], "forward", walk.recipient, 422)["errors"][0]["name"] == "to_organization_id"
+    unknown = walk.act(parent["id"], "forward", walk.recipient, 422, to_organization_id="no-such-org")
+    assert unknown["errors"][0]["name"] == "to_organization_id"
+    forwarded = walk.act(parent["id"], "forward", walk.recipient, to_organization_id=walk.kreis, note="örtlich Kreis")
+    assert forwarded["status"] == "forwarded"
+    child_id = forwarded["forwarded_to_id"]
+    child = api.get(f"/referrals/{child_id}", walk.kreis_agency).json
+    assert child["status"] == "requested" and child["parent_id"] == parent["id"]
+    assert child["recipient_name"] == KREIS_JUGENDAMT
+    assert child["first_received_on"] == parent["first_received_on"]
+    assert child["client"] == CLIENT and child["consent"]["id"] == parent["consent"]["id"]
+    assert "§ 16 SGB I" in child["explanation"]
+    # the first recipient keeps seeing its own (forwarded) referral, not the child; the sender sees both
+    assert api.get(f"/referrals/{child_id}", walk.recipient).status_code == 404
+    assert api.get(f"/referrals/{parent['id']}", walk.recipient).status_code == 200
+    listed = api.get("/referrals", walk.sender).json
+    assert {r["id"] for r in listed["contents"]} == {parent["id"], child_id} and listed["total_items"] == 2
+    assert [r["id"] for r in api.get("/referrals", walk.kreis_agency).json["contents"]] == [child_id]
+    assert api.get("/referrals", walk.coordinator).status_code == 403
+    walk.act(child_id, "accept", walk.kreis_agency)
+    failed = walk.act(child_id, "fail", walk.kreis_agency, note="Familie nicht erreichbar verzogen")
+    assert failed["status"] == "failed"
+
+
+def test_the_sender_cancels_with_a_reason_and_withdrawn_consent_cancels_what_is_open(api: Api) -> None:
+    walk = Walk(api)
+    first = walk.create()
+    assert walk.act(first["id"], "cancel", walk.sender, 422)["errors"][0]["name"] == "reason_code"
+    assert walk.act(first["id"], "cancel", walk.sender, 422, reason_code="consent_withdrawn")["errors"][0]["name"] == (
+        "reason_code"
+    )
+    assert walk.act(first["id"], "cancel", walk.sender, reason_code="client_moved")["status"] == "cancelled"
+
+    second = walk.create()
+    walk.act(second["id"], "accept", walk.recipient)
+    consent_id = second["consent"]["id"]
+    assert api.post(f"/consents/{consent_id}/withdraw", None, walk.other_sender).status_code == 404
+    assert api.post(f"/consents/{consent_id}/withdraw", None, walk.recipient).status_code == 403
+    withdrawn = api.post(f"/consents/{consent_id}/withdraw", None, walk.sender)
+    assert withdrawn.status_code == 200 and withdrawn.json["cancelled_referrals"] == [second["id"]]
+    after = api.get(f"/referrals/{second['id']}", walk.recipient).json
+    assert after["status"] == "cancelled" and after["consent"]["withdrawn_at"]
+    assert after["history"][-1]["side"] == "system" and after["history"][-1]["reason_code"] == "consent_withdrawn"
+    assert api.post(f"/consents/{consent_id}/withdraw", None, walk.sender).status_code == 409
+
+    third = walk.create()
+    assert walk.act(third["id"], "entered_in_error", walk.recipient, 409)["allowed_actions"]
+    assert walk.act(third["id"], "entered_in_error", walk.sender)["status"] == "entered_in_error"
+
+
+def test_every_state_change_is_an_event_without_personal_data(api: Api) -> None:
+    walk = Walk(api)
+    ident = walk.create()["id"]
+    walk.act(ident, "acknowledge", walk.recipient)
+    walk.act(ident, "forward", walk.recipient, to_organization_id=walk.kreis)
+    with api.container.engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.event_type, outbox.c.routing_key, outbox.c.payload).order_by(outbox.c.seq))
+        events = [(t, k, json.loads(p)) for t, k, p in rows]
+    assert [(t, k) for t, k, _ in events] == [
+        ("referral.requested", "referral.requested.sgb_viii.05954036"),
+        ("referral.acknowledged", "referral.acknowledged.sgb_viii.05954036"),
+        ("referral.forwarded", "referral.forwarded.sgb_viii.05954036"),
+        ("referral.requested", "referral.requested.sgb_viii.05954036"),
+    ]
+    for event_type, _, payload in events:
+        errors = list(event_validator(event_type, 1).iter_errors(payload))
+        assert not errors, errors
+        text_of = json.dumps(payload, ensure_ascii=False)
+        assert "Beispiel" not in text_of and "2009-04-01" not in text_of and "Familie" not in text_of
+    forwarded, child = events[2][2]["data"], events[3][2]["data"]
+    assert forwarded["forwarded_to_referral_id"] == child["referral_id"]
+    assert child["parent_referral_id"] == ident and child["recipient_organization_id"] == walk.kreis
+    assert child["first_received_on"] == forwarded["first_received_on"]
+    assert len({e["id"] for _, _, e in events}) == 4
+
+
+def test_client_data_is_encrypted_at_rest_and_every_access_is_audited(api: Api) -> None:
+    walk = Walk(api)
+    ident = walk.create()["id"]
+    api.get(f"/referrals/{ident}", walk.recipient)
+    api.get(f"/referrals/{ident}", walk.other_sender)
+    walk.act(ident, "acknowledge", walk.sender, 409)
+    api.get("/referrals", walk.sender)
+    with api.container.engine.connect() as conn:
+        stored = " ".join(
+            str(v)
+            for table in ("referral", "consent", "referral_history")
+            for row in conn.execute(text(f"SELECT * FROM {table}"))
+            for v in row
+        )
+        trail = conn.execute(
+            select(audit.c.subject, audit.c.action, audit.c.allowed)
+            .where(audit.c.referral_id == ident)
+            .order_by(audit.c.seq)
+        ).all()
+    for secret in ("Amina", "Samira", "2009-04-01", "12345", "Sprachmittlung"):
+        assert secret not in stored, secret
+    assert [tuple(t) for t in trail] == [
+        ("cm-1", "create", True),
+        ("ja-witten-1", "read", True),
+        ("cm-2", "read", False),
+        ("cm-1", "action:acknowledge", False),
+        ("cm-1", "list", True),
+    ]
+
+
+def test_coordinators_see_figures_and_no_personal_data(api: Api) -> None:
+    walk = Walk(api)
+    first = walk.create()["id"]
+    walk.act(first, "accept", walk.recipient)
+    second = walk.create()["id"]
+    walk.act(second, "decline", walk.recipient, reason_code="unterlagen_fehlen")
+    figures = api.get("/figures", walk.coordinator)
+    assert figures.status_code == 200, figures.json
+    counts = {(c["status"], c["decline_reason"]): c["count"] for c in figures.json["counts"]}
+    assert counts == {("accepted", None): 1, ("declined", "unterlagen_fehlen"): 1}
+    assert {c["region_key"] for c in figures.json["counts"]} == {"05954036"}
+    median = figures.json["median_hours"]["SGB_VIII"]
+    assert median["referrals"] == 2 and median["to_acknowledged"] is not None and median["to_accepted"] is not None
+    as_text = json.dumps(figures.json, ensure_ascii=False)
+    assert first not in as_text and "Amina" not in as_text and SENDER_ORG not in as_text
+    assert api.get("/figures", walk.sender).status_code == 403
+    assert api.get("/figures", walk.recipient).status_code == 403
