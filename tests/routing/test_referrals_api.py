@@ -6,9 +6,9 @@ from typing import Any
 
 from lotse_contracts import Role
 from lotse_kit.schema_errors import event_validator
+from lotse_routing.adapters.storage.tables import audit, consent, outbox, referral
 from sqlalchemy import func, select, text
 
-from lotse_routing.adapters.storage.tables import audit, consent, outbox, referral
 from tests.routing.conftest import Api
 
 SENDER_ORG = "0a1b2c3d-0000-4000-8000-00000000c0de"  # a KIM case management team

@@ -17,7 +17,9 @@ from lotse_kit.outbox import Handler
 log = logging.getLogger(__name__)
 
 
-def _parameters(url: str) -> pika.URLParameters:
+def connection_parameters(url: str) -> pika.URLParameters:
+    if url.endswith("//"):  # kombu's (Celery's) spelling of the default vhost "/"; pika wants it quoted
+        url = url[:-1] + "%2F"
     params = pika.URLParameters(url)
     params.heartbeat = 30
     params.blocked_connection_timeout = 30
@@ -44,7 +46,7 @@ class RabbitMqEventPublisher:
         if self._channel is not None and self._channel.is_open:
             return self._channel
         self.close()
-        self._connection = pika.BlockingConnection(_parameters(self.url))
+        self._connection = pika.BlockingConnection(connection_parameters(self.url))
         channel = self._connection.channel()
         channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
         channel.confirm_delivery()
@@ -143,7 +145,7 @@ class RabbitMqSubscriber:
                 backoff = min(backoff * 2, self.max_backoff)
 
     def _consume(self) -> None:
-        connection = pika.BlockingConnection(_parameters(self.url))
+        connection = pika.BlockingConnection(connection_parameters(self.url))
         try:
             channel = connection.channel()
             self.declare(channel)
