@@ -14,7 +14,7 @@ from tests.routing.conftest import Api
 SENDER_ORG = "0a1b2c3d-0000-4000-8000-00000000c0de"  # a KIM case management team
 OTHER_ORG = "0a1b2c3d-0000-4000-8000-0000000000ff"
 WITTEN_JUGENDAMT = "Jugendamt der Stadt Witten (Demo)"
-KREIS_JUGENDAMT = "Jugendamt des Kreises Ennepe-Ruhr-Kreis (Demo)"
+KREIS_JUGENDAMT = "Jugendamt Ennepe-Ruhr-Kreis (Demo)"
 CLIENT = {"name": "Amina Beispiel", "birth_date": "2009-04-01", "phone": "+49 000 12345"}
 
 

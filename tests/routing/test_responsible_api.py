@@ -30,7 +30,7 @@ def test_a_city_with_its_own_jugendamt_beats_its_kreis(sqlite_api: Api) -> None:
 def test_a_gemeinde_without_its_own_office_goes_to_the_kreis(sqlite_api: Api) -> None:
     status, body = ask(sqlite_api, legal_domain="SGB_VIII", location="Breckerfeld", residence_of="parents")
     assert status == 200, body
-    assert body["candidates"][0]["name"] == "Jugendamt des Kreises Ennepe-Ruhr-Kreis (Demo)"
+    assert body["candidates"][0]["name"] == "Jugendamt Ennepe-Ruhr-Kreis (Demo)"
     assert body["candidates"][0]["jurisdiction"]["region_key"] == "05954"
     status, body = ask(sqlite_api, legal_domain="SGB_II", location="05954036", residence_of="client")
     assert body["candidates"][0]["name"] == "Jobcenter Ennepe-Ruhr-Kreis (Demo)"

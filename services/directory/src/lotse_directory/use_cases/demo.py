@@ -342,7 +342,7 @@ def authorities(gazetteer: Gazetteer) -> Iterator[dict[str, Any]]:
             ("SGB_III", f"Agentur für Arbeit {seat_name}", "nach § 327 SGB III"),
             (
                 "SGB_VIII",
-                f"Jugendamt {'der Stadt ' + seat_name if kreisfrei else 'des Kreises ' + kreis_name}",
+                f"Jugendamt {'der Stadt ' + seat_name if kreisfrei else kreis_name}",
                 "nach § 86 SGB VIII, § 69 SGB VIII i. V. m. AG-KJHG NRW",
             ),
             ("AUFENTHG", f"Ausländerbehörde {label}", "nach § 71 AufenthG i. V. m. ZustAVO NRW"),

@@ -1,0 +1,93 @@
+"""Routing keeps the directory's answers and drops them when the directory says they changed; a PLZ that
+spans Gemeinden with different authorities gives an ambiguous answer, and the case manager chooses."""
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from lotse_contracts import Role
+
+from tests.routing.conftest import ADMIN, Api
+from tests.routing.test_referrals_api import SENDER_ORG, body
+
+
+@pytest.fixture
+def heinsberg_jugendamt(sqlite_api: Api) -> Iterator[str]:
+    """A Jugendamt of the city of Heinsberg, added to the directory (the demo data has the Kreis's only)."""
+    entries = sqlite_api.directory.container.entries
+    org = str(uuid.uuid4())
+    entries.create(
+        ADMIN, "organization", {"id": org, "name": "Jugendamt der Stadt Heinsberg (Test)", "description": "Testeintrag"}
+    )
+    entries.create(
+        ADMIN,
+        "jurisdiction",
+        {
+            "organization_id": org,
+            "legal_domain": "SGB_VIII",
+            "region_key": "05370016",
+            "source": "Test: eigenes Jugendamt",
+            "verified_on": "2026-11-01",
+        },
+    )
+    yield org
+    directory = sqlite_api.directory.container
+    entries.delete(ADMIN, "organization", org, "*")  # its jurisdiction goes with it
+    directory.outbox.relay(directory.bus, batch=1000)
+
+
+def ask(api: Api, location: str) -> dict:  # type: ignore[type-arg]
+    response = api.get(
+        "/responsible",
+        api.token(Role.CASE_MANAGER, SENDER_ORG),
+        legal_domain="SGB_VIII",
+        location=location,
+        residence_of="parents",
+    )
+    assert response.status_code == 200, response.json
+    return dict(response.json)
+
+
+def test_a_changed_jurisdiction_is_seen_once_the_directory_says_so(sqlite_api: Api, heinsberg_jugendamt: str) -> None:
+    directory = sqlite_api.directory.container
+    # 52525 lies in Heinsberg and in Waldfeucht; the cache still holds the directory's answer from before
+    sqlite_api.container.directory.forget()
+    directory.outbox.relay(directory.bus, batch=1000)  # (events of the fixture's change, heard by routing)
+    before = ask(sqlite_api, "52525")
+    assert before["outcome"] == "ambiguous" and before["decides"] == "gemeinde"
+    names = {c["name"] for c in before["candidates"]}
+    assert names == {"Jugendamt der Stadt Heinsberg (Test)", "Jugendamt Kreis Heinsberg (Demo)"}
+    assert "die Adresse oder Gemeinde entscheidet" in before["explanation"]
+    assert ask(sqlite_api, "52525 Waldfeucht")["candidates"][0]["name"] == "Jugendamt Kreis Heinsberg (Demo)"
+
+    # the city's jurisdiction becomes another domain's: routing answers from its cache until the event comes
+    entries = directory.entries
+    [held] = entries.page(ADMIN, "jurisdiction", {"organization_id": heinsberg_jugendamt}, 1, 10)[0]
+    entries.update(
+        ADMIN,
+        "jurisdiction",
+        held["id"],
+        {"legal_domain": "SGB_II"},
+        entries.get(ADMIN, "jurisdiction", held["id"]).etag,
+    )
+    assert ask(sqlite_api, "52525")["outcome"] == "ambiguous"
+    directory.outbox.relay(directory.bus, batch=1000)  # directory.jurisdiction.changed reaches routing
+    after = ask(sqlite_api, "52525")
+    assert after["outcome"] == "responsible"
+    assert after["candidates"][0]["name"] == "Jugendamt Kreis Heinsberg (Demo)"
+
+
+def test_an_ambiguous_answer_needs_the_case_managers_choice(sqlite_api: Api, heinsberg_jugendamt: str) -> None:
+    directory = sqlite_api.directory.container
+    directory.outbox.relay(directory.bus, batch=1000)
+    sender = sqlite_api.token(Role.CASE_MANAGER, SENDER_ORG)
+    unsure = body(heinsberg_jugendamt, location="52525")
+    refused = sqlite_api.post("/referrals", unsure, sender)
+    assert refused.status_code == 422 and refused.json["errors"][0]["name"] == "recipient_organization_id"
+    assert heinsberg_jugendamt in refused.json["errors"][0]["reason"]
+    wrong = sqlite_api.post("/referrals", {**unsure, "recipient_organization_id": SENDER_ORG}, sender)
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["name"] == "recipient_organization_id"
+    chosen = sqlite_api.post("/referrals", {**unsure, "recipient_organization_id": heinsberg_jugendamt}, sender)
+    assert chosen.status_code == 201, chosen.json
+    assert chosen.json["region_key"] == "05370016" and chosen.json["decision"]["chosen_by_case_manager"]
+    assert "Gewählt: Jugendamt der Stadt Heinsberg (Test)" in chosen.json["explanation"]
