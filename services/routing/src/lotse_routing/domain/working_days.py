@@ -20,13 +20,14 @@ def add_working_days(start: datetime, days: int, is_holiday: Callable[[date], bo
     if days < 1:
         raise ValueError("days must be at least 1")
     local = start.astimezone(BERLIN)
-    if not is_working_day(local.date(), is_holiday):
-        local = local.replace(hour=0, minute=0, second=0, microsecond=0)
     day = local.date()
+    if not is_working_day(day, is_holiday):
+        while not is_working_day(day, is_holiday):
+            day += timedelta(days=1)
+        local = datetime.combine(day, datetime.min.time(), BERLIN)
     counted = 0
     while counted < days:
         day += timedelta(days=1)
         if is_working_day(day, is_holiday):
             counted += 1
-    due = datetime.combine(day, local.timetz().replace(tzinfo=None), BERLIN)
-    return due
+    return datetime.combine(day, local.timetz().replace(tzinfo=None), BERLIN)
