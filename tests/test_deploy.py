@@ -73,3 +73,30 @@ def test_dockerfiles_copy_what_exists_and_expose_the_published_port() -> None:
             assert (REPO / source).exists(), f"{dockerfile.name} copies missing {source}"
         exposed = re.findall(r"^EXPOSE (\d+)", text, re.M)
         assert [f"{p}:{p}" for p in exposed] == service["ports"], name
+
+
+def test_routing_service_reaches_its_database_the_directory_and_the_broker() -> None:
+    from lotse_routing.entrypoints.cli import main as routing_cli
+    from lotse_routing.settings import Settings as RoutingSettings
+
+    services = _compose()["services"]
+    service = services["routing"]
+    env = {**_env_file(REPO / service["env_file"]), **service["environment"]}
+    settings = RoutingSettings.from_env(env)
+    assert settings.database_url.endswith("@postgres:5432/lotse_routing")
+    init = (REPO / "deploy/postgres-init/10-databases.sql").read_text("utf-8")
+    assert "CREATE DATABASE lotse_routing" in init
+    assert "./deploy/postgres-init:/docker-entrypoint-initdb.d:ro" in services["postgres"]["volumes"]
+    directory = services["directory"]["environment"]
+    assert settings.directory_url == f"http://directory:{directory['LOTSE_DIRECTORY_PORT']}"
+    assert (
+        settings.amqp_url
+        == Settings.from_env({**_env_file(REPO / services["directory"]["env_file"]), **directory}).amqp_url
+    )  # both services on one broker: routing hears the directory's changes
+    assert settings.host == "0.0.0.0" and f"{settings.port}:{settings.port}" in service["ports"]
+    assert settings.data_keys  # configured, not made in a container's throwaway folder
+    steps = re.findall(r"lotse-routing ([a-z ]+?)(?:&&|$)", service["command"][-1])
+    assert [s.strip() for s in steps] == ["db upgrade", "serve"]
+    for step in steps:
+        result = CliRunner().invoke(routing_cli, [*step.split(), "--help"])
+        assert result.exit_code == 0, f"lotse-routing {step}: {result.output}"

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
-from lotse_kit.outbox import InProcessBus, RelayWorker, SqlOutbox
+from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.sql import is_current, make_engine, upgrade
 from sqlalchemy import Engine
 
@@ -42,7 +42,8 @@ class Container:
     verification: Verification
     outbox: SqlOutbox
     bus: InProcessBus
-    """Embedded mode's event bus: the outbox relay hands every directory event to its subscribers."""
+    """Embedded mode's event bus: the outbox relay hands every directory event to its subscribers (in
+    scale mode, ``LOTSE_AMQP_URL`` set, the relay publishes to RabbitMQ instead)."""
     relay: RelayWorker
     search: SearchBackend | None
     """None where no search backend is configured (PostgreSQL storage without Elasticsearch)."""
@@ -102,7 +103,12 @@ def build(settings: Settings) -> Container:
     entries = Entries(store, gazetteer)
     events = SqlOutbox(engine, outbox)
     bus = InProcessBus()
-    relay = RelayWorker(events, bus)
+    publisher: Publisher = bus
+    if settings.amqp_url:
+        from lotse_kit.rabbitmq import RabbitMqEventPublisher
+
+        publisher = RabbitMqEventPublisher(settings.amqp_url)
+    relay = RelayWorker(events, publisher)
 
     def wake_relay(session: SqlStoreSession) -> None:
         if session.wrote_events:

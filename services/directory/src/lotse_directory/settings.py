@@ -34,6 +34,8 @@ class Settings:
     elasticsearch_index: str = "lotse-directory-offers"
     celery_broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
     celery_queue: str = "lotse.directory.jobs"
+    amqp_url: str | None = None
+    """RabbitMQ (scale mode): the directory's events go to ``lotse.events`` there; unset: in-process."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -64,6 +66,7 @@ class Settings:
             elasticsearch_index=env.get(f"{p}ELASTICSEARCH_INDEX", "lotse-directory-offers"),
             celery_broker_url=env.get(f"{p}CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
             celery_queue=env.get(f"{p}CELERY_QUEUE", "lotse.directory.jobs"),
+            amqp_url=env.get(f"{p}AMQP_URL") or env.get("LOTSE_AMQP_URL") or None,
         )
 
     @property

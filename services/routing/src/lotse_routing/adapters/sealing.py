@@ -23,7 +23,12 @@ class FernetSealer:
     def __init__(self, keys: tuple[str, ...]) -> None:
         if not keys:
             raise ValueError("at least one data key is needed")
-        self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        try:
+            self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        except ValueError:
+            raise ValueError(
+                "LOTSE_ROUTING_DATA_KEYS holds a value that is no key; make one with `lotse-routing keys new`"
+            ) from None
         self.current = key_id(keys[0])
 
     def seal(self, value: Any) -> str:

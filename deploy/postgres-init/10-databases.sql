@@ -1,0 +1,2 @@
+-- One database per service (the directory's is POSTGRES_DB); run once, on an empty data volume.
+CREATE DATABASE lotse_routing OWNER lotse;

@@ -1,0 +1,84 @@
+"""`make run`'s steps for real: the directory and routing as served processes on their ports, a referral
+made and acknowledged over HTTP with the demo tokens, routing's relay publishing in the background."""
+
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.directory.test_cli_and_serve import _call, _cli, _free_port, env  # noqa: F401 (env is a fixture)
+
+ROUTING = str(Path(sys.executable).with_name("lotse-routing"))
+
+
+def _wait(url: str) -> None:
+    for _ in range(200):
+        try:
+            if _call(url)[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+def test_make_run_serves_directory_and_routing_together(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    env = {**env, "LOTSE_ROUTING_PORT": str(_free_port())}
+    env["LOTSE_ROUTING_DIRECTORY_URL"] = f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}"
+    _cli(env, "db", "upgrade")
+    _cli(env, "demo", "load", "--if-empty")
+    tokens = dict(re.findall(r"^(\w+)\s+.*?: (\S+)$", _cli(env, "users", "demo-tokens"), re.M))
+    done = subprocess.run([ROUTING, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    directory = subprocess.Popen(
+        [str(Path(sys.executable).with_name("lotse-directory")), "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    routing = subprocess.Popen([ROUTING, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{env['LOTSE_ROUTING_PORT']}"
+    try:
+        _wait(f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}/health")
+        _wait(f"{base}/health")
+        status, spec = _call(f"{base}/openapi.json")
+        assert status == 200 and "/api/v1/referrals/{referral_id}/{action}" in spec["paths"]
+        status, answer = _call(
+            f"{base}/api/v1/responsible?legal_domain=SGB_VIII&location=58453&residence_of=parents",
+            tokens["case_manager"],
+        )
+        assert status == 200, answer
+        [jugendamt] = answer["candidates"]
+        assert jugendamt["name"] == "Jugendamt der Stadt Witten (Demo)"
+        referral = {
+            "legal_domain": "SGB_VIII",
+            "location": "58453",
+            "residence_of": "parents",
+            "reason": "Beratung zu Hilfen zur Erziehung",
+            "client": {"name": "Demo Klientin"},
+            "consent": {
+                "given_by": "Demo Klientin",
+                "given_at": "2026-11-20T09:00:00Z",
+                "form": "electronic",
+                "recipient_organization_id": jugendamt["organization_id"],
+                "data_categories": ["name", "reason"],
+            },
+        }
+        status, made = _call(f"{base}/api/v1/referrals", tokens["case_manager"], referral)
+        assert status == 201, made
+        status, seen = _call(f"{base}/api/v1/referrals/{made['id']}/acknowledge", tokens["agency"], {})
+        assert status == 200 and seen["status"] == "acknowledged", seen
+        database = sqlite3.connect(tmp_path / "routing.db")
+        for _ in range(100):  # the serving process's relay, woken by each commit
+            if database.execute("SELECT count(*) FROM lotse_outbox WHERE published_at IS NULL").fetchone()[0] == 0:
+                break
+            time.sleep(0.1)
+        assert database.execute("SELECT count(*), count(published_at) FROM lotse_outbox").fetchone() == (2, 2)
+        database.close()
+    finally:
+        routing.terminate()
+        directory.terminate()
+        output, _ = routing.communicate(timeout=15)
+        directory.wait(15)
+    assert f"{base}/docs" in output
