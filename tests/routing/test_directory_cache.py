@@ -91,3 +91,18 @@ def test_an_ambiguous_answer_needs_the_case_managers_choice(sqlite_api: Api, hei
     assert chosen.status_code == 201, chosen.json
     assert chosen.json["region_key"] == "05370016" and chosen.json["decision"]["chosen_by_case_manager"]
     assert "Gewählt: Jugendamt der Stadt Heinsberg (Test)" in chosen.json["explanation"]
+
+
+def test_the_cache_finds_by_region_key_exactly_the_jurisdictions_a_prefix_test_would(sqlite_api: Api) -> None:
+    from lotse_contracts import LegalDomain
+    from lotse_directory.adapters.geocoding.gazetteer import packaged_gazetteer
+
+    cache = sqlite_api.container.directory
+    every = cache._origin.all_jurisdictions()
+    gazetteer = packaged_gazetteer()
+    keys = [g.ags for k, _ in gazetteer.iter_kreise("05") for g in gazetteer.gemeinden_in(k) if g.ags]
+    assert len(keys) == 396  # every Gemeinde of NRW
+    for domain in LegalDomain:
+        for key in keys:
+            expected = {j.id for j in every if j.legal_domain is domain and key.startswith(j.region_key)}
+            assert {j.id for j in cache.jurisdictions(domain, [key])} == expected, (domain, key)

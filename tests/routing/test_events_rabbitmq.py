@@ -186,7 +186,7 @@ def test_directory_changes_reach_routings_cache_over_rabbitmq(
 ) -> None:
     container = routing_on(directory, tmp_path, RabbitMqEventPublisher(rabbitmq_url, exchange))
     cache = container.directory
-    assert cache.jurisdictions(LegalDomain.SGB_II)
+    assert cache.jurisdictions(LegalDomain.SGB_II, ["05954036"])
     assert cache._jurisdictions is not None
     subscriber = RabbitMqSubscriber(
         rabbitmq_url,
@@ -201,7 +201,7 @@ def test_directory_changes_reach_routings_cache_over_rabbitmq(
     try:
         assert subscriber.ready.wait(10)
         assert cache._jurisdictions is None  # connecting forgets what may have changed while away
-        cache.jurisdictions(LegalDomain.SGB_II)
+        cache.jurisdictions(LegalDomain.SGB_II, ["05954036"])
         directory_publisher = RabbitMqEventPublisher(rabbitmq_url, exchange)
         event = EventEnvelope("directory.jurisdiction.changed", "lotse-directory", {"id": "j-1"})
         directory_publisher.publish(

@@ -71,8 +71,12 @@ class HttpDirectory:
                 return found
             page += 1
 
-    def jurisdictions(self, legal_domain: LegalDomain) -> list[Jurisdiction]:
-        return [j for j in self.all_jurisdictions() if j.legal_domain is legal_domain]
+    def jurisdictions(self, legal_domain: LegalDomain, places: Sequence[str]) -> list[Jurisdiction]:
+        return [
+            j
+            for j in self.all_jurisdictions()
+            if j.legal_domain is legal_domain and any(p.startswith(j.region_key) for p in places)
+        ]
 
     def authority(self, organization_id: str) -> Authority | None:
         body = self._get(f"/hsds/organizations/{quote(organization_id, safe='')}")
@@ -130,6 +134,9 @@ def _office(location: dict[str, Any]) -> Office:
 
 
 _AUTHORITY_PARTS = ("organization", "location", "address", "schedule", "phone")
+_REGION_KEY_LENGTHS = (2, 3, 5, 8, 9, 12)
+"""The lengths a region key may have (the directory checks it): Land, Regierungsbezirk, Kreis, Gemeinde
+(AGS), Gemeindeverband and Gemeinde (ARS). A key applies where it is a prefix of the place's key."""
 
 
 class CachedDirectory:
@@ -148,7 +155,8 @@ class CachedDirectory:
         self._clock = clock
         self._lock = threading.Lock()
         self._generation = 0
-        self._jurisdictions: tuple[float, dict[LegalDomain, tuple[Jurisdiction, ...]]] | None = None
+        self._jurisdictions: tuple[float, dict[tuple[LegalDomain, str], tuple[Jurisdiction, ...]]] | None = None
+        """By legal domain and region key."""
         self._places: dict[str, tuple[float, tuple[FoundPlace, ...]]] = {}
         self._authorities: dict[str, tuple[float, Authority | None]] = {}
 
@@ -168,18 +176,26 @@ class CachedDirectory:
             self._places[key] = (stamp, found)
         return found
 
-    def jurisdictions(self, legal_domain: LegalDomain) -> Sequence[Jurisdiction]:
+    def jurisdictions(self, legal_domain: LegalDomain, places: Sequence[str]) -> Sequence[Jurisdiction]:
         held = self._jurisdictions
         if held is None or not self._fresh(held[0]):
             generation, stamp = self._generation, self._clock()
-            grouped: dict[LegalDomain, list[Jurisdiction]] = {}
+            grouped: dict[tuple[LegalDomain, str], list[Jurisdiction]] = {}
             for j in self._origin.all_jurisdictions():
-                grouped.setdefault(j.legal_domain, []).append(j)
-            held = (stamp, {d: tuple(js) for d, js in grouped.items()})
+                grouped.setdefault((j.legal_domain, j.region_key), []).append(j)
+            held = (stamp, {key: tuple(js) for key, js in grouped.items()})
             with self._lock:
                 if generation == self._generation:
                     self._jurisdictions = held
-        return held[1].get(legal_domain, ())
+        index = held[1]
+        found: dict[str, Jurisdiction] = {}
+        for place in places:
+            for length in _REGION_KEY_LENGTHS:
+                if length > len(place):
+                    break
+                for j in index.get((legal_domain, place[:length]), ()):
+                    found[j.id] = j
+        return list(found.values())
 
     def authority(self, organization_id: str) -> Authority | None:
         hit = self._authorities.get(organization_id)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from geopy.distance import geodesic
+from geopy.distance import great_circle
 
 from lotse_routing.domain.decision import Place
 
@@ -46,13 +46,17 @@ class NearestOffice:
 def nearest_office(
     authority: Authority, client: tuple[float, float] | None, preferred_location_id: str | None = None
 ) -> NearestOffice | None:
-    """The authority's office nearest to the client (geodesic distance); without coordinates, the office
-    the jurisdiction names, else the first."""
+    """The authority's office nearest to the client; without coordinates, the office the jurisdiction
+    names, else the first.
+
+    The distance is geopy's great-circle distance: within 0.5 % of the geodesic one, which is more than
+    a client's place (a PLZ's or Gemeinde's centre) is exact, and 30 times cheaper.
+    """
     if not authority.offices:
         return None
     placed = [o for o in authority.offices if o.latitude is not None and o.longitude is not None]
     if client is not None and placed:
-        measured = [(geodesic(client, (o.latitude, o.longitude)).km, o) for o in placed]
+        measured = [(great_circle(client, (o.latitude, o.longitude)).km, o) for o in placed]
         distance, office = min(measured, key=lambda pair: (pair[0], pair[1].location_id))
         return NearestOffice(office, round(distance, 1))
     named = next((o for o in authority.offices if o.location_id == preferred_location_id), authority.offices[0])

@@ -99,7 +99,8 @@ class Responsibility:
             places = tuple(self.directory.places(question.location))
             if not places:
                 raise invalid("location", "no place in Germany found for it (PLZ, 'PLZ Ort', Gemeinde or AGS)")
-            jurisdictions = self.directory.jurisdictions(question.legal_domain)
+            keys = [p.place.gemeinde_key for p in places]
+            jurisdictions = self.directory.jurisdictions(question.legal_domain, keys)
             decision = decide(question.legal_domain, [p.place for p in places], jurisdictions)
             matches: Sequence[Match] = ()
             if isinstance(decision, Responsible):
