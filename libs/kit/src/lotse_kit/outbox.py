@@ -10,15 +10,31 @@ point loses nothing; it may publish a row again, which consumers recognise by th
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from lotse_contracts import EventEnvelope
-from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, Text, func, select, update
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Row,
+    Select,
+    String,
+    Table,
+    Text,
+    Update,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from lotse_kit.bulk import insert_many
+from lotse_kit.sql import sqlite_turn, write_turn
 
 log = logging.getLogger(__name__)
 
@@ -113,36 +129,51 @@ class SqlOutbox:
     def relay(self, publisher: Publisher, batch: int = 100) -> int:
         """Publish up to ``batch`` unpublished events, oldest first; return how many were published.
 
-        Rows are locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so relays in several processes
-        do not publish the same row concurrently; on SQLite the write transaction serialises them.
-        If the publisher fails, the rows published before are marked and the error is raised.
+        Relays in several processes never publish the same row at the same time: on PostgreSQL the
+        rows are locked (``FOR UPDATE SKIP LOCKED``) while they are published; on SQLite, which has no
+        row locks, relays take turns, and publish outside the database's write lock (a broker's
+        confirm takes a millisecond or two that writers need not wait for). If the publisher fails,
+        the rows published before are marked and the error is raised.
         """
-        t = self.table
-        published: list[int] = []
-        failure: Exception | None = None
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                # SQLite has no row locks: take the database's write lock first, so relays take turns
-                conn.execute(update(t).where(t.c.seq < 0).values(published_at=None))
-            rows = conn.execute(
-                select(t.c.seq, t.c.id, t.c.routing_key, t.c.payload)
-                .where(t.c.published_at.is_(None))
-                .order_by(t.c.seq)
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for seq, ident, key, payload in rows:
-                try:
-                    publisher.publish(key, payload, ident)
-                except Exception as error:
-                    failure = error
-                    break
-                published.append(seq)
-            if published:
-                conn.execute(update(t).where(t.c.seq.in_(published)).values(published_at=datetime.now(UTC)))
+        if self.engine.dialect.name == "sqlite":
+            with sqlite_turn(self.engine, "relay"):
+                with self.engine.connect() as conn:
+                    rows = conn.execute(self._unpublished(batch)).all()
+                    conn.rollback()
+                published, failure = _publish(publisher, rows)
+                if published:
+                    with write_turn(self.engine), self.engine.begin() as conn:
+                        conn.execute(self._mark(published))
+        else:
+            with self.engine.begin() as conn:
+                rows = conn.execute(self._unpublished(batch).with_for_update(skip_locked=True)).all()
+                published, failure = _publish(publisher, rows)
+                if published:
+                    conn.execute(self._mark(published))
         if failure is not None:
             raise failure
         return len(published)
+
+    def _unpublished(self, batch: int) -> Select[Any]:
+        t = self.table
+        query = select(t.c.seq, t.c.id, t.c.routing_key, t.c.payload).where(t.c.published_at.is_(None))
+        return query.order_by(t.c.seq).limit(batch)
+
+    def _mark(self, published: list[int]) -> Update:
+        t = self.table
+        return update(t).where(t.c.seq.in_(published)).values(published_at=datetime.now(UTC))
+
+
+def _publish(publisher: Publisher, rows: Sequence[Row[Any]]) -> tuple[list[int], Exception | None]:
+    """Publish in order until one fails: the rows' sequence numbers that went out, and the failure."""
+    published: list[int] = []
+    for row in rows:
+        try:
+            publisher.publish(row.routing_key, row.payload, row.id)
+        except Exception as error:
+            return published, error
+        published.append(row.seq)
+    return published, None
 
 
 class RelayWorker:

@@ -92,4 +92,10 @@ class ReferralSession(Protocol):
 
 
 class ReferralStore(Protocol):
-    def transaction(self) -> AbstractContextManager[ReferralSession]: ...
+    def transaction(self) -> AbstractContextManager[ReferralSession]:
+        """A write transaction: what it writes (and its events) commit together or not at all."""
+        ...
+
+    def reading(self) -> AbstractContextManager[ReferralSession]:
+        """A read-only transaction, which takes no write lock."""
+        ...

@@ -176,7 +176,7 @@ class Referrals:
             if not new.draft:
                 row = self._submit(session, row, actor, now)
             session.add_audit([audit_row(actor, "create", now, referral_id, consent_id)])
-            return self._view(session, row, actor)
+        return self._read_view(row, actor)
 
     def _check_consent(self, new: NewReferral, recipient: str) -> None:
         c = new.consent
@@ -225,13 +225,15 @@ class Referrals:
 
     def get(self, actor: TokenClaims, referral_id: str) -> dict[str, Any]:
         self._refuse_role(actor, "read", referral_id)
-        with self.store.transaction() as session:
+        with self.store.reading() as session:
             row = session.referral(referral_id)
             visible = row is not None and _side(actor, row) is not None
-            session.add_audit([audit_row(actor, "read", self.now(), referral_id, allowed=visible)])
-            if row is not None and visible:
-                return self._view(session, row, actor)
-        raise NotFound("referral", referral_id)  # the refusal is audited (committed) first
+            view = self._view(session, row, actor) if row is not None and visible else None
+        with self.store.transaction() as writing:  # the read is audited before its answer leaves
+            writing.add_audit([audit_row(actor, "read", self.now(), referral_id, allowed=visible)])
+        if view is None:
+            raise NotFound("referral", referral_id)
+        return view
 
     def page(
         self, actor: TokenClaims, status: ReferralStatus | None, page: int, per_page: int
@@ -263,14 +265,21 @@ class Referrals:
             with self.store.transaction() as session:
                 row = session.referral(referral_id, for_update=True)
                 side = _side(actor, row, step.action) if row else None
-                if row is not None and side is not None:
-                    return self._act(session, actor, row, side, step, target)
-                session.add_audit([audit_row(actor, audit, self.now(), referral_id, allowed=False)])
+                done = self._act(session, actor, row, side, step, target) if row and side else None
+                if done is None:
+                    session.add_audit([audit_row(actor, audit, self.now(), referral_id, allowed=False)])
         except (Conflict, Invalid):
             with self.store.transaction() as session:  # the refused attempt is audited; its change is not made
                 session.add_audit([audit_row(actor, audit, self.now(), referral_id, allowed=False)])
             raise
-        raise NotFound("referral", referral_id)
+        if done is None:
+            raise NotFound("referral", referral_id)
+        return self._read_view(done, actor)
+
+    def _read_view(self, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
+        """The referral as the caller sees it, read after the change committed (outside the write lock)."""
+        with self.store.reading() as session:
+            return self._view(session, row, actor)
 
     def _act(
         self,
@@ -281,6 +290,7 @@ class Referrals:
         step: Step,
         target: tuple[str, str] | None,
     ) -> dict[str, Any]:
+        """Take the step; the referral's row after it."""
         referral_id = row["id"]
         now = self.now()
         try:
@@ -294,7 +304,7 @@ class Referrals:
                 {"status": refused.status.value, "allowed_actions": [a.value for a in refused.allowed]},
             ) from None
         session.add_audit([audit_row(actor, f"action:{step.action.value}", now, referral_id)])
-        return self._view(session, row, actor)
+        return row
 
     def _forward_target(self, step: Step) -> tuple[str, str]:
         assert step.to_organization_id is not None

@@ -7,6 +7,7 @@ from typing import Any
 
 from lotse_contracts import EventEnvelope
 from lotse_kit.outbox import add_events
+from lotse_kit.sql import write_turn
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -23,7 +24,7 @@ class SqlReferralSession:
         self.events: list[tuple[EventEnvelope, str]] = []
 
     def add_consent(self, row: Row) -> None:
-        self.connection.execute(insert(consent).values(row))
+        self.connection.execute(insert(consent), row)  # bound, not literal: the statement is cached
 
     def consent(self, ident: str, for_update: bool = False) -> Row | None:
         query = select(consent).where(consent.c.id == ident)
@@ -34,7 +35,7 @@ class SqlReferralSession:
         self.connection.execute(update(consent).where(consent.c.id == ident).values(values))
 
     def add_referral(self, row: Row) -> None:
-        self.connection.execute(insert(referral).values(row))
+        self.connection.execute(insert(referral), row)
 
     def referral(self, ident: str, for_update: bool = False) -> Row | None:
         query = select(referral).where(referral.c.id == ident)
@@ -67,7 +68,7 @@ class SqlReferralSession:
         return [dict(r) for r in rows], int(total)
 
     def add_history(self, row: Row) -> None:
-        self.connection.execute(insert(history).values(row))
+        self.connection.execute(insert(history), row)
 
     def history(self, referral_id: str) -> list[Row]:
         query = select(history).where(history.c.referral_id == referral_id).order_by(history.c.seq)
@@ -85,7 +86,9 @@ class SqlReferralSession:
         self.events.append((event, routing_key))
 
     def set_reminder(self, referral_id: str, kind: str, due_at: datetime) -> None:
-        self.connection.execute(insert(reminder).values(referral_id=referral_id, kind=kind, due_at=due_at, fired=False))
+        self.connection.execute(
+            insert(reminder), {"referral_id": referral_id, "kind": kind, "due_at": due_at, "fired": False}
+        )
 
     def close_reminders(self, referral_id: str, at: datetime) -> None:
         self.connection.execute(
@@ -158,7 +161,7 @@ class SqlReferralStore:
     @contextmanager
     def transaction(self) -> Iterator[SqlReferralSession]:
         """A write transaction; on SQLite it takes the write lock at once, so that what it reads stays true."""
-        with self.engine.connect() as conn, conn.begin():
+        with write_turn(self.engine), self.engine.connect() as conn, conn.begin():
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # the driver would begin only at the first write
             session = SqlReferralSession(conn)
@@ -170,7 +173,7 @@ class SqlReferralStore:
 
     @contextmanager
     def reading(self) -> Iterator[SqlReferralSession]:
-        """A transaction for reads (and the audit rows they leave)."""
-        with self.engine.begin() as conn:
-            session = SqlReferralSession(conn)
-            yield session
+        """A transaction that only reads (a snapshot; it writes nothing and is rolled back)."""
+        with self.engine.connect() as conn:
+            yield SqlReferralSession(conn)
+            conn.rollback()
