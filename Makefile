@@ -37,8 +37,9 @@ lint: $(STAMP) ## ruff, mypy and the import contracts
 	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src services/routing/src bench
 	$(BIN)/lint-imports
 
-bench: $(STAMP) ## benchmark at 100,000 offers: import, search over HTTP, memory (writes bench/results/)
+bench: $(STAMP) ## benchmarks: directory (100,000 offers: import, search, memory), routing (decisions, referrals)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/routing.py
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var
