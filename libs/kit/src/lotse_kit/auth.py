@@ -8,9 +8,11 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 import jwt
@@ -18,6 +20,7 @@ from flask import Flask, current_app, g, request
 from lotse_contracts import Role, TokenClaims
 
 from lotse_kit.problems import FieldError, Problem
+from lotse_kit.settings import embedded_secret, var_dir
 
 EMBEDDED_ISSUER = "lotse-embedded"
 AUDIENCE = "lotse"
@@ -170,6 +173,55 @@ class JwksTokenVerifier:
         except OSError as exc:
             raise InvalidToken(f"the issuer's keys could not be fetched: {exc}") from exc
         return _claims_from_payload(payload, self._role_claim, self._org_claim)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Which tokens a service accepts (the same for every Lotse service): ``LOTSE_AUTH_*``."""
+
+    var: Path
+    """Where the embedded secret is kept when none is configured (``$LOTSE_VAR_DIR``)."""
+    secret: str | None = None
+    """Embedded mode's HS256 secret; unset: made once in ``<var>/auth-secret``."""
+    oidc_issuer: str | None = None
+    oidc_audience: str = AUDIENCE
+    oidc_jwks_uri: str | None = None
+    oidc_role_claim: str = "role"
+    oidc_org_claim: str = "org"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "AuthSettings":
+        return cls(
+            var=var_dir(env),
+            secret=env.get("LOTSE_AUTH_SECRET") or None,
+            oidc_issuer=env.get("LOTSE_AUTH_OIDC_ISSUER") or None,
+            oidc_audience=env.get("LOTSE_AUTH_OIDC_AUDIENCE", AUDIENCE),
+            oidc_jwks_uri=env.get("LOTSE_AUTH_OIDC_JWKS_URI") or None,
+            oidc_role_claim=env.get("LOTSE_AUTH_OIDC_ROLE_CLAIM", "role"),
+            oidc_org_claim=env.get("LOTSE_AUTH_OIDC_ORG_CLAIM", "org"),
+        )
+
+    @property
+    def scale_mode(self) -> bool:
+        return self.oidc_issuer is not None
+
+    def embedded_issuer(self) -> HmacTokenVerifier:
+        """Embedded mode's verifier, which also issues tokens (with the configured or kept secret)."""
+        return HmacTokenVerifier(self.secret or embedded_secret(self.var))
+
+    def verifier(self) -> TokenVerifier:
+        """The provider's keys in scale mode (an OIDC issuer is set), else the embedded secret."""
+        if self.oidc_issuer:
+            if not self.oidc_jwks_uri:
+                raise ValueError("LOTSE_AUTH_OIDC_JWKS_URI is required with LOTSE_AUTH_OIDC_ISSUER")
+            return JwksTokenVerifier(
+                issuer=self.oidc_issuer,
+                audience=self.oidc_audience,
+                jwks_uri=self.oidc_jwks_uri,
+                role_claim=self.oidc_role_claim,
+                org_claim=self.oidc_org_claim,
+            )
+        return self.embedded_issuer()
 
 
 def _unauthorized(detail: str) -> Problem:

@@ -5,7 +5,7 @@ from functools import partial
 from typing import Any
 
 from flask import Flask
-from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
+from lotse_kit.auth import TokenVerifier
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.sql import is_current, make_engine, upgrade
 from sqlalchemy import Engine
@@ -82,20 +82,6 @@ def build_geocoder(settings: Settings, gazetteer: Gazetteer) -> Any:
     return GazetteerGeocoder(gazetteer)
 
 
-def build_verifier(settings: Settings) -> TokenVerifier:
-    if settings.oidc_issuer:
-        if not settings.oidc_jwks_uri:
-            raise ValueError("LOTSE_AUTH_OIDC_JWKS_URI is required with LOTSE_AUTH_OIDC_ISSUER")
-        return JwksTokenVerifier(
-            issuer=settings.oidc_issuer,
-            audience=settings.oidc_audience,
-            jwks_uri=settings.oidc_jwks_uri,
-            role_claim=settings.oidc_role_claim,
-            org_claim=settings.oidc_org_claim,
-        )
-    return HmacTokenVerifier(settings.token_secret())
-
-
 def build(settings: Settings) -> Container:
     engine = make_engine(settings.database_url)
     store = SqlDirectoryStore(engine)
@@ -149,7 +135,7 @@ def build(settings: Settings) -> Container:
         store=store,
         gazetteer=gazetteer,
         geocoder=build_geocoder(settings, gazetteer),
-        verifier=build_verifier(settings),
+        verifier=settings.auth.verifier(),
         entries=entries,
         exchange=Exchange(store, gazetteer, documents_in_transaction=isinstance(search, SqliteSearch)),
         verification=Verification(store, entries, settings.stale_after_days),

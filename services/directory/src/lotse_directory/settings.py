@@ -5,19 +5,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lotse_kit.settings import embedded_secret, var_dir
+from lotse_kit.auth import AuthSettings
+from lotse_kit.settings import var_dir
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     var_dir: Path
-    auth_secret: str | None = None
-    oidc_issuer: str | None = None
-    oidc_audience: str = "lotse"
-    oidc_jwks_uri: str | None = None
-    oidc_role_claim: str = "role"
-    oidc_org_claim: str = "org"
+    auth: AuthSettings
     geocoder: str = "gazetteer"
     nominatim_domain: str = "nominatim.openstreetmap.org"
     nominatim_user_agent: str = "lotse-directory"
@@ -46,12 +42,7 @@ class Settings:
         return cls(
             database_url=url,
             var_dir=var,
-            auth_secret=env.get("LOTSE_AUTH_SECRET") or None,
-            oidc_issuer=env.get("LOTSE_AUTH_OIDC_ISSUER") or None,
-            oidc_audience=env.get("LOTSE_AUTH_OIDC_AUDIENCE", "lotse"),
-            oidc_jwks_uri=env.get("LOTSE_AUTH_OIDC_JWKS_URI") or None,
-            oidc_role_claim=env.get("LOTSE_AUTH_OIDC_ROLE_CLAIM", "role"),
-            oidc_org_claim=env.get("LOTSE_AUTH_OIDC_ORG_CLAIM", "org"),
+            auth=AuthSettings.from_env(env),
             geocoder=env.get(f"{p}GEOCODER", "gazetteer"),
             nominatim_domain=env.get(f"{p}NOMINATIM_DOMAIN", "nominatim.openstreetmap.org"),
             nominatim_user_agent=env.get(f"{p}NOMINATIM_USER_AGENT", "lotse-directory"),
@@ -68,10 +59,3 @@ class Settings:
             celery_queue=env.get(f"{p}CELERY_QUEUE", "lotse.directory.jobs"),
             amqp_url=env.get(f"{p}AMQP_URL") or env.get("LOTSE_AMQP_URL") or None,
         )
-
-    @property
-    def scale_mode(self) -> bool:
-        return self.oidc_issuer is not None
-
-    def token_secret(self) -> str:
-        return self.auth_secret or embedded_secret(self.var_dir)

@@ -11,7 +11,7 @@ from typing import Any
 import holidays
 from flask import Flask
 from lotse_contracts import Role
-from lotse_kit.auth import HmacTokenVerifier, JwksTokenVerifier, TokenVerifier
+from lotse_kit.auth import TokenVerifier
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
 from lotse_kit.sql import is_current, make_engine, upgrade
@@ -85,27 +85,13 @@ def container_of(app: Flask) -> Container:
     return container
 
 
-def build_verifier(settings: Settings) -> TokenVerifier:
-    if settings.oidc_issuer:
-        if not settings.oidc_jwks_uri:
-            raise ValueError("LOTSE_AUTH_OIDC_JWKS_URI is required with LOTSE_AUTH_OIDC_ISSUER")
-        return JwksTokenVerifier(
-            issuer=settings.oidc_issuer,
-            audience=settings.oidc_audience,
-            jwks_uri=settings.oidc_jwks_uri,
-            role_claim=settings.oidc_role_claim,
-            org_claim=settings.oidc_org_claim,
-        )
-    return HmacTokenVerifier(settings.token_secret())
-
-
 def directory_token(settings: Settings) -> Callable[[], str]:
     """The bearer token routing shows the directory: configured (scale mode), or issued with the suite's
     embedded secret for role ``service`` and renewed before it expires."""
     if settings.directory_token:
         fixed = settings.directory_token
         return lambda: fixed
-    issuer = HmacTokenVerifier(settings.token_secret())
+    issuer = settings.auth.embedded_issuer()
     lock = threading.Lock()
     held: list[tuple[float, str]] = []
 
@@ -153,7 +139,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
         settings=settings,
         engine=engine,
         store=store,
-        verifier=build_verifier(settings),
+        verifier=settings.auth.verifier(),
         directory=directory,
         responsibility=responsibility,
         referrals=Referrals(

@@ -6,19 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from lotse_kit.settings import embedded_secret, kept_secret, var_dir
+from lotse_kit.auth import AuthSettings
+from lotse_kit.settings import kept_secret, var_dir
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     var_dir: Path
-    auth_secret: str | None = None
-    oidc_issuer: str | None = None
-    oidc_audience: str = "lotse"
-    oidc_jwks_uri: str | None = None
-    oidc_role_claim: str = "role"
-    oidc_org_claim: str = "org"
+    auth: AuthSettings
     data_keys: tuple[str, ...] = ()
     """Fernet keys for the client's data, newest first; empty: one made once in ``var/routing-data-key``."""
     directory_url: str = "http://127.0.0.1:8001"
@@ -47,12 +43,7 @@ class Settings:
         return cls(
             database_url=url,
             var_dir=var,
-            auth_secret=env.get("LOTSE_AUTH_SECRET") or None,
-            oidc_issuer=env.get("LOTSE_AUTH_OIDC_ISSUER") or None,
-            oidc_audience=env.get("LOTSE_AUTH_OIDC_AUDIENCE", "lotse"),
-            oidc_jwks_uri=env.get("LOTSE_AUTH_OIDC_JWKS_URI") or None,
-            oidc_role_claim=env.get("LOTSE_AUTH_OIDC_ROLE_CLAIM", "role"),
-            oidc_org_claim=env.get("LOTSE_AUTH_OIDC_ORG_CLAIM", "org"),
+            auth=AuthSettings.from_env(env),
             data_keys=keys,
             directory_url=env.get(f"{p}DIRECTORY_URL", "http://127.0.0.1:8001").rstrip("/"),
             directory_token=env.get(f"{p}DIRECTORY_TOKEN") or None,
@@ -66,9 +57,6 @@ class Settings:
             workers=int(env.get(f"{p}WORKERS", "2")),
             threads=int(env.get(f"{p}THREADS", "4")),
         )
-
-    def token_secret(self) -> str:
-        return self.auth_secret or embedded_secret(self.var_dir)
 
     def keys(self) -> tuple[str, ...]:
         """The data keys, newest first (the first encrypts, every one decrypts)."""
