@@ -495,7 +495,7 @@ class Referrals:
             "requested_at": _iso(row.get("requested_at")),
             "updated_at": _iso(row["updated_at"]),
             "revision": row["revision"],
-            "allowed_actions": [a.value for a in _actions(S(row["status"]), side)] if side else [],
+            "allowed_actions": [a.value for a in allowed(S(row["status"]), side)] if side else [],
         }
 
     def _view(self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
@@ -595,10 +595,6 @@ def _side(actor: TokenClaims, row: dict[str, Any], action: Action | None = None)
     if actor.role is Role.AGENCY and row["recipient_organization_id"] == actor.organization_id:
         return Side.RECIPIENT
     return None
-
-
-def _actions(status: S, side: Side) -> list[Action]:
-    return allowed(status, side)
 
 
 def _chosen(answer: Answer, wanted: str | None) -> Any:
