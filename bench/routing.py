@@ -23,7 +23,6 @@ import random
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -35,17 +34,17 @@ from lotse_directory.adapters.geocoding.gazetteer import packaged_gazetteer
 from lotse_kit.auth import HmacTokenVerifier
 from lotse_kit.errors import UseCaseError
 from lotse_kit.settings import embedded_secret
-from lotse_routing.bootstrap import build
+from lotse_routing.bootstrap import Container, build
 from lotse_routing.settings import Settings
 from lotse_routing.use_cases.responsibility import Question, ResidenceOf
-from run import BIN, RESULTS, _free_port, _stats, machine, pace
+from run import BIN, RESULTS, Request, _free_port, _stats, machine, pace, send
 
 DOMAINS = (LegalDomain.SGB_II, LegalDomain.SGB_III, LegalDomain.SGB_VIII, LegalDomain.AUFENTHG, LegalDomain.STAG)
 SENDER_ORG = "b0b0b0b0-0000-4000-8000-00000000be4c"
 AMQP_URL = os.environ.get("LOTSE_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
-WORKERS, THREADS, CLIENTS = "2", "4", 4
-WARM_PATHS: list[str] = []
-"""The decisions of the referrals created: asked first, so that creation is timed on warm caches."""
+WORKERS, THREADS = "2", "4"
+WARM_CLIENTS = 16
+"""Warming up: this many connections, so that every server process gets some and fills its cache."""
 
 
 def questions(count: int, seed: int = 11) -> list[Question]:
@@ -89,8 +88,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(30)
 
 
-def in_process(env: dict[str, str], mix: list[Question], rounds: int) -> dict[str, Any]:
-    container = build(Settings.from_env(env))
+def in_process(container: Container, mix: list[Question], rounds: int) -> dict[str, Any]:
     ask = container.responsibility.ask
     for q in mix:  # warm the cache: places, jurisdictions, authorities
         ask(q)
@@ -103,45 +101,6 @@ def in_process(env: dict[str, str], mix: list[Question], rounds: int) -> dict[st
     return {"decisions": count, "seconds": round(seconds, 2), "decisions_per_s": round(count / seconds)}
 
 
-def send(
-    base: str, requests: Sequence[tuple[str, str, bytes | None]], headers: dict[str, str], ok: int, seconds: float
-) -> tuple[list[float], float, int]:
-    """Send (method, path, body) in order from CLIENTS threads until done or ``seconds`` passed."""
-    host, port = base.removeprefix("http://").split(":")
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    position = iter(range(len(requests)))
-    deadline = time.monotonic() + seconds
-
-    def client() -> None:
-        nonlocal errors
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        while time.monotonic() < deadline:
-            with lock:
-                i = next(position, None)
-            if i is None:
-                break
-            method, path, body = requests[i]
-            began = time.perf_counter()
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            elapsed = (time.perf_counter() - began) * 1000
-            with lock:
-                errors += ok not in (0, response.status)
-                latencies.append(elapsed)
-        conn.close()
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return latencies, time.perf_counter() - began, errors
-
-
 def decision_path(q: Question) -> str:
     from urllib.parse import urlencode
 
@@ -149,9 +108,8 @@ def decision_path(q: Question) -> str:
     return "/api/v1/responsible?" + urlencode(query)
 
 
-def referral_bodies(env: dict[str, str], mix: list[Question], count: int) -> list[bytes]:
+def referral_bodies(container: Container, mix: list[Question], count: int) -> list[bytes]:
     """Referrals to the authority each question's answer names (ambiguous places left out)."""
-    container = build(Settings.from_env(env))
     bodies = []
     for q in mix:
         try:
@@ -177,26 +135,32 @@ def referral_bodies(env: dict[str, str], mix: list[Question], count: int) -> lis
             },
         }
         bodies.append(json.dumps(body).encode())
-    WARM_PATHS[:] = [decision_path(q) for q in mix]
     return [bodies[i % len(bodies)] for i in range(count)]
 
 
-def warm(base: str, requests: Sequence[tuple[str, str, bytes | None]], headers: dict[str, str]) -> None:
+def warm(base: str, requests: Sequence[Request], headers: dict[str, str]) -> None:
     """Fill every server process's cache (places, jurisdictions, authorities) as a running service has
-    it: many connections, so that each process gets some, twice over the mix."""
-    global CLIENTS  # noqa: PLW0603 (send reads it)
-    measuring, CLIENTS = CLIENTS, 16
-    try:
-        send(base, [*requests, *requests], headers, 0, 300)
-    finally:
-        CLIENTS = measuring
+    it: many connections, twice over the mix."""
+    send(base, [*requests, *requests], WARM_CLIENTS, 300, headers, ok=lambda _status, _body: True)
 
 
-def create_referrals(base: str, bodies: list[bytes], token: str) -> dict[str, Any]:
+def timed(samples: list[tuple[int, float]], wall: float, errors: int) -> dict[str, Any]:
+    return {
+        **_stats([ms for _, ms in samples]),
+        "per_s": round(len(samples) / wall),
+        "errors": errors,
+        "pace_s": pace(),
+    }
+
+
+def create_referrals(
+    base: str, bodies: list[bytes], token: str, decisions: Sequence[Request], clients: int
+) -> dict[str, Any]:
+    """Referral creation, timed on caches warmed with the decisions the referrals need."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    warm(base, [("GET", path, None) for path in WARM_PATHS], headers)
-    latencies, seconds, errors = send(base, [("POST", "/api/v1/referrals", b) for b in bodies], headers, 201, 600)
-    return {**_stats(latencies), "per_s": round(len(latencies) / seconds), "errors": errors, "pace_s": pace()}
+    warm(base, decisions, headers)
+    created = lambda status, _body: status == 201  # noqa: E731 (a one-line check)
+    return timed(*send(base, [("POST", "/api/v1/referrals", b) for b in bodies], clients, 600, headers, created))
 
 
 def rabbitmq_queue() -> tuple[Callable[[], list[str]], Callable[[], None]]:
@@ -227,7 +191,6 @@ def rabbitmq_queue() -> tuple[Callable[[], list[str]], Callable[[], None]]:
 
 
 def main() -> None:
-    global CLIENTS  # noqa: PLW0603 (one setting for the whole run)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=50, help="in-process passes over the questions")
@@ -236,7 +199,6 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="client threads")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     args = parser.parse_args()
-    CLIENTS = args.clients
 
     var = Path(tempfile.mkdtemp(prefix="lotse-bench-routing-"))
     directory_port, routing_port = _free_port(), _free_port()
@@ -251,7 +213,12 @@ def main() -> None:
         "LOTSE_ROUTING_THREADS": THREADS,
         "LOTSE_ROUTING_DIRECTORY_URL": f"http://127.0.0.1:{directory_port}",
     }
-    result: dict[str, Any] = {"date": date.today().isoformat(), "machine": machine(), "pace_s": pace()}
+    result: dict[str, Any] = {
+        "date": date.today().isoformat(),
+        "machine": machine(),
+        "pace_s": pace(),
+        "clients": args.clients,
+    }
     for step in (["db", "upgrade"], ["demo", "load"]):
         subprocess.run([BIN / "lotse-directory", *step], env=env, check=True, capture_output=True)
     subprocess.run([BIN / "lotse-routing", "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -261,24 +228,20 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {token}"}
     try:
         mix = questions(args.questions)
-        result["in_process"] = {**in_process(env, mix, args.rounds), "pace_s": pace()}
+        local = build(Settings.from_env(env))  # routing's use cases in this process, on the served directory
+        result["in_process"] = {**in_process(local, mix, args.rounds), "pace_s": pace()}
         print("in-process", result["in_process"])
 
         routing = start("lotse-routing", env, routing_url)
         try:
-            requests = [("GET", decision_path(q), None) for q in mix]
-            warm(routing_url, requests, headers)
-            looped = requests * 10_000
-            latencies, seconds, errors = send(routing_url, looped, headers, 200, args.seconds)
-            result["http_decisions"] = {
-                **_stats(latencies),
-                "per_s": round(len(latencies) / seconds),
-                "errors": errors,
-                "pace_s": pace(),
-            }
+            decisions: list[Request] = [("GET", decision_path(q), None) for q in mix]
+            warm(routing_url, decisions, headers)
+            result["http_decisions"] = timed(
+                *send(routing_url, decisions * 10_000, args.clients, args.seconds, headers)
+            )
             print("http decisions", result["http_decisions"])
-            bodies = referral_bodies(env, mix, args.referrals)
-            result["create_embedded"] = create_referrals(routing_url, bodies, token)
+            bodies = referral_bodies(local, mix, args.referrals)
+            result["create_embedded"] = create_referrals(routing_url, bodies, token, decisions, args.clients)
             print("create (embedded)", result["create_embedded"])
         finally:
             stop(routing)
@@ -286,7 +249,7 @@ def main() -> None:
         received, delete_queue = rabbitmq_queue()
         routing = start("lotse-routing", {**env, "LOTSE_AMQP_URL": AMQP_URL}, routing_url)
         try:
-            result["create_rabbitmq"] = create_referrals(routing_url, bodies, token)
+            result["create_rabbitmq"] = create_referrals(routing_url, bodies, token, decisions, args.clients)
             expected = args.referrals
             got: list[str] = []
             deadline = time.monotonic() + 60
@@ -342,7 +305,7 @@ def report(r: dict[str, Any]) -> str:
 Machine: {m["cpu"]}, {m["cores"]} cores, {m["memory_gib"]} GiB, {m["os"]},
 Python {m["python"]}, SQLite {m["sqlite"]}. Pace (a fixed Python loop; lower is faster): {r["pace_s"]} s
 at the start. Directory and routing served as `make run` serves them (2 processes with 4 threads
-each), NRW demo data, {CLIENTS} client threads on keep-alive connections, caches warm.
+each), NRW demo data, {r["clients"]} client threads on keep-alive connections, caches warm.
 
 | what | result | target |
 |---|---|---|

@@ -30,6 +30,7 @@ import threading
 import time
 import urllib.parse
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -170,13 +171,25 @@ def import_offers(data: Path, var: Path) -> dict[str, Any]:
     }
 
 
-def load(base: str, queries: list[Query], clients: int, seconds: float) -> tuple[dict[str, list[float]], float, int]:
-    """Send the queries in order from ``clients`` threads; latencies per kind, wall time, errors."""
+Request = tuple[str, str, bytes | None]
+"""Method, path and body of one HTTP request."""
+
+
+def send(
+    base: str,
+    requests: Sequence[Request],
+    clients: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+    ok: Callable[[int, bytes], bool] = lambda status, _body: status == 200,
+) -> tuple[list[tuple[int, float]], float, int]:
+    """Send the requests in order from ``clients`` threads on keep-alive connections until all are sent
+    or ``seconds`` passed: (request index, milliseconds) of each, the wall time, and how many were not ok."""
     url = urllib.parse.urlsplit(base)
-    latencies: dict[str, list[float]] = defaultdict(list)
+    samples: list[tuple[int, float]] = []
     errors = 0
     lock = threading.Lock()
-    position = iter(range(len(queries)))
+    position = iter(range(len(requests)))
     deadline = time.monotonic() + seconds
 
     def client() -> None:
@@ -187,16 +200,15 @@ def load(base: str, queries: list[Query], clients: int, seconds: float) -> tuple
                 i = next(position, None)
             if i is None:
                 break
-            q = queries[i]
+            method, path, body = requests[i]
             start = time.perf_counter()
-            conn.request("GET", q.path)
+            conn.request(method, path, body=body, headers=headers or {})
             response = conn.getresponse()
-            body = response.read()
+            answer = response.read()
             elapsed = (time.perf_counter() - start) * 1000
             with lock:
-                if response.status != 200 or b'"total_items"' not in body:
-                    errors += 1
-                latencies[q.kind].append(elapsed)
+                errors += not ok(response.status, answer)
+                samples.append((i, elapsed))
         conn.close()
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
@@ -205,7 +217,22 @@ def load(base: str, queries: list[Query], clients: int, seconds: float) -> tuple
         t.start()
     for t in threads:
         t.join()
-    return latencies, time.perf_counter() - start, errors
+    return samples, time.perf_counter() - start, errors
+
+
+def load(base: str, queries: list[Query], clients: int, seconds: float) -> tuple[dict[str, list[float]], float, int]:
+    """Send the queries in order from ``clients`` threads; latencies per kind, wall time, errors."""
+    samples, wall, errors = send(
+        base,
+        [("GET", q.path, None) for q in queries],
+        clients,
+        seconds,
+        ok=lambda status, body: status == 200 and b'"total_items"' in body,
+    )
+    latencies: dict[str, list[float]] = defaultdict(list)
+    for i, elapsed in samples:
+        latencies[queries[i].kind].append(elapsed)
+    return latencies, wall, errors
 
 
 def pace() -> float:

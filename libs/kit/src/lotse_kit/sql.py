@@ -5,7 +5,7 @@ import fcntl
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from typing import Any
 
@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, engine_from_config, event, pool
+from sqlalchemy.engine import Connection
 
 
 def make_engine(url: str) -> Engine:
@@ -100,3 +101,39 @@ def sqlite_turn(engine: Engine, what: str) -> contextlib.AbstractContextManager[
 def write_turn(engine: Engine) -> contextlib.AbstractContextManager[None]:
     """Hold this around a write transaction on an SQLite file: writers take turns without sleeping."""
     return sqlite_turn(engine, "writers")
+
+
+def run_migrations(metadata: MetaData, include_name: Callable[..., bool] | None = None) -> None:
+    """A service's Alembic ``env.py`` body: migrate on the connection :func:`upgrade` hands over, on one
+    made from the configured URL (the ``alembic`` command line), or write the SQL (offline mode)."""
+    from alembic import context
+
+    if context.is_offline_mode():
+        context.configure(
+            url=context.config.get_main_option("sqlalchemy.url"),
+            target_metadata=metadata,
+            literal_binds=True,
+            render_as_batch=True,
+            include_name=include_name,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def migrate(connection: Connection) -> None:
+        context.configure(
+            connection=connection, target_metadata=metadata, render_as_batch=True, include_name=include_name
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        migrate(connection)
+        return
+    engine = engine_from_config(
+        config.get_section(config.config_ini_section) or {}, prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
+    with engine.connect() as conn:
+        migrate(conn)

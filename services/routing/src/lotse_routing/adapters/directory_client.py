@@ -71,13 +71,6 @@ class HttpDirectory:
                 return found
             page += 1
 
-    def jurisdictions(self, legal_domain: LegalDomain, places: Sequence[str]) -> list[Jurisdiction]:
-        return [
-            j
-            for j in self.all_jurisdictions()
-            if j.legal_domain is legal_domain and any(p.startswith(j.region_key) for p in places)
-        ]
-
     def authority(self, organization_id: str) -> Authority | None:
         body = self._get(f"/hsds/organizations/{quote(organization_id, safe='')}")
         if body is None:

@@ -29,7 +29,7 @@ from lotse_routing.adapters.ports import Directory, DirectoryUnavailable, Referr
 from lotse_routing.domain.lifecycle import Action, IllegalTransition, Side, allowed, cancelled_by_withdrawal, transition
 from lotse_routing.domain.working_days import BERLIN, add_working_days
 from lotse_routing.use_cases.audit import audit_row
-from lotse_routing.use_cases.responsibility import Answer, Question, Responsibility
+from lotse_routing.use_cases.responsibility import Answer, Candidate, Question, Responsibility
 
 SOURCE = "lotse-routing"
 S = ReferralStatus
@@ -597,7 +597,7 @@ def _side(actor: TokenClaims, row: dict[str, Any], action: Action | None = None)
     return None
 
 
-def _chosen(answer: Answer, wanted: str | None) -> Any:
+def _chosen(answer: Answer, wanted: str | None) -> Candidate:
     if answer.outcome == "no_jurisdiction":
         raise invalid("location", answer.explanation())
     if wanted is None:

@@ -1,8 +1,9 @@
 """The routing API: who is responsible, referrals and their actions, consent withdrawal, figures."""
 
+import re
 from datetime import date, datetime
 
-from flask import Blueprint, Response, current_app, jsonify, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from lotse_contracts import LegalDomain, ReferralStatus, Role
 from lotse_kit.auth import current_claims, require_roles
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
@@ -82,8 +83,6 @@ LIST_PARAMS = (
 
 
 def _check_uuid(name: str, value: str) -> None:
-    import re
-
     if not re.match(UUID, value):
         raise bad_request(name, "is not a referral id")
 
@@ -231,8 +230,6 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
 
 def _has_body() -> bool:
-    from flask import request
-
     return bool(request.get_data(cache=True))
 
 
