@@ -36,9 +36,13 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _call(url: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
-    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None)
+def _call(
+    url: str, token: str | None = None, body: Any = None, method: str | None = None, if_match: str | None = None
+) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method=method)
     request.add_header("Content-Type", "application/json")
+    if if_match:
+        request.add_header("If-Match", if_match)
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     try:

@@ -206,3 +206,27 @@ def test_relay_hands_directory_events_to_subscribers_valid_against_their_contrac
     [(event, key)] = received
     assert event.data["id"] == service["id"] and key.startswith("directory.service.changed.")
     event_validator(event.type, event.version).validate(event.to_dict())
+
+
+def test_change_feed_gives_services_the_events_in_order(api: Api) -> None:
+    org = _org(api)
+    api.client.patch(
+        f"/api/v1/organizations/{org['id']}", json={"description": "Neu"}, headers={**api.admin(), "If-Match": '"1"'}
+    )
+    service = api.token(Role.SERVICE, None)
+    whole = api.client.get("/api/v1/events", headers=service)
+    assert whole.status_code == 200, whole.json
+    assert [e["event"]["data"]["action"] for e in whole.json["events"]] == ["created", "updated"]
+    first, second = whole.json["events"]
+    assert first["seq"] < second["seq"] == whole.json["last_seq"]
+    assert second["routing_key"] == "directory.organization.changed.any.any"
+    assert second["event"] == _events(api)[1]
+    rest = api.client.get("/api/v1/events", query_string={"after": first["seq"]}, headers=service).json
+    assert rest == {"events": [second], "last_seq": second["seq"]}
+    one = api.client.get("/api/v1/events", query_string={"limit": 1}, headers=service).json
+    assert one == {"events": [first], "last_seq": second["seq"]}
+
+    assert api.client.get("/api/v1/events").status_code == 401
+    assert api.client.get("/api/v1/events", headers=api.token(Role.CASE_MANAGER, org["id"])).status_code == 403
+    bad = api.client.get("/api/v1/events", query_string={"after": -1}, headers=service)
+    assert bad.status_code == 400 and bad.json["errors"][0]["name"] == "after"

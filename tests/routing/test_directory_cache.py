@@ -3,9 +3,11 @@ spans Gemeinden with different authorities gives an ambiguous answer, and the ca
 
 import uuid
 from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
-from lotse_contracts import Role
+from lotse_contracts import EventEnvelope, Role
+from lotse_routing.adapters.directory_client import DirectoryChanges
 
 from tests.routing.conftest import ADMIN, Api
 from tests.routing.test_referrals_api import SENDER_ORG, body
@@ -48,6 +50,14 @@ def ask(api: Api, location: str) -> dict:  # type: ignore[type-arg]
     return dict(response.json)
 
 
+def no_longer_youth_welfare(api: Api, org: str) -> None:
+    """The directory changes the organisation's jurisdiction to another legal domain."""
+    entries = api.directory.container.entries
+    [held] = entries.page(ADMIN, "jurisdiction", {"organization_id": org}, 1, 10)[0]
+    etag = entries.get(ADMIN, "jurisdiction", held["id"]).etag
+    entries.update(ADMIN, "jurisdiction", held["id"], {"legal_domain": "SGB_II"}, etag)
+
+
 def test_a_changed_jurisdiction_is_seen_once_the_directory_says_so(sqlite_api: Api, heinsberg_jugendamt: str) -> None:
     directory = sqlite_api.directory.container
     # 52525 lies in Heinsberg and in Waldfeucht; the cache still holds the directory's answer from before
@@ -61,20 +71,77 @@ def test_a_changed_jurisdiction_is_seen_once_the_directory_says_so(sqlite_api: A
     assert ask(sqlite_api, "52525 Waldfeucht")["candidates"][0]["name"] == "Jugendamt Kreis Heinsberg (Demo)"
 
     # the city's jurisdiction becomes another domain's: routing answers from its cache until the event comes
-    entries = directory.entries
-    [held] = entries.page(ADMIN, "jurisdiction", {"organization_id": heinsberg_jugendamt}, 1, 10)[0]
-    entries.update(
-        ADMIN,
-        "jurisdiction",
-        held["id"],
-        {"legal_domain": "SGB_II"},
-        entries.get(ADMIN, "jurisdiction", held["id"]).etag,
-    )
+    no_longer_youth_welfare(sqlite_api, heinsberg_jugendamt)
     assert ask(sqlite_api, "52525")["outcome"] == "ambiguous"
     directory.outbox.relay(directory.bus, batch=1000)  # directory.jurisdiction.changed reaches routing
     after = ask(sqlite_api, "52525")
     assert after["outcome"] == "responsible"
     assert after["candidates"][0]["name"] == "Jugendamt Kreis Heinsberg (Demo)"
+
+
+def test_without_a_broker_the_directorys_change_feed_carries_the_change(
+    sqlite_api: Api, heinsberg_jugendamt: str
+) -> None:
+    """As in `make run`: the directory in another process, no broker; nothing is relayed to routing here."""
+    feed = sqlite_api.container.directory_changes
+    feed.poll()  # where it starts, or the fixture's new entries
+    assert ask(sqlite_api, "52525")["outcome"] == "ambiguous"
+    no_longer_youth_welfare(sqlite_api, heinsberg_jugendamt)
+    assert ask(sqlite_api, "52525")["outcome"] == "ambiguous"  # from the cache
+    assert feed.poll() == 1
+    assert ask(sqlite_api, "52525")["outcome"] == "responsible"
+    assert feed.poll() == 0
+
+
+class Feed:
+    """A change feed whose transactions commit out of order (as they may on PostgreSQL)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str, EventEnvelope]] = []
+        self.last = 0
+
+    def write(self, seq: int) -> EventEnvelope:
+        event = EventEnvelope(type="directory.jurisdiction.changed", source="test", data={"seq": seq})
+        self.rows = sorted([*self.rows, (seq, "directory.jurisdiction.changed.sgb_viii.05", event)], key=lambda r: r[0])
+        self.last = max(self.last, seq)
+        return event
+
+    def changes(self, after: int, limit: int) -> tuple[list[tuple[int, str, EventEnvelope]], int]:
+        return [r for r in self.rows if r[0] > after][:limit], self.last
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.events: list[int] = []
+        self.forgotten = 0
+
+    def on_event(self, event: EventEnvelope, _key: str) -> None:
+        self.events.append(event.data["seq"])
+
+    def forget(self) -> None:
+        self.forgotten += 1
+
+
+def test_the_change_feed_misses_no_late_commit_and_repeats_nothing() -> None:
+    feed, heard = Feed(), Heard()
+    changes = DirectoryChanges(cast(Any, feed), cast(Any, heard), overlap=5, page=10)
+    feed.write(1)
+    changes.poll()  # starts now: what the cache holds may be older than event 1, so it is dropped
+    assert (heard.events, heard.forgotten) == ([], 1)
+    feed.write(3)  # event 2's transaction is still open
+    assert changes.poll() == 1 and heard.events == [3]
+    feed.write(2)
+    assert changes.poll() == 1 and heard.events == [3, 2]
+    assert changes.poll() == 0
+    for seq in range(4, 30):  # more than a page behind: the cache cannot know what changed
+        feed.write(seq)
+    assert changes.poll() == 0 and heard.forgotten == 2
+    feed.write(30)
+    assert changes.poll() == 1 and heard.events == [3, 2, 30]
+    feed.rows, feed.last = [], 0  # a directory whose feed went back (a new database)
+    assert changes.poll() == 0 and heard.forgotten == 3
+    feed.write(1)
+    assert changes.poll() == 1 and heard.events == [3, 2, 30, 1]
 
 
 def test_an_ambiguous_answer_needs_the_case_managers_choice(sqlite_api: Api, heinsberg_jugendamt: str) -> None:

@@ -1,11 +1,13 @@
 """`make run`'s steps for real: the directory and routing as served processes on their ports, a referral
-made and acknowledged over HTTP with the demo tokens, routing's relay publishing in the background."""
+made and acknowledged over HTTP with the demo tokens, routing's relay publishing in the background, and a
+change in the directory reaching routing's cache by the directory's change feed (no broker)."""
 
 import re
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from tests.directory.test_cli_and_serve import _call, _cli, _free_port, env  # noqa: F401 (env is a fixture)
@@ -24,11 +26,12 @@ def _wait(url: str) -> None:
 
 
 def test_make_run_serves_directory_and_routing_together(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
-    env = {**env, "LOTSE_ROUTING_PORT": str(_free_port())}
+    env = {**env, "LOTSE_ROUTING_PORT": str(_free_port()), "LOTSE_ROUTING_DIRECTORY_POLL_SECONDS": "0.5"}
     env["LOTSE_ROUTING_DIRECTORY_URL"] = f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}"
     _cli(env, "db", "upgrade")
     _cli(env, "demo", "load", "--if-empty")
     tokens = dict(re.findall(r"^(\w+)\s+.*?: (\S+)$", _cli(env, "users", "demo-tokens"), re.M))
+    admin = _cli(env, "users", "create", "--name", "Test Admin", "--role", "admin").splitlines()[-1]
     done = subprocess.run([ROUTING, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     directory = subprocess.Popen(
@@ -69,6 +72,30 @@ def test_make_run_serves_directory_and_routing_together(env: dict[str, str], tmp
         assert status == 201, made
         status, seen = _call(f"{base}/api/v1/referrals/{made['id']}/acknowledge", tokens["agency"], {})
         assert status == 200 and seen["status"] == "acknowledged", seen
+
+        # the city's Jugendamt is no longer responsible: routing's processes hear it from the directory's feed
+        directory_api = f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}/api/v1/jurisdictions"
+        status, held = _call(f"{directory_api}?organization_id={jugendamt['organization_id']}", admin)
+        assert status == 200 and held["total_items"] == 1, held
+        [rule] = held["contents"]
+        item = urllib.request.Request(f"{directory_api}/{rule['id']}", headers={"Authorization": f"Bearer {admin}"})
+        with urllib.request.urlopen(item, timeout=10) as response:
+            etag = response.headers["ETag"]
+        status, changed = _call(f"{directory_api}/{rule['id']}", admin, {"legal_domain": "SGB_II"}, "PATCH", etag)
+        assert status == 200, changed
+        for _ in range(100):  # every process polls every 0.5 s; each of the two workers must have heard it
+            answers = {
+                _call(
+                    f"{base}/api/v1/responsible?legal_domain=SGB_VIII&location=58453&residence_of=parents",
+                    tokens["case_manager"],
+                )[1]["candidates"][0]["name"]
+                for _ in range(6)
+            }
+            if answers == {"Jugendamt Ennepe-Ruhr-Kreis (Demo)"}:
+                break
+            time.sleep(0.2)
+        assert answers == {"Jugendamt Ennepe-Ruhr-Kreis (Demo)"}
+
         database = sqlite3.connect(tmp_path / "routing.db")
         for _ in range(100):  # the serving process's relay, woken by each commit
             if database.execute("SELECT count(*) FROM lotse_outbox WHERE published_at IS NULL").fetchone()[0] == 0:

@@ -126,6 +126,22 @@ class SqlOutbox:
             query = select(func.count()).where(self.table.c.published_at.is_(None))
             return int(conn.execute(query).scalar_one())
 
+    def since(self, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        """A change feed: up to ``limit`` events written after sequence number ``after`` (published or not),
+        oldest first, each with its ``seq``, ``routing_key`` and ``event``; and the newest sequence number.
+
+        For readers that cannot subscribe to the broker (embedded mode across processes). On PostgreSQL a
+        transaction may commit after one with a higher number: a reader should read again from a little
+        before its last number and skip the event ids it has seen."""
+        t = self.table
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.c.seq, t.c.routing_key, t.c.payload).where(t.c.seq > after).order_by(t.c.seq).limit(limit)
+            ).all()
+            last = conn.execute(select(func.max(t.c.seq))).scalar_one()
+        events = [{"seq": r.seq, "routing_key": r.routing_key, "event": json.loads(r.payload)} for r in rows]
+        return events, int(last or 0)
+
     def relay(self, publisher: Publisher, batch: int = 100) -> int:
         """Publish up to ``batch`` unpublished events, oldest first; return how many were published.
 

@@ -8,7 +8,8 @@ log = logging.getLogger(__name__)
 
 
 class Periodic:
-    """Runs ``job`` every ``interval`` seconds until stopped; a failing run is logged and the next one comes."""
+    """Runs ``job`` every ``interval`` seconds until stopped; a failure is logged (once until a run succeeds
+    again) and the next run comes."""
 
     def __init__(self, name: str, interval: float, job: Callable[[], object]) -> None:
         self.name = name
@@ -27,8 +28,15 @@ class Periodic:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self.interval):
             try:
                 self.job()
             except Exception:
-                log.exception("periodic job %s failed; next run in %.0f s", self.name, self.interval)
+                if not failing:  # once per run of failures, not every few seconds while a server is down
+                    log.exception("periodic job %s failed; trying again every %.0f s", self.name, self.interval)
+                failing = True
+            else:
+                if failing:
+                    log.info("periodic job %s runs again", self.name)
+                failing = False

@@ -17,7 +17,7 @@ from lotse_kit.periodic import Periodic
 from lotse_kit.sql import is_current, make_engine, upgrade
 from sqlalchemy import Engine
 
-from lotse_routing.adapters.directory_client import CachedDirectory, HttpDirectory
+from lotse_routing.adapters.directory_client import CachedDirectory, DirectoryChanges, HttpDirectory
 from lotse_routing.adapters.sealing import FernetSealer
 from lotse_routing.adapters.storage.sql_store import SqlReferralSession, SqlReferralStore
 from lotse_routing.adapters.storage.tables import outbox
@@ -36,6 +36,7 @@ class Container:
     store: SqlReferralStore
     verifier: TokenVerifier
     directory: CachedDirectory
+    directory_changes: DirectoryChanges
     responsibility: Responsibility
     referrals: Referrals
     figures: Figures
@@ -47,10 +48,13 @@ class Container:
     background: list[Any] = field(default_factory=list)
 
     def start_background(self) -> None:
-        """In a serving process: relay the outbox, sweep reminders, and (scale mode) hear directory changes."""
+        """In a serving process: relay the outbox, sweep reminders, and hear directory changes (from the
+        broker in scale mode, else from the directory's change feed)."""
         s = self.settings
         self.background = [self.relay, Periodic("reminder-sweep", s.sweep_seconds, self.referrals.sweep_reminders)]
-        if s.amqp_url:
+        if not s.amqp_url:
+            self.background.append(Periodic("directory-changes", s.directory_poll_seconds, self.directory_changes.poll))
+        else:
             from lotse_kit.rabbitmq import RabbitMqSubscriber
 
             self.background.append(
@@ -113,10 +117,8 @@ def nrw_holiday() -> Callable[..., bool]:
 def build(settings: Settings, publisher: Publisher | None = None) -> Container:
     engine = make_engine(settings.database_url)
     store = SqlReferralStore(engine)
-    directory = CachedDirectory(
-        HttpDirectory(settings.directory_url, directory_token(settings), pool_size=settings.threads * 2),
-        max_age=settings.directory_cache_seconds,
-    )
+    origin = HttpDirectory(settings.directory_url, directory_token(settings), pool_size=settings.threads * 2)
+    directory = CachedDirectory(origin, max_age=settings.directory_cache_seconds)
     responsibility = Responsibility(directory)
     events = SqlOutbox(engine, outbox)
     bus = InProcessBus()
@@ -141,6 +143,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
         store=store,
         verifier=settings.auth.verifier(),
         directory=directory,
+        directory_changes=DirectoryChanges(origin, directory),
         responsibility=responsibility,
         referrals=Referrals(
             store=store,

@@ -22,6 +22,8 @@ class Settings:
     """Scale mode: the token routing shows the directory; embedded: one it issues itself (role service)."""
     directory_cache_seconds: float = 300.0
     """How long directory answers are kept at most; directory change events drop them earlier."""
+    directory_poll_seconds: float = 2.0
+    """Without a broker: how often each serving process reads the directory's change feed."""
     amqp_url: str | None = None
     """RabbitMQ (scale mode): events go to ``lotse.events`` there; unset: to in-process subscribers."""
     acknowledge_within_days: int = 3
@@ -48,6 +50,7 @@ class Settings:
             directory_url=env.get(f"{p}DIRECTORY_URL", "http://127.0.0.1:8001").rstrip("/"),
             directory_token=env.get(f"{p}DIRECTORY_TOKEN") or None,
             directory_cache_seconds=float(env.get(f"{p}DIRECTORY_CACHE_SECONDS", "300")),
+            directory_poll_seconds=float(env.get(f"{p}DIRECTORY_POLL_SECONDS", "2")),
             amqp_url=env.get(f"{p}AMQP_URL") or env.get("LOTSE_AMQP_URL") or None,
             acknowledge_within_days=int(env.get(f"{p}ACKNOWLEDGE_WITHIN_DAYS", "3")),
             sweep_seconds=float(env.get(f"{p}SWEEP_SECONDS", "60")),

@@ -71,6 +71,13 @@ class HttpDirectory:
                 return found
             page += 1
 
+    def changes(self, after: int, limit: int) -> tuple[list[tuple[int, str, EventEnvelope]], int]:
+        """The directory's change feed: events after sequence number ``after`` (number, routing key, event),
+        and the newest sequence number."""
+        body = self._get("/api/v1/events", {"after": after, "limit": limit})
+        found = [(int(e["seq"]), str(e["routing_key"]), EventEnvelope.from_dict(e["event"])) for e in body["events"]]
+        return found, int(body["last_seq"])
+
     def authority(self, organization_id: str) -> Authority | None:
         body = self._get(f"/hsds/organizations/{quote(organization_id, safe='')}")
         if body is None:
@@ -221,3 +228,50 @@ class CachedDirectory:
             if entity in _AUTHORITY_PARTS or what == "imported":
                 self._authorities.clear()
                 self._generation += 1
+
+
+class DirectoryChanges:
+    """Hands the directory's change events to the cache by reading its change feed (:meth:`poll`, run every
+    few seconds), where no broker carries them: embedded mode, with the directory in another process.
+
+    Each poll reads from a little before the last number seen (``overlap``) and skips the event ids it has
+    seen, so an event whose transaction committed after a higher-numbered one is not missed. Where it cannot
+    tell what changed (the first poll, a gap too long for one page, a directory whose feed went back), it
+    drops the whole cache.
+    """
+
+    def __init__(self, origin: HttpDirectory, cache: CachedDirectory, overlap: int = 100, page: int = 500) -> None:
+        self._origin = origin
+        self._cache = cache
+        self._overlap = overlap
+        self._page = page
+        self._cursor: int | None = None
+        self._seen: set[str] = set()
+
+    def poll(self) -> int:
+        """Read the feed once; return how many new events went to the cache."""
+        if self._cursor is None:
+            self._restart()
+            return 0
+        found, last = self._origin.changes(after=max(0, self._cursor - self._overlap), limit=self._page)
+        if last < self._cursor or (len(found) == self._page and found[-1][0] < last):
+            self._restart()
+            return 0
+        new = [(key, event) for _, key, event in found if event.id not in self._seen]
+        for key, event in new:
+            self._cache.on_event(event, key)
+        self._remember(found)
+        return len(new)
+
+    def _remember(self, found: list[tuple[int, str, EventEnvelope]]) -> None:
+        cursor = max(self._cursor or 0, found[-1][0] if found else 0)
+        self._cursor = cursor
+        self._seen = {event.id for seq, _, event in found if seq > cursor - self._overlap}
+
+    def _restart(self) -> None:
+        """Start from now: note the events up to now as seen, then drop the cache (what it holds may be older)."""
+        _, last = self._origin.changes(after=0, limit=1)
+        found, _ = self._origin.changes(after=max(0, last - self._overlap), limit=self._page)
+        self._cursor = last
+        self._remember(found)
+        self._cache.forget()
