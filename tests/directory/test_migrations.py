@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from lotse_directory.adapters.storage.tables import is_declared, metadata
@@ -10,7 +9,7 @@ from lotse_directory.bootstrap import Container, build
 from lotse_directory.entrypoints.cli import CLI_ADMIN
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.demo import demo_document
-from lotse_kit.sql import alembic_config
+from lotse_kit.sql import downgrade, upgrade
 
 
 def test_migrated_database_matches_the_tables_in_code(container: Container) -> None:
@@ -32,13 +31,8 @@ def test_migrations_step_down_and_up_again_keeping_the_embedded_index(tmp_path: 
 
     before = index()
     assert all(before.values())
-    config = alembic_config("lotse_directory", container.engine.url.render_as_string())
     for step in ("0005", "0004", "0003", "0002"):
-        with container.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.downgrade(config, step)
-        with container.engine.begin() as conn:
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        downgrade("lotse_directory", container.engine, step)
+        upgrade("lotse_directory", container.engine)
         assert index() == before, step
     test_migrated_database_matches_the_tables_in_code(container)

@@ -1,18 +1,22 @@
-"""Reminders in NRW working days, swept from stored rows; the client's data under rotating keys."""
+"""Reminders in NRW working days, swept from stored rows; the client's data under rotating keys, and erased
+after the retention period."""
 
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from lotse_kit.schema_errors import event_validator
 from lotse_routing.adapters.sealing import key_id
-from lotse_routing.adapters.storage.tables import outbox, referral
+from lotse_routing.adapters.storage.tables import audit, consent, history, outbox, referral
 from lotse_routing.bootstrap import build, nrw_holiday
 from lotse_routing.domain.working_days import BERLIN, add_working_days
-from sqlalchemy import select
+from lotse_routing.entrypoints.cli import main
+from sqlalchemy import func, select
 
-from tests.routing.conftest import Api
+from tests.routing.conftest import SECRET, Api
 from tests.routing.test_referrals_api import CLIENT, Walk
 
 
@@ -76,3 +80,70 @@ def test_a_new_key_seals_at_once_and_rotation_reseals_what_is_stored(sqlite_api:
     seen = only_new.referrals.get(recipient, ident)
     assert seen["client"] == CLIENT and seen["history"][-1]["note"] == "Zuständig ist das Land"
     assert seen["consent"]["given_by"] == "Mutter, Samira Beispiel"
+
+
+def test_client_data_is_erased_after_the_retention_period_and_the_figures_stay(api: Api) -> None:
+    walk = Walk(api)
+    forwarded = walk.create()["id"]
+    child = walk.act(forwarded, "forward", walk.recipient, to_organization_id=walk.kreis, note="örtlich Kreis")[
+        "forwarded_to_id"
+    ]
+    declined = walk.create()["id"]
+    walk.act(declined, "decline", walk.recipient, reason_code="sonstiges", note="Zuständig ist das Land")
+    still_open = walk.create()["id"]
+    figures = api.get("/figures", walk.coordinator).json
+    referrals = api.container.referrals
+    assert referrals.retention_days == 365
+    assert referrals.erase_expired() == 0
+    clock = referrals.now
+    try:
+        referrals.now = lambda: clock() + timedelta(days=366)
+        assert referrals.erase_expired() == 2  # the forwarded and the declined one; their days are over
+        assert referrals.erase_expired() == 0
+
+        gone = api.get(f"/referrals/{declined}", walk.recipient).json
+        assert gone["erased_at"] and gone["client"] is None and gone["reason"] is None
+        assert gone["consent"]["given_by"] is None and gone["history"][-1]["note"] is None
+        assert gone["status"] == "declined" and gone["decline_reason"] == "sonstiges"
+        parent = api.get(f"/referrals/{forwarded}", walk.recipient).json
+        assert parent["client"] is None and parent["history"][-1]["note"] is None
+        assert parent["consent"]["given_by"] == "Mutter, Samira Beispiel"  # the child still rests on it
+        kept = api.get(f"/referrals/{child}", walk.kreis_agency).json
+        assert kept["client"] == CLIENT and kept["erased_at"] is None
+        assert api.get(f"/referrals/{still_open}", walk.recipient).json["client"] == CLIENT
+        assert api.get("/figures", walk.coordinator).json == figures
+
+        walk.act(child, "accept", walk.kreis_agency)
+        walk.act(child, "complete", walk.kreis_agency, note="Hilfe eingeleitet")
+        referrals.now = lambda: clock() + timedelta(days=2 * 366)
+        assert referrals.erase_expired() == 1
+    finally:
+        referrals.now = clock
+    assert api.get(f"/referrals/{forwarded}", walk.recipient).json["consent"]["given_by"] is None
+    with api.container.engine.connect() as conn:
+        left = conn.execute(select(referral.c.id).where(referral.c.sealed.is_not(None))).scalars().all()
+        assert left == [still_open]
+        assert conn.execute(select(func.count()).where(consent.c.sealed.is_not(None))).scalar_one() == 1
+        notes = conn.execute(select(history.c.referral_id).where(history.c.sealed.is_not(None))).scalars().all()
+        assert notes == []
+        erasures = conn.execute(
+            select(audit.c.subject, audit.c.referral_id).where(audit.c.action == "erase").order_by(audit.c.seq)
+        ).all()
+    assert {r for _, r in erasures} == {forwarded, declined, child} and len(erasures) == 3
+    assert {s for s, _ in erasures} == {"system:retention"}
+
+
+def test_the_command_line_erases_what_is_due(sqlite_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    walk = Walk(sqlite_api)
+    closed = walk.create()["id"]
+    walk.act(closed, "cancel", walk.sender, reason_code="no_longer_needed")
+    walk.create()
+    settings = sqlite_api.container.settings
+    monkeypatch.setenv("LOTSE_VAR_DIR", str(settings.var_dir))
+    monkeypatch.setenv("LOTSE_AUTH_SECRET", SECRET)
+    monkeypatch.setenv("LOTSE_ROUTING_DIRECTORY_URL", settings.directory_url)
+    monkeypatch.setenv("LOTSE_ROUTING_RETENTION_DAYS", "0")  # everything closed is due
+    done = CliRunner().invoke(main, ["retention", "erase"])
+    assert done.exit_code == 0, done.output
+    assert "erased the client data of 1 referral(s) closed over 0 days ago" in done.output
+    assert sqlite_api.get(f"/referrals/{closed}", walk.sender).json["client"] is None

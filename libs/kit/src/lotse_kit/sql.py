@@ -42,12 +42,35 @@ def alembic_config(package: str, url: str) -> Config:
     return config
 
 
-def upgrade(package: str, engine: Engine) -> None:
-    """Bring the database to the newest schema of ``package``'s migrations."""
+def upgrade(package: str, engine: Engine, revision: str = "head") -> None:
+    """Bring the database to the newest schema of ``package``'s migrations (or to ``revision``)."""
+    _migrate(package, engine, command.upgrade, revision)
+
+
+def downgrade(package: str, engine: Engine, revision: str) -> None:
+    """Take the database back to ``revision`` of ``package``'s migrations."""
+    _migrate(package, engine, command.downgrade, revision)
+
+
+def _migrate(package: str, engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    """One transaction. On SQLite, a migration that changes a table copies it (Alembic's batch mode), which
+    a table another one refers to allows only with foreign keys off; they are checked before the commit."""
     config = alembic_config(package, engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction, or SQLite ignores it
+            conn.commit()
+        try:
+            with conn.begin():
+                config.attributes["connection"] = conn
+                step(config, revision)
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise RuntimeError(f"the migration left rows referring to nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
 def is_current(package: str, engine: Engine) -> bool:

@@ -51,7 +51,11 @@ class Container:
         """In a serving process: relay the outbox, sweep reminders, and hear directory changes (from the
         broker in scale mode, else from the directory's change feed)."""
         s = self.settings
-        self.background = [self.relay, Periodic("reminder-sweep", s.sweep_seconds, self.referrals.sweep_reminders)]
+        self.background = [
+            self.relay,
+            Periodic("reminder-sweep", s.sweep_seconds, self.referrals.sweep_reminders),
+            Periodic("retention", s.sweep_seconds, self.referrals.erase_expired),
+        ]
         if not s.amqp_url:
             self.background.append(Periodic("directory-changes", s.directory_poll_seconds, self.directory_changes.poll))
         else:
@@ -152,6 +156,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
             sealer=FernetSealer(settings.keys()),
             is_holiday=nrw_holiday(),
             acknowledge_within_days=settings.acknowledge_within_days,
+            retention_days=settings.retention_days,
         ),
         figures=Figures(store),
         outbox=events,

@@ -28,7 +28,10 @@ class Settings:
     """RabbitMQ (scale mode): events go to ``lotse.events`` there; unset: to in-process subscribers."""
     acknowledge_within_days: int = 3
     """NRW working days a recipient has to acknowledge before a reminder is due."""
+    retention_days: int = 365
+    """Days after a referral closed until its client data is erased (DESIGN.md, Promises)."""
     sweep_seconds: float = 60.0
+    """How often each serving process sweeps due reminders and expired client data."""
     max_body_bytes: int = 100_000
     host: str = "127.0.0.1"
     port: int = 8002
@@ -53,6 +56,7 @@ class Settings:
             directory_poll_seconds=float(env.get(f"{p}DIRECTORY_POLL_SECONDS", "2")),
             amqp_url=env.get(f"{p}AMQP_URL") or env.get("LOTSE_AMQP_URL") or None,
             acknowledge_within_days=int(env.get(f"{p}ACKNOWLEDGE_WITHIN_DAYS", "3")),
+            retention_days=int(env.get(f"{p}RETENTION_DAYS", "365")),
             sweep_seconds=float(env.get(f"{p}SWEEP_SECONDS", "60")),
             max_body_bytes=int(env.get(f"{p}MAX_BODY_BYTES", "100000")),
             host=env.get(f"{p}HOST", "127.0.0.1"),

@@ -1,4 +1,4 @@
-"""Command line of the routing service: database, data keys, reminders, serve."""
+"""Command line of the routing service: database, data keys, reminders, retention, serve."""
 
 import click
 from cryptography.fernet import Fernet
@@ -60,6 +60,23 @@ def reminders_sweep() -> None:
     """Emit the reminders that are due now (the server does this every LOTSE_ROUTING_SWEEP_SECONDS)."""
     container = _container()
     click.echo(f"{container.referrals.sweep_reminders()} reminder(s) due; the server's relay publishes them")
+
+
+@main.group()
+def retention() -> None:
+    """Erasing clients' data after the retention period."""
+
+
+@retention.command("erase")
+def retention_erase() -> None:
+    """Erase the client data of referrals closed more than LOTSE_ROUTING_RETENTION_DAYS ago (the server does
+    this every LOTSE_ROUTING_SWEEP_SECONDS)."""
+    container = _container()
+    total = 0
+    while done := container.referrals.erase_expired():
+        total += done
+    days = container.settings.retention_days
+    click.echo(f"erased the client data of {total} referral(s) closed over {days} days ago")
 
 
 @main.command("serve")

@@ -4,6 +4,9 @@ Visibility (DESIGN.md, Promises): case managers see the referrals their organisa
 ones addressed (or forwarded) to theirs, admins all; coordinators see none, only figures
 (:mod:`lotse_routing.use_cases.figures`). A referral the caller may not see is "not found" to them, so
 that ids reveal nothing. Every read and write, and every refused attempt, leaves an audit row.
+
+Retention: a referral's client data (and the notes in its history, and who gave the consent once no
+referral needs it) is erased ``retention_days`` after the referral closed; what figures need stays.
 """
 
 import uuid
@@ -33,6 +36,8 @@ from lotse_routing.use_cases.responsibility import Answer, Candidate, Question, 
 
 SOURCE = "lotse-routing"
 S = ReferralStatus
+RETENTION = TokenClaims("system:retention", Role.SERVICE, None, "Löschfrist")
+"""Who erases expired data, in the audit log."""
 
 
 class ConsentForm(StrEnum):
@@ -111,6 +116,7 @@ class Referrals:
     sealer: Sealer
     is_holiday: Callable[[date], bool]
     acknowledge_within_days: int = 3
+    retention_days: int = 365
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     # -- creating ---------------------------------------------------------------------------------------
@@ -434,6 +440,17 @@ class Referrals:
                 session.fire_reminder(reminder["referral_id"], reminder["kind"], now)
             return len(due)
 
+    def erase_expired(self, limit: int = 500) -> int:
+        """Erase the client data of up to ``limit`` referrals closed more than ``retention_days`` ago;
+        return how many (0: none is due)."""
+        now = self.now()
+        with self.store.transaction() as session:
+            due = session.expired(now - timedelta(days=self.retention_days), limit)
+            if due:
+                session.erase(due, now)
+                session.add_audit([audit_row(RETENTION, "erase", now, referral_id) for referral_id in due])
+            return len(due)
+
     # -- keys -------------------------------------------------------------------------------------------
 
     def reseal(self, batch: int = 500) -> int:
@@ -498,17 +515,20 @@ class Referrals:
             "allowed_actions": [a.value for a in allowed(S(row["status"]), side)] if side else [],
         }
 
+    def _opened(self, sealed: str | None) -> dict[str, Any]:
+        """What was sealed; nothing if nothing was, or it was erased."""
+        opened = self.sealer.open(sealed) if sealed else {}
+        assert isinstance(opened, dict)
+        return opened
+
     def _view(self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
-        sealed = self.sealer.open(row["sealed"])
-        assert isinstance(sealed, dict)
+        sealed = self._opened(row["sealed"])
         consent = session.consent(row["consent_id"])
         assert consent is not None
-        given_by = self.sealer.open(consent["sealed"])
-        assert isinstance(given_by, dict)
+        given_by = self._opened(consent["sealed"])
         history = []
         for h in session.history(row["id"]):
-            note = self.sealer.open(h["sealed"]) if h["sealed"] else {}
-            assert isinstance(note, dict)
+            note = self._opened(h["sealed"])
             history.append(
                 {
                     "at": _iso(h["at"]),
@@ -537,11 +557,12 @@ class Referrals:
             "acknowledged_at": _iso(row.get("acknowledged_at")),
             "accepted_at": _iso(row.get("accepted_at")),
             "closed_at": _iso(row.get("closed_at")),
-            "client": sealed["client"],
-            "reason": sealed["reason"],
+            "erased_at": _iso(row.get("erased_at")),
+            "client": sealed.get("client"),
+            "reason": sealed.get("reason"),
             "consent": {
                 "id": consent["id"],
-                "given_by": given_by["given_by"],
+                "given_by": given_by.get("given_by"),
                 "given_at": _iso(consent["given_at"]),
                 "form": consent["form"],
                 "recipient_organization_id": consent["recipient_organization_id"],

@@ -110,6 +110,32 @@ class SqlReferralSession:
             .values(done_at=at, fired=True)
         )
 
+    def expired(self, closed_before: datetime, limit: int) -> list[str]:
+        query = (
+            select(referral.c.id)
+            .where(referral.c.erased_at.is_(None), referral.c.closed_at < closed_before)
+            .order_by(referral.c.closed_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.connection.execute(query).scalars())
+
+    def erase(self, referral_ids: Sequence[str], at: datetime) -> None:
+        ids = list(referral_ids)
+        self.connection.execute(
+            update(referral).where(referral.c.id.in_(ids)).values(sealed=None, sealed_with=None, erased_at=at)
+        )
+        self.connection.execute(
+            update(history).where(history.c.referral_id.in_(ids)).values(sealed=None, sealed_with=None)
+        )
+        still_held = select(referral.c.id).where(referral.c.consent_id == consent.c.id, referral.c.erased_at.is_(None))
+        their_consents = select(referral.c.consent_id).where(referral.c.id.in_(ids))
+        self.connection.execute(
+            update(consent)
+            .where(consent.c.id.in_(their_consents), ~still_held.exists())
+            .values(sealed=None, sealed_with=None)
+        )
+
     def counts(self, dimensions: Sequence[str], where: Mapping[str, Any]) -> list[Row]:
         """Referrals counted by the given columns (coordinators' figures)."""
         columns = [referral.c[d] for d in dimensions]

@@ -2,7 +2,8 @@
 
 What could name the client (name, birth date, contact, the free-text reason, notes, outcomes, who gave
 consent) is kept only sealed (:mod:`lotse_routing.adapters.sealing`), in the ``sealed`` columns, with the
-id of the key that sealed it in ``sealed_with``.
+id of the key that sealed it in ``sealed_with``. After the retention period both are emptied
+(``referral.erased_at`` says when); what aggregates need stays.
 """
 
 from lotse_kit.outbox import outbox_table
@@ -29,8 +30,8 @@ consent = Table(
     Column("form", String(30), nullable=False),
     Column("recipient_organization_id", String(64), nullable=False),
     Column("data_categories", JSON, nullable=False),
-    Column("sealed", Text, nullable=False),
-    Column("sealed_with", String(12), nullable=False, index=True),
+    Column("sealed", Text),  # who gave consent; emptied once every referral resting on it is erased
+    Column("sealed_with", String(12), index=True),
     Column("withdrawn_at", DateTime(timezone=True)),
     Column("withdrawn_by", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -65,13 +66,15 @@ referral = Table(
     Column("acknowledged_at", DateTime(timezone=True)),
     Column("accepted_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
-    Column("sealed", Text, nullable=False),
-    Column("sealed_with", String(12), nullable=False, index=True),
+    Column("sealed", Text),  # the client's data and the reason; empty once erased
+    Column("sealed_with", String(12), index=True),
+    Column("erased_at", DateTime(timezone=True)),
     Column("revision", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_referral_recipient", "recipient_organization_id", "status"),
     Index("ix_referral_sender", "sender_organization_id", "status"),
+    Index("ix_referral_retention", "erased_at", "closed_at"),
 )
 
 history = Table(
