@@ -2,6 +2,7 @@
 organisations, history, audit, events and encryption at rest."""
 
 import json
+import uuid
 from typing import Any
 
 from lotse_contracts import Role
@@ -257,7 +258,7 @@ def test_every_state_change_is_an_event_without_personal_data(api: Api) -> None:
     assert len({e["id"] for _, _, e in events}) == 4
 
 
-def test_client_data_is_encrypted_at_rest_and_every_access_is_audited(api: Api) -> None:
+def test_client_data_is_encrypted_at_rest_and_every_access_is_audited_for_admins_to_read(api: Api) -> None:
     walk = Walk(api)
     ident = walk.create()["id"]
     api.get(f"/referrals/{ident}", walk.recipient)
@@ -285,6 +286,17 @@ def test_client_data_is_encrypted_at_rest_and_every_access_is_audited(api: Api) 
         ("cm-1", "action:acknowledge", False),
         ("cm-1", "list", True),
     ]
+
+    admin = api.token(Role.ADMIN, None, "admin-1")
+    read = api.get(f"/referrals/{ident}/audit", admin)
+    assert read.status_code == 200, read.json
+    assert [(r["subject"], r["action"], r["allowed"]) for r in read.json["contents"]] == [tuple(t) for t in trail]
+    assert read.json["contents"][1]["organization_id"] == walk.witten and read.json["contents"][1]["role"] == "agency"
+    assert api.get(f"/referrals/{ident}/audit", admin).json["contents"][-1]["action"] == "audit_read"
+    assert api.get(f"/referrals/{ident}/audit", walk.sender).status_code == 403
+    assert api.get(f"/referrals/{ident}/audit", walk.recipient).status_code == 403
+    assert api.get(f"/referrals/{uuid.uuid4()}/audit", admin).status_code == 404
+    assert api.get("/referrals/nope/audit", admin).json["errors"][0]["name"] == "referral_id"
 
 
 def test_coordinators_see_figures_and_no_personal_data(api: Api) -> None:

@@ -22,6 +22,7 @@ from lotse_routing.adapters.sealing import FernetSealer
 from lotse_routing.adapters.storage.sql_store import SqlReferralSession, SqlReferralStore
 from lotse_routing.adapters.storage.tables import outbox
 from lotse_routing.settings import Settings
+from lotse_routing.use_cases.audit import AuditTrail
 from lotse_routing.use_cases.figures import Figures
 from lotse_routing.use_cases.referrals import Referrals
 from lotse_routing.use_cases.responsibility import Responsibility
@@ -40,6 +41,7 @@ class Container:
     responsibility: Responsibility
     referrals: Referrals
     figures: Figures
+    audit: AuditTrail
     outbox: SqlOutbox
     bus: InProcessBus
     """Embedded mode: routing's events go to subscribers in this process (and directory events come in)."""
@@ -159,6 +161,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
             retention_days=settings.retention_days,
         ),
         figures=Figures(store),
+        audit=AuditTrail(store),
         outbox=events,
         bus=bus,
         publisher=publisher,

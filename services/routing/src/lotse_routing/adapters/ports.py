@@ -70,6 +70,10 @@ class ReferralSession(Protocol):
 
     def add_audit(self, rows: Sequence[Row]) -> None: ...
 
+    def audit_trail(self, referral_id: str) -> list[Row]:
+        """The referral's audit rows, oldest first."""
+        ...
+
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:
         """Into the outbox, with the transaction."""
         ...

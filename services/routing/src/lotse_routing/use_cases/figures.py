@@ -11,6 +11,7 @@ from lotse_kit.errors import Forbidden
 
 from lotse_routing.adapters.ports import ReferralStore
 from lotse_routing.use_cases.audit import audit_row
+from lotse_routing.use_cases.timestamps import aware
 
 DIMENSIONS = ("legal_domain", "region_key", "status", "decline_reason")
 
@@ -18,9 +19,7 @@ DIMENSIONS = ("legal_domain", "region_key", "status", "decline_reason")
 def _hours(start: datetime, end: datetime | None) -> float | None:
     if end is None:
         return None
-    if start.tzinfo is None:  # SQLite hands back naive UTC
-        start, end = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC)
-    return (end - start).total_seconds() / 3600
+    return (aware(end) - aware(start)).total_seconds() / 3600
 
 
 @dataclass

@@ -33,6 +33,7 @@ from lotse_routing.domain.lifecycle import Action, IllegalTransition, Side, allo
 from lotse_routing.domain.working_days import BERLIN, add_working_days
 from lotse_routing.use_cases.audit import audit_row
 from lotse_routing.use_cases.responsibility import Answer, Candidate, Question, Responsibility
+from lotse_routing.use_cases.timestamps import iso
 
 SOURCE = "lotse-routing"
 S = ReferralStatus
@@ -508,9 +509,9 @@ class Referrals:
             "recipient_name": row["recipient_name"],
             "parent_id": row.get("parent_id"),
             "forwarded_to_id": row.get("forwarded_to_id"),
-            "first_received_on": _iso(row.get("first_received_on")),
-            "requested_at": _iso(row.get("requested_at")),
-            "updated_at": _iso(row["updated_at"]),
+            "first_received_on": iso(row.get("first_received_on")),
+            "requested_at": iso(row.get("requested_at")),
+            "updated_at": iso(row["updated_at"]),
             "revision": row["revision"],
             "allowed_actions": [a.value for a in allowed(S(row["status"]), side)] if side else [],
         }
@@ -531,7 +532,7 @@ class Referrals:
             note = self._opened(h["sealed"])
             history.append(
                 {
-                    "at": _iso(h["at"]),
+                    "at": iso(h["at"]),
                     "action": h["action"],
                     "status_before": h["status_before"],
                     "status_after": h["status_after"],
@@ -554,20 +555,20 @@ class Referrals:
             "decision": row["decision"],
             "explanation": row["explanation"],
             "decline_reason": row.get("decline_reason"),
-            "acknowledged_at": _iso(row.get("acknowledged_at")),
-            "accepted_at": _iso(row.get("accepted_at")),
-            "closed_at": _iso(row.get("closed_at")),
-            "erased_at": _iso(row.get("erased_at")),
+            "acknowledged_at": iso(row.get("acknowledged_at")),
+            "accepted_at": iso(row.get("accepted_at")),
+            "closed_at": iso(row.get("closed_at")),
+            "erased_at": iso(row.get("erased_at")),
             "client": sealed.get("client"),
             "reason": sealed.get("reason"),
             "consent": {
                 "id": consent["id"],
                 "given_by": given_by.get("given_by"),
-                "given_at": _iso(consent["given_at"]),
+                "given_at": iso(consent["given_at"]),
                 "form": consent["form"],
                 "recipient_organization_id": consent["recipient_organization_id"],
                 "data_categories": consent["data_categories"],
-                "withdrawn_at": _iso(consent["withdrawn_at"]),
+                "withdrawn_at": iso(consent["withdrawn_at"]),
             },
             "history": history,
         }
@@ -673,18 +674,10 @@ def _event(
         "reason_code": reason_code,
         "urgency": row["urgency"],
         "first_received_on": first.isoformat() if first else None,
-        "due_at": _iso(due_at),
+        "due_at": iso(due_at),
     }
     envelope = EventEnvelope(type=event.event_type, source=SOURCE, data=data)
     return envelope, routing_key("referral", event.value, row["legal_domain"], row["region_key"])
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    return value.isoformat()
 
 
 def _label(code: str | None) -> str | None:

@@ -78,6 +78,10 @@ class SqlReferralSession:
         if rows:
             self.connection.execute(insert(audit), list(rows))
 
+    def audit_trail(self, referral_id: str) -> list[Row]:
+        query = select(audit).where(audit.c.referral_id == referral_id).order_by(audit.c.seq)
+        return [dict(r) for r in self.connection.execute(query).mappings()]
+
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:
         self.events.append((event, routing_key))
 

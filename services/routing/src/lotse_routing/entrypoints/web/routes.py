@@ -187,6 +187,18 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
     doc.route(bp, "/referrals/<referral_id>", "GET", "Read a referral", tags=["referrals"])(referral_get)
 
+    @require_roles(Role.ADMIN)
+    def referral_audit(referral_id: str) -> Response:
+        """Every read, change and refused attempt on the referral: who (subject, role, organisation), what,
+        when, allowed or not, oldest first. For admins; reading it is audited too."""
+        _check_uuid("referral_id", referral_id)
+        query_args(())
+        return jsonify({"contents": container_of(current_app).audit.of_referral(current_claims(), referral_id)})
+
+    doc.route(bp, "/referrals/<referral_id>/audit", "GET", "The referral's audit log", tags=["referrals"])(
+        referral_audit
+    )
+
     @require_roles()
     def referral_act(referral_id: str, action: str) -> Response:
         """Take an action: submit, acknowledge, accept, start, decline, forward, hold, resume, complete, fail,
