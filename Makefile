@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PACKAGES := -e libs/contracts -e libs/kit -e services/directory -e services/routing
+PACKAGES := -e libs/contracts -e libs/kit -e services/directory -e services/routing -e services/notify
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint bench demo clean

@@ -1,0 +1,80 @@
+"""The notify database: events taken in, notifications (each organisation's inbox), their deliveries
+through webhook and e-mail channels, endpoints gone, and the outbox of delivery reports.
+
+No personal data: a notification names a referral by id, its domain, region and status only.
+"""
+
+from lotse_kit.outbox import outbox_table
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = 36  # a UUID's text
+
+processed_event = Table(
+    "processed_event",
+    metadata,
+    Column("event_id", String(64), primary_key=True),  # an event taken in twice has effect once
+    Column("event_type", String(200), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+notification = Table(
+    "notification",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("organization_id", String(64), nullable=False),  # whose inbox
+    Column("side", String(10), nullable=False),  # recipient or sender of the referral
+    Column("referral_id", String(ID), nullable=False),
+    Column("legal_domain", String(20), nullable=False),
+    Column("region_key", String(12), nullable=False),
+    Column("referral_status", String(20), nullable=False),
+    Column("urgency", String(10)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+    Column("read_by", String(200)),
+    UniqueConstraint("event_id", "organization_id"),
+    Index("ix_notification_inbox", "organization_id", "read_at", "created_at"),
+)
+
+delivery = Table(
+    "delivery",
+    metadata,
+    Column("id", String(ID), primary_key=True),  # also the webhook-id, the same on every attempt
+    Column("notification_id", String(ID), ForeignKey("notification.id"), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("channel_revision", Integer, nullable=False),
+    Column("kind", String(10), nullable=False),  # webhook or email
+    Column("target", String(500), nullable=False),  # the URL or the address
+    Column("state", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_due_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("notification_id", "channel_id"),
+    Index("ix_delivery_due", "state", "next_due_at"),
+)
+
+gone_endpoint = Table(
+    "gone_endpoint",
+    metadata,
+    Column("channel_id", String(64), primary_key=True),
+    Column("channel_revision", Integer, nullable=False),  # a maintainer's edit (a new revision) revives it
+    Column("gone_at", DateTime(timezone=True), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+outbox = outbox_table(metadata)
