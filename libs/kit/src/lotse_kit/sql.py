@@ -17,6 +17,18 @@ from sqlalchemy import Engine, MetaData, create_engine, engine_from_config, even
 from sqlalchemy.engine import Connection
 
 
+def named_metadata() -> MetaData:
+    """A service's table metadata whose indexes and constraints get stable names (migrations refer to them)."""
+    return MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout for concurrent use."""
     if url.startswith("sqlite"):
