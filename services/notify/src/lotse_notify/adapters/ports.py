@@ -5,8 +5,6 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from lotse_contracts import EventEnvelope
-
 from lotse_notify.domain.channels import Channel
 
 Row = dict[str, Any]
@@ -30,8 +28,6 @@ class NotifySession(Protocol):
     def add_notification(self, row: Row) -> None: ...
 
     def add_deliveries(self, rows: Sequence[Row]) -> None: ...
-
-    def add_event(self, event: EventEnvelope, routing_key: str) -> None: ...
 
 
 class NotifyStore(Protocol):

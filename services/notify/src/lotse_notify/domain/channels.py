@@ -1,4 +1,5 @@
-"""The ways an organisation chose to be told: kept in the directory, edited by its maintainers."""
+"""The ways an organisation chose to be told, besides its inbox (which every organisation has): kept in the
+directory, edited by its maintainers."""
 
 from dataclasses import dataclass
 from enum import StrEnum
@@ -7,7 +8,6 @@ from enum import StrEnum
 class Kind(StrEnum):
     WEBHOOK = "webhook"
     EMAIL = "email"
-    INBOX = "inbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +16,7 @@ class Channel:
     organization_id: str
     kind: Kind
     target: str
-    """The webhook's URL or the e-mail address ("" for the inbox, which every organisation has)."""
+    """The webhook's URL or the e-mail address."""
     revision: int
     secrets: tuple[str, ...] = ()
     """A webhook's active secrets, newest first (two while one is rotated)."""

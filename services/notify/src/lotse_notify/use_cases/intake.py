@@ -12,7 +12,6 @@ from lotse_contracts import EventEnvelope, ReferralEvent
 
 from lotse_notify.adapters.ports import Channels, NotifyStore
 from lotse_notify.domain.audience import AUDIENCE
-from lotse_notify.domain.channels import Kind
 from lotse_notify.domain.delivery import State
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ class Intake:
         side = AUDIENCE.get(what) if what else None
         data: dict[str, Any] = event.data
         organization = data.get(f"{side.value}_organization_id") if side else None
-        channels = [c for c in self.channels.of(organization) if c.kind is not Kind.INBOX] if organization else []
+        channels = self.channels.of(organization) if organization else []
         now = self.now()
         with self.store.transaction() as session:
             if not session.first_time(event.id, event.type, now) or side is None or organization is None:

@@ -4,21 +4,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from lotse_contracts import EventEnvelope
-from lotse_kit.outbox import add_events
 from lotse_kit.sql import write_turn
 from sqlalchemy import Engine, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from lotse_notify.adapters.ports import Row
-from lotse_notify.adapters.storage.tables import delivery, notification, outbox, processed_event
+from lotse_notify.adapters.storage.tables import delivery, notification, processed_event
 
 
 class SqlNotifySession:
     def __init__(self, conn: Connection) -> None:
         self.connection = conn
-        self.events: list[tuple[EventEnvelope, str]] = []
 
     def first_time(self, event_id: str, event_type: str, at: datetime) -> bool:
         dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
@@ -37,9 +34,6 @@ class SqlNotifySession:
         if rows:
             self.connection.execute(insert(delivery), list(rows))
 
-    def add_event(self, event: EventEnvelope, routing_key: str) -> None:
-        self.events.append((event, routing_key))
-
 
 class SqlNotifyStore:
     def __init__(self, engine: Engine) -> None:
@@ -49,7 +43,4 @@ class SqlNotifyStore:
     def transaction(self) -> Iterator[SqlNotifySession]:
         """One write transaction (on SQLite: writers take turns, see :func:`lotse_kit.sql.write_turn`)."""
         with write_turn(self.engine), self.engine.begin() as conn:
-            session = SqlNotifySession(conn)
-            yield session
-            if session.events:
-                add_events(conn, outbox, session.events)
+            yield SqlNotifySession(conn)
