@@ -12,11 +12,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from lotse_contracts import EventEnvelope
+from lotse_contracts.webhooks import new_secret
 from lotse_kit.sql import make_engine, upgrade
 from lotse_notify.adapters.storage.sql_store import SqlNotifyStore
 from lotse_notify.adapters.storage.tables import delivery, metadata, notification, processed_event
 from lotse_notify.domain.channels import Channel, Kind
-from lotse_notify.domain.webhooks import new_secret
 from lotse_notify.use_cases.intake import Intake
 from sqlalchemy import Engine, func, select
 

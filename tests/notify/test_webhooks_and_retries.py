@@ -6,8 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from lotse_contracts.webhooks import BadSecret, new_secret, sign, signed_headers
 from lotse_notify.domain.delivery import Attempt, Retries, State
-from lotse_notify.domain.webhooks import BadSecret, new_secret, sign, signed_headers
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 BODY = b'{"type":"referral.requested","referral_id":"4f1c"}'

@@ -66,3 +66,18 @@ class Conflict(UseCaseError):
 @dataclass
 class Unavailable(UseCaseError):
     reason: str
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The revision an If-Match header names; ``*`` matches any (None)."""
+    if header is None:
+        raise PreconditionRequired()
+    value = header.strip()
+    if value == "*":
+        return None
+    if value.startswith("W/") or not (value.startswith('"') and value.endswith('"')):
+        raise PreconditionFailed(current_etag=None)
+    try:
+        return int(value.strip('"'))
+    except ValueError:
+        raise PreconditionFailed(current_etag=None) from None

@@ -7,6 +7,7 @@ from lotse_kit.openapi import ApiDoc
 from lotse_kit.problems import install_problem_handlers
 
 from lotse_directory.bootstrap import EXTENSION, Container, build
+from lotse_directory.entrypoints.web.channels import register_channel_routes
 from lotse_directory.entrypoints.web.entries import (
     check_body_size,
     register_entity_routes,
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     register_entity_routes(api, doc)
     register_exchange_routes(api, doc)
     register_meta_routes(api, doc)
+    register_channel_routes(api, doc)
     register_verification_routes(api, doc)
     register_search_routes(api, doc)
     hsds = Blueprint("hsds", __name__, url_prefix=HSDS_PREFIX)

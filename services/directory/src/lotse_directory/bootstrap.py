@@ -21,6 +21,7 @@ from lotse_directory.adapters.search.sqlite_fts import SqliteSearch, write_docum
 from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, SqlStoreSession
 from lotse_directory.adapters.storage.tables import outbox
 from lotse_directory.settings import Settings
+from lotse_directory.use_cases.channels import NotificationChannels
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
 from lotse_directory.use_cases.open_data import OpenData
@@ -40,6 +41,7 @@ class Container:
     entries: Entries
     exchange: Exchange
     verification: Verification
+    channels: NotificationChannels
     outbox: SqlOutbox
     bus: InProcessBus
     """Embedded mode's event bus: the outbox relay hands every directory event to its subscribers (in
@@ -139,6 +141,7 @@ def build(settings: Settings) -> Container:
         entries=entries,
         exchange=Exchange(store, gazetteer, documents_in_transaction=isinstance(search, SqliteSearch)),
         verification=Verification(store, entries, settings.stale_after_days),
+        channels=NotificationChannels(store),
         outbox=events,
         bus=bus,
         relay=relay,

@@ -102,6 +102,21 @@ def record_change(
     current = new if action != "delete" else old
     legal_domain = current.get("legal_domain") if entity == "jurisdiction" else None
     region_key = current.get("region_key") if entity == "jurisdiction" else None
+    add_change_event(session, entity, ident, action, fields, owner_ids, revision, legal_domain, region_key)
+
+
+def add_change_event(
+    session: StoreSession,
+    entity: str,
+    ident: str,
+    action: str,
+    fields: list[str],
+    owner_ids: set[str],
+    revision: int,
+    legal_domain: str | None = None,
+    region_key: str | None = None,
+) -> None:
+    """The ``directory.<entity>.changed`` event (names of the changed fields, never their values)."""
     envelope = EventEnvelope(
         type=f"directory.{entity}.changed",
         source=SOURCE,

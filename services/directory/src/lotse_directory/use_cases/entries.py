@@ -7,13 +7,7 @@ from functools import cache
 from typing import Any
 
 from lotse_contracts import Role, TokenClaims
-from lotse_kit.errors import (
-    Conflict,
-    Invalid,
-    NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
-)
+from lotse_kit.errors import Conflict, Invalid, NotFound, PreconditionFailed, parse_if_match
 from lotse_kit.schema_errors import SchemaCheck
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
@@ -23,6 +17,7 @@ from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
 from lotse_directory.domain.rules import Violation, check_entry
 from lotse_directory.use_cases import access
 from lotse_directory.use_cases.changes import record_change
+from lotse_directory.use_cases.channels import drop_channels
 
 MAX_PER_PAGE = 200
 
@@ -116,21 +111,6 @@ def _with_defaults(spec: EntitySpec, values: Mapping[str, Any]) -> Row:
     if not row.get("id"):
         row["id"] = str(uuid.uuid4())
     return row
-
-
-def parse_if_match(header: str | None) -> int | None:
-    """The revision an If-Match header names; ``*`` matches any (None)."""
-    if header is None:
-        raise PreconditionRequired()
-    value = header.strip()
-    if value == "*":
-        return None
-    if value.startswith("W/") or not (value.startswith('"') and value.endswith('"')):
-        raise PreconditionFailed(current_etag=None)
-    try:
-        return int(value.strip('"'))
-    except ValueError:
-        raise PreconditionFailed(current_etag=None) from None
 
 
 class Entries:
@@ -297,6 +277,8 @@ class Entries:
                     else:
                         self._delete_tree(session, claims, child_spec.name, child_values, owner_ids)
         session.delete(entity, ident)
+        if entity == "organization":
+            drop_channels(session, ident)
         record_change(
             session,
             entity=entity,

@@ -21,6 +21,7 @@ from lotse_directory.adapters.storage.tables import (
     REVISION,
     entity_tables,
     maintainer_grants,
+    notification_channels,
     outbox,
     search_index_state,
     search_misses,
@@ -86,6 +87,12 @@ def _now() -> datetime:
 
 def _public(row: Any) -> Row:
     return dict(row)
+
+
+def _channel(row: Any) -> Row:
+    found = {k: v for k, v in row.items() if k not in _INTERNAL}
+    found["revision"] = row[REVISION]
+    return found
 
 
 class SqlStoreSession:
@@ -304,6 +311,39 @@ class SqlStoreSession:
             )
         )
         return bool(result.rowcount)
+
+    def channels(self, organization_id: str) -> list[Row]:
+        t = notification_channels
+        query = select(t).where(t.c.organization_id == organization_id).order_by(t.c.lotse_created_at, t.c.id)
+        return [_channel(r) for r in self._conn.execute(query).mappings()]
+
+    def get_channel(self, ident: str) -> Row | None:
+        t = notification_channels
+        found = self._conn.execute(select(t).where(t.c.id == ident)).mappings().first()
+        return _channel(found) if found else None
+
+    def add_channel(self, row: Mapping[str, Any]) -> None:
+        now = _now()
+        values = {k: v for k, v in row.items() if k != "revision"}
+        self._conn.execute(
+            insert(notification_channels).values(
+                {**values, REVISION: 1, "lotse_created_at": now, "lotse_updated_at": now}
+            )
+        )
+
+    def update_channel(self, ident: str, changes: Mapping[str, Any], expected_revision: int) -> bool:
+        t = notification_channels
+        result = self._conn.execute(
+            update(t)
+            .where(t.c.id == ident, t.c[REVISION] == expected_revision)
+            .values({**changes, REVISION: expected_revision + 1, "lotse_updated_at": _now()})
+        )
+        return bool(result.rowcount == 1)
+
+    def delete_channel(self, ident: str, expected_revision: int) -> bool:
+        t = notification_channels
+        result = self._conn.execute(sql_delete(t).where(t.c.id == ident, t.c[REVISION] == expected_revision))
+        return bool(result.rowcount == 1)
 
     def add_user(self, row: Mapping[str, Any]) -> None:
         self._conn.execute(insert(users).values({**row, "created_at": _now()}))

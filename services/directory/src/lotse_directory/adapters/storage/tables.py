@@ -90,6 +90,23 @@ maintainer_grants = Table(
 
 outbox = outbox_table(metadata)
 
+notification_channels = Table(
+    "lotse_notification_channel",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", String(64), nullable=False, index=True, comment="the organisation that is told"),
+    Column("kind", String(10), nullable=False, comment="webhook or email"),
+    Column("target", Text, nullable=False, comment="the webhook's URL or the e-mail address"),
+    Column("secrets", JSON, nullable=False, comment="a webhook's secrets, newest first, each with its expiry"),
+    Column("enabled", Boolean, nullable=False),
+    Column("description", Text),
+    Column(REVISION, Integer, nullable=False),
+    Column("lotse_created_at", DateTime(timezone=True), nullable=False),
+    Column("lotse_updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    comment="How an organisation is told of referrals besides its inbox; not part of the published directory",
+)
+
 search_misses = Table(
     "lotse_search_miss",
     metadata,

@@ -1,4 +1,5 @@
-"""Webhook signatures after the Standard Webhooks convention (https://www.standardwebhooks.com).
+"""Webhook signatures after the Standard Webhooks convention (https://www.standardwebhooks.com): the contract
+with receiving institutions. The directory makes the secrets (a maintainer's channel), notify signs with them.
 
 Every request carries ``webhook-id`` (the same on every retry: the receiver's idempotency key),
 ``webhook-timestamp`` (Unix seconds) and ``webhook-signature``: ``v1,<base64 HMAC-SHA256>`` of
