@@ -3,11 +3,9 @@ spans Gemeinden with different authorities gives an ambiguous answer, and the ca
 
 import uuid
 from collections.abc import Iterator
-from typing import Any, cast
 
 import pytest
-from lotse_contracts import EventEnvelope, Role
-from lotse_routing.adapters.directory_client import DirectoryChanges
+from lotse_contracts import Role
 
 from tests.routing.conftest import ADMIN, Api
 from tests.routing.test_referrals_api import SENDER_ORG, body
@@ -91,57 +89,6 @@ def test_without_a_broker_the_directorys_change_feed_carries_the_change(
     assert feed.poll() == 1
     assert ask(sqlite_api, "52525")["outcome"] == "responsible"
     assert feed.poll() == 0
-
-
-class Feed:
-    """A change feed whose transactions commit out of order (as they may on PostgreSQL)."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[int, str, EventEnvelope]] = []
-        self.last = 0
-
-    def write(self, seq: int) -> EventEnvelope:
-        event = EventEnvelope(type="directory.jurisdiction.changed", source="test", data={"seq": seq})
-        self.rows = sorted([*self.rows, (seq, "directory.jurisdiction.changed.sgb_viii.05", event)], key=lambda r: r[0])
-        self.last = max(self.last, seq)
-        return event
-
-    def changes(self, after: int, limit: int) -> tuple[list[tuple[int, str, EventEnvelope]], int]:
-        return [r for r in self.rows if r[0] > after][:limit], self.last
-
-
-class Heard:
-    def __init__(self) -> None:
-        self.events: list[int] = []
-        self.forgotten = 0
-
-    def on_event(self, event: EventEnvelope, _key: str) -> None:
-        self.events.append(event.data["seq"])
-
-    def forget(self) -> None:
-        self.forgotten += 1
-
-
-def test_the_change_feed_misses_no_late_commit_and_repeats_nothing() -> None:
-    feed, heard = Feed(), Heard()
-    changes = DirectoryChanges(cast(Any, feed), cast(Any, heard), overlap=5, page=10)
-    feed.write(1)
-    changes.poll()  # starts now: what the cache holds may be older than event 1, so it is dropped
-    assert (heard.events, heard.forgotten) == ([], 1)
-    feed.write(3)  # event 2's transaction is still open
-    assert changes.poll() == 1 and heard.events == [3]
-    feed.write(2)
-    assert changes.poll() == 1 and heard.events == [3, 2]
-    assert changes.poll() == 0
-    for seq in range(4, 30):  # more than a page behind: the cache cannot know what changed
-        feed.write(seq)
-    assert changes.poll() == 0 and heard.forgotten == 2
-    feed.write(30)
-    assert changes.poll() == 1 and heard.events == [3, 2, 30]
-    feed.rows, feed.last = [], 0  # a directory whose feed went back (a new database)
-    assert changes.poll() == 0 and heard.forgotten == 3
-    feed.write(1)
-    assert changes.poll() == 1 and heard.events == [3, 2, 30, 1]
 
 
 def test_an_ambiguous_answer_needs_the_case_managers_choice(sqlite_api: Api, heinsberg_jugendamt: str) -> None:

@@ -316,3 +316,19 @@ def test_coordinators_see_figures_and_no_personal_data(api: Api) -> None:
     assert first not in as_text and "Amina" not in as_text and SENDER_ORG not in as_text
     assert api.get("/figures", walk.sender).status_code == 403
     assert api.get("/figures", walk.recipient).status_code == 403
+
+
+def test_services_read_routings_events_as_a_change_feed(api: Api) -> None:
+    """For notify in embedded mode, which cannot subscribe to routing's in-process bus."""
+    walk = Walk(api)
+    made = walk.create()
+    service = api.token(Role.SERVICE, None, "service:lotse-notify")
+    feed = api.get("/events", service, after=0, limit=1000)
+    assert feed.status_code == 200, feed.json
+    mine = [e for e in feed.json["events"] if e["event"]["data"]["referral_id"] == made["id"]]
+    assert [e["event"]["type"] for e in mine] == ["referral.requested"]
+    assert mine[0]["routing_key"].startswith("referral.requested.sgb_viii.")
+    assert feed.json["last_seq"] >= mine[0]["seq"]
+    assert api.get("/events", service, after=feed.json["last_seq"]).json["events"] == []
+    assert api.get("/events", walk.sender).status_code == 403
+    assert api.get("/events", service, after=-1).status_code == 400

@@ -12,12 +12,13 @@ import holidays
 from flask import Flask
 from lotse_contracts import Role
 from lotse_kit.auth import TokenVerifier
+from lotse_kit.feed import FeedReader
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
 from lotse_kit.sql import is_current, make_engine, upgrade
 from sqlalchemy import Engine
 
-from lotse_routing.adapters.directory_client import CachedDirectory, DirectoryChanges, HttpDirectory
+from lotse_routing.adapters.directory_client import CachedDirectory, HttpDirectory
 from lotse_routing.adapters.sealing import FernetSealer
 from lotse_routing.adapters.storage.sql_store import SqlReferralSession, SqlReferralStore
 from lotse_routing.adapters.storage.tables import outbox
@@ -37,7 +38,8 @@ class Container:
     store: SqlReferralStore
     verifier: TokenVerifier
     directory: CachedDirectory
-    directory_changes: DirectoryChanges
+    directory_changes: FeedReader
+    """Without a broker: the directory's change feed, read into the cache."""
     responsibility: Responsibility
     referrals: Referrals
     figures: Figures
@@ -149,7 +151,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
         store=store,
         verifier=settings.auth.verifier(),
         directory=directory,
-        directory_changes=DirectoryChanges(origin, directory),
+        directory_changes=FeedReader(origin.changes, directory.on_event, catch_up=False, on_reset=directory.forget),
         responsibility=responsibility,
         referrals=Referrals(
             store=store,

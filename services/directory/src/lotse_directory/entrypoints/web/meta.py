@@ -1,8 +1,9 @@
 """Small read-only endpoints: health, legal domains, the gazetteer look-up, the change feed."""
 
 from flask import Blueprint, Response, current_app, jsonify
-from lotse_contracts import LegalDomain, Role
+from lotse_contracts import LegalDomain
 from lotse_kit.auth import require_roles
+from lotse_kit.feed import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, query_args
 
 from lotse_directory.bootstrap import container_of
@@ -35,21 +36,7 @@ def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
         )
 
     doc.route(bp, "/geocode", "GET", "Look up a place in the gazetteer", tags=["meta"], params=geocode_params)(geocode)
-
-    event_params = (
-        Param("after", {"type": "integer", "minimum": 0, "default": 0}, "events after this sequence number"),
-        Param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500}, "at most this many"),
-    )
-
-    @require_roles(Role.SERVICE, Role.ADMIN)
-    def events() -> Response:
-        """The directory's change events in the order written, for services that cannot subscribe to the
-        broker (embedded mode): ``events`` after ``after``, and ``last_seq``, the newest sequence number."""
-        args = query_args(event_params)
-        found, last = container_of(current_app).outbox.since(args["after"], args["limit"])
-        return jsonify({"events": found, "last_seq": last})
-
-    doc.route(bp, "/events", "GET", "Change feed (directory events)", tags=["meta"], params=event_params)(events)
+    register_change_feed(bp, doc, lambda: container_of(current_app).outbox, "directory")
 
 
 def register_health(bp: Blueprint, doc: ApiDoc) -> None:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from lotse_contracts import LegalDomain, ReferralStatus, Role
 from lotse_kit.auth import current_claims, require_roles
+from lotse_kit.feed import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
 from lotse_kit.problems import bad_request
 
@@ -239,6 +240,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         return jsonify(container_of(current_app).figures.counts(current_claims(), args.get("legal_domain")))
 
     doc.route(bp, "/figures", "GET", "Figures for coordination", tags=["figures"], params=figure_params)(figures)
+    register_change_feed(bp, doc, lambda: container_of(current_app).outbox, "routing")
 
 
 def _has_body() -> bool:

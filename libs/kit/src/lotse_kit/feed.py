@@ -1,0 +1,128 @@
+"""Reading another service's change feed (``GET /api/v1/events?after=&limit=``, :meth:`SqlOutbox.since`) where
+no broker carries its events: embedded mode, with the services in separate processes.
+
+Each poll reads from a little before the last number seen (``overlap``) and skips the event ids it has seen,
+so an event whose transaction committed after a higher-numbered one is not missed (PostgreSQL).
+
+Two kinds of reader:
+
+- a **cache** (``catch_up=False``) starts from now and, where it cannot tell what changed (its first poll, a
+  gap longer than a page, a feed that went back), calls ``on_reset`` (drop everything) instead of reading;
+- a **consumer** (``catch_up=True``) must see every event: it starts from a number kept by its owner
+  (``cursor``, written back through ``save``), pages through any gap, starts again from the beginning of a
+  feed that went back (a new database; its handler recognises events by id), and stops at an event its
+  handler failed on, which the next poll offers again.
+"""
+
+from collections.abc import Callable
+
+from flask import Blueprint, Response, jsonify
+from lotse_contracts import EventEnvelope, Role
+
+from lotse_kit.auth import require_roles
+from lotse_kit.openapi import ApiDoc, Param, query_args
+from lotse_kit.outbox import Handler, SqlOutbox
+
+FeedEntry = tuple[int, str, EventEnvelope]
+"""Sequence number, routing key, event."""
+
+ReadFeed = Callable[[int, int], tuple[list[FeedEntry], int]]
+"""``(after, limit)`` → up to ``limit`` entries after ``after``, oldest first, and the newest number."""
+
+
+class FeedReader:
+    def __init__(
+        self,
+        read: ReadFeed,
+        handler: Handler,
+        *,
+        catch_up: bool,
+        on_reset: Callable[[], None] = lambda: None,
+        cursor: int | None = None,
+        save: Callable[[int], None] = lambda seq: None,
+        overlap: int = 100,
+        page: int = 500,
+    ) -> None:
+        if page <= overlap:
+            raise ValueError("a page must be longer than the overlap")
+        self._read = read
+        self._handler = handler
+        self._catch_up = catch_up
+        self._on_reset = on_reset
+        self._cursor = cursor if cursor is not None else (0 if catch_up else None)
+        self._save = save
+        self._overlap = overlap
+        self._page = page
+        self._seen: dict[str, int] = {}
+        """Ids of the events handled near the cursor, with their numbers."""
+
+    @property
+    def cursor(self) -> int | None:
+        return self._cursor
+
+    def poll(self) -> int:
+        """Read the feed once (a consumer: up to its end); return how many new events were handled."""
+        if self._cursor is None:
+            self._reset()
+            return 0
+        handled = 0
+        try:
+            while True:
+                found, last = self._read(max(0, self._cursor - self._overlap), self._page)
+                if last < self._cursor:  # the feed went back: another database
+                    if not self._catch_up:
+                        self._reset()
+                        return handled
+                    self._cursor, self._seen = 0, {}
+                    continue
+                behind = len(found) == self._page and found[-1][0] < last
+                if behind and not self._catch_up:
+                    self._reset()
+                    return handled
+                for seq, key, event in found:
+                    if event.id not in self._seen:
+                        self._handler(event, key)  # if it raises, the cursor stays before this event
+                        handled += 1
+                    self._seen[event.id] = seq
+                    self._cursor = max(self._cursor, seq)
+                self._forget_old()
+                if not behind:
+                    return handled
+        finally:
+            if self._catch_up and self._cursor is not None:
+                self._save(self._cursor)
+
+    def _forget_old(self) -> None:
+        assert self._cursor is not None
+        floor = self._cursor - self._overlap
+        self._seen = {ident: seq for ident, seq in self._seen.items() if seq > floor}
+
+    def _reset(self) -> None:
+        """A cache starts from now: note the events up to now as seen, then drop what it holds."""
+        _, last = self._read(0, 1)
+        found, _ = self._read(max(0, last - self._overlap), self._page)
+        self._cursor = last
+        self._seen = {event.id: seq for seq, _, event in found}
+        self._forget_old()
+        self._on_reset()
+
+
+FEED_PARAMS = (
+    Param("after", {"type": "integer", "minimum": 0, "default": 0}, "events after this sequence number"),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500}, "at most this many"),
+)
+
+
+def register_change_feed(bp: Blueprint, doc: ApiDoc, outbox: Callable[[], SqlOutbox], service: str) -> None:
+    """``GET /events``: a service's events in the order written (its outbox), for Lotse services and admins."""
+
+    @require_roles(Role.SERVICE, Role.ADMIN)
+    def events() -> Response:
+        """Events after ``after``, oldest first, each with ``seq``, ``routing_key`` and ``event``; and
+        ``last_seq``, the newest sequence number. For services that cannot subscribe to the broker
+        (embedded mode)."""
+        args = query_args(FEED_PARAMS)
+        found, last = outbox().since(args["after"], args["limit"])
+        return jsonify({"events": found, "last_seq": last})
+
+    doc.route(bp, "/events", "GET", f"Change feed ({service} events)", tags=["meta"], params=FEED_PARAMS)(events)
