@@ -34,7 +34,7 @@ test: $(STAMP) ## run every test (servers missing -> skipped, unless LOTSE_REQUI
 lint: $(STAMP) ## ruff, mypy and the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src services/routing/src bench
+	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src services/routing/src services/notify/src bench
 	$(BIN)/lint-imports
 
 bench: $(STAMP) ## benchmarks: directory (100,000 offers: import, search, memory), routing (decisions, referrals)

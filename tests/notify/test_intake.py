@@ -5,34 +5,18 @@ migrations.
 The channels come from a table in the test here; reading them from the directory is not built yet."""
 
 import threading
-from collections.abc import Iterator, Sequence
-from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from lotse_contracts import EventEnvelope
 from lotse_contracts.webhooks import new_secret
-from lotse_kit.sql import make_engine, upgrade
 from lotse_notify.adapters.storage.sql_store import SqlNotifyStore
 from lotse_notify.adapters.storage.tables import delivery, metadata, notification, processed_event
 from lotse_notify.domain.channels import Channel, Kind
 from lotse_notify.use_cases.intake import Intake
 from sqlalchemy import Engine, func, select
 
-from tests.conftest import fresh_postgres_database
-
-JUGENDAMT = "7e3123f2-11cb-5dc6-b31a-ff3ad5ac0995"
-KIM_TEAM = "0a1b2c3d-0000-4000-8000-00000000c0de"
-
-
-class ChannelTable:
-    def __init__(self, channels: Sequence[Channel]) -> None:
-        self.channels = channels
-
-    def of(self, organization_id: str) -> Sequence[Channel]:
-        return [c for c in self.channels if c.organization_id == organization_id]
-
+from tests.notify.conftest import JUGENDAMT, KIM_TEAM, ChannelTable, referral_event
 
 CHANNELS = ChannelTable(
     [
@@ -41,38 +25,6 @@ CHANNELS = ChannelTable(
         Channel("ch-kim", KIM_TEAM, Kind.EMAIL, "kim@kreis.example", 2),
     ]
 )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        made = make_engine(f"sqlite:///{tmp_path / 'notify.db'}")
-        upgrade("lotse_notify", made)
-        yield made
-        made.dispose()
-        return
-    with fresh_postgres_database() as url:
-        made = make_engine(url)
-        upgrade("lotse_notify", made)
-        yield made
-        made.dispose()
-
-
-def referral_event(kind: str, **data: object) -> EventEnvelope:
-    return EventEnvelope(
-        type=f"referral.{kind}",
-        source="lotse-routing",
-        data={
-            "referral_id": "5b9d0c1e-0000-4000-8000-000000000001",
-            "legal_domain": "SGB_VIII",
-            "region_key": "05954036",
-            "status": kind,
-            "sender_organization_id": KIM_TEAM,
-            "recipient_organization_id": JUGENDAMT,
-            "urgency": "urgent",
-            **data,
-        },
-    )
 
 
 def count(engine: Engine, table: object) -> int:

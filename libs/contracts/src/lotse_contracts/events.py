@@ -60,12 +60,14 @@ class EventEnvelope:
 
 def schema_name(event_type: str) -> str:
     """The schema an event type is checked against; ``directory.<entity>.changed`` share one, and so do
-    the ``referral.<event>`` types."""
+    the ``referral.<event>`` types and the two ``notification.*`` reports."""
     parts = event_type.split(".")
     if len(parts) == 3 and parts[0] == "directory" and parts[2] == "changed":
         return "directory.entity.changed"
     if len(parts) == 2 and parts[0] == "referral":
         return "referral.event"
+    if event_type in ("notification.delivered", "notification.failed"):
+        return "notification.delivery"
     return event_type
 
 

@@ -223,6 +223,24 @@ class AuthSettings:
             )
         return self.embedded_issuer()
 
+    def service_token(self, fixed: str | None, subject: str, name: str) -> Callable[[], str]:
+        """The bearer token a service shows another: ``fixed`` (scale mode, from the identity provider), or
+        one it issues itself with the embedded secret for role ``service``, renewed before it expires."""
+        if fixed:
+            return lambda: fixed
+        issuer = self.embedded_issuer()
+        lock = threading.Lock()
+        held: list[tuple[float, str]] = []
+
+        def token() -> str:
+            with lock:
+                if not held or held[0][0] < time.monotonic():
+                    issued = issuer.issue(subject, Role.SERVICE, None, name, timedelta(hours=2))
+                    held[:] = [(time.monotonic() + 3600, issued)]
+                return held[0][1]
+
+        return token
+
 
 def _unauthorized(detail: str) -> Problem:
     return Problem(

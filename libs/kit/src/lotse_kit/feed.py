@@ -14,8 +14,10 @@ Two kinds of reader:
   handler failed on, which the next poll offers again.
 """
 
+import json
 from collections.abc import Callable
 
+import urllib3
 from flask import Blueprint, Response, jsonify
 from lotse_contracts import EventEnvelope, Role
 
@@ -28,6 +30,31 @@ FeedEntry = tuple[int, str, EventEnvelope]
 
 ReadFeed = Callable[[int, int], tuple[list[FeedEntry], int]]
 """``(after, limit)`` → up to ``limit`` entries after ``after``, oldest first, and the newest number."""
+
+
+class FeedUnavailable(Exception):
+    """The service whose feed is read did not answer."""
+
+
+class HttpFeed:
+    """Another service's change feed over HTTP (``<base_url>/api/v1/events``), a :data:`ReadFeed`."""
+
+    def __init__(self, base_url: str, token: Callable[[], str], timeout: float = 5.0) -> None:
+        self.url = base_url.rstrip("/") + "/api/v1/events"
+        self._token = token
+        self._http = urllib3.PoolManager(maxsize=2, timeout=urllib3.Timeout(connect=2.0, read=timeout), retries=False)
+
+    def __call__(self, after: int, limit: int) -> tuple[list[FeedEntry], int]:
+        headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
+        try:
+            response = self._http.request("GET", self.url, fields={"after": str(after), "limit": str(limit)}, headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
+            raise FeedUnavailable(f"{self.url} did not answer: {exc}") from exc
+        if response.status != 200:
+            raise FeedUnavailable(f"{self.url} answered {response.status}")
+        body = json.loads(response.data)
+        found = [(int(e["seq"]), str(e["routing_key"]), EventEnvelope.from_dict(e["event"])) for e in body["events"]]
+        return found, int(body["last_seq"])
 
 
 class FeedReader:

@@ -78,7 +78,12 @@ class Publisher(Protocol):
 
 
 Handler = Callable[[EventEnvelope, str], None]
-"""An in-process subscriber: the event and its routing key."""
+"""A subscriber: the event and its routing key."""
+
+
+class TryLater(Exception):
+    """A subscriber could not handle the event now (a server it needs is away): offer it again later, rather
+    than setting it aside as one that cannot be handled."""
 
 
 def topic_matches(pattern: str, key: str) -> bool:

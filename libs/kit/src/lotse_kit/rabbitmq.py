@@ -12,7 +12,7 @@ from lotse_contracts.events import EXCHANGE
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, UnroutableError
 
-from lotse_kit.outbox import Handler
+from lotse_kit.outbox import Handler, TryLater
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,10 @@ class RabbitMqSubscriber:
     The queue is a durable quorum queue bound with ``bindings``; a ``transient`` one lives only as long as
     its connection (for a process's caches, whose ``on_connect`` makes up for what was missed while
     away). Each message is handed to ``handler`` and acknowledged only after it returned, one at a time
-    (prefetch 1). A message the handler fails on is rejected without requeue (to the queue's dead-letter
-    exchange, if a policy sets one). A lost connection is opened again with backoff.
+    (prefetch 1). A message the handler fails on is rejected without requeue, to the dead-letter exchange
+    ``dead_letter_exchange`` (declared with a queue ``<queue>.dead`` that keeps such messages for an operator)
+    or one a policy sets. A handler that raises :class:`TryLater` is called again with the same message, after
+    a growing pause in which the connection's heartbeats go on. A lost connection is opened again with backoff.
     """
 
     def __init__(
@@ -99,8 +101,10 @@ class RabbitMqSubscriber:
         max_backoff: float = 30.0,
         transient: bool = False,
         on_connect: Callable[[], None] = lambda: None,
+        dead_letter_exchange: str | None = None,
     ) -> None:
         self.url = url
+        self.dead_letter_exchange = dead_letter_exchange
         self.transient = transient
         self.on_connect = on_connect
         self.queue = queue
@@ -119,7 +123,14 @@ class RabbitMqSubscriber:
         if self.transient:
             channel.queue_declare(self.queue, exclusive=True, auto_delete=True)
         else:
-            channel.queue_declare(self.queue, durable=True, arguments={"x-queue-type": "quorum"})
+            arguments = {"x-queue-type": "quorum"}
+            if self.dead_letter_exchange:
+                dead = f"{self.queue}.dead"
+                channel.exchange_declare(self.dead_letter_exchange, exchange_type="topic", durable=True)
+                channel.queue_declare(dead, durable=True, arguments={"x-queue-type": "quorum"})
+                channel.queue_bind(dead, self.dead_letter_exchange, routing_key="#")
+                arguments["x-dead-letter-exchange"] = self.dead_letter_exchange
+            channel.queue_declare(self.queue, durable=True, arguments=arguments)
         for key in self.bindings:
             channel.queue_bind(self.queue, self.exchange, routing_key=key)
 
@@ -144,6 +155,19 @@ class RabbitMqSubscriber:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
 
+    def _handle(self, connection: pika.BlockingConnection, event: EventEnvelope, routing_key: str) -> bool:
+        """Call the handler until it handled the event (True), or until stopped (False)."""
+        pause = 0.5
+        while not self._stop.is_set():
+            try:
+                self.handler(event, routing_key)
+                return True
+            except TryLater as exc:
+                log.warning("event %s on %s waits (%s); again in %.1f s", event.id, self.queue, exc, pause)
+                connection.sleep(pause)  # heartbeats go on
+                pause = min(pause * 2, self.max_backoff)
+        return False
+
     def _consume(self) -> None:
         connection = pika.BlockingConnection(connection_parameters(self.url))
         try:
@@ -159,11 +183,13 @@ class RabbitMqSubscriber:
                     continue
                 try:
                     event = EventEnvelope.from_dict(json.loads(body))
-                    self.handler(event, method.routing_key)
+                    handled = self._handle(connection, event, method.routing_key)
                 except Exception:
                     log.exception("event %s on %s could not be handled", properties.message_id, self.queue)
                     channel.basic_reject(method.delivery_tag, requeue=False)
                     continue
+                if not handled:  # stopping: the broker offers it again
+                    break
                 channel.basic_ack(method.delivery_tag)
             channel.cancel()
         finally:

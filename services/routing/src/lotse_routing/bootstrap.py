@@ -1,18 +1,14 @@
 """The one place that builds routing's adapters and use cases from settings."""
 
-import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import holidays
 from flask import Flask
-from lotse_contracts import Role
 from lotse_kit.auth import TokenVerifier
-from lotse_kit.feed import FeedReader
+from lotse_kit.feed import FeedReader, HttpFeed
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
 from lotse_kit.sql import is_current, make_engine, upgrade
@@ -97,26 +93,6 @@ def container_of(app: Flask) -> Container:
     return container
 
 
-def directory_token(settings: Settings) -> Callable[[], str]:
-    """The bearer token routing shows the directory: configured (scale mode), or issued with the suite's
-    embedded secret for role ``service`` and renewed before it expires."""
-    if settings.directory_token:
-        fixed = settings.directory_token
-        return lambda: fixed
-    issuer = settings.auth.embedded_issuer()
-    lock = threading.Lock()
-    held: list[tuple[float, str]] = []
-
-    def token() -> str:
-        with lock:
-            if not held or held[0][0] < time.monotonic():
-                issued = issuer.issue(SERVICE_SUBJECT, Role.SERVICE, None, "Lotse routing", timedelta(hours=2))
-                held[:] = [(time.monotonic() + 3600, issued)]
-            return held[0][1]
-
-    return token
-
-
 def nrw_holiday() -> Callable[..., bool]:
     days = holidays.country_holidays("DE", subdiv="NW")
     return lambda day: day in days
@@ -125,7 +101,8 @@ def nrw_holiday() -> Callable[..., bool]:
 def build(settings: Settings, publisher: Publisher | None = None) -> Container:
     engine = make_engine(settings.database_url)
     store = SqlReferralStore(engine)
-    origin = HttpDirectory(settings.directory_url, directory_token(settings), pool_size=settings.threads * 2)
+    token = settings.auth.service_token(settings.directory_token, SERVICE_SUBJECT, "Lotse routing")
+    origin = HttpDirectory(settings.directory_url, token, pool_size=settings.threads * 2)
     directory = CachedDirectory(origin, max_age=settings.directory_cache_seconds)
     responsibility = Responsibility(directory)
     events = SqlOutbox(engine, outbox)
@@ -151,7 +128,9 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
         store=store,
         verifier=settings.auth.verifier(),
         directory=directory,
-        directory_changes=FeedReader(origin.changes, directory.on_event, catch_up=False, on_reset=directory.forget),
+        directory_changes=FeedReader(
+            HttpFeed(settings.directory_url, token), directory.on_event, catch_up=False, on_reset=directory.forget
+        ),
         responsibility=responsibility,
         referrals=Referrals(
             store=store,

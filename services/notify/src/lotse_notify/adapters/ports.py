@@ -1,11 +1,15 @@
-"""What notify's use cases need from the outside: the directory's channels and a store."""
+"""What notify's use cases need from the outside: the directory's channels, a store, senders and a job queue."""
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from lotse_contracts import EventEnvelope
+
 from lotse_notify.domain.channels import Channel
+from lotse_notify.domain.delivery import Attempt
+from lotse_notify.domain.messages import Notice
 
 Row = dict[str, Any]
 
@@ -16,7 +20,19 @@ class ChannelsUnavailable(Exception):
 
 class Channels(Protocol):
     def of(self, organization_id: str) -> Sequence[Channel]:
-        """The organisation's webhook and e-mail channels (the inbox is implied)."""
+        """The organisation's webhook and e-mail channels in use (the inbox is implied)."""
+        ...
+
+
+class Sender(Protocol):
+    def send(self, channel: Channel, notice: Notice) -> Attempt:
+        """One attempt to deliver; what the receiver answered (never raises for the receiver's faults)."""
+        ...
+
+
+class Jobs(Protocol):
+    def send(self, delivery_ids: Sequence[str]) -> None:
+        """Ask a worker to attempt these deliveries (lost requests are made good by the sweep)."""
         ...
 
 
@@ -28,6 +44,44 @@ class NotifySession(Protocol):
     def add_notification(self, row: Row) -> None: ...
 
     def add_deliveries(self, rows: Sequence[Row]) -> None: ...
+
+    def claim(self, delivery_id: str, now: datetime, lease_until: datetime) -> Row | None:
+        """Take a delivery that is due (or whose worker's lease ran out) for one attempt: count the attempt
+        and hold it until ``lease_until``. The delivery joined with its notification, or None if it is not
+        to be attempted now (done, not due, held by another worker)."""
+        ...
+
+    def finish(self, delivery_id: str, attempts: int, changes: Row) -> bool:
+        """Record an attempt's result, unless the delivery was taken again meanwhile (its lease ran out)."""
+        ...
+
+    def gone_revision(self, channel_id: str) -> int | None:
+        """The channel's revision whose endpoint answered ``410 Gone``, if any."""
+        ...
+
+    def mark_gone(self, channel_id: str, revision: int, at: datetime, detail: str) -> None: ...
+
+    def due(self, now: datetime, kicked_before: datetime, limit: int) -> list[str]:
+        """Deliveries to be attempted now, for which no job was sent since ``kicked_before``; noted as sent."""
+        ...
+
+    def dead(self, limit: int, offset: int) -> tuple[list[Row], int]: ...
+
+    def redrive(self, delivery_id: str, now: datetime) -> bool:
+        """A dead delivery pending again, with its attempts counted afresh."""
+        ...
+
+    def inbox(self, organization_id: str, unread_only: bool, limit: int, offset: int) -> tuple[list[Row], int]: ...
+
+    def mark_read(self, organization_id: str, ids: Sequence[str] | None, by: str, at: datetime) -> int:
+        """Mark these (or all) unread notifications of the organisation read; how many were."""
+        ...
+
+    def add_event(self, event: EventEnvelope, routing_key: str) -> None: ...
+
+    def cursor(self, source: str) -> int: ...
+
+    def save_cursor(self, source: str, seq: int) -> None: ...
 
 
 class NotifyStore(Protocol):

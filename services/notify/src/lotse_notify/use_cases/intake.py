@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lotse_contracts import EventEnvelope, ReferralEvent
+from lotse_kit.outbox import TryLater
 
-from lotse_notify.adapters.ports import Channels, NotifyStore
+from lotse_notify.adapters.ports import Channels, ChannelsUnavailable, NotifyStore
 from lotse_notify.domain.audience import AUDIENCE
 from lotse_notify.domain.delivery import State
 
@@ -25,12 +26,16 @@ class Intake:
 
     def take(self, event: EventEnvelope, _routing_key: str = "") -> list[str]:
         """Record the event's notification and deliveries in one transaction; return the ids of the
-        deliveries it made (none for an event seen before, or one that tells nobody)."""
+        deliveries it made (none for an event seen before, or one that tells nobody). Raises
+        :class:`TryLater` while the directory does not answer."""
         what = _referral_event(event.type)
         side = AUDIENCE.get(what) if what else None
         data: dict[str, Any] = event.data
         organization = data.get(f"{side.value}_organization_id") if side else None
-        channels = self.channels.of(organization) if organization else []
+        try:
+            channels = self.channels.of(organization) if organization else []
+        except ChannelsUnavailable as exc:
+            raise TryLater(str(exc)) from exc
         now = self.now()
         with self.store.transaction() as session:
             if not session.first_time(event.id, event.type, now) or side is None or organization is None:
@@ -62,6 +67,7 @@ class Intake:
                     "state": State.PENDING.value,
                     "attempts": 0,
                     "next_due_at": now,
+                    "kicked_at": now,  # the caller sends the jobs once this commits
                     "created_at": now,
                     "updated_at": now,
                 }

@@ -71,13 +71,6 @@ class HttpDirectory:
                 return found
             page += 1
 
-    def changes(self, after: int, limit: int) -> tuple[list[tuple[int, str, EventEnvelope]], int]:
-        """The directory's change feed: events after sequence number ``after`` (number, routing key, event),
-        and the newest sequence number."""
-        body = self._get("/api/v1/events", {"after": after, "limit": limit})
-        found = [(int(e["seq"]), str(e["routing_key"]), EventEnvelope.from_dict(e["event"])) for e in body["events"]]
-        return found, int(body["last_seq"])
-
     def authority(self, organization_id: str) -> Authority | None:
         body = self._get(f"/hsds/organizations/{quote(organization_id, safe='')}")
         if body is None:

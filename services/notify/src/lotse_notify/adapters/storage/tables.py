@@ -1,5 +1,6 @@
 """The notify database: events taken in, notifications (each organisation's inbox), their deliveries
-through webhook and e-mail channels, endpoints gone, and the outbox of delivery reports.
+through webhook and e-mail channels, endpoints gone, where notify is in routing's change feed (embedded mode),
+and the outbox of delivery reports.
 
 No personal data: a notification names a referral by id, its domain, region and status only.
 """
@@ -53,6 +54,7 @@ delivery = Table(
     Column("attempts", Integer, nullable=False),
     Column("next_due_at", DateTime(timezone=True)),
     Column("lease_until", DateTime(timezone=True)),
+    Column("kicked_at", DateTime(timezone=True)),  # when a job was last sent for it
     Column("last_status", Integer),
     Column("last_error", Text),
     Column("delivered_at", DateTime(timezone=True)),
@@ -69,6 +71,13 @@ gone_endpoint = Table(
     Column("channel_revision", Integer, nullable=False),  # a maintainer's edit (a new revision) revives it
     Column("gone_at", DateTime(timezone=True), nullable=False),
     Column("detail", Text, nullable=False),
+)
+
+feed_cursor = Table(
+    "feed_cursor",
+    metadata,
+    Column("source", String(50), primary_key=True),  # whose change feed (embedded mode)
+    Column("seq", Integer, nullable=False),  # read up to here
 )
 
 outbox = outbox_table(metadata)

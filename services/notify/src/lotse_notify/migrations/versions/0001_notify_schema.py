@@ -1,4 +1,4 @@
-"""notify schema: events taken in, notifications, deliveries, gone endpoints, outbox
+"""notify schema: events taken in, notifications, deliveries, gone endpoints, feed cursor, outbox
 
 Revision ID: 0001
 Revises:
@@ -25,6 +25,12 @@ def upgrade() -> None:
         sa.Column("gone_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("channel_id", name=op.f("pk_gone_endpoint")),
+    )
+    op.create_table(
+        "feed_cursor",
+        sa.Column("source", sa.String(length=50), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("source", name=op.f("pk_feed_cursor")),
     )
     op.create_table(
         "lotse_outbox",
@@ -81,6 +87,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("kicked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
@@ -113,5 +120,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lotse_outbox_published_at"))
 
     op.drop_table("lotse_outbox")
+    op.drop_table("feed_cursor")
     op.drop_table("gone_endpoint")
     # ### end Alembic commands ###

@@ -1,0 +1,203 @@
+"""The one place that builds notify's adapters and use cases from settings, and says what runs in which process.
+
+Embedded mode (no ``LOTSE_AMQP_URL``): the serving process does everything — it reads routing's change feed
+into the intake, delivers on a few threads, sweeps what is due again, and reads the directory's change feed
+into the channel cache. Scale mode: ``consume`` takes referral events from RabbitMQ, Celery workers deliver
+and relay the reports, beat runs the sweep, ``serve`` answers the API.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal
+
+from flask import Flask
+from lotse_contracts import EventEnvelope
+from lotse_kit.auth import TokenVerifier
+from lotse_kit.feed import FeedReader, HttpFeed
+from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
+from lotse_kit.periodic import Periodic
+from lotse_kit.sql import is_current, make_engine, upgrade
+from sqlalchemy import Engine
+
+from lotse_notify.adapters.directory_client import CachedChannels, HttpChannels
+from lotse_notify.adapters.jobs.in_process import ThreadJobs
+from lotse_notify.adapters.ports import Jobs, Sender
+from lotse_notify.adapters.senders.email import SmtpSender
+from lotse_notify.adapters.senders.webhook import WebhookSender
+from lotse_notify.adapters.storage.sql_store import SqlNotifySession, SqlNotifyStore
+from lotse_notify.adapters.storage.tables import outbox
+from lotse_notify.domain.channels import Kind
+from lotse_notify.settings import Settings
+from lotse_notify.use_cases.deliveries import Deliveries
+from lotse_notify.use_cases.inbox import Inbox
+from lotse_notify.use_cases.intake import Intake
+
+SERVICE_SUBJECT = "service:lotse-notify"
+ROUTING_FEED = "routing"
+DEAD_LETTERS = "lotse.dead"
+
+Process = Literal["serve", "consume", "worker"]
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    store: SqlNotifyStore
+    verifier: TokenVerifier
+    channels: CachedChannels
+    intake: Intake
+    deliveries: Deliveries
+    inbox: Inbox
+    outbox: SqlOutbox
+    relay: RelayWorker
+    jobs: Jobs
+    """Embedded: threads of this process (:class:`ThreadJobs`); scale: Celery tasks."""
+    token: Any
+    background: list[Any] = field(default_factory=list)
+
+    def on_event(self, event: EventEnvelope, routing_key: str) -> None:
+        """A referral event: its notification and deliveries recorded, then their jobs sent."""
+        self.jobs.send(self.intake.take(event, routing_key))
+
+    def sweep(self) -> int:
+        return self.deliveries.sweep(self.jobs)
+
+    def start_background(self, process: Process = "serve") -> None:
+        s = self.settings
+        found: list[Any] = []
+        if process in ("serve", "worker"):
+            found.append(self.relay)  # the delivery reports
+        if not s.amqp_url:
+            assert isinstance(self.jobs, ThreadJobs)
+            found += [
+                self.jobs,
+                Periodic("routing-feed", s.poll_seconds, self.routing_feed().poll),
+                Periodic("directory-feed", s.poll_seconds, self.directory_feed().poll),
+                Periodic("delivery-sweep", s.sweep_seconds, self.sweep),
+            ]
+        elif process in ("consume", "worker"):
+            from lotse_kit.rabbitmq import RabbitMqSubscriber
+
+            if process == "consume":
+                found.append(
+                    RabbitMqSubscriber(
+                        s.amqp_url, s.queue, ["referral.#"], self.on_event, dead_letter_exchange=DEAD_LETTERS
+                    )
+                )
+            found.append(
+                RabbitMqSubscriber(
+                    s.amqp_url,
+                    f"lotse.notify.channels.{uuid.uuid4().hex[:12]}",
+                    ["directory.#"],
+                    self.channels.on_event,
+                    transient=True,
+                    on_connect=self.channels.forget,
+                )
+            )
+        self.background = found
+        for worker in found:
+            worker.start()
+
+    def stop_background(self) -> None:
+        for worker in reversed(self.background):
+            worker.stop()
+
+    def routing_feed(self) -> FeedReader:
+        """Embedded mode: routing's events, every one, from where notify read up to last time."""
+        with self.store.transaction() as session:
+            start = session.cursor(ROUTING_FEED)
+
+        def save(seq: int) -> None:
+            with self.store.transaction() as session:
+                session.save_cursor(ROUTING_FEED, seq)
+
+        read = HttpFeed(self.settings.routing_url, self.token)
+        return FeedReader(read, self._referral_events_only, catch_up=True, cursor=start, save=save)
+
+    def directory_feed(self) -> FeedReader:
+        read = HttpFeed(self.settings.directory_url, self.token)
+        return FeedReader(read, self.channels.on_event, catch_up=False, on_reset=self.channels.forget)
+
+    def _referral_events_only(self, event: EventEnvelope, routing_key: str) -> None:
+        if routing_key.startswith("referral."):
+            self.on_event(event, routing_key)
+
+    def migrate(self) -> None:
+        upgrade("lotse_notify", self.engine)
+
+    def schema_current(self) -> bool:
+        return is_current("lotse_notify", self.engine)
+
+
+EXTENSION = "lotse.notify"
+
+
+def container_of(app: Flask) -> Container:
+    container: Container = app.extensions[EXTENSION]
+    return container
+
+
+def build(settings: Settings, publisher: Publisher | None = None) -> Container:
+    engine = make_engine(settings.database_url)
+    store = SqlNotifyStore(engine)
+    token = settings.auth.service_token(settings.service_token, SERVICE_SUBJECT, "Lotse notify")
+    channels = CachedChannels(HttpChannels(settings.directory_url, token), settings.channels_cache_seconds)
+    senders: dict[Kind, Sender] = {
+        Kind.WEBHOOK: WebhookSender(settings.webhook_timeout_seconds),
+        Kind.EMAIL: SmtpSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.mail_from,
+            settings.smtp_user,
+            settings.smtp_password,
+            settings.smtp_starttls,
+        ),
+    }
+    link_base = settings.public_url
+    deliveries = Deliveries(
+        store,
+        channels,
+        senders,
+        link=lambda referral_id: f"{link_base}/api/v1/referrals/{referral_id}",
+        retries=settings.retries,
+        lease=timedelta(seconds=settings.lease_seconds),
+    )
+    events = SqlOutbox(engine, outbox)
+    if publisher is None:
+        if settings.amqp_url:
+            from lotse_kit.rabbitmq import RabbitMqEventPublisher
+
+            publisher = RabbitMqEventPublisher(settings.amqp_url)
+        else:
+            publisher = InProcessBus()  # nobody in this process listens: routing reads notify's feed
+    relay = RelayWorker(events, publisher)
+
+    def wake_relay(session: SqlNotifySession) -> None:
+        if session.events:
+            relay.wake()
+
+    store.after_commit(wake_relay)
+    jobs: Jobs
+    if settings.amqp_url:
+        from lotse_notify.adapters.jobs.celery_app import CeleryJobs, make_celery
+
+        broker = settings.celery_broker_url or settings.amqp_url
+        jobs = CeleryJobs(make_celery(broker, f"{settings.queue}.deliveries", settings.sweep_seconds))
+    else:
+        jobs = ThreadJobs(deliveries.attempt, settings.delivery_threads)
+    return Container(
+        settings=settings,
+        engine=engine,
+        store=store,
+        verifier=settings.auth.verifier(),
+        channels=channels,
+        intake=Intake(store, channels),
+        deliveries=deliveries,
+        inbox=Inbox(store),
+        outbox=events,
+        relay=relay,
+        jobs=jobs,
+        token=token,
+    )

@@ -1,0 +1,118 @@
+"""Command line of the notify service: database, serve, consume, worker, dead deliveries."""
+
+import signal
+import threading
+
+import click
+
+from lotse_notify.bootstrap import Container, build
+from lotse_notify.settings import Settings
+
+
+def _container() -> Container:
+    return build(Settings.from_env())
+
+
+def _ready(container: Container) -> None:
+    if not container.schema_current():
+        raise click.ClickException("the database is not at the newest schema: run `lotse-notify db upgrade` first")
+
+
+@click.group()
+def main() -> None:
+    """Lotse notify (Benachrichtigungen)."""
+
+
+@main.group()
+def db() -> None:
+    """The notify database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    container = _container()
+    container.migrate()
+    click.echo(f"database ready: {container.engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command("serve")
+def serve() -> None:
+    """Serve the inbox API on LOTSE_NOTIFY_HOST:PORT; embedded mode (no LOTSE_AMQP_URL) also takes in routing's
+    events and delivers in this process."""
+    from lotse_notify.entrypoints.server import notify_server
+
+    settings = Settings.from_env()
+    _ready(build(settings))
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo(f"Lotse notify: {url}/docs (API {url}/api/v1, OpenAPI {url}/openapi.json)")
+    notify_server(settings).run()
+
+
+@main.command("consume")
+def consume() -> None:
+    """Scale mode: take referral events from notify's RabbitMQ queue and send the delivery jobs."""
+    container = _container()
+    if not container.settings.amqp_url:
+        raise click.ClickException("consume needs scale mode: set LOTSE_AMQP_URL")
+    _ready(container)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    container.start_background("consume")
+    click.echo(f"consuming {container.settings.queue}")
+    stop.wait()
+    container.stop_background()
+
+
+@main.command("worker")
+@click.option("--beat", is_flag=True, help="also run the sweep's schedule (one beat in the whole installation)")
+@click.option("--concurrency", default=8, show_default=True, help="delivery threads")
+def worker(beat: bool, concurrency: int) -> None:
+    """Scale mode: the Celery worker that delivers (threads: deliveries wait on the network, not the CPU)."""
+    from lotse_notify.entrypoints.worker import register
+
+    container = _container()
+    _ready(container)
+    app = register(container)
+    container.start_background("worker")
+    argv = ["worker", "--pool=threads", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip"]
+    try:
+        app.worker_main([*argv, *(["--beat"] if beat else [])])
+    finally:
+        container.stop_background()
+
+
+@main.command("sweep")
+def sweep() -> None:
+    """Send the deliveries due now (the server or beat does this every LOTSE_NOTIFY_SWEEP_SECONDS)."""
+    container = _container()
+    click.echo(f"{container.sweep()} delivery job(s) sent")
+
+
+@main.group()
+def deliveries() -> None:
+    """Deliveries notify gave up on."""
+
+
+@deliveries.command("dead")
+@click.option("--limit", default=50, show_default=True)
+def deliveries_dead(limit: int) -> None:
+    """List dead deliveries, newest first."""
+    rows, total = _container().deliveries.dead(limit)
+    for r in rows:
+        click.echo(
+            f"{r['id']}  {r['kind']:7}  {r['organization_id']}  {r['event_type']}  "
+            f"attempts={r['attempts']}  {r['last_error'] or ''}"
+        )
+    click.echo(f"{total} dead delivery(ies)")
+
+
+@deliveries.command("redrive")
+@click.argument("delivery_id")
+def deliveries_redrive(delivery_id: str) -> None:
+    """Try a dead delivery again from the start."""
+    container = _container()
+    if not container.deliveries.redrive(delivery_id, container.jobs):
+        raise click.ClickException(f"no dead delivery {delivery_id}")
+    click.echo(f"delivery {delivery_id} is pending again")

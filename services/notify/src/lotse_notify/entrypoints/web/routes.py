@@ -1,0 +1,93 @@
+"""Notify's API: each organisation's inbox, the operators' dead deliveries and their re-drive, the change feed."""
+
+import re
+
+from flask import Blueprint, Response, current_app, jsonify
+from lotse_contracts import Role
+from lotse_kit.auth import current_claims, require_roles
+from lotse_kit.errors import Conflict
+from lotse_kit.feed import register_change_feed
+from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
+from lotse_kit.problems import bad_request
+
+from lotse_notify.bootstrap import container_of
+
+UUID = r"^[0-9a-fA-F-]{36}$"
+PAGING = (
+    Param("page", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}),
+    Param("per_page", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+)
+INBOX_PARAMS = (Param("unread", {"type": "boolean", "default": False}, "only notifications not yet read"), *PAGING)
+MARK_READ = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "ids": {
+            "type": "array",
+            "items": {"type": "string", "pattern": UUID},
+            "maxItems": 1000,
+            "description": "the notifications to mark read; leave out to mark every unread one",
+        }
+    },
+}
+
+
+def _page(rows: list[dict[str, object]], total: int, page: int, per_page: int) -> Response:
+    pages = (total + per_page - 1) // per_page
+    return jsonify({"total_items": total, "page": page, "per_page": per_page, "total_pages": pages, "contents": rows})
+
+
+def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
+    mark_schema = doc.add_schema("mark_read", MARK_READ)
+
+    @require_roles()
+    def inbox() -> Response:
+        """Notifications for your organisation, newest first: the referral's id, domain, region and status
+        (no personal data; open the referral in routing), and whether and by whom it was read."""
+        args = query_args(INBOX_PARAMS)
+        rows, total = container_of(current_app).inbox.page(
+            current_claims(), args["unread"], args["page"], args["per_page"]
+        )
+        return _page(rows, total, args["page"], args["per_page"])
+
+    doc.route(bp, "/inbox", "GET", "Your organisation's notifications", tags=["inbox"], params=INBOX_PARAMS)(inbox)
+
+    @require_roles()
+    def mark_read() -> Response:
+        """Mark notifications of your organisation read (all unread ones without ``ids``)."""
+        body = json_body(mark_schema)
+        marked = container_of(current_app).inbox.mark_read(current_claims(), body.get("ids"))
+        return jsonify({"marked": marked})
+
+    doc.route(bp, "/inbox/read", "POST", "Mark notifications read", tags=["inbox"], body=mark_schema)(mark_read)
+
+    @require_roles(Role.ADMIN)
+    def dead() -> Response:
+        """Deliveries notify gave up on (every attempt failed, endpoint gone, channel removed), newest first."""
+        args = query_args(PAGING)
+        rows, total = container_of(current_app).deliveries.dead(args["per_page"], (args["page"] - 1) * args["per_page"])
+        return _page(rows, total, args["page"], args["per_page"])
+
+    doc.route(bp, "/deliveries/dead", "GET", "Dead deliveries", tags=["operations"], params=PAGING)(dead)
+
+    @require_roles(Role.ADMIN)
+    def redrive(delivery_id: str) -> Response:
+        """Try a dead delivery again from the start (also an endpoint that answered 410 before)."""
+        if not re.match(UUID, delivery_id):
+            raise bad_request("delivery_id", "is not a UUID")
+        container = container_of(current_app)
+        if not container.deliveries.redrive(delivery_id, container.jobs):
+            raise Conflict("no dead delivery with this id", {"delivery_id": delivery_id})
+        response = jsonify({"delivery_id": delivery_id, "state": "pending"})
+        response.status_code = 202
+        return response
+
+    doc.route(bp, "/deliveries/<delivery_id>/redrive", "POST", "Re-drive a dead delivery", tags=["operations"])(redrive)
+    register_change_feed(bp, doc, lambda: container_of(current_app).outbox, "notify")
+
+
+def register_health(bp: Blueprint, doc: ApiDoc) -> None:
+    def health() -> Response:
+        return jsonify({"status": "ok"})
+
+    doc.route(bp, "/health", "GET", "Liveness", tags=["meta"], secured=False)(health)

@@ -1,0 +1,40 @@
+"""Notify's Celery worker (scale mode): the delivery task and the sweep.
+
+Run it with ``lotse-notify worker`` (``--beat`` also runs the sweep's schedule), or with
+``celery -A lotse_notify.entrypoints.worker worker``.
+"""
+
+from typing import Any
+
+from celery import Celery
+
+from lotse_notify.adapters.jobs.celery_app import DELIVER, SWEEP, CeleryJobs
+from lotse_notify.bootstrap import Container, build
+from lotse_notify.settings import Settings
+
+
+def register(container: Container) -> Celery:
+    """The worker's Celery app: the container's app with notify's tasks."""
+    if not isinstance(container.jobs, CeleryJobs):
+        raise RuntimeError("the worker needs scale mode: set LOTSE_AMQP_URL")
+    app, deliveries = container.jobs.app, container.deliveries
+
+    @app.task(name=DELIVER)
+    def deliver(delivery_id: str) -> str | None:
+        """One attempt at a delivery, if it is due (idempotent: a delivery done or held elsewhere is left)."""
+        state = deliveries.attempt(delivery_id)
+        return state.value if state else None
+
+    @app.task(name=SWEEP)
+    def sweep() -> int:
+        """Send jobs for every delivery due again (retries, lost jobs, leases run out)."""
+        return container.sweep()
+
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """``celery -A lotse_notify.entrypoints.worker`` finds ``app`` here, built from the environment."""
+    if name == "app":
+        return register(build(Settings.from_env()))
+    raise AttributeError(name)

@@ -1,0 +1,141 @@
+"""Delivering notifications: one attempt at a time per delivery (claimed with a lease), its result recorded
+with the next attempt's due time, a report event when it was delivered or given up; the sweep that sends
+what is due again; the operator's list of dead deliveries and their re-drive."""
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lotse_contracts import EventEnvelope, routing_key
+
+from lotse_notify.adapters.ports import Channels, ChannelsUnavailable, Jobs, NotifyStore, Row, Sender
+from lotse_notify.domain.channels import Channel, Kind
+from lotse_notify.domain.delivery import Attempt, Retries, State
+from lotse_notify.domain.messages import Notice
+
+log = logging.getLogger(__name__)
+
+SOURCE = "lotse.notify"
+
+
+@dataclass
+class Deliveries:
+    store: NotifyStore
+    channels: Channels
+    senders: Mapping[Kind, Sender]
+    link: Callable[[str], str]
+    """The URL at which staff open a referral (by its id)."""
+    retries: Retries = field(default_factory=Retries)
+    lease: timedelta = timedelta(seconds=60)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def attempt(self, delivery_id: str) -> State | None:
+        """Make one attempt if the delivery is due; its state afterwards (None: not attempted now)."""
+        now = self.now()
+        with self.store.transaction() as session:
+            row = session.claim(delivery_id, now, now + self.lease)
+            gone = session.gone_revision(row["channel_id"]) if row else None
+        if row is None:
+            return None
+        channel, attempt, outcome = self._try(row, gone)
+        done = self.now()
+        state, next_due = self.retries.after(attempt, row["attempts"], done)
+        changes: dict[str, Any] = {
+            "state": state.value,
+            "next_due_at": next_due,
+            "last_status": attempt.status,
+            "last_error": None if attempt.ok else attempt.detail,
+            "updated_at": done,
+        }
+        if channel is not None and channel.target != row["target"]:
+            changes["target"] = channel.target  # a maintainer corrected it meanwhile
+        if attempt.ok:
+            changes["delivered_at"] = done
+        with self.store.transaction() as session:
+            if not session.finish(delivery_id, row["attempts"], changes):
+                log.warning("delivery %s was taken again while attempted (lease ran out)", delivery_id)
+                return None
+            if attempt.gone and channel is not None and outcome == "endpoint_gone":
+                session.mark_gone(channel.id, channel.revision, done, attempt.detail)
+            if state in (State.DELIVERED, State.DEAD):
+                session.add_event(*_report(row, state, outcome, row["attempts"]))
+        if state is State.DEAD:
+            log.error(
+                "delivery %s (%s) gave up after %d attempt(s): %s", delivery_id, row["kind"], row["attempts"], outcome
+            )
+        return state
+
+    def _try(self, row: Row, gone: int | None) -> tuple[Channel | None, Attempt, str]:
+        """The channel as it is now, the attempt's result and the outcome it would mean."""
+        try:
+            channel = next((c for c in self.channels.of(row["organization_id"]) if c.id == row["channel_id"]), None)
+        except ChannelsUnavailable as exc:
+            return None, Attempt(ok=False, detail=f"Verzeichnis nicht erreichbar: {exc}"), "attempts_exhausted"
+        if channel is None:
+            return None, Attempt(ok=False, detail="Kanal entfernt oder abgeschaltet", gone=True), "channel_removed"
+        if gone is not None and gone >= channel.revision:
+            return channel, Attempt(ok=False, detail="Endpunkt meldete 410 Gone", gone=True), "endpoint_gone"
+        attempt = self.senders[channel.kind].send(channel, self._notice(row))
+        if attempt.ok:
+            return channel, attempt, "delivered"
+        return channel, attempt, "endpoint_gone" if attempt.gone else "attempts_exhausted"
+
+    def _notice(self, row: Row) -> Notice:
+        return Notice(
+            delivery_id=row["id"],
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            referral_id=row["referral_id"],
+            legal_domain=row["legal_domain"],
+            region_key=row["region_key"],
+            referral_status=row["referral_status"],
+            urgency=row["urgency"],
+            side=row["side"],
+            created_at=row["notified_at"],
+            link=self.link(row["referral_id"]),
+        )
+
+    def sweep(self, jobs: Jobs, limit: int = 500) -> int:
+        """Send a job for every delivery due now (a retry, a job that was lost, a lease run out) for which
+        none was sent within the lease; how many were sent."""
+        now = self.now()
+        with self.store.transaction() as session:
+            ids = session.due(now, now - self.lease, limit)
+        jobs.send(ids)
+        return len(ids)
+
+    def dead(self, limit: int = 100, offset: int = 0) -> tuple[list[Row], int]:
+        with self.store.transaction() as session:
+            return session.dead(limit, offset)
+
+    def redrive(self, delivery_id: str, jobs: Jobs) -> bool:
+        """A dead delivery tried again from the start (also a gone endpoint); False if it is not dead."""
+        with self.store.transaction() as session:
+            again = session.redrive(delivery_id, self.now())
+        if again:
+            jobs.send([delivery_id])
+        return again
+
+
+def _report(row: Row, state: State, outcome: str, attempts: int) -> tuple[EventEnvelope, str]:
+    name = "delivered" if state is State.DELIVERED else "failed"
+    event = EventEnvelope(
+        type=f"notification.{name}",
+        source=SOURCE,
+        data={
+            "delivery_id": row["id"],
+            "notification_id": row["notification_id"],
+            "referral_event_id": row["event_id"],
+            "referral_id": row["referral_id"],
+            "organization_id": row["organization_id"],
+            "side": row["side"],
+            "channel_kind": row["kind"],
+            "attempts": attempts,
+            "legal_domain": row["legal_domain"],
+            "region_key": row["region_key"],
+            "outcome": outcome,
+        },
+    )
+    return event, routing_key("notification", name, row["legal_domain"], row["region_key"])

@@ -1,0 +1,222 @@
+"""Delivering notifications on SQLite and PostgreSQL, to a real webhook receiver and a real SMTP server: signed
+and thin, retried with the same webhook-id, gone at 410, given up and re-driven, held by a lease, reported by
+events that keep to their contract."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from lotse_contracts.webhooks import new_secret
+from lotse_kit.schema_errors import event_validator
+from lotse_notify.adapters.senders.email import SmtpSender
+from lotse_notify.adapters.senders.webhook import WebhookSender
+from lotse_notify.adapters.storage.sql_store import SqlNotifyStore
+from lotse_notify.adapters.storage.tables import delivery, gone_endpoint, outbox
+from lotse_notify.domain.channels import Channel, Kind
+from lotse_notify.domain.delivery import Retries, State
+from lotse_notify.use_cases.deliveries import Deliveries
+from lotse_notify.use_cases.intake import Intake
+from sqlalchemy import Engine, select
+from standardwebhooks.webhooks import Webhook
+
+from tests.notify.conftest import JUGENDAMT, ChannelTable, Mailbox, Receiver, referral_event
+
+SECRET = new_secret()
+QUICK = Retries(attempts=4, first=0.0, jitter=0.0)  # due again at once: the tests drive time by sweeping
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+class Queue:
+    """A job queue that keeps what it is sent (the tests run the jobs)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, delivery_ids: Sequence[str]) -> None:
+        self.sent.extend(delivery_ids)
+
+
+def setup(
+    engine: Engine, channels: list[Channel], mailbox: Mailbox | None = None, **kw: Any
+) -> tuple[Intake, Deliveries]:
+    store = SqlNotifyStore(engine)
+    table = ChannelTable(channels)
+    smtp = SmtpSender(mailbox.host, mailbox.port, "Lotse <lotse@kreis.example>") if mailbox else None
+    senders: dict[Kind, Any] = {Kind.WEBHOOK: WebhookSender(timeout=5), Kind.EMAIL: smtp}
+    link = "https://lotse.kreis.example/vermittlungen/{}".format
+    intake = Intake(store, table, now=kw["now"]) if "now" in kw else Intake(store, table)
+    return intake, Deliveries(store, table, senders, link, **{"retries": QUICK, **kw})
+
+
+def hook(receiver: Receiver, revision: int = 1, **changes: Any) -> Channel:
+    return replace(Channel("ch-hook", JUGENDAMT, Kind.WEBHOOK, receiver.url, revision, (SECRET,)), **changes)
+
+
+def reports(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [json.loads(p) for p in conn.execute(select(outbox.c.payload).order_by(outbox.c.seq)).scalars()]
+
+
+def state(engine: Engine, ident: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(delivery).where(delivery.c.id == ident)).mappings().one()
+
+
+def test_a_webhook_is_delivered_once_signed_and_thin_and_reported(engine: Engine, receiver: Receiver) -> None:
+    intake, deliveries = setup(engine, [hook(receiver)])
+    [ident] = intake.take(referral_event("requested"))
+    assert deliveries.attempt(ident) is State.DELIVERED
+    assert deliveries.attempt(ident) is None  # done: a second job for it does nothing
+    [request] = receiver.requests
+    payload = Webhook(SECRET).verify(request.body, request.headers)  # the convention's reference verifier
+    assert request.headers["webhook-id"] == ident
+    assert payload["type"] == "referral.requested"
+    assert payload["data"] == {
+        "referral_id": "5b9d0c1e-0000-4000-8000-000000000001",
+        "event_id": payload["data"]["event_id"],
+        "legal_domain": "SGB_VIII",
+        "region_key": "05954036",
+        "status": "requested",
+        "urgency": "urgent",
+        "side": "recipient",
+        "link": "https://lotse.kreis.example/vermittlungen/5b9d0c1e-0000-4000-8000-000000000001",
+    }
+    [report] = reports(engine)
+    event_validator("notification.delivered", 1).validate(report)
+    assert report["data"]["delivery_id"] == ident and report["data"]["outcome"] == "delivered"
+    assert receiver.url not in json.dumps(report)  # no address in events
+    row = state(engine, ident)
+    assert (row["state"], row["attempts"], row["last_status"]) == ("delivered", 1, 200)
+
+
+def test_a_failing_receiver_gets_the_same_webhook_id_until_it_answers(engine: Engine, receiver: Receiver) -> None:
+    intake, deliveries = setup(engine, [hook(receiver)])
+    queue = Queue()
+    receiver.answers = [500, 503]
+    [ident] = intake.take(referral_event("requested"))
+    assert deliveries.attempt(ident) is State.FAILED
+    assert state(engine, ident)["last_error"] == "HTTP 500"
+    assert deliveries.sweep(queue) == 1 and queue.sent == [ident]  # due again (at once, in these tests)
+    assert deliveries.sweep(queue) == 0  # a job was just sent for it
+    assert deliveries.attempt(ident) is State.FAILED
+    deliveries.sweep(queue)
+    assert deliveries.attempt(ident) is State.DELIVERED
+    assert receiver.ids() == [ident] * 3
+    assert [r["type"] for r in reports(engine)] == ["notification.delivered"]
+
+
+def test_backoff_keeps_the_next_attempt_until_it_is_due(engine: Engine, receiver: Receiver) -> None:
+    clock = Clock()
+    intake, deliveries = setup(engine, [hook(receiver)], retries=Retries(jitter=0.0), now=clock)
+    queue = Queue()
+    receiver.answers = [500]
+    [ident] = intake.take(referral_event("requested"))
+    assert deliveries.attempt(ident) is State.FAILED
+    assert deliveries.sweep(queue) == 0 and deliveries.attempt(ident) is None  # due in 10 s
+    clock.at += timedelta(seconds=11)
+    assert deliveries.sweep(queue) == 1 and deliveries.attempt(ident) is State.DELIVERED
+
+
+def test_410_gone_makes_it_dead_at_once_until_a_maintainer_changes_the_channel(
+    engine: Engine, receiver: Receiver
+) -> None:
+    intake, deliveries = setup(engine, [hook(receiver)])
+    receiver.answers = [410]
+    [first] = intake.take(referral_event("requested"))
+    assert deliveries.attempt(first) is State.DEAD
+    [second] = intake.take(referral_event("requested", referral_id="5b9d0c1e-0000-4000-8000-000000000002"))
+    assert deliveries.attempt(second) is State.DEAD
+    assert len(receiver.requests) == 1  # the gone endpoint is not called again
+    failed = reports(engine)
+    assert [(r["type"], r["data"]["outcome"]) for r in failed] == [("notification.failed", "endpoint_gone")] * 2
+    for r in failed:
+        event_validator("notification.failed", 1).validate(r)
+
+    _, fixed = setup(engine, [hook(receiver, revision=2)])  # a maintainer corrected the endpoint
+    assert deliveries.redrive(second, Queue()) and fixed.attempt(second) is State.DELIVERED
+    with engine.connect() as conn:
+        assert conn.execute(select(gone_endpoint)).all() == []
+
+
+def test_given_up_after_every_attempt_listed_for_the_operator_and_re_driven(engine: Engine, receiver: Receiver) -> None:
+    intake, deliveries = setup(engine, [hook(receiver)])
+    queue = Queue()
+    receiver.answers = [500] * QUICK.attempts
+    [ident] = intake.take(referral_event("requested"))
+    for _ in range(QUICK.attempts - 1):
+        assert deliveries.attempt(ident) is State.FAILED
+    assert deliveries.attempt(ident) is State.DEAD
+    assert deliveries.sweep(queue) == 0
+    rows, total = deliveries.dead()
+    assert total == 1 and rows[0]["id"] == ident and rows[0]["last_error"] == "HTTP 500"
+    assert rows[0]["attempts"] == QUICK.attempts
+    assert reports(engine)[-1]["data"]["outcome"] == "attempts_exhausted"
+    assert not deliveries.redrive("5b9d0c1e-0000-4000-8000-00000000dead", queue)
+    assert deliveries.redrive(ident, queue) and queue.sent == [ident]
+    assert deliveries.attempt(ident) is State.DELIVERED
+    assert deliveries.dead()[1] == 0 and set(receiver.ids()) == {ident}
+
+
+def test_a_worker_that_died_lets_go_when_its_lease_runs_out(engine: Engine, receiver: Receiver) -> None:
+    clock = Clock()
+    intake, deliveries = setup(engine, [hook(receiver)], now=clock, lease=timedelta(seconds=30))
+    queue = Queue()
+    [ident] = intake.take(referral_event("requested"))
+    with deliveries.store.transaction() as session:  # a worker claims it, then is killed
+        claimed = session.claim(ident, clock(), clock() + deliveries.lease)
+    assert claimed is not None and claimed["attempts"] == 1
+    assert deliveries.attempt(ident) is None and deliveries.sweep(queue) == 0  # held
+    clock.at += timedelta(seconds=31)
+    assert deliveries.sweep(queue) == 1
+    assert deliveries.attempt(ident) is State.DELIVERED
+    with deliveries.store.transaction() as session:  # the dead worker's late result changes nothing
+        assert not session.finish(ident, 1, {"state": "failed"})
+    assert state(engine, ident)["state"] == "delivered" and len(receiver.requests) == 1
+
+
+def test_a_removed_channel_ends_its_deliveries(engine: Engine, receiver: Receiver) -> None:
+    intake, _ = setup(engine, [hook(receiver)])
+    [ident] = intake.take(referral_event("requested"))
+    _, after_removal = setup(engine, [])
+    assert after_removal.attempt(ident) is State.DEAD
+    assert reports(engine)[-1]["data"]["outcome"] == "channel_removed" and receiver.requests == []
+
+
+def test_an_email_in_german_without_personal_data_with_a_link(engine: Engine, mailbox: Mailbox) -> None:
+    mail = Channel("ch-mail", JUGENDAMT, Kind.EMAIL, "eingang@jugendamt.example", 1)
+    intake, deliveries = setup(engine, [mail], mailbox)
+    [ident] = intake.take(referral_event("requested"))
+    assert deliveries.attempt(ident) is State.DELIVERED
+    [message] = mailbox.messages
+    assert message["To"] == "eingang@jugendamt.example"
+    assert message["Subject"] == "[Dringend] Lotse: Neue Vermittlung an Ihre Stelle (SGB VIII)"
+    assert message["Message-ID"] == f"<{ident}@lotse.notify>"
+    text = message.get_content()  # type: ignore[attr-defined]
+    assert "https://lotse.kreis.example/vermittlungen/5b9d0c1e-0000-4000-8000-000000000001" in text
+    assert "Guten Tag" in text and "keine personenbezogenen Daten" in text
+    assert "Rechtskreis: SGB VIII – Kinder- und Jugendhilfe" in text
+
+    mailbox.refuse.add("alt@jugendamt.example")
+    gone = Channel("ch-old", JUGENDAMT, Kind.EMAIL, "alt@jugendamt.example", 1)
+    intake, deliveries = setup(engine, [gone], mailbox)
+    [refused] = intake.take(referral_event("reminder_due"))
+    assert deliveries.attempt(refused) is State.DEAD
+    assert state(engine, refused)["last_status"] == 550
+
+
+@pytest.mark.parametrize("answer", [302, 404])
+def test_redirects_and_other_answers_are_failures_not_followed(engine: Engine, receiver: Receiver, answer: int) -> None:
+    intake, deliveries = setup(engine, [hook(receiver)])
+    receiver.answers = [answer]
+    [ident] = intake.take(referral_event("requested"))
+    assert deliveries.attempt(ident) is State.FAILED and state(engine, ident)["last_status"] == answer
