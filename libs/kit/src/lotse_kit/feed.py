@@ -47,7 +47,9 @@ class HttpFeed:
     def __call__(self, after: int, limit: int) -> tuple[list[FeedEntry], int]:
         headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
         try:
-            response = self._http.request("GET", self.url, fields={"after": str(after), "limit": str(limit)}, headers=headers)
+            response = self._http.request(
+                "GET", self.url, fields={"after": str(after), "limit": str(limit)}, headers=headers
+            )
         except urllib3.exceptions.HTTPError as exc:
             raise FeedUnavailable(f"{self.url} did not answer: {exc}") from exc
         if response.status != 200:
