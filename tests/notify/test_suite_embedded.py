@@ -1,12 +1,13 @@
 """The suite in embedded mode, each service over real HTTP as in `make run`: a maintainer adds a webhook for
 the Jugendamt in the directory, a case manager creates a referral in routing, and notify, reading routing's
-change feed, puts it in the Jugendamt's inbox and calls its webhook once, signed."""
+change feed, puts it in the Jugendamt's inbox and calls its webhook once, signed; routing, reading notify's
+feed, shows the sender that the Jugendamt was told."""
 
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,6 @@ def suite(directory: Directory, tmp_path: Path) -> Iterator[Suite]:  # noqa: F81
         )
     )
     routing.migrate()
-    routing.start_background()  # its relay marks events published; notify reads its feed regardless
     served = _serve(create_routing_app(routing.settings, routing))
     routing_url = next(served)
     settings = NotifySettings.from_env(
@@ -83,13 +83,18 @@ def suite(directory: Directory, tmp_path: Path) -> Iterator[Suite]:  # noqa: F81
     )
     notify = build_notify(settings)
     notify.migrate()
+    notify_app = create_notify_app(settings, notify)
+    served_notify = _serve(notify_app)
+    routing.settings = replace(routing.settings, notify_url=next(served_notify))
     notify.start_background("serve")
+    routing.start_background()
     issuer = settings.auth.embedded_issuer()
     try:
-        yield Suite(directory, routing_url, notify, create_notify_app(settings, notify).test_client(), issuer)
+        yield Suite(directory, routing_url, notify, notify_app.test_client(), issuer)
     finally:
         notify.stop_background()
         routing.stop_background()
+        next(served_notify, None)
         next(served, None)
 
 
@@ -140,8 +145,26 @@ def test_a_referral_reaches_the_jugendamts_inbox_and_webhook_once_signed(suite: 
     service = suite.token(Role.SERVICE, None, "service:lotse-routing")
     feed = suite.notify_api.get("/api/v1/events?after=0", headers=service).json["events"]
     assert [e["event"]["type"] for e in feed] == ["notification.delivered"]
+
+    # routing heard the report from notify's feed: the sender sees that the Jugendamt was told
+    def told() -> list[Any]:
+        found = suite.call("GET", f"{suite.routing_url}/api/v1/referrals/{referral['id']}", case_manager)[1]
+        return list(found["notifications"])
+
+    wait_for(lambda: bool(told()))
+    assert told() == [
+        {
+            "organization_id": jugendamt,
+            "side": "recipient",
+            "channel": "webhook",
+            "about": "referral.requested",
+            "outcome": "delivered",
+            "attempts": 1,
+            "at": told()[0]["at"],
+        }
+    ]
     time.sleep(1.0)  # a few more polls and sweeps
-    assert len(receiver.requests) == 1
+    assert len(receiver.requests) == 1 and len(told()) == 1
     admin = suite.token(Role.ADMIN, None, "admin-1")
     assert suite.notify_api.get("/api/v1/deliveries/dead", headers=admin).json["total_items"] == 0
     assert suite.notify_api.get("/api/v1/deliveries/dead", headers=agency).status_code == 403

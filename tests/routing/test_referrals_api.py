@@ -332,3 +332,44 @@ def test_services_read_routings_events_as_a_change_feed(api: Api) -> None:
     assert api.get("/events", service, after=feed.json["last_seq"]).json["events"] == []
     assert api.get("/events", walk.sender).status_code == 403
     assert api.get("/events", service, after=-1).status_code == 400
+
+
+def test_notifys_delivery_reports_are_kept_once_with_the_referral(api: Api) -> None:
+    from lotse_contracts import EventEnvelope
+
+    walk = Walk(api)
+    made = walk.create()
+
+    def report(kind: str, delivery: str, referral_id: str = made["id"], outcome: str = "delivered") -> EventEnvelope:
+        event = EventEnvelope(
+            type=f"notification.{kind}",
+            source="lotse.notify",
+            data={
+                "delivery_id": delivery,
+                "notification_id": str(uuid.uuid4()),
+                "referral_event_id": str(uuid.uuid4()),
+                "referral_event_type": "referral.requested",
+                "referral_id": referral_id,
+                "organization_id": walk.witten,
+                "side": "recipient",
+                "channel_kind": "email",
+                "attempts": 2,
+                "legal_domain": "SGB_VIII",
+                "region_key": made["region_key"],
+                "outcome": outcome,
+            },
+        )
+        event_validator(event.type, 1).validate(event.to_dict())
+        return event
+
+    delivered = report("delivered", str(uuid.uuid4()))
+    api.container.reports.record(delivered)
+    api.container.reports.record(delivered)  # heard twice
+    api.container.reports.record(report("failed", str(uuid.uuid4()), outcome="endpoint_gone"))
+    api.container.reports.record(report("delivered", str(uuid.uuid4()), referral_id=str(uuid.uuid4())))  # not ours
+    seen = api.get(f"/referrals/{made['id']}", walk.sender).json["notifications"]
+    assert [(n["channel"], n["outcome"], n["attempts"], n["about"]) for n in seen] == [
+        ("email", "delivered", 2, "referral.requested"),
+        ("email", "endpoint_gone", 2, "referral.requested"),
+    ]
+    assert api.get(f"/referrals/{made['id']}", walk.recipient).json["notifications"] == seen

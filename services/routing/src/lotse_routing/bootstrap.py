@@ -21,10 +21,12 @@ from lotse_routing.adapters.storage.tables import outbox
 from lotse_routing.settings import Settings
 from lotse_routing.use_cases.audit import AuditTrail
 from lotse_routing.use_cases.figures import Figures
+from lotse_routing.use_cases.notifications import DeliveryReports
 from lotse_routing.use_cases.referrals import Referrals
 from lotse_routing.use_cases.responsibility import Responsibility
 
 SERVICE_SUBJECT = "service:lotse-routing"
+NOTIFY_FEED = "notify"
 
 
 @dataclass
@@ -40,6 +42,8 @@ class Container:
     referrals: Referrals
     figures: Figures
     audit: AuditTrail
+    reports: DeliveryReports
+    token: Callable[[], str]
     outbox: SqlOutbox
     bus: InProcessBus
     """Embedded mode: routing's events go to subscribers in this process (and directory events come in)."""
@@ -57,10 +61,22 @@ class Container:
             Periodic("retention", s.sweep_seconds, self.referrals.erase_expired),
         ]
         if not s.amqp_url:
-            self.background.append(Periodic("directory-changes", s.directory_poll_seconds, self.directory_changes.poll))
+            self.background += [
+                Periodic("directory-changes", s.directory_poll_seconds, self.directory_changes.poll),
+                Periodic("notify-feed", s.directory_poll_seconds, self.notify_feed().poll),
+            ]
         else:
             from lotse_kit.rabbitmq import RabbitMqSubscriber
 
+            self.background.append(
+                RabbitMqSubscriber(
+                    s.amqp_url,
+                    "lotse.routing.notifications",
+                    ["notification.#"],
+                    self.reports.record,
+                    dead_letter_exchange="lotse.dead",
+                )
+            )
             self.background.append(
                 RabbitMqSubscriber(
                     s.amqp_url,
@@ -73,6 +89,18 @@ class Container:
             )
         for worker in self.background:
             worker.start()
+
+    def notify_feed(self) -> FeedReader:
+        """Embedded mode: notify's delivery reports, every one, from where routing read up to last time."""
+        with self.store.transaction() as session:
+            start = session.cursor(NOTIFY_FEED)
+
+        def save(seq: int) -> None:
+            with self.store.transaction() as session:
+                session.save_cursor(NOTIFY_FEED, seq)
+
+        read = HttpFeed(self.settings.notify_url, self.token)
+        return FeedReader(read, self.reports.record, catch_up=True, cursor=start, save=save)
 
     def stop_background(self) -> None:
         for worker in reversed(self.background):
@@ -143,6 +171,8 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
         ),
         figures=Figures(store),
         audit=AuditTrail(store),
+        reports=DeliveryReports(store),
+        token=token,
         outbox=events,
         bus=bus,
         publisher=publisher,

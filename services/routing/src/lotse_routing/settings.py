@@ -24,6 +24,8 @@ class Settings:
     """How long directory answers are kept at most; directory change events drop them earlier."""
     directory_poll_seconds: float = 2.0
     """Without a broker: how often each serving process reads the directory's change feed."""
+    notify_url: str = "http://127.0.0.1:8003"
+    """Without a broker: where notify's change feed (its delivery reports) is read."""
     amqp_url: str | None = None
     """RabbitMQ (scale mode): events go to ``lotse.events`` there; unset: to in-process subscribers."""
     acknowledge_within_days: int = 3
@@ -54,6 +56,7 @@ class Settings:
             directory_token=env.get(f"{p}DIRECTORY_TOKEN") or None,
             directory_cache_seconds=float(env.get(f"{p}DIRECTORY_CACHE_SECONDS", "300")),
             directory_poll_seconds=float(env.get(f"{p}DIRECTORY_POLL_SECONDS", "2")),
+            notify_url=env.get(f"{p}NOTIFY_URL", "http://127.0.0.1:8003").rstrip("/"),
             amqp_url=env.get(f"{p}AMQP_URL") or env.get("LOTSE_AMQP_URL") or None,
             acknowledge_within_days=int(env.get(f"{p}ACKNOWLEDGE_WITHIN_DAYS", "3")),
             retention_days=int(env.get(f"{p}RETENTION_DAYS", "365")),

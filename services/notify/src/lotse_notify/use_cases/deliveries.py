@@ -128,6 +128,7 @@ def _report(row: Row, state: State, outcome: str, attempts: int) -> tuple[EventE
             "delivery_id": row["id"],
             "notification_id": row["notification_id"],
             "referral_event_id": row["event_id"],
+            "referral_event_type": row["event_type"],
             "referral_id": row["referral_id"],
             "organization_id": row["organization_id"],
             "side": row["side"],

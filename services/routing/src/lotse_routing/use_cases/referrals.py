@@ -571,6 +571,18 @@ class Referrals:
                 "withdrawn_at": iso(consent["withdrawn_at"]),
             },
             "history": history,
+            "notifications": [
+                {
+                    "organization_id": n["organization_id"],
+                    "side": n["side"],
+                    "channel": n["channel_kind"],
+                    "about": n["referral_event"],
+                    "outcome": n["outcome"],
+                    "attempts": n["attempts"],
+                    "at": iso(n["at"]),
+                }
+                for n in session.reports(row["id"])
+            ],
         }
 
 

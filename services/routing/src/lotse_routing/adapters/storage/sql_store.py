@@ -9,9 +9,19 @@ from lotse_contracts import EventEnvelope
 from lotse_kit.outbox import add_events
 from lotse_kit.sql import write_turn
 from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from lotse_routing.adapters.storage.tables import audit, consent, history, outbox, referral, reminder
+from lotse_routing.adapters.storage.tables import (
+    audit,
+    consent,
+    feed_cursor,
+    history,
+    notification_report,
+    outbox,
+    referral,
+    reminder,
+)
 
 Row = dict[str, Any]
 
@@ -81,6 +91,25 @@ class SqlReferralSession:
     def audit_trail(self, referral_id: str) -> list[Row]:
         query = select(audit).where(audit.c.referral_id == referral_id).order_by(audit.c.seq)
         return [dict(r) for r in self.connection.execute(query).mappings()]
+
+    def add_report(self, row: Row) -> bool:
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(notification_report).values(row).on_conflict_do_nothing()
+        return bool(self.connection.execute(statement).rowcount == 1)
+
+    def reports(self, referral_id: str) -> list[Row]:
+        r = notification_report.c
+        query = select(notification_report).where(r.referral_id == referral_id).order_by(r.at, r.delivery_id)
+        return [dict(found) for found in self.connection.execute(query).mappings()]
+
+    def cursor(self, source: str) -> int:
+        found = self.connection.execute(select(feed_cursor.c.seq).where(feed_cursor.c.source == source)).scalar()
+        return int(found or 0)
+
+    def save_cursor(self, source: str, seq: int) -> None:
+        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(feed_cursor).values(source=source, seq=seq)
+        self.connection.execute(statement.on_conflict_do_update(index_elements=["source"], set_={"seq": seq}))
 
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:
         self.events.append((event, routing_key))

@@ -114,4 +114,25 @@ audit = Table(
     Column("allowed", Boolean, nullable=False),
 )
 
+notification_report = Table(
+    "notification_report",
+    metadata,
+    Column("delivery_id", String(ID), primary_key=True),  # a report heard twice is kept once
+    Column("referral_id", String(ID), ForeignKey("referral.id"), nullable=False, index=True),
+    Column("organization_id", String(64), nullable=False),  # who was told
+    Column("side", String(10), nullable=False),
+    Column("channel_kind", String(10), nullable=False),
+    Column("referral_event", String(40), nullable=False),  # what it was told of
+    Column("outcome", String(30), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+feed_cursor = Table(
+    "feed_cursor",
+    metadata,
+    Column("source", String(50), primary_key=True),  # whose change feed (embedded mode)
+    Column("seq", Integer, nullable=False),
+)
+
 outbox = outbox_table(metadata)
