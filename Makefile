@@ -20,12 +20,15 @@ $(STAMP): requirements/base.txt requirements/dev.txt libs/*/pyproject.toml servi
 
 install: $(STAMP) ## create .venv and install every package and tool (pinned)
 
-run: $(STAMP) ## run the suite embedded (directory :8001, routing :8002) with the NRW demo data
+run: $(STAMP) ## run the suite embedded (directory :8001, routing :8002, notify :8003) with the NRW demo data
 	$(BIN)/lotse-directory db upgrade
 	$(BIN)/lotse-directory demo load --if-empty
 	$(BIN)/lotse-directory users demo-tokens
 	$(BIN)/lotse-routing db upgrade
-	$(BIN)/lotse-directory serve & directory=$$!; trap 'kill $$directory 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/lotse-notify db upgrade
+	$(BIN)/lotse-directory serve & directory=$$!; \
+	$(BIN)/lotse-notify serve & notify=$$!; \
+	trap 'kill $$directory $$notify 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/lotse-routing serve
 
 test: $(STAMP) ## run every test (servers missing -> skipped, unless LOTSE_REQUIRE_SERVERS=1)

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from lotse_contracts.webhooks import BadSecret, new_secret, sign, signed_headers
+from lotse_contracts.webhooks import BadSecret, new_secret, sign, signed_headers, verify
 from lotse_notify.domain.delivery import Attempt, Retries, State
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -28,6 +28,19 @@ def test_signatures_verify_with_the_reference_library_and_with_either_secret_whi
     # the same input, the same signature as the reference library makes
     reference = Webhook(new).sign("msg_2Kf9", datetime.fromtimestamp(now, UTC), BODY.decode())
     assert sign(new, "msg_2Kf9", now, BODY) == reference
+
+
+def test_a_receiver_verifies_what_the_reference_library_signs_and_refuses_replays_and_forgeries() -> None:
+    secret = new_secret()
+    now = int(time.time())
+    signature = Webhook(secret).sign("msg_1", datetime.fromtimestamp(now, UTC), BODY.decode())
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(now), "webhook-signature": f"v1,x {signature}"}
+    assert verify([new_secret(), secret], headers, BODY, now=now)
+    assert not verify([new_secret()], headers, BODY, now=now)
+    assert not verify([secret], headers, BODY + b" ", now=now)
+    assert not verify([secret], headers, BODY, now=now + 301)  # too old: a replay
+    assert not verify([secret], {**headers, "webhook-timestamp": "gestern"}, BODY, now=now)
+    assert not verify([secret], {**headers, "webhook-id": "msg_2"}, BODY, now=now)
 
 
 @pytest.mark.parametrize("secret", ["", "whsec_", "whsec_not base64!", "c2hvcnQ=", "whsec_c2hvcnQ="])

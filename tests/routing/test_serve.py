@@ -1,6 +1,7 @@
-"""`make run`'s steps for real: the directory and routing as served processes on their ports, a referral
-made and acknowledged over HTTP with the demo tokens, routing's relay publishing in the background, and a
-change in the directory reaching routing's cache by the directory's change feed (no broker)."""
+"""`make run`'s steps for real: the directory, routing and notify as served processes on their ports with the
+demo webhook receiver, a referral made and acknowledged over HTTP with the demo tokens, the demo Jugendamt's
+webhook called (signed) and its inbox filled, the delivery shown to the sender, routing's relay publishing
+in the background, and a change in the directory reaching routing's cache by its change feed (no broker)."""
 
 import re
 import sqlite3
@@ -13,6 +14,8 @@ from pathlib import Path
 from tests.directory.test_cli_and_serve import _call, _cli, _free_port, env  # noqa: F401 (env is a fixture)
 
 ROUTING = str(Path(sys.executable).with_name("lotse-routing"))
+NOTIFY = str(Path(sys.executable).with_name("lotse-notify"))
+RECEIVER = Path(__file__).resolve().parents[2] / "deploy" / "demo" / "webhook_receiver.py"
 
 
 def _wait(url: str) -> None:
@@ -25,15 +28,39 @@ def _wait(url: str) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
-def test_make_run_serves_directory_and_routing_together(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
-    env = {**env, "LOTSE_ROUTING_PORT": str(_free_port()), "LOTSE_ROUTING_DIRECTORY_POLL_SECONDS": "0.5"}
+def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    ports = {"routing": _free_port(), "notify": _free_port(), "receiver": _free_port()}
+    env = {**env, "LOTSE_ROUTING_PORT": str(ports["routing"]), "LOTSE_ROUTING_DIRECTORY_POLL_SECONDS": "0.5"}
     env["LOTSE_ROUTING_DIRECTORY_URL"] = f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}"
+    env |= {
+        "LOTSE_ROUTING_NOTIFY_URL": f"http://127.0.0.1:{ports['notify']}",
+        "LOTSE_NOTIFY_PORT": str(ports["notify"]),
+        "LOTSE_NOTIFY_DIRECTORY_URL": env["LOTSE_ROUTING_DIRECTORY_URL"],
+        "LOTSE_NOTIFY_ROUTING_URL": f"http://127.0.0.1:{ports['routing']}",
+        "LOTSE_NOTIFY_POLL_SECONDS": "0.3",
+        "LOTSE_DIRECTORY_DEMO_WEBHOOK_URL": f"http://127.0.0.1:{ports['receiver']}/lotse",
+    }
     _cli(env, "db", "upgrade")
     _cli(env, "demo", "load", "--if-empty")
     tokens = dict(re.findall(r"^(\w+)\s+.*?: (\S+)$", _cli(env, "users", "demo-tokens"), re.M))
     admin = _cli(env, "users", "create", "--name", "Test Admin", "--role", "admin").splitlines()[-1]
-    done = subprocess.run([ROUTING, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr
+    for cli in (ROUTING, NOTIFY):
+        done = subprocess.run([cli, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+    receiver = subprocess.Popen(
+        [
+            sys.executable,
+            str(RECEIVER),
+            "--port",
+            str(ports["receiver"]),
+            "--secret-file",
+            str(tmp_path / "demo-webhook-secret"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    notify = subprocess.Popen([NOTIFY, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     directory = subprocess.Popen(
         [str(Path(sys.executable).with_name("lotse-directory")), "serve"],
         env=env,
@@ -45,6 +72,7 @@ def test_make_run_serves_directory_and_routing_together(env: dict[str, str], tmp
     try:
         _wait(f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}/health")
         _wait(f"{base}/health")
+        _wait(f"http://127.0.0.1:{ports['notify']}/health")
         status, spec = _call(f"{base}/openapi.json")
         assert status == 200 and "/api/v1/referrals/{referral_id}/{action}" in spec["paths"]
         status, answer = _call(
@@ -72,6 +100,22 @@ def test_make_run_serves_directory_and_routing_together(env: dict[str, str], tmp
         assert status == 201, made
         status, seen = _call(f"{base}/api/v1/referrals/{made['id']}/acknowledge", tokens["agency"], {})
         assert status == 200 and seen["status"] == "acknowledged", seen
+
+        # notify read routing's feed: the Jugendamt's inbox holds the referral, its webhook was called once, and
+        # routing, reading notify's feed, shows the case manager that the Jugendamt was told
+        inbox_url = f"http://127.0.0.1:{ports['notify']}/api/v1/inbox"
+        for _ in range(100):
+            told = _call(f"{base}/api/v1/referrals/{made['id']}", tokens["case_manager"])[1]["notifications"]
+            if told:
+                break
+            time.sleep(0.2)
+        assert [(n["channel"], n["outcome"], n["about"]) for n in told] == [
+            ("webhook", "delivered", "referral.requested")
+        ]
+        status, inbox = _call(inbox_url, tokens["agency"])
+        assert status == 200 and [n["referral_id"] for n in inbox["contents"]] == [made["id"]], inbox
+        status, sender_inbox = _call(inbox_url, tokens["case_manager"])  # told of the acknowledgement
+        assert [n["event_type"] for n in sender_inbox["contents"]] == ["referral.acknowledged"], sender_inbox
 
         # the city's Jugendamt is no longer responsible: routing's processes hear it from the directory's feed
         directory_api = f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}/api/v1/jurisdictions"
@@ -106,6 +150,11 @@ def test_make_run_serves_directory_and_routing_together(env: dict[str, str], tmp
     finally:
         routing.terminate()
         directory.terminate()
+        notify.terminate()
+        receiver.terminate()
         output, _ = routing.communicate(timeout=15)
+        heard, _ = receiver.communicate(timeout=15)
         directory.wait(15)
+        notify.wait(15)
     assert f"{base}/docs" in output
+    assert f"referral.requested {made['id']}" in heard and "UNSIGNED" not in heard and "repeat" not in heard

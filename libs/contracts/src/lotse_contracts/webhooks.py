@@ -12,7 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix the convention gives secrets, not a secret)
 
@@ -51,3 +51,20 @@ def signed_headers(secrets_: Sequence[str], message_id: str, timestamp: int, bod
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(sign(s, message_id, timestamp, body) for s in secrets_),
     }
+
+
+def verify(
+    secrets_: Sequence[str], headers: Mapping[str, str], body: bytes, now: float, tolerance: int = 300
+) -> bool:
+    """A receiver's check: the request is signed with one of ``secrets_`` and its timestamp is within
+    ``tolerance`` seconds of ``now`` (against replays). ``headers`` with lower-case names."""
+    message_id = headers.get("webhook-id", "")
+    try:
+        timestamp = int(headers.get("webhook-timestamp", ""))
+    except ValueError:
+        return False
+    if not message_id or abs(now - timestamp) > tolerance:
+        return False
+    expected = [sign(s, message_id, timestamp, body) for s in secrets_]
+    given = headers.get("webhook-signature", "").split()
+    return any(hmac.compare_digest(g, e) for g in given for e in expected)

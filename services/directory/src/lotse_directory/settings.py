@@ -32,6 +32,8 @@ class Settings:
     celery_queue: str = "lotse.directory.jobs"
     amqp_url: str | None = None
     """RabbitMQ (scale mode): the directory's events go to ``lotse.events`` there; unset: in-process."""
+    demo_webhook_url: str = "http://127.0.0.1:8009/lotse"
+    """Where the demo data's Jugendamt Witten wants webhooks (the demo receiver in deploy/demo)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -58,4 +60,5 @@ class Settings:
             celery_broker_url=env.get(f"{p}CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
             celery_queue=env.get(f"{p}CELERY_QUEUE", "lotse.directory.jobs"),
             amqp_url=env.get(f"{p}AMQP_URL") or env.get("LOTSE_AMQP_URL") or None,
+            demo_webhook_url=env.get(f"{p}DEMO_WEBHOOK_URL", "http://127.0.0.1:8009/lotse"),
         )

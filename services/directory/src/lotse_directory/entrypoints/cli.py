@@ -154,6 +154,19 @@ def demo_load(if_empty: bool) -> None:
         _fail(error)
         return
     click.echo(f"demo data loaded: {json.dumps(report.created, ensure_ascii=False)}")
+    _demo_webhook(container)
+
+
+def _demo_webhook(container: Container) -> None:
+    """The demo Jugendamt Witten is told of its referrals by webhook too; the secret goes to
+    ``var/demo-webhook-secret`` for the demo receiver."""
+    with container.store.transaction() as session:
+        [org] = session.select("organization", {"name": _DEMO_USERS["demo-agency"][2], "demo": True})
+    url = container.settings.demo_webhook_url
+    channel = container.channels.create(CLI_ADMIN, str(org["id"]), {"kind": "webhook", "target": url})
+    path = container.settings.var_dir / "demo-webhook-secret"
+    path.write_text(channel["secrets"][0]["secret"] + "\n")
+    click.echo(f"demo webhook: {url} for {org['name']}, its secret in {path}")
 
 
 @main.command("import")
