@@ -53,9 +53,7 @@ def signed_headers(secrets_: Sequence[str], message_id: str, timestamp: int, bod
     }
 
 
-def verify(
-    secrets_: Sequence[str], headers: Mapping[str, str], body: bytes, now: float, tolerance: int = 300
-) -> bool:
+def verify(secrets_: Sequence[str], headers: Mapping[str, str], body: bytes, now: float, tolerance: int = 300) -> bool:
     """A receiver's check: the request is signed with one of ``secrets_`` and its timestamp is within
     ``tolerance`` seconds of ``now`` (against replays). ``headers`` with lower-case names."""
     message_id = headers.get("webhook-id", "")
