@@ -1,5 +1,6 @@
 """Command line of the notify service: database, serve, consume, worker, dead deliveries."""
 
+import logging
 import signal
 import threading
 
@@ -75,6 +76,7 @@ def worker(beat: bool, concurrency: int) -> None:
     container = _container()
     _ready(container)
     app = register(container)
+    logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO lines are every connection's every step
     container.start_background("worker")
     argv = ["worker", "--pool=threads", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip"]
     try:
