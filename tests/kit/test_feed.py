@@ -1,6 +1,8 @@
 """Reading a change feed: a cache misses no late commit and drops everything where it cannot tell what changed;
 a consumer sees every event once, pages through gaps, keeps its place, and stops at an event it failed on."""
 
+from pathlib import Path
+
 import pytest
 from lotse_contracts import EventEnvelope
 from lotse_kit.feed import FeedReader
@@ -88,3 +90,20 @@ def test_a_consumer_sees_every_event_once_keeps_its_place_and_stops_where_it_fai
     feed.rows, feed.last = [], 0  # the other service's database is new: read it from the start
     feed.write(1)
     assert again.poll() == 1 and heard.events[-1] == 1
+
+
+def test_a_kept_cursor_survives_a_restart(tmp_path: Path) -> None:
+    from lotse_kit.feed import KeptCursor, feed_cursor_table
+    from lotse_kit.sql import make_engine
+    from sqlalchemy import MetaData
+
+    metadata = MetaData()
+    table = feed_cursor_table(metadata)
+    engine = make_engine(f"sqlite:///{tmp_path / 'kept.db'}")
+    metadata.create_all(engine)
+    kept = KeptCursor(engine, table, "routing")
+    assert kept.load() == 0
+    kept.save(41)
+    kept.save(42)
+    assert KeptCursor(engine, table, "routing").load() == 42 and KeptCursor(engine, table, "notify").load() == 0
+    engine.dispose()

@@ -20,10 +20,13 @@ from collections.abc import Callable
 import urllib3
 from flask import Blueprint, Response, jsonify
 from lotse_contracts import EventEnvelope, Role
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from lotse_kit.auth import require_roles
 from lotse_kit.openapi import ApiDoc, Param, query_args
 from lotse_kit.outbox import Handler, SqlOutbox
+from lotse_kit.sql import write_turn
 
 FeedEntry = tuple[int, str, EventEnvelope]
 """Sequence number, routing key, event."""
@@ -57,6 +60,37 @@ class HttpFeed:
         body = json.loads(response.data)
         found = [(int(e["seq"]), str(e["routing_key"]), EventEnvelope.from_dict(e["event"])) for e in body["events"]]
         return found, int(body["last_seq"])
+
+
+def feed_cursor_table(metadata: MetaData, name: str = "feed_cursor") -> Table:
+    """Where a consumer is in other services' change feeds, in the consumer's own metadata (and migrations)."""
+    return Table(
+        name,
+        metadata,
+        Column("source", String(50), primary_key=True),  # whose change feed
+        Column("seq", Integer, nullable=False),  # read up to here
+    )
+
+
+class KeptCursor:
+    """A consumer's place in one feed (``source``), kept in its database: :meth:`load` to start a
+    :class:`FeedReader` from, :meth:`save` as its ``save``."""
+
+    def __init__(self, engine: Engine, table: Table, source: str) -> None:
+        self.engine = engine
+        self.table = table
+        self.source = source
+
+    def load(self) -> int:
+        with self.engine.connect() as conn:
+            found = conn.execute(select(self.table.c.seq).where(self.table.c.source == self.source)).scalar()
+        return int(found or 0)
+
+    def save(self, seq: int) -> None:
+        dialect: object = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(self.table).values(source=self.source, seq=seq)  # type: ignore[attr-defined]
+        with write_turn(self.engine), self.engine.begin() as conn:
+            conn.execute(upsert.on_conflict_do_update(index_elements=["source"], set_={"seq": seq}))
 
 
 class FeedReader:

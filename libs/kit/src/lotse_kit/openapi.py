@@ -245,6 +245,15 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+def register_health(bp: Blueprint, doc: ApiDoc) -> None:
+    """``GET /health``: liveness, unauthenticated (every service has it)."""
+
+    def health() -> Response:
+        return jsonify({"status": "ok"})
+
+    doc.route(bp, "/health", "GET", "Liveness", tags=["meta"], secured=False)(health)
+
+
 # -- request parsing -----------------------------------------------------------------
 def json_body(schema: str | None = None) -> Any:
     """The request's JSON body, validated against the named schema; 4xx problems otherwise."""

@@ -3,7 +3,7 @@
 from flask import Blueprint, Flask
 from flask_cors import CORS
 from lotse_kit.auth import install_auth
-from lotse_kit.openapi import ApiDoc
+from lotse_kit.openapi import ApiDoc, register_health
 from lotse_kit.problems import install_problem_handlers
 
 from lotse_directory.bootstrap import EXTENSION, Container, build
@@ -14,7 +14,7 @@ from lotse_directory.entrypoints.web.entries import (
     register_exchange_routes,
 )
 from lotse_directory.entrypoints.web.hsds import HSDS_PREFIX, register_hsds_routes
-from lotse_directory.entrypoints.web.meta import register_health, register_meta_routes
+from lotse_directory.entrypoints.web.meta import register_meta_routes
 from lotse_directory.entrypoints.web.search import register_search_routes
 from lotse_directory.entrypoints.web.verification import register_verification_routes
 from lotse_directory.settings import Settings

@@ -2,11 +2,11 @@
 
 from flask import Blueprint, Flask
 from lotse_kit.auth import install_auth
-from lotse_kit.openapi import ApiDoc
+from lotse_kit.openapi import ApiDoc, register_health
 from lotse_kit.problems import install_problem_handlers
 
 from lotse_notify.bootstrap import EXTENSION, Container, build
-from lotse_notify.entrypoints.web.routes import register_health, register_routes
+from lotse_notify.entrypoints.web.routes import register_routes
 from lotse_notify.settings import Settings
 
 API_PREFIX = "/api/v1"

@@ -7,6 +7,7 @@ and relay the reports, beat runs the sweep, ``serve`` answers the API.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -14,7 +15,7 @@ from typing import Any, Literal
 from flask import Flask
 from lotse_contracts import EventEnvelope
 from lotse_kit.auth import TokenVerifier
-from lotse_kit.feed import FeedReader, HttpFeed
+from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
 from lotse_kit.sql import is_current, make_engine, upgrade
@@ -26,7 +27,7 @@ from lotse_notify.adapters.ports import Jobs, Sender
 from lotse_notify.adapters.senders.email import SmtpSender
 from lotse_notify.adapters.senders.webhook import WebhookSender
 from lotse_notify.adapters.storage.sql_store import SqlNotifySession, SqlNotifyStore
-from lotse_notify.adapters.storage.tables import outbox
+from lotse_notify.adapters.storage.tables import feed_cursor, outbox
 from lotse_notify.domain.channels import Kind
 from lotse_notify.settings import Settings
 from lotse_notify.use_cases.deliveries import Deliveries
@@ -54,7 +55,7 @@ class Container:
     relay: RelayWorker
     jobs: Jobs
     """Embedded: threads of this process (:class:`ThreadJobs`); scale: Celery tasks."""
-    token: Any
+    token: Callable[[], str]
     background: list[Any] = field(default_factory=list)
 
     def on_event(self, event: EventEnvelope, routing_key: str) -> None:
@@ -106,15 +107,9 @@ class Container:
 
     def routing_feed(self) -> FeedReader:
         """Embedded mode: routing's events, every one, from where notify read up to last time."""
-        with self.store.transaction() as session:
-            start = session.cursor(ROUTING_FEED)
-
-        def save(seq: int) -> None:
-            with self.store.transaction() as session:
-                session.save_cursor(ROUTING_FEED, seq)
-
+        kept = KeptCursor(self.engine, feed_cursor, ROUTING_FEED)
         read = HttpFeed(self.settings.routing_url, self.token)
-        return FeedReader(read, self._referral_events_only, catch_up=True, cursor=start, save=save)
+        return FeedReader(read, self._referral_events_only, catch_up=True, cursor=kept.load(), save=kept.save)
 
     def directory_feed(self) -> FeedReader:
         read = HttpFeed(self.settings.directory_url, self.token)
@@ -183,7 +178,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
     if settings.amqp_url:
         from lotse_notify.adapters.jobs.celery_app import CeleryJobs, make_celery
 
-        broker = settings.celery_broker_url or settings.amqp_url
+        broker = settings.celery_broker_url or settings.amqp_url  # the same broker unless set apart
         jobs = CeleryJobs(make_celery(broker, f"{settings.queue}.deliveries", settings.sweep_seconds))
     else:
         jobs = ThreadJobs(deliveries.attempt, settings.delivery_threads)

@@ -8,7 +8,7 @@ from typing import Any
 import holidays
 from flask import Flask
 from lotse_kit.auth import TokenVerifier
-from lotse_kit.feed import FeedReader, HttpFeed
+from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
 from lotse_kit.sql import is_current, make_engine, upgrade
@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from lotse_routing.adapters.directory_client import CachedDirectory, HttpDirectory
 from lotse_routing.adapters.sealing import FernetSealer
 from lotse_routing.adapters.storage.sql_store import SqlReferralSession, SqlReferralStore
-from lotse_routing.adapters.storage.tables import outbox
+from lotse_routing.adapters.storage.tables import feed_cursor, outbox
 from lotse_routing.settings import Settings
 from lotse_routing.use_cases.audit import AuditTrail
 from lotse_routing.use_cases.figures import Figures
@@ -92,15 +92,9 @@ class Container:
 
     def notify_feed(self) -> FeedReader:
         """Embedded mode: notify's delivery reports, every one, from where routing read up to last time."""
-        with self.store.transaction() as session:
-            start = session.cursor(NOTIFY_FEED)
-
-        def save(seq: int) -> None:
-            with self.store.transaction() as session:
-                session.save_cursor(NOTIFY_FEED, seq)
-
+        kept = KeptCursor(self.engine, feed_cursor, NOTIFY_FEED)
         read = HttpFeed(self.settings.notify_url, self.token)
-        return FeedReader(read, self.reports.record, catch_up=True, cursor=start, save=save)
+        return FeedReader(read, self.reports.record, catch_up=True, cursor=kept.load(), save=kept.save)
 
     def stop_background(self) -> None:
         for worker in reversed(self.background):

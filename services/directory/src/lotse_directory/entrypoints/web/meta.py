@@ -37,10 +37,3 @@ def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
     doc.route(bp, "/geocode", "GET", "Look up a place in the gazetteer", tags=["meta"], params=geocode_params)(geocode)
     register_change_feed(bp, doc, lambda: container_of(current_app).outbox, "directory")
-
-
-def register_health(bp: Blueprint, doc: ApiDoc) -> None:
-    def health() -> Response:
-        return jsonify({"status": "ok"})
-
-    doc.route(bp, "/health", "GET", "Liveness", tags=["meta"], secured=False)(health)

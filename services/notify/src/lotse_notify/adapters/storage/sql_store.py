@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection
 from lotse_notify.adapters.ports import Row
 from lotse_notify.adapters.storage.tables import (
     delivery,
-    feed_cursor,
     gone_endpoint,
     notification,
     outbox,
@@ -157,14 +156,6 @@ class SqlNotifySession:
 
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:
         self.events.append((event, routing_key))
-
-    def cursor(self, source: str) -> int:
-        found = self.connection.execute(select(feed_cursor.c.seq).where(feed_cursor.c.source == source)).scalar()
-        return int(found or 0)
-
-    def save_cursor(self, source: str, seq: int) -> None:
-        statement = _dialect(self.connection).insert(feed_cursor).values(source=source, seq=seq)
-        self.connection.execute(statement.on_conflict_do_update(index_elements=["source"], set_={"seq": seq}))
 
 
 class SqlNotifyStore:

@@ -5,6 +5,7 @@ and the outbox of delivery reports.
 No personal data: a notification names a referral by id, its domain, region and status only.
 """
 
+from lotse_kit.feed import feed_cursor_table
 from lotse_kit.outbox import outbox_table
 from lotse_kit.sql import named_metadata
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
@@ -73,11 +74,6 @@ gone_endpoint = Table(
     Column("detail", Text, nullable=False),
 )
 
-feed_cursor = Table(
-    "feed_cursor",
-    metadata,
-    Column("source", String(50), primary_key=True),  # whose change feed (embedded mode)
-    Column("seq", Integer, nullable=False),  # read up to here
-)
+feed_cursor = feed_cursor_table(metadata)  # where notify is in routing's change feed (embedded mode)
 
 outbox = outbox_table(metadata)

@@ -84,10 +84,3 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
     doc.route(bp, "/deliveries/<delivery_id>/redrive", "POST", "Re-drive a dead delivery", tags=["operations"])(redrive)
     register_change_feed(bp, doc, lambda: container_of(current_app).outbox, "notify")
-
-
-def register_health(bp: Blueprint, doc: ApiDoc) -> None:
-    def health() -> Response:
-        return jsonify({"status": "ok"})
-
-    doc.route(bp, "/health", "GET", "Liveness", tags=["meta"], secured=False)(health)

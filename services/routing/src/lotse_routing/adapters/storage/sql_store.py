@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection
 from lotse_routing.adapters.storage.tables import (
     audit,
     consent,
-    feed_cursor,
     history,
     notification_report,
     outbox,
@@ -101,15 +100,6 @@ class SqlReferralSession:
         r = notification_report.c
         query = select(notification_report).where(r.referral_id == referral_id).order_by(r.at, r.delivery_id)
         return [dict(found) for found in self.connection.execute(query).mappings()]
-
-    def cursor(self, source: str) -> int:
-        found = self.connection.execute(select(feed_cursor.c.seq).where(feed_cursor.c.source == source)).scalar()
-        return int(found or 0)
-
-    def save_cursor(self, source: str, seq: int) -> None:
-        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(feed_cursor).values(source=source, seq=seq)
-        self.connection.execute(statement.on_conflict_do_update(index_elements=["source"], set_={"seq": seq}))
 
     def add_event(self, event: EventEnvelope, routing_key: str) -> None:
         self.events.append((event, routing_key))

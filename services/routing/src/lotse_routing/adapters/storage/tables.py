@@ -6,6 +6,7 @@ id of the key that sealed it in ``sealed_with``. After the retention period both
 (``referral.erased_at`` says when); what aggregates need stays.
 """
 
+from lotse_kit.feed import feed_cursor_table
 from lotse_kit.outbox import outbox_table
 from lotse_kit.sql import named_metadata
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String, Table, Text
@@ -128,11 +129,6 @@ notification_report = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
-feed_cursor = Table(
-    "feed_cursor",
-    metadata,
-    Column("source", String(50), primary_key=True),  # whose change feed (embedded mode)
-    Column("seq", Integer, nullable=False),
-)
+feed_cursor = feed_cursor_table(metadata)  # where routing is in notify's change feed (embedded mode)
 
 outbox = outbox_table(metadata)

@@ -245,10 +245,3 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
 def _has_body() -> bool:
     return bool(request.get_data(cache=True))
-
-
-def register_health(bp: Blueprint, doc: ApiDoc) -> None:
-    def health() -> Response:
-        return jsonify({"status": "ok"})
-
-    doc.route(bp, "/health", "GET", "Liveness", tags=["meta"], secured=False)(health)
