@@ -3,16 +3,14 @@ the Jugendamt in the directory, a case manager creates a referral in routing, an
 change feed, puts it in the Jugendamt's inbox and calls its webhook once, signed; routing, reading notify's
 feed, shows the sender that the Jugendamt was told."""
 
-import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-import urllib3
 from flask.testing import FlaskClient
 from lotse_contracts import Role
 from lotse_kit.auth import HmacTokenVerifier
@@ -26,11 +24,9 @@ from lotse_routing.settings import Settings as RoutingSettings
 from standardwebhooks.webhooks import Webhook
 from werkzeug.serving import make_server
 
-from tests.notify.conftest import Receiver
-from tests.routing.conftest import SECRET, Directory, directory  # noqa: F401 (the served directory fixture)
+from tests.notify.conftest import Channels, Receiver, call, wait_for
+from tests.routing.conftest import SECRET, Directory
 from tests.routing.test_referrals_api import SENDER_ORG, WITTEN_JUGENDAMT, body
-
-http = urllib3.PoolManager()
 
 
 def _serve(app: Any) -> Iterator[str]:
@@ -55,12 +51,11 @@ class Suite:
         return {"Authorization": f"Bearer {self.issuer.issue(sub, role, org, 'Test')}"}
 
     def call(self, method: str, url: str, who: dict[str, str], payload: Any = None) -> Any:
-        response = http.request(method, url, json=payload, headers=who)
-        return response.status, json.loads(response.data) if response.data else None
+        return call(method, url, who, payload)
 
 
 @pytest.fixture
-def suite(directory: Directory, tmp_path: Path) -> Iterator[Suite]:  # noqa: F811
+def suite(directory: Directory, tmp_path: Path) -> Iterator[Suite]:
     env = {"LOTSE_AUTH_SECRET": SECRET}
     routing = build_routing(
         RoutingSettings.from_env(
@@ -98,30 +93,18 @@ def suite(directory: Directory, tmp_path: Path) -> Iterator[Suite]:  # noqa: F81
         next(served, None)
 
 
-def wait_for(check: Callable[[], bool], seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("not within time")
-        time.sleep(0.05)
-
-
-def test_a_referral_reaches_the_jugendamts_inbox_and_webhook_once_signed(suite: Suite, receiver: Receiver) -> None:
+def test_a_referral_reaches_the_jugendamts_inbox_and_webhook_once_signed(
+    suite: Suite, channels: Channels, receiver: Receiver
+) -> None:
     jugendamt = suite.directory.org_named(WITTEN_JUGENDAMT)
     maintainer = suite.token(Role.MAINTAINER, jugendamt, "pflege-ja")
-    status, channel = suite.call(
-        "POST",
-        f"{suite.directory.url}/api/v1/organizations/{jugendamt}/notification_channels",
-        maintainer,
-        {"kind": "webhook", "target": receiver.url, "description": "Fachverfahren"},
-    )
-    assert status == 201, channel
+    channel = channels.add(jugendamt, "webhook", receiver.url, maintainer)
     secret = channel["secrets"][0]["secret"]
 
     case_manager = suite.token(Role.CASE_MANAGER, SENDER_ORG, "cm-1")
     status, referral = suite.call("POST", f"{suite.routing_url}/api/v1/referrals", case_manager, body(jugendamt))
     assert status == 201, referral
-    wait_for(lambda: len(receiver.requests) >= 1)
+    wait_for(lambda: len(receiver.requests) >= 1, 15, "the webhook call")
     [request] = receiver.requests
     payload = Webhook(secret).verify(request.body, request.headers)
     assert payload["type"] == "referral.requested" and payload["data"]["referral_id"] == referral["id"]
@@ -151,7 +134,7 @@ def test_a_referral_reaches_the_jugendamts_inbox_and_webhook_once_signed(suite: 
         found = suite.call("GET", f"{suite.routing_url}/api/v1/referrals/{referral['id']}", case_manager)[1]
         return list(found["notifications"])
 
-    wait_for(lambda: bool(told()))
+    wait_for(lambda: bool(told()), 15, "the report in routing")
     assert told() == [
         {
             "organization_id": jugendamt,

@@ -38,7 +38,9 @@ SERVICE_SUBJECT = "service:lotse-notify"
 ROUTING_FEED = "routing"
 DEAD_LETTERS = "lotse.dead"
 
-Process = Literal["serve", "consume", "worker"]
+Process = Literal["serve", "consume", "deliver"]
+"""``deliver`` is each child process of the Celery worker's pool; the worker's parent process runs nothing
+of its own (no threads before it forks)."""
 
 
 @dataclass
@@ -68,7 +70,7 @@ class Container:
     def start_background(self, process: Process = "serve") -> None:
         s = self.settings
         found: list[Any] = []
-        if process in ("serve", "worker"):
+        if process in ("serve", "deliver"):
             found.append(self.relay)  # the delivery reports
         if not s.amqp_url:
             assert isinstance(self.jobs, ThreadJobs)
@@ -78,7 +80,7 @@ class Container:
                 Periodic("directory-feed", s.poll_seconds, self.directory_feed().poll),
                 Periodic("delivery-sweep", s.sweep_seconds, self.sweep),
             ]
-        elif process in ("consume", "worker"):
+        elif process in ("consume", "deliver"):
             from lotse_kit.rabbitmq import RabbitMqSubscriber
 
             if process == "consume":
@@ -179,7 +181,8 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
         from lotse_notify.adapters.jobs.celery_app import CeleryJobs, make_celery
 
         broker = settings.celery_broker_url or settings.amqp_url  # the same broker unless set apart
-        jobs = CeleryJobs(make_celery(broker, f"{settings.queue}.deliveries", settings.sweep_seconds))
+        schedule = settings.var_dir / "celerybeat-schedule"
+        jobs = CeleryJobs(make_celery(broker, f"{settings.queue}.deliveries", settings.sweep_seconds, schedule))
     else:
         jobs = ThreadJobs(deliveries.attempt, settings.delivery_threads)
     return Container(

@@ -68,21 +68,18 @@ def consume() -> None:
 
 @main.command("worker")
 @click.option("--beat", is_flag=True, help="also run the sweep's schedule (one beat in the whole installation)")
-@click.option("--concurrency", default=8, show_default=True, help="delivery threads")
+@click.option("--concurrency", default=4, show_default=True, help="delivery processes")
 def worker(beat: bool, concurrency: int) -> None:
-    """Scale mode: the Celery worker that delivers (threads: deliveries wait on the network, not the CPU)."""
+    """Scale mode: the Celery worker that delivers, in ``concurrency`` child processes."""
     from lotse_notify.entrypoints.worker import register
 
     container = _container()
     _ready(container)
     app = register(container)
     logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO lines are every connection's every step
-    container.start_background("worker")
-    argv = ["worker", "--pool=threads", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip"]
-    try:
-        app.worker_main([*argv, *(["--beat"] if beat else [])])
-    finally:
-        container.stop_background()
+    container.settings.var_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule's state there
+    argv = ["worker", "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip"]
+    app.worker_main([*argv, *(["--beat"] if beat else [])])
 
 
 @main.command("sweep")

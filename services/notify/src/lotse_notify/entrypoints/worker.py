@@ -2,11 +2,19 @@
 
 Run it with ``lotse-notify worker`` (``--beat`` also runs the sweep's schedule), or with
 ``celery -A lotse_notify.entrypoints.worker worker``.
+
+The worker runs the prefork pool: tasks run in child processes and the parent alone speaks to the broker,
+so each job is acknowledged by the thread that received it. (The threads pool acknowledges from its pool
+threads on the connection the parent reads from; py-amqp is not thread-safe, and after a broker restart
+that garbled frames and stalled the worker in our fault test.) The parent starts no threads of its own
+before it forks; each child keeps its own database connections, relays the delivery reports it wrote
+(relays in several processes take turns row by row) and hears channel changes for its own cache.
 """
 
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 from lotse_notify.adapters.jobs.celery_app import DELIVER, SWEEP, CeleryJobs
 from lotse_notify.bootstrap import Container, build
@@ -18,6 +26,12 @@ def register(container: Container) -> Celery:
     if not isinstance(container.jobs, CeleryJobs):
         raise RuntimeError("the worker needs scale mode: set LOTSE_AMQP_URL")
     app, deliveries = container.jobs.app, container.deliveries
+
+    def in_child(**_: Any) -> None:
+        container.engine.dispose(close=False)  # connections made before the fork stay the parent's
+        container.start_background("deliver")
+
+    worker_process_init.connect(in_child, weak=False)
 
     @app.task(name=DELIVER)
     def deliver(delivery_id: str) -> str | None:

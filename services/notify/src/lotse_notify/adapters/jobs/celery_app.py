@@ -4,6 +4,7 @@ only sends them by name."""
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from celery import Celery
 
@@ -13,7 +14,7 @@ DELIVER = "lotse_notify.deliver"
 SWEEP = "lotse_notify.sweep"
 
 
-def make_celery(broker_url: str, queue: str, sweep_seconds: float) -> Celery:
+def make_celery(broker_url: str, queue: str, sweep_seconds: float, schedule_file: Path) -> Celery:
     app = Celery("lotse_notify", broker=broker_url, set_as_current=False)
     app.conf.update(
         task_default_queue=queue,
@@ -27,6 +28,7 @@ def make_celery(broker_url: str, queue: str, sweep_seconds: float) -> Celery:
         broker_connection_timeout=3,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
         beat_schedule={"sweep-deliveries": {"task": SWEEP, "schedule": sweep_seconds}},
+        beat_schedule_filename=str(schedule_file),  # beat's own state, in the service's var folder
         worker_hijack_root_logger=False,
         broker_transport_options={"confirm_publish": True},
     )
