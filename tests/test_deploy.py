@@ -1,9 +1,13 @@
 """Static checks of docker-compose.yml and the images (Docker itself is not on the test machine):
 every service's command exists, its settings parse, its port is the one published, its files exist."""
 
+import base64
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from click.testing import CliRunner
@@ -21,6 +25,18 @@ def _compose() -> dict[str, Any]:
 def _env_file(path: Path) -> dict[str, str]:
     pairs = (line.split("=", 1) for line in path.read_text("utf-8").splitlines() if "=" in line)
     return {k.strip(): v.strip() for k, v in pairs if not k.startswith("#")}
+
+
+def _broker_accepts(url: str) -> bool:
+    """The AMQP URL names the broker service of the compose file and a user of its definitions, with
+    the password whose hash the definitions hold (RabbitMQ's salted SHA-256)."""
+    parts = urlsplit(url)
+    definitions = json.loads((REPO / "deploy/rabbitmq/definitions.json").read_text("utf-8"))
+    [user] = [u for u in definitions["users"] if u["name"] == parts.username]
+    assert user["hashing_algorithm"] == "rabbit_password_hashing_sha256"
+    salted = base64.b64decode(user["password_hash"])
+    password = (parts.password or "").encode()
+    return parts.hostname == "rabbitmq" and salted[4:] == hashlib.sha256(salted[:4] + password).digest()
 
 
 def test_directory_service_settings_command_and_port_agree() -> None:
@@ -48,9 +64,7 @@ def test_directory_worker_reaches_elasticsearch_and_the_broker_the_compose_file_
     settings = Settings.from_env(env)
     assert settings.elasticsearch_url == "http://elasticsearch:9200"
     assert "9200:9200" in services["elasticsearch"]["ports"]
-    rabbit = services["rabbitmq"]["environment"]
-    user, password = rabbit["RABBITMQ_DEFAULT_USER"], rabbit["RABBITMQ_DEFAULT_PASS"]
-    assert settings.celery_broker_url == f"amqp://{user}:{password}@rabbitmq:5672//"
+    assert settings.celery_broker_url is not None and _broker_accepts(settings.celery_broker_url)
     assert Settings.from_env({**env, **web["environment"]}).elasticsearch_url == settings.elasticsearch_url
     steps = re.findall(r"lotse-directory ([a-z -]+?)(?:&&|$)", worker["command"][-1])
     assert [s.strip() for s in steps] == ["db upgrade", "worker --beat"]
@@ -100,3 +114,65 @@ def test_routing_service_reaches_its_database_the_directory_and_the_broker() -> 
     for step in steps:
         result = CliRunner().invoke(routing_cli, [*step.split(), "--help"])
         assert result.exit_code == 0, f"lotse-routing {step}: {result.output}"
+
+
+def test_rabbitmq_loads_the_definitions_every_service_relies_on() -> None:
+    services = _compose()["services"]
+    volumes = services["rabbitmq"]["volumes"]
+    assert "./deploy/rabbitmq/rabbitmq.conf:/etc/rabbitmq/conf.d/20-lotse.conf:ro" in volumes
+    conf = (REPO / "deploy/rabbitmq/rabbitmq.conf").read_text("utf-8")
+    [path] = re.findall(r"^load_definitions\s*=\s*(\S+)", conf, re.M)
+    assert f"./deploy/rabbitmq/definitions.json:{path}:ro" in volumes
+    assert "environment" not in services["rabbitmq"]  # with definitions loaded, no default user is made
+    urls = [
+        service["environment"][key]
+        for service in services.values()
+        for key in ("LOTSE_AMQP_URL", "LOTSE_DIRECTORY_CELERY_BROKER_URL")
+        if key in service.get("environment", {})
+    ]
+    assert len(urls) >= 7 and all(_broker_accepts(url) for url in urls)
+
+
+NOTIFY_PROCESSES = {"notify": "serve", "notify-consumer": "consume", "notify-worker": "worker", "notify-beat": "beat"}
+
+
+def test_notify_api_consumer_worker_and_beat_reach_their_database_the_directory_the_broker_and_smtp() -> None:
+    from lotse_notify.entrypoints.cli import main as notify_cli
+    from lotse_notify.settings import Settings as NotifySettings
+    from lotse_routing.settings import Settings as RoutingSettings
+
+    services = _compose()["services"]
+    web = services["notify"]
+    routing = services["routing"]
+    routing_settings = RoutingSettings.from_env({**_env_file(REPO / routing["env_file"]), **routing["environment"]})
+    init = (REPO / "deploy/postgres-init/10-databases.sql").read_text("utf-8")
+    for name, process in NOTIFY_PROCESSES.items():
+        service = services[name]
+        assert service["image"] == web["image"] and "build" in web  # one image, built once
+        settings = NotifySettings.from_env({**_env_file(REPO / service["env_file"]), **service["environment"]})
+        assert settings.database_url.endswith("@postgres:5432/lotse_notify")
+        assert "CREATE DATABASE lotse_notify" in init
+        assert settings.amqp_url == routing_settings.amqp_url  # one broker: notify hears routing's events
+        directory = services["directory"]["environment"]
+        assert settings.directory_url == f"http://directory:{directory['LOTSE_DIRECTORY_PORT']}"
+        assert settings.smtp_host == "mailpit" and settings.smtp_port == 1025 and "mailpit" in services
+        assert settings.public_url == f"http://localhost:{routing_settings.port}"  # links open routing
+        command = service["command"]
+        if command[0] == "sh":
+            steps = [step.strip() for step in re.findall(r"lotse-notify ([a-z -]+?)(?:&&|$)", command[-1])]
+        else:
+            steps = [" ".join(command[1:])]
+        assert steps[-1].split()[0] == process
+        for step in steps:
+            result = CliRunner().invoke(notify_cli, [*step.split(), "--help"])
+            assert result.exit_code == 0, f"lotse-notify {step}: {result.output}"
+        for server in ("postgres", "rabbitmq"):
+            assert service["depends_on"][server]["condition"] == "service_healthy"
+        if name == "notify":
+            assert steps == ["db upgrade", "serve"]
+            assert settings.host == "0.0.0.0" and f"{settings.port}:{settings.port}" in service["ports"]
+            assert f"127.0.0.1:{settings.port}/health" in " ".join(service["healthcheck"]["test"])
+        else:  # started once the API serves, that is once the database is upgraded
+            assert service["depends_on"]["notify"]["condition"] == "service_healthy"
+    beats = [n for n, s in services.items() if "beat" in " ".join(s.get("command", [])).split()]
+    assert beats == ["notify-beat"]  # one beat for notify (the directory's worker runs its own with --beat)

@@ -241,12 +241,13 @@ def channels(directory: Directory) -> Iterator[Channels]:  # noqa: F811
 
 
 NOTIFY = str(Path(sys.executable).with_name("lotse-notify"))
+REPORTS = "lotse.routing.notifications"  # routing's queue of delivery reports
 
 
 class Scale:
     """Scale mode on the real servers: routing served over HTTP on PostgreSQL, publishing to RabbitMQ, and
-    notify's ``consume`` and ``worker --beat`` as processes (each its own process group, so that a kill
-    takes the worker's beat child too), on notify's own PostgreSQL database and a per-test queue."""
+    notify's ``consume``, ``worker`` and ``beat`` as processes (each its own process group, so that a kill
+    takes the worker's pool children too), on notify's own PostgreSQL database and a per-test queue."""
 
     def __init__(self, routing: RoutingContainer, routing_url: str, env: dict[str, str], logs: Path) -> None:
         self.routing = routing
@@ -265,15 +266,20 @@ class Scale:
         )
         assert done.returncode == 0, done.stderr
 
-    def start(self, *which: str) -> None:
-        """Start ``consume`` and/or ``worker`` and wait until the consumer's queue is declared and bound."""
-        for name in which:
-            argv = {"consume": [NOTIFY, "consume"], "worker": [NOTIFY, "worker", "--beat"]}[name]
+    def start(self, *commands: str) -> None:
+        """Start ``lotse-notify <command>`` for each (``consume``, ``worker``, ``worker --beat``, ``beat``),
+        known by its first word, and wait until the consumer's queue is declared and bound."""
+        for command in commands:
+            name = command.split()[0]
             with (self.logs / f"{name}.log").open("a") as out:
                 self.processes[name] = subprocess.Popen(
-                    argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                    [NOTIFY, *command.split()],
+                    env=self.env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
-        if "consume" in which:
+        if "consume" in commands:
             wait_for(lambda: self.consumers(self.env["LOTSE_NOTIFY_QUEUE"]) > 0, 30, "the consumer's queue")
 
     def kill(self, *which: str) -> None:
@@ -397,7 +403,7 @@ def scale(directory: Directory, rabbitmq_url: str, mailbox: Mailbox, tmp_path: P
             http.clear()
             connection = pika.BlockingConnection(connection_parameters(rabbitmq_url))
             channel = connection.channel()
-            for name in (queue, f"{queue}.dead", f"{queue}.deliveries", "lotse.routing.notifications"):
+            for name in (queue, f"{queue}.dead", f"{queue}.deliveries", REPORTS, f"{REPORTS}.dead"):
                 channel.queue_delete(name)
             connection.close()
 

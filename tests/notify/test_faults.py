@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from lotse_contracts.webhooks import verify
 
-from tests.notify.conftest import Channels, Receiver, Scale, restart_rabbitmq, start_rabbitmq, wait_for
+from tests.notify.conftest import REPORTS, Channels, Receiver, Scale, restart_rabbitmq, start_rabbitmq, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
 
@@ -44,7 +44,7 @@ def _every_referral_told_once(scale: Scale, receiver: Receiver, secret: str) -> 
     wait_for(lambda: scale.reports() == count, 60, "every report in routing")
     wait_for(scale.outboxes_empty, 30, "both outboxes published")
     queue = scale.env["LOTSE_NOTIFY_QUEUE"]
-    for name in (queue, f"{queue}.dead", "lotse.routing.notifications", "lotse.routing.notifications.dead"):
+    for name in (queue, f"{queue}.dead", REPORTS, f"{REPORTS}.dead"):
         assert scale.depth(name) == 0, name
     wait_for(lambda: scale.depth(f"{queue}.deliveries") == 0, 10, "the delivery queue drained")
     return Counter(r.headers["webhook-id"] for r in receiver.requests)
@@ -54,7 +54,7 @@ def test_a_broker_restart_with_500_referrals_in_flight_loses_none_and_repeats_no
     scale: Scale, channels: Channels, receiver: Receiver
 ) -> None:
     secret = _webhook(scale, channels, receiver)
-    scale.start("consume", "worker")
+    scale.start("consume", "worker", "beat")
     try:
         with ThreadPoolExecutor(1) as pool:
             creating = pool.submit(scale.refer, 500)
@@ -76,7 +76,7 @@ def test_killing_worker_and_consumer_mid_delivery_loses_none_and_repeats_only_un
 ) -> None:
     secret = _webhook(scale, channels, receiver)
     receiver.delay = 0.2  # each answer takes a while: the kill comes while requests are open
-    scale.start("consume", "worker")
+    scale.start("consume", "worker", "beat")
     with ThreadPoolExecutor(1) as pool:
         creating = pool.submit(scale.refer, 200)
         wait_for(lambda: len(receiver.requests) >= 40, 60, "the first 40 requests")
@@ -84,7 +84,7 @@ def test_killing_worker_and_consumer_mid_delivery_loses_none_and_repeats_only_un
         held = scale.delivery_states()["delivering"]
         creating.result(timeout=120)  # created while nobody consumes
     assert held > 0  # deliveries were under way when the worker died
-    scale.start("consume", "worker")
+    scale.start("consume", "worker")  # beat ran on
     _all_accepted(scale, receiver, 200, 120)
     requests = _every_referral_told_once(scale, receiver, secret)
     repeated = sum(n - 1 for n in requests.values())
@@ -97,7 +97,7 @@ def test_a_receiver_failing_for_a_while_gets_every_notification_once_it_answers(
 ) -> None:
     secret = _webhook(scale, channels, receiver)
     receiver.failing = True
-    scale.start("consume", "worker")
+    scale.start("consume", "worker", "beat")
     scale.refer(100)
 
     def each_tried_twice() -> bool:

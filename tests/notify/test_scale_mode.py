@@ -18,7 +18,7 @@ def test_each_referral_is_notified_exactly_once_by_webhook_and_email_through_rab
 ) -> None:
     secret = channels.add(scale.jugendamt, "webhook", receiver.url)["secrets"][0]["secret"]
     channels.add(scale.jugendamt, "email", "eingang@jugendamt-witten.example")
-    scale.start("consume", "worker")
+    scale.start("consume", "worker --beat")
     scale.refer(20, threads=1)
     referrals = scale.referrals
     wait_for(lambda: len(set(receiver.ids())) >= 20 and len(mailbox.messages) >= 20, 60, "all notifications")

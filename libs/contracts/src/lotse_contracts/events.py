@@ -11,6 +11,10 @@ from typing import Any
 EXCHANGE = "lotse.events"
 """The one durable topic exchange every service publishes to."""
 
+DEAD_LETTERS = "lotse.dead"
+"""The durable topic exchange a service's queue sends the messages it could not process to, under the
+queue's own name as routing key: they wait in ``<queue>.dead`` for an operator."""
+
 ANY = "any"
 """Routing-key segment for events that concern no single legal domain or region."""
 

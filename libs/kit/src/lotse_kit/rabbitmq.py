@@ -86,9 +86,10 @@ class RabbitMqSubscriber:
     its connection (for a process's caches, whose ``on_connect`` makes up for what was missed while
     away). Each message is handed to ``handler`` and acknowledged only after it returned, one at a time
     (prefetch 1). A message the handler fails on is rejected without requeue, to the dead-letter exchange
-    ``dead_letter_exchange`` (declared with a queue ``<queue>.dead`` that keeps such messages for an operator)
-    or one a policy sets. A handler that raises :class:`TryLater` is called again with the same message, after
-    a growing pause in which the connection's heartbeats go on. A lost connection is opened again with backoff.
+    ``dead_letter_exchange`` under the queue's name as routing key (declared with a queue ``<queue>.dead``,
+    bound by that name, that keeps such messages for an operator) or one a policy sets. A handler that
+    raises :class:`TryLater` is called again with the same message, after a growing pause in which the
+    connection's heartbeats go on. A lost connection is opened again with backoff.
     """
 
     def __init__(
@@ -118,19 +119,25 @@ class RabbitMqSubscriber:
         self.ready = threading.Event()
         """Set once the queue is declared and bound (and after every reconnect)."""
 
+    def arguments(self) -> dict[str, str]:
+        """The durable queue's arguments (a deployment's definitions must declare it with the same)."""
+        arguments = {"x-queue-type": "quorum"}
+        if self.dead_letter_exchange:  # to its own dead queue only, under its own name
+            arguments["x-dead-letter-exchange"] = self.dead_letter_exchange
+            arguments["x-dead-letter-routing-key"] = self.queue
+        return arguments
+
     def declare(self, channel: BlockingChannel) -> None:
         channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
         if self.transient:
             channel.queue_declare(self.queue, exclusive=True, auto_delete=True)
         else:
-            arguments = {"x-queue-type": "quorum"}
+            channel.queue_declare(self.queue, durable=True, arguments=self.arguments())
             if self.dead_letter_exchange:
                 dead = f"{self.queue}.dead"
                 channel.exchange_declare(self.dead_letter_exchange, exchange_type="topic", durable=True)
                 channel.queue_declare(dead, durable=True, arguments={"x-queue-type": "quorum"})
-                channel.queue_bind(dead, self.dead_letter_exchange, routing_key="#")
-                arguments["x-dead-letter-exchange"] = self.dead_letter_exchange
-            channel.queue_declare(self.queue, durable=True, arguments=arguments)
+                channel.queue_bind(dead, self.dead_letter_exchange, routing_key=self.queue)
         for key in self.bindings:
             channel.queue_bind(self.queue, self.exchange, routing_key=key)
 

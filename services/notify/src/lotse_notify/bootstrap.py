@@ -10,10 +10,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from flask import Flask
 from lotse_contracts import EventEnvelope
+from lotse_contracts.events import DEAD_LETTERS
 from lotse_kit.auth import TokenVerifier
 from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
@@ -34,9 +35,11 @@ from lotse_notify.use_cases.deliveries import Deliveries
 from lotse_notify.use_cases.inbox import Inbox
 from lotse_notify.use_cases.intake import Intake
 
+if TYPE_CHECKING:
+    from lotse_kit.rabbitmq import RabbitMqSubscriber
+
 SERVICE_SUBJECT = "service:lotse-notify"
 ROUTING_FEED = "routing"
-DEAD_LETTERS = "lotse.dead"
 
 Process = Literal["serve", "consume", "deliver"]
 """``deliver`` is each child process of the Celery worker's pool; the worker's parent process runs nothing
@@ -84,11 +87,7 @@ class Container:
             from lotse_kit.rabbitmq import RabbitMqSubscriber
 
             if process == "consume":
-                found.append(
-                    RabbitMqSubscriber(
-                        s.amqp_url, s.queue, ["referral.#"], self.on_event, dead_letter_exchange=DEAD_LETTERS
-                    )
-                )
+                found.append(self.referral_subscriber())
             found.append(
                 RabbitMqSubscriber(
                     s.amqp_url,
@@ -106,6 +105,14 @@ class Container:
     def stop_background(self) -> None:
         for worker in reversed(self.background):
             worker.stop()
+
+    def referral_subscriber(self) -> "RabbitMqSubscriber":
+        """Scale mode: referral events, from notify's durable queue (``LOTSE_NOTIFY_QUEUE``)."""
+        from lotse_kit.rabbitmq import RabbitMqSubscriber
+
+        s = self.settings
+        assert s.amqp_url
+        return RabbitMqSubscriber(s.amqp_url, s.queue, ["referral.#"], self.on_event, dead_letter_exchange=DEAD_LETTERS)
 
     def routing_feed(self) -> FeedReader:
         """Embedded mode: routing's events, every one, from where notify read up to last time."""

@@ -3,10 +3,11 @@
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import holidays
 from flask import Flask
+from lotse_contracts.events import DEAD_LETTERS
 from lotse_kit.auth import TokenVerifier
 from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
@@ -26,7 +27,12 @@ from lotse_routing.use_cases.referrals import Referrals
 from lotse_routing.use_cases.responsibility import Responsibility
 
 SERVICE_SUBJECT = "service:lotse-routing"
+if TYPE_CHECKING:
+    from lotse_kit.rabbitmq import RabbitMqSubscriber
+
 NOTIFY_FEED = "notify"
+REPORT_QUEUE = "lotse.routing.notifications"
+"""Scale mode: routing's durable queue of notify's delivery reports (declared so in deploy/rabbitmq)."""
 
 
 @dataclass
@@ -68,15 +74,7 @@ class Container:
         else:
             from lotse_kit.rabbitmq import RabbitMqSubscriber
 
-            self.background.append(
-                RabbitMqSubscriber(
-                    s.amqp_url,
-                    "lotse.routing.notifications",
-                    ["notification.#"],
-                    self.reports.record,
-                    dead_letter_exchange="lotse.dead",
-                )
-            )
+            self.background.append(self.report_subscriber())
             self.background.append(
                 RabbitMqSubscriber(
                     s.amqp_url,
@@ -89,6 +87,14 @@ class Container:
             )
         for worker in self.background:
             worker.start()
+
+    def report_subscriber(self) -> "RabbitMqSubscriber":
+        """Scale mode: notify's delivery reports, from routing's durable queue."""
+        from lotse_kit.rabbitmq import RabbitMqSubscriber
+
+        assert self.settings.amqp_url
+        url, handler = self.settings.amqp_url, self.reports.record
+        return RabbitMqSubscriber(url, REPORT_QUEUE, ["notification.#"], handler, dead_letter_exchange=DEAD_LETTERS)
 
     def notify_feed(self) -> FeedReader:
         """Embedded mode: notify's delivery reports, every one, from where routing read up to last time."""

@@ -1,4 +1,4 @@
-"""Command line of the notify service: database, serve, consume, worker, dead deliveries."""
+"""Command line of the notify service: database, serve, consume, worker, beat, dead deliveries."""
 
 import logging
 import signal
@@ -6,6 +6,7 @@ import threading
 
 import click
 
+from lotse_notify.adapters.jobs.celery_app import CeleryJobs
 from lotse_notify.bootstrap import Container, build
 from lotse_notify.settings import Settings
 
@@ -80,6 +81,18 @@ def worker(beat: bool, concurrency: int) -> None:
     container.settings.var_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule's state there
     argv = ["worker", "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip"]
     app.worker_main([*argv, *(["--beat"] if beat else [])])
+
+
+@main.command("beat")
+def beat() -> None:
+    """Scale mode: Celery beat alone, sending the sweep every LOTSE_NOTIFY_SWEEP_SECONDS (run exactly one
+    per installation, or one worker with --beat instead)."""
+    container = _container()
+    if not container.settings.amqp_url:
+        raise click.ClickException("beat needs scale mode: set LOTSE_AMQP_URL")
+    container.settings.var_dir.mkdir(parents=True, exist_ok=True)
+    assert isinstance(container.jobs, CeleryJobs)
+    container.jobs.app.start(["beat", "--loglevel=INFO"])
 
 
 @main.command("sweep")
