@@ -87,7 +87,7 @@ class Container:
             from lotse_kit.rabbitmq import RabbitMqSubscriber
 
             if process == "consume":
-                found.append(self.referral_subscriber())
+                found += [self.referral_subscriber() for _ in range(s.consumers)]
             found.append(
                 RabbitMqSubscriber(
                     s.amqp_url,

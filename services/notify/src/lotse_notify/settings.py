@@ -49,6 +49,9 @@ class Settings:
     threads: int = 4
     delivery_threads: int = 4
     """Embedded mode: threads of the in-process delivery worker."""
+    consumers: int = 4
+    """Scale mode: consumers (threads, each on its own connection, prefetch 1) ``consume`` runs on the queue:
+    each event waits for notify's commit and the broker's confirm of its jobs, so one alone takes ~50/s."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -89,4 +92,5 @@ class Settings:
             workers=int(env.get(f"{p}WORKERS", "1")),
             threads=int(env.get(f"{p}THREADS", "4")),
             delivery_threads=int(env.get(f"{p}DELIVERY_THREADS", "4")),
+            consumers=int(env.get(f"{p}CONSUMERS", "4")),
         )

@@ -1,0 +1,490 @@
+"""The notify benchmark: referral → webhook, end to end, in RabbitMQ mode on this machine's PostgreSQL and
+RabbitMQ, with the raw pika round trip on the same broker as the floor.
+
+1. Serves the directory (NRW demo data; its demo load gives the Witten Jugendamt a webhook to this run's
+   receiver), routing on PostgreSQL publishing to RabbitMQ (2 processes, 4 threads each, as `make run`), and
+   notify as it runs in scale mode: `lotse-notify consume`, `worker` (prefork, 4 processes) and `beat`, on
+   its own PostgreSQL database and a queue of this run. The webhook receiver is a process of its own that
+   notes the monotonic time of each request (the clock every process of the machine shares).
+2. Floor: persistent messages published with confirms to a quorum queue and consumed by a second
+   connection, at the latency phase's rate; publish → consume, percentiles.
+3. Latency: referrals created over HTTP at a steady rate (open loop); HTTP 201 → the receiver's request.
+4. Sustained: 200 referrals/s for 60 s (open loop); each second the depth of notify's queue and of the
+   delivery queue and the worker tree's memory (resident and proportional); afterwards, every referral's
+   webhook counted by id, and how long the rest took to arrive.
+
+    python bench/notify.py                       # what `make bench` runs last
+    python bench/notify.py --rate 100 --seconds 20
+"""
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from lotse_contracts import Role
+from lotse_kit.auth import HmacTokenVerifier
+from lotse_kit.settings import embedded_secret
+from routing import AMQP_URL, SENDER_ORG, THREADS, WORKERS, start, stop
+from run import BIN, RESULTS, _free_port, _memory_mib, _stats, machine, pace
+
+POSTGRES_ADMIN_URL = os.environ.get("LOTSE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+WITTEN = {"legal_domain": "SGB_VIII", "location": "Ruhrstraße 1, 58452 Witten", "residence_of": "parents"}
+SENDERS = 8
+"""Client threads creating referrals (open loop: each sends at its due times, late ones at once)."""
+
+
+# -- the webhook receiver (a process of its own) ---------------------------------------------------
+def receive(port: int, log: Path) -> None:
+    """Answer every webhook 200 and note ``<monotonic time> <referral id> <webhook-id>``, one line each."""
+    out = log.open("a", buffering=1)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as notify's connection pool expects
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            at = time.monotonic()
+            referral = json.loads(body)["data"]["referral_id"]
+            with lock:
+                out.write(f"{at} {referral} {self.headers['webhook-id']}\n")
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+def received(log: Path) -> dict[str, tuple[float, set[str]]]:
+    """Per referral: when its webhook first came, and the webhook-ids it came under."""
+    got: dict[str, tuple[float, set[str]]] = {}
+    for line in log.read_text().splitlines():
+        at, referral, webhook_id = line.split()
+        first, ids = got.get(referral, (float(at), set()))
+        got[referral] = (min(first, float(at)), ids | {webhook_id})
+    return got
+
+
+# -- servers --------------------------------------------------------------------------------------
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+class Broker:
+    """A connection to the broker for reading queue depths and for the floor."""
+
+    def __init__(self) -> None:
+        import pika
+        from lotse_kit.rabbitmq import connection_parameters
+
+        self.parameters = connection_parameters(AMQP_URL)
+        self.connection = pika.BlockingConnection(self.parameters)
+        self.channel = self.connection.channel()
+
+    def queue(self, name: str) -> tuple[int, int]:
+        """(messages ready, consumers) of a queue."""
+        ok = self.channel.queue_declare(name, passive=True).method
+        return ok.message_count, ok.consumer_count
+
+    def delete(self, *names: str) -> None:
+        for name in names:
+            self.channel.queue_delete(name)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def floor(broker: Broker, count: int, rate: float) -> dict[str, Any]:
+    """The raw pika round trip on the same broker: publish (persistent, confirmed, to a quorum queue) →
+    consume on another connection (prefetch 1, ack each), at ``rate`` per second."""
+    import pika
+
+    name = f"lotse.bench.floor.{os.getpid()}"
+    broker.channel.queue_declare(name, durable=True, arguments={"x-queue-type": "quorum"})
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def consume() -> None:
+        connection = pika.BlockingConnection(broker.parameters)
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=1)
+        for method, properties, _ in channel.consume(name, inactivity_timeout=0.5):
+            if method is not None:
+                latencies.append((time.monotonic() - sent[properties.message_id]) * 1000)
+                channel.basic_ack(method.delivery_tag)
+            if len(latencies) >= count:
+                break
+        channel.cancel()
+        connection.close()
+        done.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    publisher = pika.BlockingConnection(broker.parameters)
+    channel = publisher.channel()
+    channel.confirm_delivery()
+    start_at = time.monotonic()
+    for i in range(count):
+        _sleep_until(start_at + i / rate)
+        ident = str(uuid.uuid4())
+        sent[ident] = time.monotonic()
+        properties = pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent, message_id=ident)
+        channel.basic_publish("", name, b'{"type": "bench"}', properties)
+    done.wait(60)
+    publisher.close()
+    broker.delete(name)
+    return _stats(latencies)
+
+
+# -- load -----------------------------------------------------------------------------------------
+def _sleep_until(due: float) -> None:
+    wait = due - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+
+
+def create(base: str, body: bytes, headers: dict[str, str], count: int, rate: float) -> dict[str, Any]:
+    """Create ``count`` referrals at ``rate`` per second from :data:`SENDERS` threads on keep-alive
+    connections: when each was answered 201 (monotonic), HTTP latencies, errors, the rate achieved."""
+    host, port = base.removeprefix("http://").split(":")
+    created: dict[str, float] = {}
+    http_ms: list[float] = []
+    errors: list[int] = []
+    todo: queue.Queue[int] = queue.Queue()
+    for i in range(count):
+        todo.put(i)
+    start_at = time.monotonic() + 0.1
+    lock = threading.Lock()
+
+    def sender() -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                break
+            _sleep_until(start_at + i / rate)
+            began = time.monotonic()
+            conn.request("POST", "/api/v1/referrals", body, headers)
+            response = conn.getresponse()
+            answer = response.read()
+            at = time.monotonic()
+            with lock:
+                if response.status == 201:
+                    created[json.loads(answer)["id"]] = at
+                    http_ms.append((at - began) * 1000)
+                else:
+                    errors.append(response.status)
+        conn.close()
+
+    threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = max(created.values(), default=start_at) - start_at
+    return {
+        "created": created,
+        "http": _stats(http_ms) if http_ms else {},
+        "errors": len(errors),
+        "achieved_per_s": round(len(created) / wall, 1) if wall > 0 else 0,
+    }
+
+
+def arrival(created: dict[str, float], log: Path, seconds: float) -> dict[str, Any]:
+    """Wait up to ``seconds`` for every created referral's webhook; end-to-end latencies and what is
+    missing or came under more than one webhook-id."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = received(log)
+        missing = [r for r in created if r not in got]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    latencies = [(got[r][0] - at) * 1000 for r, at in created.items() if r in got]
+    return {
+        **(_stats(latencies) if latencies else {}),
+        "expected": len(created),
+        "arrived": len(created) - len(missing),
+        "missing": len(missing),
+        "more_than_one_webhook_id": sum(1 for r in created if r in got and len(got[r][1]) > 1),
+    }
+
+
+def sustained(
+    base: str, body: bytes, headers: dict[str, str], rate: float, seconds: float, log: Path, watch: Callable[[], Any]
+) -> dict[str, Any]:
+    samples: list[dict[str, Any]] = []
+    stop_watching = threading.Event()
+
+    def sample() -> None:
+        begin = time.monotonic()
+        while not stop_watching.wait(1.0):
+            samples.append({"t": round(time.monotonic() - begin), **watch()})
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    load_began = time.monotonic()
+    made = create(base, body, headers, round(rate * seconds), rate)
+    load_ended = time.monotonic()
+    result = arrival(made["created"], log, 180)
+    drained_after = time.monotonic() - load_ended
+    stop_watching.set()
+    watcher.join()
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "load_s": round(load_ended - load_began, 1),
+        "achieved_per_s": made["achieved_per_s"],
+        "http": made["http"],
+        "errors": made["errors"],
+        "end_to_end": result,
+        "all_arrived_s_after_load": round(drained_after, 1),
+        "samples": samples,
+    }
+
+
+# -- the run --------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency-rate", type=float, default=50, help="referrals per second, latency phase")
+    parser.add_argument("--latency-count", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=200, help="referrals per second, sustained phase")
+    parser.add_argument("--seconds", type=float, default=60, help="sustained phase: how long")
+    parser.add_argument("--concurrency", type=int, default=4, help="the Celery worker's processes")
+    parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    parser.add_argument("--receiver", nargs=2, metavar=("PORT", "LOG"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.receiver:
+        receive(int(args.receiver[0]), Path(args.receiver[1]))
+        return
+
+    run_id = uuid.uuid4().hex[:8]
+    var = Path(tempfile.mkdtemp(prefix="lotse-bench-notify-"))
+    log = var / "webhooks.log"
+    log.touch()
+    directory_port, routing_port, notify_port, receiver_port = (_free_port() for _ in range(4))
+    queue_name = f"lotse.bench.notify.{run_id}"
+    result: dict[str, Any] = {"date": date.today().isoformat(), "machine": machine(), "pace_s": pace()}
+    processes: list[subprocess.Popen[bytes]] = []
+    broker = Broker()
+    with (
+        postgres_database(f"lotse_bench_routing_{run_id}") as routing_db,
+        postgres_database(f"lotse_bench_notify_{run_id}") as notify_db,
+    ):
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("LOTSE_")},
+            "LOTSE_VAR_DIR": str(var),
+            "LOTSE_DIRECTORY_PORT": str(directory_port),
+            "LOTSE_DIRECTORY_WORKERS": WORKERS,
+            "LOTSE_DIRECTORY_THREADS": THREADS,
+            "LOTSE_DIRECTORY_DEMO_WEBHOOK_URL": f"http://127.0.0.1:{receiver_port}/lotse",
+            "LOTSE_ROUTING_PORT": str(routing_port),
+            "LOTSE_ROUTING_WORKERS": WORKERS,
+            "LOTSE_ROUTING_THREADS": THREADS,
+            "LOTSE_ROUTING_DATABASE_URL": routing_db,
+            "LOTSE_ROUTING_DIRECTORY_URL": f"http://127.0.0.1:{directory_port}",
+            "LOTSE_AMQP_URL": AMQP_URL,
+            "LOTSE_NOTIFY_PORT": str(notify_port),
+            "LOTSE_NOTIFY_DATABASE_URL": notify_db,
+            "LOTSE_NOTIFY_DIRECTORY_URL": f"http://127.0.0.1:{directory_port}",
+            "LOTSE_NOTIFY_QUEUE": queue_name,
+        }
+        for tool, step in (("directory", "db upgrade"), ("directory", "demo load"), ("routing", "db upgrade")):
+            subprocess.run([BIN / f"lotse-{tool}", *step.split()], env=env, check=True, capture_output=True)
+        subprocess.run([BIN / "lotse-notify", "db", "upgrade"], env=env, check=True, capture_output=True)
+
+        def spawn(*argv: str | Path) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        try:
+            processes.append(spawn(sys.executable, __file__, "--receiver", str(receiver_port), str(log)))
+            processes.append(start("lotse-directory", env, f"http://127.0.0.1:{directory_port}"))
+            routing_url = f"http://127.0.0.1:{routing_port}"
+            processes.append(start("lotse-routing", env, routing_url))
+            consumer = spawn(BIN / "lotse-notify", "consume")
+            worker = spawn(BIN / "lotse-notify", "worker", f"--concurrency={args.concurrency}")
+            beat = spawn(BIN / "lotse-notify", "beat")
+            processes += [consumer, worker, beat]
+            deliveries = f"{queue_name}.deliveries"
+            for name in (queue_name, deliveries):
+                _wait(lambda name=name: _consumers(broker, name) > 0, 60, f"a consumer on {name}")  # type: ignore[misc]
+
+            token = HmacTokenVerifier(embedded_secret(var)).issue("bench", Role.CASE_MANAGER, SENDER_ORG, "Bench")
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            body = referral_body(routing_url, headers)
+            warm = create(routing_url, body, headers, 300, args.latency_rate)  # caches, connections, JIT-free
+            arrival(warm["created"], log, 60)
+
+            result["floor"] = floor(broker, args.latency_count, args.latency_rate)
+            print("pika floor", result["floor"])
+            made = create(routing_url, body, headers, args.latency_count, args.latency_rate)
+            result["latency"] = {
+                "rate": args.latency_rate,
+                "achieved_per_s": made["achieved_per_s"],
+                "http": made["http"],
+                "errors": made["errors"],
+                "end_to_end": arrival(made["created"], log, 60),
+                "pace_s": pace(),
+            }
+            print("latency", result["latency"])
+
+            def watch() -> dict[str, Any]:
+                memory = _memory_mib(worker.pid)
+                return {
+                    "notify_queue": broker.queue(queue_name)[0],
+                    "delivery_queue": broker.queue(deliveries)[0],
+                    "worker_rss_mib": sum(p["VmRSS"] for p in memory["processes"].values()),
+                    "worker_pss_mib": memory["total_pss"],
+                    "worker_processes": len(memory["processes"]),
+                }
+
+            result["sustained"] = sustained(routing_url, body, headers, args.rate, args.seconds, log, watch)
+            result["sustained"]["pace_s"] = pace()
+            print("sustained", {k: v for k, v in result["sustained"].items() if k != "samples"})
+        finally:
+            for process in reversed(processes):
+                stop(process)
+            broker.delete(queue_name, f"{queue_name}.dead", f"{queue_name}.deliveries")
+            broker.close()
+            if not args.keep:
+                shutil.rmtree(var, ignore_errors=True)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    host = (
+        "vm" if "EPYC" in result["machine"]["cpu"] or "Xeon" in result["machine"]["cpu"] else result["machine"]["host"]
+    )
+    stem = RESULTS / f"{result['date']}-{host}-notify"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(report(result))
+    print(report(result))
+
+
+def _consumers(broker: Broker, name: str) -> int:
+    try:
+        return broker.queue(name)[1]
+    except Exception:  # not declared yet: the channel was closed, open another
+        broker.channel = broker.connection.channel()
+        return 0
+
+
+def _wait(check: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what}: not within {seconds} s")
+        time.sleep(0.2)
+
+
+def referral_body(routing_url: str, headers: dict[str, str]) -> bytes:
+    """A referral to the authority routing names responsible for a family in Witten (the demo's Jugendamt
+    Witten, which has the webhook)."""
+    host, port = routing_url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", "/api/v1/responsible?" + urlencode(WITTEN), headers=headers)
+    answer = json.loads(conn.getresponse().read())
+    conn.close()
+    recipient = answer["candidates"][0]["organization_id"]
+    return json.dumps(
+        {
+            **WITTEN,
+            "urgency": "normal",
+            "reason": "Benchmark: Beratung gewünscht",
+            "client": {"name": "Bench Klient", "birth_date": "1990-01-01", "phone": "+49 000 0"},
+            "consent": {
+                "given_by": "Bench Klient",
+                "given_at": "2026-11-20T10:00:00+01:00",
+                "form": "written",
+                "recipient_organization_id": recipient,
+                "data_categories": ["name", "birth_date", "contact", "reason"],
+            },
+        }
+    ).encode()
+
+
+def _latency(x: dict[str, Any]) -> str:
+    return f"p50 {x['p50_ms']} / p95 {x['p95_ms']} / p99 {x['p99_ms']} / max {x['max_ms']} ms"
+
+
+def report(r: dict[str, Any]) -> str:
+    m, lat, sus, fl = r["machine"], r["latency"], r["sustained"], r["floor"]
+    e2e, s_e2e = lat["end_to_end"], sus["end_to_end"]
+    samples = sus["samples"]
+    during = [s for s in samples if s["t"] <= sus["load_s"]]
+    half = len(during) // 2
+
+    def depth(sample: dict[str, int]) -> int:
+        return sample["notify_queue"] + sample["delivery_queue"]
+
+    first_half = max((depth(s) for s in during[:half]), default=0)
+    second_half = max((depth(s) for s in during[half:]), default=0)
+    rss = max((s["worker_rss_mib"] for s in samples), default=0)
+    pss = max((s["worker_pss_mib"] for s in samples), default=0)
+    rows = [
+        ("raw pika publish → consume (floor)", f"{_latency(fl)} at {lat['rate']:.0f}/s", "—"),
+        (
+            f"referral 201 → webhook at {lat['rate']:.0f}/s",
+            f"{_latency(e2e)}; {e2e['arrived']} of {e2e['expected']} arrived (pace {lat['pace_s']} s)",
+            "p95 ≤ 100 ms",
+        ),
+        (
+            f"sustained {sus['rate']:.0f}/s for {sus['seconds']:.0f} s",
+            f"{sus['achieved_per_s']}/s created, {sus['errors']} errors; {s_e2e['arrived']} of {s_e2e['expected']}"
+            f" arrived, {s_e2e['more_than_one_webhook_id']} under more than one webhook-id; the last"
+            f" {sus['all_arrived_s_after_load']} s after the load; 201 → webhook {_latency(s_e2e)}",
+            "≥ 200/s, none lost",
+        ),
+        (
+            "queue depth (notify + delivery queue, ready)",
+            f"highest {first_half} in the first half of the load, {second_half} in the second",
+            "no growth",
+        ),
+        ("Celery worker tree memory", f"{rss} MiB resident (sum), {pss} MiB proportional", "< 150 MB"),
+    ]
+    table = "\n".join(f"| {what} | {value} | {target} |" for what, value, target in rows)
+    return f"""# Notify benchmark, {r["date"]}
+
+Machine: {m["cpu"]}, {m["cores"]} cores, {m["memory_gib"]} GiB, {m["os"]}, Python {m["python"]}.
+Pace (a fixed Python loop; lower is faster): {r["pace_s"]} s at the start. RabbitMQ mode on this
+machine's RabbitMQ and PostgreSQL: routing (2 processes, 4 threads each) publishes, `lotse-notify consume`,
+`worker --concurrency 4` (prefork) and `beat` deliver to a webhook receiver process; every process shares
+the machine's 2 cores with the load generator ({SENDERS} client threads, open loop).
+
+| what | result | target |
+|---|---|---|
+{table}
+"""
+
+
+if __name__ == "__main__":
+    main()
