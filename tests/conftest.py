@@ -1,6 +1,7 @@
 """Shared fixtures: real servers (PostgreSQL) per SERVERS.md, skipped or required by LOTSE_REQUIRE_SERVERS."""
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,16 @@ def server_missing(name: str, how: str) -> None:
     if os.environ.get("LOTSE_REQUIRE_SERVERS") == "1":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def rabbitmq_tool(name: str) -> str:
+    """The path of a local RabbitMQ command (``rabbitmqctl``, ``rabbitmq-server``) for tests that restart
+    the broker or import definitions into it; skipped without it (failed in CI)."""
+    found = shutil.which(name)
+    if found is None:
+        server_missing(f"RabbitMQ's {name}", "install rabbitmq-server on this machine")
+    assert found is not None
+    return found
 
 
 @contextmanager

@@ -4,7 +4,6 @@ over it without a mismatch, events reach the queues bound for them before any co
 message goes to its own queue's dead letters only, and the policies apply."""
 
 import json
-import shutil
 import subprocess
 import time
 import uuid
@@ -22,7 +21,7 @@ from lotse_routing.bootstrap import REPORT_QUEUE
 from lotse_routing.bootstrap import build as build_routing
 from lotse_routing.settings import Settings as RoutingSettings
 
-from tests.conftest import REPO, server_missing
+from tests.conftest import REPO, rabbitmq_tool
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -31,11 +30,8 @@ TOPOLOGY = ("exchanges", "queues", "bindings", "policies")
 
 
 def _ctl(*args: str, given: str | None = None) -> str:
-    ctl = shutil.which("rabbitmqctl")
-    if ctl is None:
-        server_missing("RabbitMQ's rabbitmqctl (to import definitions)", "install rabbitmq-server on this machine")
-    assert ctl is not None
-    done = subprocess.run([ctl, *args], input=given, capture_output=True, text=True, timeout=60, check=False)
+    command = [rabbitmq_tool("rabbitmqctl"), *args]
+    done = subprocess.run(command, input=given, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

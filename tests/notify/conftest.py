@@ -4,7 +4,6 @@ publishing to RabbitMQ, and notify's `consume` and `worker --beat` as processes 
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -39,7 +38,7 @@ from lotse_routing.settings import Settings as RoutingSettings
 from sqlalchemy import Engine, func, select, text
 from werkzeug.serving import make_server
 
-from tests.conftest import fresh_postgres_database, server_missing
+from tests.conftest import fresh_postgres_database, rabbitmq_tool
 from tests.routing.conftest import SECRET, Directory, directory  # noqa: F401 (the served directory fixture)
 from tests.routing.test_referrals_api import SENDER_ORG, WITTEN_JUGENDAMT, body
 
@@ -408,24 +407,15 @@ def scale(directory: Directory, rabbitmq_url: str, mailbox: Mailbox, tmp_path: P
             connection.close()
 
 
-def _rabbitmq_tools() -> tuple[str, str]:
-    ctl, server = shutil.which("rabbitmqctl"), shutil.which("rabbitmq-server")
-    if ctl is None or server is None:
-        server_missing("RabbitMQ's rabbitmqctl (to restart the broker)", "install rabbitmq-server on this machine")
-    assert ctl is not None and server is not None
-    return ctl, server
-
-
 def restart_rabbitmq() -> None:
     """Stop the broker's node (every connection drops, the port closes) and start it again."""
-    ctl, _ = _rabbitmq_tools()
-    subprocess.run([ctl, "stop"], capture_output=True, timeout=60, check=True)
+    subprocess.run([rabbitmq_tool("rabbitmqctl"), "stop"], capture_output=True, timeout=60, check=True)
     start_rabbitmq()
 
 
 def start_rabbitmq() -> None:
     """Start the local broker, if it is not running, and wait until it answers."""
-    ctl, server = _rabbitmq_tools()
+    ctl, server = rabbitmq_tool("rabbitmqctl"), rabbitmq_tool("rabbitmq-server")
 
     def up() -> bool:
         return (
