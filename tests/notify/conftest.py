@@ -1,6 +1,6 @@
 """Notify fixtures: a real webhook receiver (HTTP server), a real SMTP server (aiosmtpd), notification
 channels added through the directory's API, and scale mode on the real servers: routing on PostgreSQL
-publishing to RabbitMQ, and notify's `consume` and `worker` and `beat` as processes that can be killed."""
+publishing to RabbitMQ, and notify's `consume` and `worker --beat` as processes that can be killed."""
 
 import json
 import os
@@ -266,7 +266,7 @@ class Scale:
         assert done.returncode == 0, done.stderr
 
     def start(self, *commands: str) -> None:
-        """Start ``lotse-notify <command>`` for each (``consume``, ``worker``, ``beat``),
+        """Start ``lotse-notify <command>`` for each (``consume``, ``worker``, ``worker --beat``, ``beat``),
         known by its first word, and wait until the consumer's queue is declared and bound."""
         for command in commands:
             name = command.split()[0]

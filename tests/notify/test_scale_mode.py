@@ -1,5 +1,5 @@
 """Notify in scale mode on the real servers: routing (PostgreSQL) publishes referral events to RabbitMQ,
-`lotse-notify consume` and `lotse-notify worker` and `beat` run as processes on their own PostgreSQL database,
+`lotse-notify consume` and `lotse-notify worker --beat` run as processes on their own PostgreSQL database,
 a real webhook receiver and a real SMTP server get each notification exactly once (by id), signed, and
 routing hears the delivery reports from its queue."""
 
@@ -18,7 +18,7 @@ def test_each_referral_is_notified_exactly_once_by_webhook_and_email_through_rab
 ) -> None:
     secret = channels.add(scale.jugendamt, "webhook", receiver.url)["secrets"][0]["secret"]
     channels.add(scale.jugendamt, "email", "eingang@jugendamt-witten.example")
-    scale.start("consume", "worker", "beat")
+    scale.start("consume", "worker --beat")
     scale.refer(20, threads=1)
     referrals = scale.referrals
     wait_for(lambda: len(set(receiver.ids())) >= 20 and len(mailbox.messages) >= 20, 60, "all notifications")

@@ -1,8 +1,7 @@
 """Command line of the notify service: database, serve, consume, worker, beat, dead deliveries."""
 
-import os
+import logging
 import signal
-import sys
 import threading
 
 import click
@@ -69,30 +68,25 @@ def consume() -> None:
 
 
 @main.command("worker")
-@click.option("--concurrency", default=20, show_default=True, help="deliveries under way at once (greenlets)")
-def worker(concurrency: int) -> None:
-    """Scale mode: the Celery worker that delivers, ``concurrency`` deliveries at once in one process (the
-    sweep's schedule runs in `lotse-notify beat`: Celery's embedded beat does not run with gevent)."""
+@click.option("--beat", is_flag=True, help="also run the sweep's schedule (one beat in the whole installation)")
+@click.option("--concurrency", default=4, show_default=True, help="delivery processes")
+def worker(beat: bool, concurrency: int) -> None:
+    """Scale mode: the Celery worker that delivers, in ``concurrency`` child processes."""
+    from lotse_notify.entrypoints.worker import register
+
     container = _container()
     _ready(container)
-    if not isinstance(container.jobs, CeleryJobs):
-        raise click.ClickException("the worker needs scale mode: set LOTSE_AMQP_URL")
+    app = register(container)
+    logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO lines are every connection's every step
     container.settings.var_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule's state there
-    # Celery's own entry point applies gevent's patches before it imports anything; this process has
-    # imported too much already, so it becomes that one (same process id: signals and supervisors hold).
-    argv = [sys.executable, "-m", "celery", "-A", "lotse_notify.entrypoints.worker", "worker", "--pool=gevent"]
-    # No worker events: with a green pool, Celery 5.7 otherwise waits 0.1 s on the events connection after
-    # every message it takes (10 jobs/s in all); notify monitors deliveries in its database, not in events.
-    argv += [f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle"]
-    argv += ["--without-heartbeat"]
-    sys.stdout.flush()
-    os.execv(sys.executable, argv)  # noqa: S606 (our own interpreter and fixed arguments, no shell)
+    argv = ["worker", "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip"]
+    app.worker_main([*argv, *(["--beat"] if beat else [])])
 
 
 @main.command("beat")
 def beat() -> None:
     """Scale mode: Celery beat alone, sending the sweep every LOTSE_NOTIFY_SWEEP_SECONDS (run exactly one
-    per installation)."""
+    per installation, or one worker with --beat instead)."""
     container = _container()
     if not container.settings.amqp_url:
         raise click.ClickException("beat needs scale mode: set LOTSE_AMQP_URL")

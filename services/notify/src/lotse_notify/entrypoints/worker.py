@@ -1,24 +1,20 @@
 """Notify's Celery worker (scale mode): the delivery task and the sweep.
 
-Run it with ``lotse-notify worker``, which runs ``celery -A lotse_notify.entrypoints.worker worker
---pool=gevent``; the sweep's schedule runs in ``lotse-notify beat``.
+Run it with ``lotse-notify worker`` (``--beat`` also runs the sweep's schedule), or with
+``celery -A lotse_notify.entrypoints.worker worker``.
 
-The worker is one process with the gevent pool: a delivery mostly waits (for the receiver, the SMTP server,
-the database), and waiting greenlets cost a few kilobytes where a prefork child costs a whole interpreter
-(the prefork tree of 4 held 457 MiB resident in our benchmark). Every greenlet runs on the one thread that
-also speaks to the broker, so a job is acknowledged where it was received. (The threads pool acknowledges
-from its pool threads on the connection the main loop reads from; py-amqp is not thread-safe, and after a
-broker restart that garbled frames and stalled the worker in our fault test.) Celery applies gevent's
-monkey patches before anything else is imported; psycopg, pika, urllib3 and smtplib then wait
-cooperatively. Beside the jobs, the worker relays the delivery reports it wrote and hears channel changes
-for its cache.
+The worker runs the prefork pool: tasks run in child processes and the parent alone speaks to the broker,
+so each job is acknowledged by the thread that received it. (The threads pool acknowledges from its pool
+threads on the connection the parent reads from; py-amqp is not thread-safe, and after a broker restart
+that garbled frames and stalled the worker in our fault test.) The parent starts no threads of its own
+before it forks; each child keeps its own database connections, relays the delivery reports it wrote
+(relays in several processes take turns row by row) and hears channel changes for its own cache.
 """
 
-import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_process_init
 
 from lotse_notify.adapters.jobs.celery_app import DELIVER, SWEEP, CeleryJobs
 from lotse_notify.bootstrap import Container, build
@@ -31,15 +27,11 @@ def register(container: Container) -> Celery:
         raise RuntimeError("the worker needs scale mode: set LOTSE_AMQP_URL")
     app, deliveries = container.jobs.app, container.deliveries
 
-    def on_start(**_: Any) -> None:
-        from gevent import monkey
-
-        if not monkey.is_module_patched("socket"):
-            raise RuntimeError("notify's worker runs the gevent pool: start it with `lotse-notify worker`")
-        logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO lines are every connection's every step
+    def in_child(**_: Any) -> None:
+        container.engine.dispose(close=False)  # connections made before the fork stay the parent's
         container.start_background("deliver")
 
-    worker_init.connect(on_start, weak=False)
+    worker_process_init.connect(in_child, weak=False)
 
     @app.task(name=DELIVER)
     def deliver(delivery_id: str) -> str | None:

@@ -16,9 +16,7 @@ class WebhookSender:
     """One POST per attempt: no redirects followed and no retries here (the delivery's schedule retries),
     bounded by timeouts. 2xx is delivered, ``410 Gone`` means the endpoint is gone, anything else failed."""
 
-    def __init__(self, timeout: float = 10.0, pool_size: int = 20) -> None:
-        """``pool_size``: connections kept per receiver, as many as the worker runs deliveries at once (its
-        default concurrency), so that a busy receiver's connections are reused rather than opened anew."""
+    def __init__(self, timeout: float = 10.0, pool_size: int = 8) -> None:
         self._http = urllib3.PoolManager(
             maxsize=pool_size,
             timeout=urllib3.Timeout(connect=min(timeout, 3.0), read=timeout),
