@@ -29,8 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +39,7 @@ from urllib.parse import urlencode
 from lotse_contracts import Role
 from lotse_kit.auth import HmacTokenVerifier
 from lotse_kit.settings import embedded_secret
+from lotse_kit.sql import scratch_database
 from routing import AMQP_URL, SENDER_ORG, THREADS, WORKERS, start, stop
 from run import BIN, RESULTS, _free_port, _memory_mib, _stats, machine, pace
 
@@ -85,21 +85,6 @@ def received(log: Path) -> dict[str, tuple[float, set[str]]]:
 
 
 # -- servers --------------------------------------------------------------------------------------
-@contextmanager
-def postgres_database(name: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 class Broker:
     """A connection to the broker for reading queue depths and for the floor."""
 
@@ -299,8 +284,8 @@ def main() -> None:
     processes: list[subprocess.Popen[bytes]] = []
     broker = Broker()
     with (
-        postgres_database(f"lotse_bench_routing_{run_id}") as routing_db,
-        postgres_database(f"lotse_bench_notify_{run_id}") as notify_db,
+        scratch_database(POSTGRES_ADMIN_URL, f"lotse_bench_routing_{run_id}") as routing_db,
+        scratch_database(POSTGRES_ADMIN_URL, f"lotse_bench_notify_{run_id}") as notify_db,
     ):
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("LOTSE_")},
