@@ -37,9 +37,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from lotse_contracts import Role
-from lotse_kit.auth import HmacTokenVerifier
 from lotse_kit.settings import embedded_secret
 from lotse_kit.sql import scratch_database
+from lotse_kit.tokens import HmacTokenVerifier
 from routing import AMQP_URL, SENDER_ORG, THREADS, WORKERS, start, stop
 from run import BIN, RESULTS, _free_port, _memory_mib, _stats, machine, pace
 

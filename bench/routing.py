@@ -31,9 +31,9 @@ from typing import Any
 
 from lotse_contracts import LegalDomain, Role
 from lotse_directory.adapters.geocoding.gazetteer import packaged_gazetteer
-from lotse_kit.auth import HmacTokenVerifier
 from lotse_kit.errors import UseCaseError
 from lotse_kit.settings import embedded_secret
+from lotse_kit.tokens import HmacTokenVerifier
 from lotse_routing.bootstrap import Container, build
 from lotse_routing.settings import Settings
 from lotse_routing.use_cases.responsibility import Question, ResidenceOf

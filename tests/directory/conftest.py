@@ -17,7 +17,7 @@ from lotse_contracts import Role
 from lotse_directory import create_app
 from lotse_directory.bootstrap import Container, build
 from lotse_directory.settings import Settings
-from lotse_kit.auth import HmacTokenVerifier
+from lotse_kit.tokens import HmacTokenVerifier
 from sqlalchemy import text
 
 SECRET = "test-secret-" + "x" * 40

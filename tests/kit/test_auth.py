@@ -7,7 +7,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lotse_contracts import Role
-from lotse_kit.auth import HmacTokenVerifier, InvalidToken, JwksTokenVerifier
+from lotse_kit.tokens import HmacTokenVerifier, InvalidToken, JwksTokenVerifier
 
 
 def _jwks(tmp_path: Path) -> tuple[rsa.RSAPrivateKey, str]:

@@ -25,10 +25,10 @@ import pika
 import pytest
 import urllib3
 from lotse_contracts import EventEnvelope, Role
-from lotse_kit.auth import HmacTokenVerifier
 from lotse_kit.outbox import SqlOutbox
 from lotse_kit.rabbitmq import connection_parameters
 from lotse_kit.sql import make_engine, upgrade
+from lotse_kit.tokens import HmacTokenVerifier
 from lotse_notify.adapters.storage.tables import outbox as notify_outbox
 from lotse_notify.domain.channels import Channel
 from lotse_routing import create_app as create_routing_app

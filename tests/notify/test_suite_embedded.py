@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from lotse_contracts import Role
-from lotse_kit.auth import HmacTokenVerifier
-from lotse_notify import create_app as create_notify_app
+from lotse_kit.tokens import HmacTokenVerifier
 from lotse_notify.bootstrap import Container as NotifyContainer
 from lotse_notify.bootstrap import build as build_notify
+from lotse_notify.entrypoints.web import create_app as create_notify_app
 from lotse_notify.settings import Settings as NotifySettings
 from lotse_routing import create_app as create_routing_app
 from lotse_routing.bootstrap import build as build_routing

@@ -15,7 +15,7 @@ from lotse_directory.bootstrap import Container as DirectoryContainer
 from lotse_directory.bootstrap import build as build_directory
 from lotse_directory.settings import Settings as DirectorySettings
 from lotse_directory.use_cases.demo import demo_document
-from lotse_kit.auth import HmacTokenVerifier
+from lotse_kit.tokens import HmacTokenVerifier
 from lotse_routing import create_app
 from lotse_routing.adapters.storage.tables import metadata
 from lotse_routing.bootstrap import Container, build

@@ -1,5 +1,6 @@
-"""Reading another service's change feed (``GET /api/v1/events?after=&limit=``, :meth:`SqlOutbox.since`) where
-no broker carries its events: embedded mode, with the services in separate processes.
+"""Reading another service's change feed (``GET /api/v1/events?after=&limit=``, :meth:`SqlOutbox.since`,
+served by :mod:`lotse_kit.feed_api`) where no broker carries its events: embedded mode, with the services in
+separate processes.
 
 Each poll reads from a little before the last number seen (``overlap``) and skips the event ids it has seen,
 so an event whose transaction committed after a higher-numbered one is not missed (PostgreSQL).
@@ -18,14 +19,11 @@ import json
 from collections.abc import Callable
 
 import urllib3
-from flask import Blueprint, Response, jsonify
-from lotse_contracts import EventEnvelope, Role
+from lotse_contracts import EventEnvelope
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from lotse_kit.auth import require_roles
-from lotse_kit.openapi import ApiDoc, Param, query_args
-from lotse_kit.outbox import Handler, SqlOutbox
+from lotse_kit.outbox import Handler
 from lotse_kit.sql import write_turn
 
 FeedEntry = tuple[int, str, EventEnvelope]
@@ -168,24 +166,3 @@ class FeedReader:
         self._seen = {event.id: seq for seq, _, event in found}
         self._forget_old()
         self._on_reset()
-
-
-FEED_PARAMS = (
-    Param("after", {"type": "integer", "minimum": 0, "default": 0}, "events after this sequence number"),
-    Param("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 500}, "at most this many"),
-)
-
-
-def register_change_feed(bp: Blueprint, doc: ApiDoc, outbox: Callable[[], SqlOutbox], service: str) -> None:
-    """``GET /events``: a service's events in the order written (its outbox), for Lotse services and admins."""
-
-    @require_roles(Role.SERVICE, Role.ADMIN)
-    def events() -> Response:
-        """Events after ``after``, oldest first, each with ``seq``, ``routing_key`` and ``event``; and
-        ``last_seq``, the newest sequence number. For services that cannot subscribe to the broker
-        (embedded mode)."""
-        args = query_args(FEED_PARAMS)
-        found, last = outbox().since(args["after"], args["limit"])
-        return jsonify({"events": found, "last_seq": last})
-
-    doc.route(bp, "/events", "GET", f"Change feed ({service} events)", tags=["meta"], params=FEED_PARAMS)(events)

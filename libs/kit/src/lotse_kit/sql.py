@@ -1,4 +1,6 @@
-"""SQL plumbing every service shares: engines for SQLite or PostgreSQL and Alembic migrations."""
+"""SQL plumbing every service shares: engines for SQLite or PostgreSQL and Alembic migrations (Alembic is
+imported only where a migration or a schema check runs: a delivery worker does neither and is smaller without
+it)."""
 
 import contextlib
 import fcntl
@@ -8,14 +10,13 @@ import weakref
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, engine_from_config, event, pool, text
 from sqlalchemy.engine import Connection
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def named_metadata() -> MetaData:
@@ -66,8 +67,10 @@ def scratch_database(admin_url: str, name: str) -> Iterator[str]:
         admin.dispose()
 
 
-def alembic_config(package: str, url: str) -> Config:
+def alembic_config(package: str, url: str) -> "Config":
     """Alembic's configuration for the migrations in ``<package>/migrations``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(resources.files(package) / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -76,15 +79,19 @@ def alembic_config(package: str, url: str) -> Config:
 
 def upgrade(package: str, engine: Engine, revision: str = "head") -> None:
     """Bring the database to the newest schema of ``package``'s migrations (or to ``revision``)."""
+    from alembic import command
+
     _migrate(package, engine, command.upgrade, revision)
 
 
 def downgrade(package: str, engine: Engine, revision: str) -> None:
     """Take the database back to ``revision`` of ``package``'s migrations."""
+    from alembic import command
+
     _migrate(package, engine, command.downgrade, revision)
 
 
-def _migrate(package: str, engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
+def _migrate(package: str, engine: Engine, step: Callable[["Config", str], None], revision: str) -> None:
     """One transaction. On SQLite, a migration that changes a table copies it (Alembic's batch mode), which
     a table another one refers to allows only with foreign keys off; they are checked before the commit."""
     config = alembic_config(package, engine.url.render_as_string(hide_password=False))
@@ -107,6 +114,9 @@ def _migrate(package: str, engine: Engine, step: Callable[[Config, str], None], 
 
 def is_current(package: str, engine: Engine) -> bool:
     """The database is at the newest schema (a server must not start on an older one)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     heads = set(ScriptDirectory.from_config(alembic_config(package, engine.url.render_as_string())).get_heads())
     with engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads()) == heads

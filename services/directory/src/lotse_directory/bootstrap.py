@@ -5,9 +5,9 @@ from functools import partial
 from typing import Any
 
 from flask import Flask
-from lotse_kit.auth import TokenVerifier
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.sql import is_current, make_engine, upgrade
+from lotse_kit.tokens import TokenVerifier
 from sqlalchemy import Engine
 
 from lotse_directory.adapters.geocoding.gazetteer import (

@@ -5,8 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lotse_kit.auth import AuthSettings
 from lotse_kit.settings import var_dir
+from lotse_kit.tokens import AuthSettings
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from flask import Flask
 from lotse_contracts import EventEnvelope
 from lotse_contracts.events import DEAD_LETTERS
-from lotse_kit.auth import TokenVerifier
 from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
 from lotse_kit.sql import is_current, make_engine, upgrade
+from lotse_kit.tokens import TokenVerifier
 from sqlalchemy import Engine
 
 from lotse_notify.adapters.directory_client import CachedChannels, HttpChannels
@@ -36,6 +35,7 @@ from lotse_notify.use_cases.inbox import Inbox
 from lotse_notify.use_cases.intake import Intake
 
 if TYPE_CHECKING:
+    from flask import Flask
     from lotse_kit.rabbitmq import RabbitMqSubscriber
 
 SERVICE_SUBJECT = "service:lotse-notify"
@@ -138,7 +138,7 @@ class Container:
 EXTENSION = "lotse.notify"
 
 
-def container_of(app: Flask) -> Container:
+def container_of(app: "Flask") -> Container:
     container: Container = app.extensions[EXTENSION]
     return container
 

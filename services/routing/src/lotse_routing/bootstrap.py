@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 import holidays
 from flask import Flask
 from lotse_contracts.events import DEAD_LETTERS
-from lotse_kit.auth import TokenVerifier
 from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
 from lotse_kit.sql import is_current, make_engine, upgrade
+from lotse_kit.tokens import TokenVerifier
 from sqlalchemy import Engine
 
 from lotse_routing.adapters.directory_client import CachedDirectory, HttpDirectory

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from lotse_kit.auth import AuthSettings
 from lotse_kit.settings import kept_secret, var_dir
+from lotse_kit.tokens import AuthSettings
 
 
 @dataclass(frozen=True)

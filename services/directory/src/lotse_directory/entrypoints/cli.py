@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 from lotse_contracts import Role, TokenClaims
-from lotse_kit.auth import HmacTokenVerifier
 from lotse_kit.errors import Invalid, UseCaseError
+from lotse_kit.tokens import HmacTokenVerifier
 
 from lotse_directory.bootstrap import Container, build
 from lotse_directory.settings import Settings

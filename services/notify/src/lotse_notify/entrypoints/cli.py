@@ -1,7 +1,8 @@
 """Command line of the notify service: database, serve, consume, worker, beat, dead deliveries."""
 
-import logging
+import os
 import signal
+import sys
 import threading
 
 import click
@@ -69,18 +70,21 @@ def consume() -> None:
 
 @main.command("worker")
 @click.option("--beat", is_flag=True, help="also run the sweep's schedule (one beat in the whole installation)")
-@click.option("--concurrency", default=4, show_default=True, help="delivery processes")
+@click.option("--concurrency", default=2, show_default=True, help="delivery processes")
 def worker(beat: bool, concurrency: int) -> None:
     """Scale mode: the Celery worker that delivers, in ``concurrency`` child processes."""
-    from lotse_notify.entrypoints.worker import register
-
     container = _container()
+    if not isinstance(container.jobs, CeleryJobs):
+        raise click.ClickException("the worker needs scale mode: set LOTSE_AMQP_URL")
     _ready(container)
-    app = register(container)
-    logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO lines are every connection's every step
     container.settings.var_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule's state there
-    argv = ["worker", "--pool=prefork", f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip"]
-    app.worker_main([*argv, *(["--beat"] if beat else [])])
+    # This process has loaded the schema check's Alembic and more; it becomes a fresh interpreter that loads
+    # only what delivering needs, and forks its children from that (same process id for supervisors).
+    argv = [sys.executable, "-m", "celery", "-A", "lotse_notify.entrypoints.worker", "worker", "--pool=prefork"]
+    argv += [f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", *(["--beat"] if beat else [])]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, argv)  # noqa: S606 (our own interpreter and fixed arguments, no shell)
 
 
 @main.command("beat")

@@ -3,8 +3,8 @@
 from flask import Flask
 from lotse_kit.server import ServiceServer
 
-from lotse_notify import create_app
 from lotse_notify.bootstrap import container_of
+from lotse_notify.entrypoints.web import create_app
 from lotse_notify.settings import Settings
 
 

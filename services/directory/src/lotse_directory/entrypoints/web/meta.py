@@ -3,7 +3,7 @@
 from flask import Blueprint, Response, current_app, jsonify
 from lotse_contracts import LegalDomain
 from lotse_kit.auth import require_roles
-from lotse_kit.feed import register_change_feed
+from lotse_kit.feed_api import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, query_args
 
 from lotse_directory.bootstrap import container_of

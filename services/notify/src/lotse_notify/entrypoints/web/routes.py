@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from lotse_contracts import Role
 from lotse_kit.auth import current_claims, require_roles
 from lotse_kit.errors import Conflict
-from lotse_kit.feed import register_change_feed
+from lotse_kit.feed_api import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
 from lotse_kit.problems import bad_request
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from lotse_contracts import LegalDomain, ReferralStatus, Role
 from lotse_kit.auth import current_claims, require_roles
-from lotse_kit.feed import register_change_feed
+from lotse_kit.feed_api import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
 from lotse_kit.problems import bad_request
 

@@ -1,0 +1,241 @@
+"""Bearer tokens: signed JWTs carrying user, role and organisation.
+
+Embedded mode signs and checks tokens with a shared secret (HS256); scale mode
+accepts tokens of an OIDC provider, checked against its published keys (JWKS).
+Nothing here needs Flask (:mod:`lotse_kit.auth` checks them on requests): workers
+that only show tokens to other services do not load the web framework.
+"""
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import jwt
+from lotse_contracts import Role, TokenClaims
+
+from lotse_kit.settings import embedded_secret, var_dir
+
+EMBEDDED_ISSUER = "lotse-embedded"
+AUDIENCE = "lotse"
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> TokenClaims: ...
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, or not signed by a trusted key."""
+
+
+def _claims_from_payload(payload: dict[str, Any], role_claim: str, org_claim: str) -> TokenClaims:
+    raw_role = payload.get(role_claim)
+    if isinstance(raw_role, list):  # some providers send roles as a list; the first known one counts
+        raw_role = next((r for r in raw_role if r in Role._value2member_map_), None)
+    try:
+        role = Role(str(raw_role))
+    except ValueError as exc:
+        raise InvalidToken(f"claim {role_claim!r} holds no Lotse role") from exc
+    subject = payload.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise InvalidToken("claim 'sub' is missing")
+    org = payload.get(org_claim)
+    return TokenClaims(
+        subject=subject,
+        role=role,
+        organization_id=str(org) if org else None,
+        name=str(payload.get("name", "")),
+        issuer=str(payload.get("iss", "")),
+    )
+
+
+class HmacTokenVerifier:
+    """Embedded mode: tokens signed with the suite's shared secret (HS256)."""
+
+    def __init__(self, secret: str, issuer: str = EMBEDDED_ISSUER, audience: str = AUDIENCE) -> None:
+        if len(secret) < 32:
+            raise ValueError("the token secret must be at least 32 characters")
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+
+    def verify(self, token: str) -> TokenClaims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return _claims_from_payload(payload, "role", "org")
+
+    def issue(
+        self,
+        subject: str,
+        role: Role,
+        organization_id: str | None,
+        name: str = "",
+        ttl: timedelta = timedelta(days=30),
+    ) -> str:
+        now = datetime.now(UTC)
+        payload: dict[str, Any] = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": subject,
+            "role": role.value,
+            "name": name,
+            "iat": now,
+            "exp": now + ttl,
+        }
+        if organization_id:
+            payload["org"] = organization_id
+        return jwt.encode(payload, self._secret, algorithm="HS256")
+
+
+class JwksTokenVerifier:
+    """Scale mode: tokens of an OIDC provider, checked by the keys its JWKS document publishes.
+
+    ``jwks_uri`` may be ``https://``, ``http://`` or ``file://``. Keys are cached and
+    fetched again (at most every ``min_refresh`` seconds) when a token names an unknown key id,
+    so that key rotation at the provider needs no restart.
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_uri: str,
+        role_claim: str = "role",
+        org_claim: str = "org",
+        algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256"),
+        min_refresh: float = 60.0,
+    ) -> None:
+        self._issuer = issuer
+        self._audience = audience
+        self._jwks_uri = jwks_uri
+        self._role_claim = role_claim
+        self._org_claim = org_claim
+        self._algorithms = list(algorithms)
+        self._min_refresh = min_refresh
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+
+    def _fetch(self) -> None:
+        if not self._jwks_uri.startswith(("https://", "http://", "file://")):
+            raise InvalidToken("the JWKS address must be https, http or file")
+        with urllib.request.urlopen(self._jwks_uri, timeout=5) as response:  # noqa: S310 (scheme checked above)
+            document = json.loads(response.read())
+        keys = {}
+        for jwk in jwt.PyJWKSet.from_dict(document).keys:
+            if jwk.key_id:
+                keys[jwk.key_id] = jwk.key
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    def _key_for(self, kid: str) -> Any:
+        with self._lock:
+            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refresh:
+                self._fetch()
+            if not self._keys and self._fetched_at == 0.0:
+                self._fetch()
+            try:
+                return self._keys[kid]
+            except KeyError:
+                raise InvalidToken(f"no key with id {kid!r} at the issuer") from None
+
+    def verify(self, token: str) -> TokenClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            kid = header.get("kid")
+            if not isinstance(kid, str):
+                raise InvalidToken("the token names no key id")
+            payload = jwt.decode(
+                token,
+                self._key_for(kid),
+                algorithms=self._algorithms,
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["exp", "sub", "iss"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        except OSError as exc:
+            raise InvalidToken(f"the issuer's keys could not be fetched: {exc}") from exc
+        return _claims_from_payload(payload, self._role_claim, self._org_claim)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Which tokens a service accepts (the same for every Lotse service): ``LOTSE_AUTH_*``."""
+
+    var: Path
+    """Where the embedded secret is kept when none is configured (``$LOTSE_VAR_DIR``)."""
+    secret: str | None = None
+    """Embedded mode's HS256 secret; unset: made once in ``<var>/auth-secret``."""
+    oidc_issuer: str | None = None
+    oidc_audience: str = AUDIENCE
+    oidc_jwks_uri: str | None = None
+    oidc_role_claim: str = "role"
+    oidc_org_claim: str = "org"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "AuthSettings":
+        return cls(
+            var=var_dir(env),
+            secret=env.get("LOTSE_AUTH_SECRET") or None,
+            oidc_issuer=env.get("LOTSE_AUTH_OIDC_ISSUER") or None,
+            oidc_audience=env.get("LOTSE_AUTH_OIDC_AUDIENCE", AUDIENCE),
+            oidc_jwks_uri=env.get("LOTSE_AUTH_OIDC_JWKS_URI") or None,
+            oidc_role_claim=env.get("LOTSE_AUTH_OIDC_ROLE_CLAIM", "role"),
+            oidc_org_claim=env.get("LOTSE_AUTH_OIDC_ORG_CLAIM", "org"),
+        )
+
+    @property
+    def scale_mode(self) -> bool:
+        return self.oidc_issuer is not None
+
+    def embedded_issuer(self) -> HmacTokenVerifier:
+        """Embedded mode's verifier, which also issues tokens (with the configured or kept secret)."""
+        return HmacTokenVerifier(self.secret or embedded_secret(self.var))
+
+    def verifier(self) -> TokenVerifier:
+        """The provider's keys in scale mode (an OIDC issuer is set), else the embedded secret."""
+        if self.oidc_issuer:
+            if not self.oidc_jwks_uri:
+                raise ValueError("LOTSE_AUTH_OIDC_JWKS_URI is required with LOTSE_AUTH_OIDC_ISSUER")
+            return JwksTokenVerifier(
+                issuer=self.oidc_issuer,
+                audience=self.oidc_audience,
+                jwks_uri=self.oidc_jwks_uri,
+                role_claim=self.oidc_role_claim,
+                org_claim=self.oidc_org_claim,
+            )
+        return self.embedded_issuer()
+
+    def service_token(self, fixed: str | None, subject: str, name: str) -> Callable[[], str]:
+        """The bearer token a service shows another: ``fixed`` (scale mode, from the identity provider), or
+        one it issues itself with the embedded secret for role ``service``, renewed before it expires."""
+        if fixed:
+            return lambda: fixed
+        issuer = self.embedded_issuer()
+        lock = threading.Lock()
+        held: list[tuple[float, str]] = []
+
+        def token() -> str:
+            with lock:
+                if not held or held[0][0] < time.monotonic():
+                    issued = issuer.issue(subject, Role.SERVICE, None, name, timedelta(hours=2))
+                    held[:] = [(time.monotonic() + 3600, issued)]
+                return held[0][1]
+
+        return token
