@@ -18,11 +18,13 @@ RabbitMQ, with the raw pika round trip on the same broker as the floor.
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
 import queue
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -93,15 +95,22 @@ class Broker:
         from lotse_kit.rabbitmq import connection_parameters
 
         self.parameters = connection_parameters(AMQP_URL)
+        self.parameters.heartbeat = 0  # idle while a phase runs: no heartbeats, or the broker drops it
         self.connection = pika.BlockingConnection(self.parameters)
         self.channel = self.connection.channel()
 
+    def _ready(self) -> None:
+        if not self.channel.is_open:  # a passive declare of a queue not there yet closes the channel
+            self.channel = self.connection.channel()
+
     def queue(self, name: str) -> tuple[int, int]:
         """(messages ready, consumers) of a queue."""
+        self._ready()
         ok = self.channel.queue_declare(name, passive=True).method
         return ok.message_count, ok.consumer_count
 
     def delete(self, *names: str) -> None:
+        self._ready()
         for name in names:
             self.channel.queue_delete(name)
 
@@ -149,6 +158,75 @@ def floor(broker: Broker, count: int, rate: float) -> dict[str, Any]:
     publisher.close()
     broker.delete(name)
     return _stats(latencies)
+
+
+# -- CPU per referral -----------------------------------------------------------------------------
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+SERVERS = {"postgres": "PostgreSQL", "beam.smp": "RabbitMQ"}
+"""Processes of this machine's servers, by command name: every one of them is counted."""
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo += map(int, (task / "children").read_text().split())
+    return found
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used; 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_seconds(ours: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each of our process trees (by name), of the servers' processes and of this
+    process (the load generator)."""
+    used = {name: sum(_cpu(p) for p in _tree(pid)) for name, pid in ours.items()}
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if (server := SERVERS.get((proc / "comm").read_text().strip())) is not None:
+                used[server] = used.get(server, 0.0) + _cpu(int(proc.name))
+    used["load generator"] = _cpu(os.getpid())
+    return used
+
+
+def per_referral(before: dict[str, float], after: dict[str, float], referrals: int) -> dict[str, float]:
+    """Milliseconds of CPU per referral of each process (tree), and in all."""
+    ms = {name: round((after[name] - before.get(name, 0.0)) * 1000 / referrals, 2) for name in after}
+    return {**ms, "all": round(sum(ms.values()), 2)}
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def tree_resident_mib(pid: int) -> float | None:
+    """Resident memory of a process tree with each physical page counted once (what a container's memory
+    limit charges), from the page frames in ``/proc/<pid>/pagemap``; None where they are hidden (not root).
+    The sum of the processes' resident sizes counts a page a parent shares with its forked children once per
+    process."""
+    frames: set[int] = set()
+    for p in _tree(pid):
+        with open(f"/proc/{p}/maps") as maps, open(f"/proc/{p}/pagemap", "rb") as pagemap:
+            for line in maps:
+                start, end = (int(a, 16) for a in line.split()[0].split("-"))
+                with contextlib.suppress(OSError, ValueError):  # [vsyscall] cannot be read
+                    pagemap.seek(start // PAGE * 8)
+                    for (entry,) in struct.iter_unpack("Q", pagemap.read((end - start) // PAGE * 8)):
+                        if entry >> 63:  # present in memory
+                            frame = entry & ((1 << 55) - 1)
+                            if frame == 0:
+                                return None
+                            frames.add(frame)
+    return round(len(frames) * PAGE / 2**20, 1)
 
 
 # -- load -----------------------------------------------------------------------------------------
@@ -281,6 +359,7 @@ def main() -> None:
     directory_port, routing_port, notify_port, receiver_port = (_free_port() for _ in range(4))
     queue_name = f"lotse.bench.notify.{run_id}"
     result: dict[str, Any] = {"date": date.today().isoformat(), "machine": machine(), "pace_s": pace()}
+    result["worker_concurrency"] = args.concurrency
     processes: list[subprocess.Popen[bytes]] = []
     broker = Broker()
     with (
@@ -313,10 +392,13 @@ def main() -> None:
             return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         try:
-            processes.append(spawn(sys.executable, __file__, "--receiver", str(receiver_port), str(log)))
-            processes.append(start("lotse-directory", env, f"http://127.0.0.1:{directory_port}"))
+            receiver = spawn(sys.executable, __file__, "--receiver", str(receiver_port), str(log))
+            processes.append(receiver)
+            directory = start("lotse-directory", env, f"http://127.0.0.1:{directory_port}")
+            processes.append(directory)
             routing_url = f"http://127.0.0.1:{routing_port}"
-            processes.append(start("lotse-routing", env, routing_url))
+            routing = start("lotse-routing", env, routing_url)
+            processes.append(routing)
             consumer = spawn(BIN / "lotse-notify", "consume")
             worker = spawn(BIN / "lotse-notify", "worker", f"--concurrency={args.concurrency}")
             beat = spawn(BIN / "lotse-notify", "beat")
@@ -333,13 +415,24 @@ def main() -> None:
 
             result["floor"] = floor(broker, args.latency_count, args.latency_rate)
             print("pika floor", result["floor"])
+            ours = {
+                "routing": routing.pid,
+                "directory": directory.pid,
+                "consumer": consumer.pid,
+                "worker": worker.pid,
+                "beat": beat.pid,
+                "webhook receiver": receiver.pid,
+            }
+            cpu_before = cpu_seconds(ours)
             made = create(routing_url, body, headers, args.latency_count, args.latency_rate)
+            e2e = arrival(made["created"], log, 60)
             result["latency"] = {
                 "rate": args.latency_rate,
                 "achieved_per_s": made["achieved_per_s"],
                 "http": made["http"],
                 "errors": made["errors"],
-                "end_to_end": arrival(made["created"], log, 60),
+                "end_to_end": e2e,
+                "cpu_ms_per_referral": per_referral(cpu_before, cpu_seconds(ours), len(made["created"])),
                 "pace_s": pace(),
             }
             print("latency", result["latency"])
@@ -355,6 +448,7 @@ def main() -> None:
                 }
 
             result["sustained"] = sustained(routing_url, body, headers, args.rate, args.seconds, log, watch)
+            result["sustained"]["worker_tree_once_mib"] = tree_resident_mib(worker.pid)  # after the load
             result["sustained"]["pace_s"] = pace()
             print("sustained", {k: v for k, v in result["sustained"].items() if k != "samples"})
         finally:
@@ -378,8 +472,7 @@ def main() -> None:
 def _consumers(broker: Broker, name: str) -> int:
     try:
         return broker.queue(name)[1]
-    except Exception:  # not declared yet: the channel was closed, open another
-        broker.channel = broker.connection.channel()
+    except Exception:  # not declared yet (the broker closed the channel; the next call opens another)
         return 0
 
 
@@ -454,20 +547,34 @@ def report(r: dict[str, Any]) -> str:
             f"highest {first_half} in the first half of the load, {second_half} in the second",
             "no growth",
         ),
-        ("Celery worker tree memory", f"{rss} MiB resident (sum), {pss} MiB proportional", "< 150 MB"),
+        (
+            "Celery worker tree memory",
+            f"{rss} MiB resident (sum of the processes'), {pss} MiB proportional; after the load"
+            f" {sus.get('worker_tree_once_mib', '—')} MiB resident with each page counted once",
+            "< 150 MB",
+        ),
     ]
     table = "\n".join(f"| {what} | {value} | {target} |" for what, value, target in rows)
+    cpu = lat.get("cpu_ms_per_referral", {})
+    cpu_rows = "\n".join(f"| {name} | {ms} |" for name, ms in sorted(cpu.items(), key=lambda kv: -kv[1]))
     return f"""# Notify benchmark, {r["date"]}
 
 Machine: {m["cpu"]}, {m["cores"]} cores, {m["memory_gib"]} GiB, {m["os"]}, Python {m["python"]}.
 Pace (a fixed Python loop; lower is faster): {r["pace_s"]} s at the start. RabbitMQ mode on this
 machine's RabbitMQ and PostgreSQL: routing (2 processes, 4 threads each) publishes, `lotse-notify consume`,
-`worker --concurrency 4` (prefork) and `beat` deliver to a webhook receiver process; every process shares
-the machine's 2 cores with the load generator ({SENDERS} client threads, open loop).
+`worker --concurrency {r.get("worker_concurrency", 4)}` (prefork) and `beat` deliver to a webhook receiver
+process; every process shares the machine's 2 cores with the load generator ({SENDERS} client threads, open
+loop).
 
 | what | result | target |
 |---|---|---|
 {table}
+
+CPU per referral in the latency phase ({lat["rate"]:.0f}/s), by process (tree), user + system:
+
+| process | ms per referral |
+|---|---|
+{cpu_rows}
 """
 
 
