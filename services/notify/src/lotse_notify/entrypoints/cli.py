@@ -70,7 +70,7 @@ def consume() -> None:
 
 @main.command("worker")
 @click.option("--beat", is_flag=True, help="also run the sweep's schedule (one beat in the whole installation)")
-@click.option("--concurrency", default=2, show_default=True, help="delivery processes")
+@click.option("--concurrency", default=4, show_default=True, help="delivery processes")
 def worker(beat: bool, concurrency: int) -> None:
     """Scale mode: the Celery worker that delivers, in ``concurrency`` child processes."""
     container = _container()
