@@ -8,6 +8,7 @@ import logging
 from collections.abc import Collection
 
 from celery import Celery
+from lotse_kit.jobs import SWEPT_JOBS
 
 log = logging.getLogger(__name__)
 
@@ -19,18 +20,9 @@ SWEEP_EVERY_SECONDS = 60.0
 def make_celery(broker_url: str, queue: str) -> Celery:
     app = Celery("lotse_directory", broker=broker_url, set_as_current=False)
     app.conf.update(
+        SWEPT_JOBS,
         task_default_queue=queue,
-        task_acks_late=True,  # a job whose worker died is delivered again
-        task_reject_on_worker_lost=True,
-        task_ignore_result=True,
-        worker_prefetch_multiplier=1,
-        broker_connection_retry_on_startup=True,
-        broker_connection_timeout=3,
-        # Sending happens after the change committed; if the broker is down the offer stays due and
-        # the sweep indexes it, so the web request must not wait long for the broker.
-        task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
         beat_schedule={"sweep-search-index": {"task": SWEEP, "schedule": SWEEP_EVERY_SECONDS}},
-        worker_hijack_root_logger=False,
     )
     return app
 
