@@ -1,7 +1,8 @@
 """The transactional outbox relay, on SQLite and PostgreSQL: order, marking, failures, concurrency."""
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,38 @@ def test_in_process_bus_and_worker_deliver_to_matching_subscribers(engine: Engin
     assert received == [(ids[0], "directory.service.changed.any.05954036")]
     with engine.connect() as conn:
         assert conn.execute(select(outbox.table.c.published_at)).scalar_one() is not None
+
+
+def test_a_woken_relay_stops_at_a_short_batch_and_takes_what_commits_meanwhile(engine: Engine) -> None:
+    """Five events in batches of two make three passes (2, 2, 1), none of them empty; an event written
+    later is relayed when its commit wakes the thread, not at the next interval."""
+    outbox = _outbox(engine)
+    passes: list[int] = []
+    relay = outbox.relay
+
+    def counted(publisher: Recorder, batch: int = 100) -> int:
+        passes.append(relay(publisher, batch))
+        return passes[-1]
+
+    outbox.relay = counted  # type: ignore[method-assign]
+    recorder = Recorder()
+    worker = RelayWorker(outbox, recorder, interval=30, batch=2)
+    ids = _write(outbox, 5)
+    worker.start()  # its first pass starts at once
+    try:
+        _until(lambda: len(recorder.seen) == 5)
+        assert passes == [2, 2, 1]
+        ids += _write(outbox, 1)
+        worker.wake()
+        _until(lambda: len(recorder.seen) == 6)
+        assert passes == [2, 2, 1, 1]
+    finally:
+        worker.stop()
+    assert recorder.seen == ids
+
+
+def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.01)

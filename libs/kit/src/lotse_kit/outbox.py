@@ -200,16 +200,24 @@ def _publish(publisher: Publisher, rows: Sequence[Row[Any]]) -> tuple[list[int],
 class RelayWorker:
     """A background thread that relays an outbox: at once when woken, else every ``interval`` seconds.
 
+    A pass relays batches until one comes back short: what commits later wakes the thread again (the
+    service wakes it after each commit that wrote events), so no pass ends with a query that finds nothing.
     After a publisher failure it waits with exponential backoff (up to ``max_backoff``) and tries again.
     """
 
     def __init__(
-        self, outbox: SqlOutbox, publisher: Publisher, interval: float = 1.0, max_backoff: float = 30.0
+        self,
+        outbox: SqlOutbox,
+        publisher: Publisher,
+        interval: float = 1.0,
+        max_backoff: float = 5.0,
+        batch: int = 100,
     ) -> None:
         self.outbox = outbox
         self.publisher = publisher
         self.interval = interval
         self.max_backoff = max_backoff
+        self.batch = batch
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -231,7 +239,7 @@ class RelayWorker:
         backoff = self.interval
         while not self._stop.is_set():
             try:
-                while self.outbox.relay(self.publisher) and not self._stop.is_set():
+                while self.outbox.relay(self.publisher, self.batch) == self.batch and not self._stop.is_set():
                     pass
                 backoff = self.interval
                 wait = self.interval
