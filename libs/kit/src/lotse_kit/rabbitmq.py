@@ -11,6 +11,7 @@ from lotse_contracts import EventEnvelope
 from lotse_contracts.events import EXCHANGE
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, UnroutableError
+from sqlalchemy.exc import OperationalError
 
 from lotse_kit.outbox import Handler, TryLater
 
@@ -88,8 +89,10 @@ class RabbitMqSubscriber:
     (prefetch 1). A message the handler fails on is rejected without requeue, to the dead-letter exchange
     ``dead_letter_exchange`` under the queue's name as routing key (declared with a queue ``<queue>.dead``,
     bound by that name, that keeps such messages for an operator) or one a policy sets. A handler that
-    raises :class:`TryLater` is called again with the same message, after a growing pause in which the
-    connection's heartbeats go on. A lost connection is opened again with backoff.
+    raises :class:`TryLater`, or whose database is away (SQLAlchemy's ``OperationalError``: a lost or
+    refused connection, a deadlock, a cancelled statement), is called again with the same message after
+    a growing pause in which the connection's heartbeats go on. A lost connection is opened again with
+    backoff.
     """
 
     def __init__(
@@ -169,7 +172,7 @@ class RabbitMqSubscriber:
             try:
                 self.handler(event, routing_key)
                 return True
-            except TryLater as exc:
+            except (TryLater, OperationalError) as exc:
                 log.warning("event %s on %s waits (%s); again in %.1f s", event.id, self.queue, exc, pause)
                 connection.sleep(pause)  # heartbeats go on
                 pause = min(pause * 2, self.max_backoff)
