@@ -3,14 +3,18 @@ organisations, history, audit, events and encryption at rest."""
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 from lotse_contracts import Role
 from lotse_kit.schema_errors import event_validator
+from lotse_routing import create_app
 from lotse_routing.adapters.storage.tables import audit, consent, outbox, referral
+from lotse_routing.bootstrap import build
+from lotse_routing.settings import Settings
 from sqlalchemy import func, select, text
 
-from tests.routing.conftest import Api
+from tests.routing.conftest import SECRET, Api, Directory
 
 SENDER_ORG = "0a1b2c3d-0000-4000-8000-00000000c0de"  # a KIM case management team
 OTHER_ORG = "0a1b2c3d-0000-4000-8000-0000000000ff"
@@ -373,3 +377,23 @@ def test_notifys_delivery_reports_are_kept_once_with_the_referral(api: Api) -> N
         ("email", "endpoint_gone", 2, "referral.requested"),
     ]
     assert api.get(f"/referrals/{made['id']}", walk.recipient).json["notifications"] == seen
+
+
+def test_a_database_that_does_not_answer_is_a_503_to_try_again(directory: Directory, tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "LOTSE_AUTH_SECRET": SECRET,
+            "LOTSE_ROUTING_DIRECTORY_URL": directory.url,
+            "LOTSE_VAR_DIR": str(tmp_path),
+            "LOTSE_ROUTING_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",  # nothing listens
+        }
+    )
+    container = build(settings)
+    api = Api(create_app(settings, container).test_client(), container, directory)
+    sender = api.token(Role.CASE_MANAGER, SENDER_ORG)
+    answer = api.post("/referrals", body(directory.org_named(WITTEN_JUGENDAMT)), sender)
+    assert answer.status_code == 503, answer.json
+    assert answer.content_type == "application/problem+json"
+    assert answer.headers["Retry-After"] == "5"
+    assert answer.json["detail"] == "the database does not answer; try again"
+    container.engine.dispose()

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, json
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from lotse_kit.errors import (
@@ -142,6 +143,13 @@ def install_problem_handlers(app: Flask) -> None:
             allowed = exc.get_headers()
             problem.headers.update({k: v for k, v in allowed if k == "Allow"})
         return problem_response(problem)
+
+    @app.errorhandler(OperationalError)
+    def _database_away(exc: OperationalError) -> Response:
+        """The database does not answer (or broke the connection): nothing was written, try again."""
+        app.logger.warning("database unavailable: %s", exc.orig)
+        detail = "the database does not answer; try again"
+        return problem_response(Problem(503, "Service Unavailable", detail, headers={"Retry-After": "5"}))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

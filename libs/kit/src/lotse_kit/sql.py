@@ -6,13 +6,14 @@ import contextlib
 import fcntl
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, MetaData, create_engine, engine_from_config, event, pool, text
+from sqlalchemy import Engine, MetaData, create_engine, engine_from_config, event, exc, pool, text
 from sqlalchemy.engine import Connection
 
 if TYPE_CHECKING:
@@ -31,8 +32,19 @@ def named_metadata() -> MetaData:
     )
 
 
+IDLE_BEFORE_PING = 1.0
+"""Seconds a pooled PostgreSQL connection may have been idle before its checkout asks the server first."""
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout for concurrent use."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout for concurrent use.
+
+    PostgreSQL connections are pinged on checkout only after an idle spell (:data:`IDLE_BEFORE_PING`): one
+    that fails is replaced, with every pooled connection older than it (a restarted server dropped them
+    all). A connection in steady use goes without: a ping is a round trip and a statement for the server
+    on every transaction. So a server restarted less than a second after a connection's last use costs
+    that connection's next transaction an ``OperationalError`` (answered 503, or tried again by a
+    consumer), after which the pool has only new connections."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         if engine.url.database and engine.url.database != ":memory:":
@@ -47,7 +59,23 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_from"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_after_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_from = record.info.pop("idle_from", None)
+        if idle_from is None or time.monotonic() - idle_from < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.InvalidatePoolError(f"ping after an idle spell failed: {error}") from error
+
+    return engine
 
 
 @contextlib.contextmanager
