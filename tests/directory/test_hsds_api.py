@@ -1,6 +1,7 @@
 """The HSDS 3.0 read API: every response validates against the HSDS compiled schemas; public only."""
 
 import json
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
@@ -185,6 +186,10 @@ def test_filters_paging_and_ndjson(sqlite_api: Api, data: dict[str, Any]) -> Non
     assert all(set(m) == {"id", "last_modified"} for m in minimal)
     later = _get(api, "/services", modified_after="2999-01-01T00:00:00Z")
     assert later["empty"] and later["contents"] == []
+    newest = max(minimal, key=lambda m: m["last_modified"])
+    stamp = datetime.fromisoformat(newest["last_modified"].replace("Z", "+00:00"))
+    east = stamp.astimezone(timezone(timedelta(hours=2))).isoformat()  # the same instant, another offset
+    assert newest["id"] in {s["id"] for s in _get(api, "/services", modified_after=east)["contents"]}
     term = data["term"]
     assert [s["name"] for s in _get(api, "/services", taxonomy_term_id=term["id"])["contents"]] == ["Frauenberatung"]
     assert [s["name"] for s in _get(api, "/services", taxonomy_id=term["taxonomy_id"])["contents"]] == [

@@ -106,6 +106,18 @@ def test_no_consent_no_referral_and_nothing_is_stored(api: Api) -> None:
     assert api.post("/referrals", body(walk.witten), {}).status_code == 401
 
 
+def test_the_referral_as_created_is_the_referral_as_read_back(api: Api) -> None:
+    """Creation answers with what was written, as a read shows it later: times in UTC (the consent's
+    10:00 at +01:00 is 09:00 UTC on SQLite too), the history of its creation, no notifications yet."""
+    walk = Walk(api)
+    for draft in (True, False):
+        made = walk.create(draft=draft)
+        assert made["consent"]["given_at"] == "2026-11-20T09:00:00+00:00"
+        assert [h["action"] for h in made["history"]] == (["create"] if draft else ["create", "submit"])
+        assert made["notifications"] == []
+        assert api.get(f"/referrals/{made['id']}", walk.sender).json == made
+
+
 def test_a_referral_walks_from_draft_to_completed_and_only_the_right_side_moves_it(api: Api) -> None:
     walk = Walk(api)
     draft = walk.create(draft=True)

@@ -1,6 +1,6 @@
 """The search API: offers by words, place, language, legal domain, topic, target group, opening hours."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -45,7 +45,8 @@ SEARCH_PARAMS = (
 
 
 def aware_datetime(args: dict[str, Any], name: str) -> datetime | None:
-    """An ISO 8601 date-time query parameter that must carry its time zone offset."""
+    """An ISO 8601 date-time query parameter that must carry its time zone offset, in UTC (SQLite keeps
+    times without their offset: compared there, any other offset would be off by itself)."""
     if not args.get(name):
         return None
     try:
@@ -54,7 +55,7 @@ def aware_datetime(args: dict[str, Any], name: str) -> datetime | None:
         raise bad_request(name, "is not an ISO 8601 date-time") from None
     if value.tzinfo is None:
         raise bad_request(name, "needs a time zone offset (e.g. +01:00 or Z)")
-    return value
+    return value.astimezone(UTC)
 
 
 def _place(args: dict[str, object]) -> Place | None:

@@ -1,7 +1,7 @@
 """The routing API: who is responsible, referrals and their actions, consent withdrawal, figures."""
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from lotse_contracts import LegalDomain, ReferralStatus, Role
@@ -132,7 +132,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
             ),
             consent=ConsentRecord(
                 given_by=consent["given_by"],
-                given_at=datetime.fromisoformat(consent["given_at"].replace("Z", "+00:00")),
+                given_at=datetime.fromisoformat(consent["given_at"].replace("Z", "+00:00")).astimezone(UTC),
                 form=ConsentForm(consent["form"]),
                 recipient_organization_id=consent["recipient_organization_id"],
                 data_categories=tuple(consent["data_categories"]),
