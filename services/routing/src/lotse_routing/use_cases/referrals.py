@@ -163,27 +163,28 @@ class Referrals:
         }
         c = new.consent
         assert c is not None
+        consent_row: dict[str, Any] = {
+            "id": consent_id,
+            "organization_id": actor.organization_id,
+            "recorded_by": actor.subject,
+            "given_at": c.given_at,
+            "form": c.form.value,
+            "recipient_organization_id": c.recipient_organization_id,
+            "data_categories": list(c.data_categories),
+            "sealed": self.sealer.seal({"given_by": c.given_by}),
+            "sealed_with": self.sealer.current,
+            "created_at": now,
+        }
         with self.store.transaction() as session:
-            session.add_consent(
-                {
-                    "id": consent_id,
-                    "organization_id": actor.organization_id,
-                    "recorded_by": actor.subject,
-                    "given_at": c.given_at,
-                    "form": c.form.value,
-                    "recipient_organization_id": c.recipient_organization_id,
-                    "data_categories": list(c.data_categories),
-                    "sealed": self.sealer.seal({"given_by": c.given_by}),
-                    "sealed_with": self.sealer.current,
-                    "created_at": now,
-                }
-            )
+            session.add_consent(consent_row)
             session.add_referral(row)
-            self._history(session, referral_id, actor, Side.SENDER, "create", None, S.DRAFT, now)
+            history = [self._history(session, referral_id, actor, Side.SENDER, "create", None, S.DRAFT, now)]
             if not new.draft:
-                row = self._submit(session, row, actor, now)
+                row, submitted = self._submit(session, row, actor, now)
+                history.append(submitted)
             session.add_audit([audit_row(actor, "create", now, referral_id, consent_id)])
-        return self._read_view(row, actor)
+        # what was written is the whole referral: no notification can be recorded before its event is out
+        return self._view(row, actor, {**consent_row, "withdrawn_at": None}, history, [])
 
     def _check_consent(self, new: NewReferral, recipient: str) -> None:
         c = new.consent
@@ -207,18 +208,19 @@ class Referrals:
 
     def _submit(
         self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims, now: datetime, side: Side = Side.SENDER
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Submit the referral; its row and its history entry after it."""
         step = transition(S(row["status"]), Action.SUBMIT, side)
         first = row.get("first_received_on") or now.astimezone(BERLIN).date()
         values = {"status": step.after.value, "requested_at": now, "first_received_on": first, "updated_at": now}
         if not session.update_referral(row["id"], row["revision"], values):
             raise Conflict("the referral was changed meanwhile; read it again")
         row = {**row, **values, "revision": row["revision"] + 1}
-        self._history(session, row["id"], actor, side, Action.SUBMIT.value, step.before, step.after, now)
+        entry = self._history(session, row["id"], actor, side, Action.SUBMIT.value, step.before, step.after, now)
         due = add_working_days(now, self.acknowledge_within_days, self.is_holiday)
         session.set_reminder(row["id"], "acknowledge", due)
         session.add_event(*_event(row, ReferralEvent.REQUESTED, step.before))
-        return row
+        return row, entry
 
     # -- reading ----------------------------------------------------------------------------------------
 
@@ -235,7 +237,7 @@ class Referrals:
         with self.store.reading() as session:
             row = session.referral(referral_id)
             visible = row is not None and _side(actor, row) is not None
-            view = self._view(session, row, actor) if row is not None and visible else None
+            view = self._read(session, row, actor) if row is not None and visible else None
         with self.store.transaction() as writing:  # the read is audited before its answer leaves
             writing.add_audit([audit_row(actor, "read", self.now(), referral_id, allowed=visible)])
         if view is None:
@@ -286,7 +288,12 @@ class Referrals:
     def _read_view(self, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
         """The referral as the caller sees it, read after the change committed (outside the write lock)."""
         with self.store.reading() as session:
-            return self._view(session, row, actor)
+            return self._read(session, row, actor)
+
+    def _read(self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
+        consent = session.consent(row["consent_id"])
+        assert consent is not None
+        return self._view(row, actor, consent, session.history(row["id"]), session.reports(row["id"]))
 
     def _act(
         self,
@@ -302,7 +309,7 @@ class Referrals:
         now = self.now()
         try:
             if step.action is Action.SUBMIT:
-                row = self._submit(session, row, actor, now)
+                row, _ = self._submit(session, row, actor, now)
             else:
                 row = self._apply(session, row, actor, side, step, now, target)
         except IllegalTransition as refused:
@@ -476,23 +483,24 @@ class Referrals:
         at: datetime,
         reason_code: str | None = None,
         note: str | None = None,
-    ) -> None:
-        session.add_history(
-            {
-                "referral_id": referral_id,
-                "at": at,
-                "action": action,
-                "status_before": before.value if before else None,
-                "status_after": after.value,
-                "side": side.value,
-                "actor_subject": actor.subject,
-                "actor_role": actor.role.value,
-                "actor_organization_id": actor.organization_id,
-                "reason_code": reason_code,
-                "sealed": self.sealer.seal({"note": note}) if note else None,
-                "sealed_with": self.sealer.current if note else None,
-            }
-        )
+    ) -> dict[str, Any]:
+        """Write a history entry; the entry."""
+        entry = {
+            "referral_id": referral_id,
+            "at": at,
+            "action": action,
+            "status_before": before.value if before else None,
+            "status_after": after.value,
+            "side": side.value,
+            "actor_subject": actor.subject,
+            "actor_role": actor.role.value,
+            "actor_organization_id": actor.organization_id,
+            "reason_code": reason_code,
+            "sealed": self.sealer.seal({"note": note}) if note else None,
+            "sealed_with": self.sealer.current if note else None,
+        }
+        session.add_history(entry)
+        return entry
 
     def _summary(self, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
         side = _side(actor, row)
@@ -522,15 +530,21 @@ class Referrals:
         assert isinstance(opened, dict)
         return opened
 
-    def _view(self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
+    def _view(
+        self,
+        row: dict[str, Any],
+        actor: TokenClaims,
+        consent: dict[str, Any],
+        history: list[dict[str, Any]],
+        reports: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The referral in full as ``actor`` sees it, with its consent, history and delivery reports."""
         sealed = self._opened(row["sealed"])
-        consent = session.consent(row["consent_id"])
-        assert consent is not None
         given_by = self._opened(consent["sealed"])
-        history = []
-        for h in session.history(row["id"]):
+        entries = []
+        for h in history:
             note = self._opened(h["sealed"])
-            history.append(
+            entries.append(
                 {
                     "at": iso(h["at"]),
                     "action": h["action"],
@@ -570,7 +584,7 @@ class Referrals:
                 "data_categories": consent["data_categories"],
                 "withdrawn_at": iso(consent["withdrawn_at"]),
             },
-            "history": history,
+            "history": entries,
             "notifications": [
                 {
                     "organization_id": n["organization_id"],
@@ -581,7 +595,7 @@ class Referrals:
                     "attempts": n["attempts"],
                     "at": iso(n["at"]),
                 }
-                for n in session.reports(row["id"])
+                for n in reports
             ],
         }
 
