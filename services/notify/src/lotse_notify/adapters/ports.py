@@ -47,16 +47,13 @@ class NotifySession(Protocol):
 
     def claim(self, delivery_id: str, now: datetime, lease_until: datetime) -> Row | None:
         """Take a delivery that is due (or whose worker's lease ran out) for one attempt: count the attempt
-        and hold it until ``lease_until``. The delivery joined with its notification, or None if it is not
+        and hold it until ``lease_until``. The delivery joined with its notification and, as ``gone_revision``,
+        the revision of its channel whose endpoint answered ``410 Gone`` (None if none); or None if it is not
         to be attempted now (done, not due, held by another worker)."""
         ...
 
     def finish(self, delivery_id: str, attempts: int, changes: Row) -> bool:
         """Record an attempt's result, unless the delivery was taken again meanwhile (its lease ran out)."""
-        ...
-
-    def gone_revision(self, channel_id: str) -> int | None:
-        """The channel's revision whose endpoint answered ``410 Gone``, if any."""
         ...
 
     def mark_gone(self, channel_id: str, revision: int, at: datetime, detail: str) -> None: ...

@@ -36,10 +36,9 @@ class Deliveries:
         now = self.now()
         with self.store.transaction() as session:
             row = session.claim(delivery_id, now, now + self.lease)
-            gone = session.gone_revision(row["channel_id"]) if row else None
         if row is None:
             return None
-        channel, attempt, outcome = self._try(row, gone)
+        channel, attempt, outcome = self._try(row)
         done = self.now()
         state, next_due = self.retries.after(attempt, row["attempts"], done)
         changes: dict[str, Any] = {
@@ -67,7 +66,7 @@ class Deliveries:
             )
         return state
 
-    def _try(self, row: Row, gone: int | None) -> tuple[Channel | None, Attempt, str]:
+    def _try(self, row: Row) -> tuple[Channel | None, Attempt, str]:
         """The channel as it is now, the attempt's result and the outcome it would mean."""
         try:
             channel = next((c for c in self.channels.of(row["organization_id"]) if c.id == row["channel_id"]), None)
@@ -75,6 +74,7 @@ class Deliveries:
             return None, Attempt(ok=False, detail=f"Verzeichnis nicht erreichbar: {exc}"), "attempts_exhausted"
         if channel is None:
             return None, Attempt(ok=False, detail="Kanal entfernt oder abgeschaltet", gone=True), "channel_removed"
+        gone = row["gone_revision"]
         if gone is not None and gone >= channel.revision:
             return channel, Attempt(ok=False, detail="Endpunkt meldete 410 Gone", gone=True), "endpoint_gone"
         attempt = self.senders[channel.kind].send(channel, self._notice(row))

@@ -69,11 +69,13 @@ class SqlNotifySession:
         ).first()
         if taken is None:
             return None
-        n = notification.c
+        n, g = notification.c, gone_endpoint.c
         query = (
             select(delivery, n.event_id, n.event_type, n.organization_id, n.side, n.referral_id)
             .add_columns(n.legal_domain, n.region_key, n.referral_status, n.urgency, n.created_at.label("notified_at"))
+            .add_columns(g.channel_revision.label("gone_revision"))
             .join(notification, n.id == d.notification_id)
+            .outerjoin(gone_endpoint, g.channel_id == d.channel_id)
             .where(d.id == delivery_id)
         )
         return dict(self.connection.execute(query).mappings().one())
@@ -86,11 +88,6 @@ class SqlNotifySession:
             .values({**changes, "lease_until": None, "kicked_at": None})
         )
         return bool(result.rowcount == 1)
-
-    def gone_revision(self, channel_id: str) -> int | None:
-        g = gone_endpoint.c
-        found = self.connection.execute(select(g.channel_revision).where(g.channel_id == channel_id)).scalar()
-        return None if found is None else int(found)
 
     def mark_gone(self, channel_id: str, revision: int, at: datetime, detail: str) -> None:
         values = {"channel_id": channel_id, "channel_revision": revision, "gone_at": at, "detail": detail}
