@@ -42,7 +42,7 @@ class AuditTrail:
         if actor.role is not Role.ADMIN:
             raise Forbidden("the audit log is for admins")
         with self.store.transaction() as session:
-            if session.referral(referral_id) is None:
+            if not session.has_referral(referral_id):
                 raise NotFound("referral", referral_id)
             rows = session.audit_trail(referral_id)
             session.add_audit([audit_row(actor, "audit_read", datetime.now(UTC), referral_id)])

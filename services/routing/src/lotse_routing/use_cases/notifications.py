@@ -24,7 +24,7 @@ class DeliveryReports:
             return
         data = event.data
         with self.store.transaction() as session:
-            if session.referral(data["referral_id"]) is None:
+            if not session.has_referral(data["referral_id"]):
                 log.info("report of delivery %s names no referral here; left", data["delivery_id"])
                 return
             session.add_report(

@@ -24,6 +24,11 @@ from lotse_routing.adapters.storage.tables import (
 
 Row = dict[str, Any]
 
+_ADD_REPORT = {  # bound, not literal: built once, its compiled form cached
+    "postgresql": postgresql.insert(notification_report).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(notification_report).on_conflict_do_nothing(),
+}
+
 
 class SqlReferralSession:
     """One transaction's view of the referrals; what it writes commits together or not at all."""
@@ -50,6 +55,9 @@ class SqlReferralSession:
         query = select(referral).where(referral.c.id == ident)
         found = self.connection.execute(query.with_for_update() if for_update else query).mappings().first()
         return dict(found) if found else None
+
+    def has_referral(self, ident: str) -> bool:
+        return self.connection.execute(select(referral.c.id).where(referral.c.id == ident)).first() is not None
 
     def update_referral(self, ident: str, revision: int, values: Row) -> bool:
         """Change a referral read at ``revision``; False if it changed meanwhile."""
@@ -92,9 +100,8 @@ class SqlReferralSession:
         return [dict(r) for r in self.connection.execute(query).mappings()]
 
     def add_report(self, row: Row) -> bool:
-        dialect = postgresql if self.connection.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(notification_report).values(row).on_conflict_do_nothing()
-        return bool(self.connection.execute(statement).rowcount == 1)
+        statement = _ADD_REPORT[self.connection.dialect.name]
+        return bool(self.connection.execute(statement, row).rowcount == 1)
 
     def reports(self, referral_id: str) -> list[Row]:
         r = notification_report.c
