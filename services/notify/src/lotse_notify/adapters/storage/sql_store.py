@@ -8,9 +8,10 @@ from typing import Any
 from lotse_contracts import EventEnvelope
 from lotse_kit.outbox import add_events
 from lotse_kit.sql import write_turn
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
 
 from lotse_notify.adapters.ports import Row
 from lotse_notify.adapters.storage.tables import (
@@ -29,12 +30,42 @@ def _dialect(conn: Connection) -> Any:
     return postgresql if conn.dialect.name == "postgresql" else sqlite
 
 
-def _attemptable(now: datetime) -> Any:
+def _attemptable(now: datetime | BindParameter[datetime]) -> Any:
     d = delivery.c
     return or_(
         and_(d.state.in_(_DUE), d.next_due_at <= now),
         and_(d.state == State.DELIVERING.value, d.lease_until < now),
     )
+
+
+# What runs for every event and every attempt is built once, with bound parameters: SQLAlchemy then neither
+# builds the statements nor works out their cache keys again.
+_FIRST_TIME = {
+    name: dialect.insert(processed_event)
+    .on_conflict_do_nothing(index_elements=["event_id"])
+    .returning(processed_event.c.event_id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_CLAIM = (
+    update(delivery)
+    .where(delivery.c.id == bindparam("delivery_id"), _attemptable(bindparam("now", type_=delivery.c.updated_at.type)))
+    .values(
+        state=State.DELIVERING.value,
+        attempts=delivery.c.attempts + 1,
+        lease_until=bindparam("until"),
+        updated_at=bindparam("now"),
+    )
+    .returning(delivery.c.id)
+)
+_CLAIMED = (
+    select(delivery, *(notification.c[name] for name in ("event_id", "event_type", "organization_id", "side")))
+    .add_columns(*(notification.c[name] for name in ("referral_id", "legal_domain", "region_key")))
+    .add_columns(notification.c.referral_status, notification.c.urgency, notification.c.created_at.label("notified_at"))
+    .add_columns(gone_endpoint.c.channel_revision.label("gone_revision"))
+    .join(notification, notification.c.id == delivery.c.notification_id)
+    .outerjoin(gone_endpoint, gone_endpoint.c.channel_id == delivery.c.channel_id)
+    .where(delivery.c.id == bindparam("delivery_id"))
+)
 
 
 class SqlNotifySession:
@@ -43,14 +74,8 @@ class SqlNotifySession:
         self.events: list[tuple[EventEnvelope, str]] = []
 
     def first_time(self, event_id: str, event_type: str, at: datetime) -> bool:
-        statement = (
-            _dialect(self.connection)
-            .insert(processed_event)
-            .values(event_id=event_id, event_type=event_type, received_at=at)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(processed_event.c.event_id)
-        )
-        return self.connection.execute(statement).first() is not None
+        params = {"event_id": event_id, "event_type": event_type, "received_at": at}
+        return self.connection.execute(_FIRST_TIME[self.connection.dialect.name], params).first() is not None
 
     def add_notification(self, row: Row) -> None:
         self.connection.execute(insert(notification), row)
@@ -60,25 +85,10 @@ class SqlNotifySession:
             self.connection.execute(insert(delivery), list(rows))
 
     def claim(self, delivery_id: str, now: datetime, lease_until: datetime) -> Row | None:
-        d = delivery.c
-        taken = self.connection.execute(
-            update(delivery)
-            .where(d.id == delivery_id, _attemptable(now))
-            .values(state=State.DELIVERING.value, attempts=d.attempts + 1, lease_until=lease_until, updated_at=now)
-            .returning(d.id)
-        ).first()
-        if taken is None:
+        params = {"delivery_id": delivery_id, "now": now, "until": lease_until}
+        if self.connection.execute(_CLAIM, params).first() is None:
             return None
-        n, g = notification.c, gone_endpoint.c
-        query = (
-            select(delivery, n.event_id, n.event_type, n.organization_id, n.side, n.referral_id)
-            .add_columns(n.legal_domain, n.region_key, n.referral_status, n.urgency, n.created_at.label("notified_at"))
-            .add_columns(g.channel_revision.label("gone_revision"))
-            .join(notification, n.id == d.notification_id)
-            .outerjoin(gone_endpoint, g.channel_id == d.channel_id)
-            .where(d.id == delivery_id)
-        )
-        return dict(self.connection.execute(query).mappings().one())
+        return dict(self.connection.execute(_CLAIMED, params).mappings().one())
 
     def finish(self, delivery_id: str, attempts: int, changes: Row) -> bool:
         d = delivery.c
