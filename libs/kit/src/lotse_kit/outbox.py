@@ -22,11 +22,10 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Row,
-    Select,
     String,
     Table,
     Text,
-    Update,
+    bindparam,
     func,
     select,
     update,
@@ -125,6 +124,19 @@ class SqlOutbox:
     def __init__(self, engine: Engine, table: Table) -> None:
         self.engine = engine
         self.table = table
+        t = table  # a relay's statements, built once (SQLAlchemy then neither builds them nor their cache keys)
+        self._unpublished = (
+            select(t.c.seq, t.c.id, t.c.routing_key, t.c.payload)
+            .where(t.c.published_at.is_(None))
+            .order_by(t.c.seq)
+            .limit(bindparam("batch", type_=Integer))
+        )
+        self._unpublished_locked = self._unpublished.with_for_update(skip_locked=True)
+        self._mark = (
+            update(t)
+            .where(t.c.seq.in_(bindparam("published", expanding=True)))
+            .values(published_at=bindparam("at", type_=t.c.published_at.type))
+        )
 
     def pending(self) -> int:
         with self.engine.connect() as conn:
@@ -159,33 +171,24 @@ class SqlOutbox:
         if self.engine.dialect.name == "sqlite":
             with sqlite_turn(self.engine, "relay"):
                 with self.engine.connect() as conn:
-                    rows = conn.execute(self._unpublished(batch)).all()
+                    rows = conn.execute(self._unpublished, {"batch": batch}).all()
                     conn.rollback()
                 published, failure = _publish(publisher, rows)
                 if published:
                     with write_turn(self.engine), self.engine.begin() as conn:
-                        conn.execute(self._mark(published))
+                        conn.execute(self._mark, {"published": published, "at": datetime.now(UTC)})
         else:
             with self.engine.begin() as conn:
-                rows = conn.execute(self._unpublished(batch).with_for_update(skip_locked=True)).all()
+                rows = conn.execute(self._unpublished_locked, {"batch": batch}).all()
                 published, failure = _publish(publisher, rows)
                 if published:
-                    conn.execute(self._mark(published))
+                    conn.execute(self._mark, {"published": published, "at": datetime.now(UTC)})
         if failure is not None:
             raise failure
         return len(published)
 
-    def _unpublished(self, batch: int) -> Select[Any]:
-        t = self.table
-        query = select(t.c.seq, t.c.id, t.c.routing_key, t.c.payload).where(t.c.published_at.is_(None))
-        return query.order_by(t.c.seq).limit(batch)
 
-    def _mark(self, published: list[int]) -> Update:
-        t = self.table
-        return update(t).where(t.c.seq.in_(published)).values(published_at=datetime.now(UTC))
-
-
-def _publish(publisher: Publisher, rows: Sequence[Row[Any]]) -> tuple[list[int], Exception | None]:
+def _publish(publisher: Publisher, rows: Sequence[Row[Any, Any, Any, Any]]) -> tuple[list[int], Exception | None]:
     """Publish in order until one fails: the rows' sequence numbers that went out, and the failure."""
     published: list[int] = []
     for row in rows:
