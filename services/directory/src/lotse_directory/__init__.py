@@ -2,9 +2,8 @@
 
 from flask import Blueprint, Flask
 from flask_cors import CORS
-from lotse_kit.auth import install_auth
-from lotse_kit.openapi import ApiDoc, register_health
-from lotse_kit.problems import install_problem_handlers
+from lotse_kit.openapi import ApiDoc
+from lotse_kit.web import service_app
 
 from lotse_directory.bootstrap import EXTENSION, Container, build
 from lotse_directory.entrypoints.web.channels import register_channel_routes
@@ -26,13 +25,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     """The directory's WSGI app; connects to nothing until the first request."""
     settings = settings or Settings.from_env()
     container = container or build(settings)
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_import_bytes
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = container
-    install_problem_handlers(app)
-    install_auth(app, container.verifier)
-
     doc = ApiDoc(
         "Lotse Verzeichnis (directory)",
         "1.0.0",
@@ -49,12 +41,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     register_search_routes(api, doc)
     hsds = Blueprint("hsds", __name__, url_prefix=HSDS_PREFIX)
     register_hsds_routes(hsds, doc)
-    root = Blueprint("root", __name__)
-    register_health(root, doc)
-    app.register_blueprint(api)
-    app.register_blueprint(hsds)
-    app.register_blueprint(root)
-    doc.install(app)
+    max_body = settings.max_import_bytes  # an import may be this large; check_body_size holds the rest lower
+    app = service_app(__name__, EXTENSION, container, container.verifier, max_body, doc, [api, hsds])
     public = (f"{API_PREFIX}/legal_domains", f"{API_PREFIX}/search", f"{HSDS_PREFIX}/*")
     CORS(app, resources={path: {"origins": "*"} for path in public})
     return app

@@ -1,9 +1,8 @@
 """Lotse routing service: who is responsible, referrals with consent, their lifecycle and events."""
 
 from flask import Blueprint, Flask
-from lotse_kit.auth import install_auth
-from lotse_kit.openapi import ApiDoc, register_health
-from lotse_kit.problems import install_problem_handlers
+from lotse_kit.openapi import ApiDoc
+from lotse_kit.web import service_app
 
 from lotse_routing.bootstrap import EXTENSION, Container, build
 from lotse_routing.entrypoints.web.routes import register_routes
@@ -16,12 +15,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     """Routing's WSGI app; connects to nothing until the first request."""
     settings = settings or Settings.from_env()
     container = container or build(settings)
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = container
-    install_problem_handlers(app)
-    install_auth(app, container.verifier)
     doc = ApiDoc(
         "Lotse Routing",
         "1.0.0",
@@ -30,9 +23,4 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     register_routes(api, doc)
-    root = Blueprint("root", __name__)
-    register_health(root, doc)
-    app.register_blueprint(api)
-    app.register_blueprint(root)
-    doc.install(app)
-    return app
+    return service_app(__name__, EXTENSION, container, container.verifier, settings.max_body_bytes, doc, [api])

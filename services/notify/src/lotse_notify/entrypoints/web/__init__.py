@@ -1,9 +1,8 @@
 """Notify's WSGI app: the inbox API, dead deliveries, the change feed and the API's documentation."""
 
 from flask import Blueprint, Flask
-from lotse_kit.auth import install_auth
-from lotse_kit.openapi import ApiDoc, register_health
-from lotse_kit.problems import install_problem_handlers
+from lotse_kit.openapi import ApiDoc
+from lotse_kit.web import service_app
 
 from lotse_notify.bootstrap import EXTENSION, Container, build
 from lotse_notify.entrypoints.web.routes import register_routes
@@ -16,12 +15,6 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     """Notify's WSGI app; connects to nothing until the first request."""
     settings = settings or Settings.from_env()
     container = container or build(settings)
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = 100_000
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions[EXTENSION] = container
-    install_problem_handlers(app)
-    install_auth(app, container.verifier)
     doc = ApiDoc(
         "Lotse Notify",
         "1.0.0",
@@ -29,9 +22,4 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     register_routes(api, doc)
-    root = Blueprint("root", __name__)
-    register_health(root, doc)
-    app.register_blueprint(api)
-    app.register_blueprint(root)
-    doc.install(app)
-    return app
+    return service_app(__name__, EXTENSION, container, container.verifier, 100_000, doc, [api])
