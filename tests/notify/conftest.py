@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
@@ -80,6 +81,13 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
+    with serving_receiver() as box:
+        yield box
+
+
+@contextmanager
+def serving_receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a free local port while the block runs."""
     box = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):

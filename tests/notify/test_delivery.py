@@ -14,7 +14,7 @@ from lotse_kit.schema_errors import event_validator
 from lotse_notify.adapters.senders.email import SmtpSender
 from lotse_notify.adapters.senders.webhook import WebhookSender
 from lotse_notify.adapters.storage.sql_store import SqlNotifyStore
-from lotse_notify.adapters.storage.tables import delivery, gone_endpoint, outbox
+from lotse_notify.adapters.storage.tables import delivery, endpoint_pause, gone_endpoint, outbox
 from lotse_notify.domain.channels import Channel, Kind
 from lotse_notify.domain.delivery import Retries, State
 from lotse_notify.use_cases.deliveries import Deliveries
@@ -22,7 +22,7 @@ from lotse_notify.use_cases.intake import Intake
 from sqlalchemy import Engine, select
 from standardwebhooks.webhooks import Webhook
 
-from tests.notify.conftest import JUGENDAMT, ChannelTable, Mailbox, Receiver, referral_event
+from tests.notify.conftest import JUGENDAMT, ChannelTable, Mailbox, Receiver, referral_event, serving_receiver
 
 SECRET = new_secret()
 QUICK = Retries(attempts=4, first=0.0, jitter=0.0)  # due again at once: the tests drive time by sweeping
@@ -52,7 +52,8 @@ def setup(
     store = SqlNotifyStore(engine)
     table = ChannelTable(channels)
     smtp = SmtpSender(mailbox.host, mailbox.port, "Lotse <lotse@kreis.example>") if mailbox else None
-    senders: dict[Kind, Any] = {Kind.WEBHOOK: WebhookSender(timeout=5), Kind.EMAIL: smtp}
+    webhooks = WebhookSender(timeout=kw.pop("timeout", 5))
+    senders: dict[Kind, Any] = {Kind.WEBHOOK: webhooks, Kind.EMAIL: smtp}
     link = "https://lotse.kreis.example/vermittlungen/{}".format
     intake = Intake(store, table, now=kw["now"]) if "now" in kw else Intake(store, table)
     return intake, Deliveries(store, table, senders, link, **{"retries": QUICK, **kw})
@@ -220,3 +221,57 @@ def test_redirects_and_other_answers_are_failures_not_followed(engine: Engine, r
     receiver.answers = [answer]
     [ident] = intake.take(referral_event("requested"))
     assert deliveries.attempt(ident) is State.FAILED and state(engine, ident)["last_status"] == answer
+
+
+def test_an_endpoint_that_gives_no_answer_is_paused_and_probed_so_its_deliveries_do_not_each_wait_it_out(
+    engine: Engine, receiver: Receiver
+) -> None:
+    clock = Clock()
+    with serving_receiver() as quiet:
+        quiet.delay = 1.0  # beyond the sender's timeout: no answer
+        silent = hook(quiet, id="ch-quiet")
+        intake, deliveries = setup(engine, [silent, hook(receiver)], now=clock, timeout=0.3)
+        made = [
+            ident for kind in ("requested", "reminder_due", "cancelled") for ident in intake.take(referral_event(kind))
+        ]
+        a1, a2, a3 = [i for i in made if state(engine, i)["channel_id"] == "ch-quiet"]
+        others = [i for i in made if state(engine, i)["channel_id"] == "ch-hook"]
+
+        def pause() -> Any:
+            with engine.connect() as conn:
+                return conn.execute(select(endpoint_pause)).mappings().one_or_none()
+
+        assert deliveries.attempt(a1) is State.FAILED and quiet.ids() == [a1]
+        paused = pause()
+        assert (paused["target"], paused["failures"]) == (quiet.url, 1)
+        assert paused["detail"].startswith("keine Verbindung")
+        # while paused, the others are not attempted, and their attempts are not spent
+        assert deliveries.attempt(a2) is None and deliveries.attempt(a3) is None and quiet.ids() == [a1]
+        for ident in (a2, a3):
+            row = state(engine, ident)
+            assert (row["state"], row["attempts"], row["lease_until"]) == ("pending", 0, None)
+            assert row["next_due_at"] >= paused["until"]
+        assert [deliveries.attempt(i) for i in others] == [State.DELIVERED] * 3  # other endpoints go on
+        clock.at += timedelta(seconds=5)
+        assert deliveries.attempt(a1) is None and state(engine, a1)["attempts"] == 1  # its retry waits too
+
+        clock.at += timedelta(seconds=8)  # the pause (10 s, and up to 2 s to spread them) is over: one attempt
+        # probes the endpoint, the others wait while it is out
+        with deliveries.store.transaction() as session:
+            assert session.take_probe(quiet.url, clock(), clock() + timedelta(seconds=15))
+            assert not session.take_probe(quiet.url, clock(), clock() + timedelta(seconds=15))
+            session.pause(quiet.url, 1, clock(), clock(), "keine Verbindung")  # back as it was: over, one failure
+        assert deliveries.attempt(a2) is State.FAILED and quiet.ids() == [a1, a2]  # the probe: no answer again
+        assert pause()["failures"] == 2  # paused twice as long
+        assert deliveries.attempt(a3) is None and deliveries.attempt(a1) is None
+        [listed] = deliveries.paused()  # for the operators
+        assert (listed["target"], listed["failures"], listed["waiting"]) == (quiet.url, 2, 3)
+        clock.at += timedelta(seconds=15)
+        assert deliveries.attempt(a3) is None  # paused for 20 s now
+
+        clock.at += timedelta(seconds=8)
+        quiet.delay = 0.0  # it answers again
+        assert deliveries.attempt(a3) is State.DELIVERED and pause() is None and deliveries.paused() == []
+        assert deliveries.attempt(a1) is State.DELIVERED and deliveries.attempt(a2) is State.DELIVERED
+        assert quiet.ids() == [a1, a2, a3, a1, a2]
+        assert [(state(engine, i)["attempts"]) for i in (a1, a2, a3)] == [2, 2, 1]

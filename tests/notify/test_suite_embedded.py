@@ -151,3 +151,5 @@ def test_a_referral_reaches_the_jugendamts_inbox_and_webhook_once_signed(
     admin = suite.token(Role.ADMIN, None, "admin-1")
     assert suite.notify_api.get("/api/v1/deliveries/dead", headers=admin).json["total_items"] == 0
     assert suite.notify_api.get("/api/v1/deliveries/dead", headers=agency).status_code == 403
+    assert suite.notify_api.get("/api/v1/endpoints/paused", headers=admin).json == {"contents": []}
+    assert suite.notify_api.get("/api/v1/endpoints/paused", headers=agency).status_code == 403

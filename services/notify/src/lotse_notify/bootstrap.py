@@ -29,6 +29,7 @@ from lotse_notify.adapters.senders.webhook import WebhookSender
 from lotse_notify.adapters.storage.sql_store import SqlNotifySession, SqlNotifyStore
 from lotse_notify.adapters.storage.tables import feed_cursor, outbox
 from lotse_notify.domain.channels import Kind
+from lotse_notify.domain.delivery import Pauses
 from lotse_notify.settings import Settings
 from lotse_notify.use_cases.deliveries import Deliveries
 from lotse_notify.use_cases.inbox import Inbox
@@ -166,6 +167,8 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
         senders,
         link=lambda referral_id: f"{link_base}/api/v1/referrals/{referral_id}",
         retries=settings.retries,
+        # while one attempt probes a paused endpoint, the others wait out its connect and answer timeouts
+        pauses=Pauses(probe=min(settings.webhook_timeout_seconds, 3.0) + settings.webhook_timeout_seconds + 2),
         lease=timedelta(seconds=settings.lease_seconds),
     )
     events = SqlOutbox(engine, outbox)

@@ -47,9 +47,10 @@ class NotifySession(Protocol):
 
     def claim(self, delivery_id: str, now: datetime, lease_until: datetime) -> Row | None:
         """Take a delivery that is due (or whose worker's lease ran out) for one attempt: count the attempt
-        and hold it until ``lease_until``. The delivery joined with its notification and, as ``gone_revision``,
-        the revision of its channel whose endpoint answered ``410 Gone`` (None if none); or None if it is not
-        to be attempted now (done, not due, held by another worker)."""
+        and hold it until ``lease_until``. The delivery joined with its notification, as ``gone_revision``
+        the revision of its channel whose endpoint answered ``410 Gone``, and as ``paused_until``,
+        ``pause_failures`` and ``paused`` (still, at ``now``) its target's pause (None if none); or None if it
+        is not to be attempted now (done, not due, held by another worker)."""
         ...
 
     def finish(self, delivery_id: str, attempts: int, changes: Row) -> bool:
@@ -57,6 +58,21 @@ class NotifySession(Protocol):
         ...
 
     def mark_gone(self, channel_id: str, revision: int, at: datetime, detail: str) -> None: ...
+
+    def take_probe(self, target: str, now: datetime, until: datetime) -> bool:
+        """Whether this attempt probes the paused ``target`` (its pause has ended and no other attempt took
+        the probe); if so, the others wait until ``until``."""
+        ...
+
+    def pause(self, target: str, failures: int, at: datetime, until: datetime, detail: str) -> None:
+        """Deliveries to ``target`` wait until ``until``: it gave no answer ``failures`` times in a row."""
+        ...
+
+    def resume(self, target: str) -> None: ...
+
+    def paused(self) -> list[Row]:
+        """Every paused endpoint, the longest quiet first, with how many deliveries wait for it."""
+        ...
 
     def due(self, now: datetime, kicked_before: datetime, limit: int) -> list[str]:
         """Deliveries to be attempted now, for which no job was sent since ``kicked_before``; noted as sent."""

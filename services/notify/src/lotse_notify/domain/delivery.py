@@ -26,12 +26,14 @@ DUE = (State.PENDING, State.FAILED)
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """What one attempt came to. ``gone``: the receiver said the endpoint no longer exists (HTTP 410)."""
+    """What one attempt came to. ``gone``: the receiver said the endpoint no longer exists (HTTP 410);
+    ``unanswered``: the endpoint gave no answer at all (refused, unreachable, timed out)."""
 
     ok: bool
     detail: str
     status: int | None = None
     gone: bool = False
+    unanswered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +63,19 @@ class Retries:
         if attempt.gone or attempts_made >= self.attempts:
             return State.DEAD, None
         return State.FAILED, now + self.delay(attempts_made)
+
+
+@dataclass(frozen=True, slots=True)
+class Pauses:
+    """How long deliveries to a webhook endpoint that gave no answer wait, so that they do not each hold a
+    worker until the timeout: ``first`` seconds after its first such attempt, twice as long after each
+    further one, at most ``longest``. When a pause ends, one attempt probes the endpoint while the others
+    wait ``probe`` seconds more (as long as the probe may take); an answer of any kind ends the pause.
+    A delivery that waits is not attempted, so its attempts are not spent."""
+
+    first: float = 10.0
+    longest: float = 300.0
+    probe: float = 15.0
+
+    def length(self, failures: int) -> timedelta:
+        return timedelta(seconds=min(self.first * 2 ** (failures - 1), self.longest))

@@ -1,18 +1,29 @@
 """Delivering notifications: one attempt at a time per delivery (claimed with a lease), its result recorded
-with the next attempt's due time, a report event when it was delivered or given up; the sweep that sends
-what is due again; the operator's list of dead deliveries and their re-drive."""
+with the next attempt's due time, a report event when it was delivered or given up; webhook endpoints that
+give no answer paused, so that deliveries to them wait instead of each holding a worker until the timeout;
+the sweep that sends what is due again; the operator's list of dead deliveries and their re-drive."""
 
 import logging
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from lotse_contracts import EventEnvelope, routing_key
 
-from lotse_notify.adapters.ports import Channels, ChannelsUnavailable, Jobs, NotifyStore, Row, Sender
+from lotse_notify.adapters.ports import (
+    Channels,
+    ChannelsUnavailable,
+    Jobs,
+    NotifySession,
+    NotifyStore,
+    Row,
+    Sender,
+)
 from lotse_notify.domain.channels import Channel, Kind
-from lotse_notify.domain.delivery import Attempt, Retries, State
+from lotse_notify.domain.delivery import Attempt, Pauses, Retries, State
 from lotse_notify.domain.messages import Notice
 
 log = logging.getLogger(__name__)
@@ -28,14 +39,23 @@ class Deliveries:
     link: Callable[[str], str]
     """The URL at which staff open a referral (by its id)."""
     retries: Retries = field(default_factory=Retries)
+    pauses: Pauses = field(default_factory=Pauses)
     lease: timedelta = timedelta(seconds=60)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def attempt(self, delivery_id: str) -> State | None:
-        """Make one attempt if the delivery is due; its state afterwards (None: not attempted now)."""
+        """Make one attempt if the delivery is due and its endpoint not paused; its state afterwards (None:
+        not attempted now)."""
         now = self.now()
         with self.store.transaction() as session:
             row = session.claim(delivery_id, now, now + self.lease)
+            if row is not None and (wait := self._paused(session, row, now)) is not None:
+                # not attempted after all: due when the pause ends (spread a little), the attempt not spent
+                due = wait + timedelta(seconds=random.uniform(0, 2))  # noqa: S311 (not for security)
+                state = State.FAILED if row["attempts"] > 1 else State.PENDING
+                waiting = {"state": state.value, "attempts": row["attempts"] - 1, "next_due_at": due, "updated_at": now}
+                session.finish(delivery_id, row["attempts"], waiting)
+                return None
         if row is None:
             return None
         channel, attempt, outcome = self._try(row)
@@ -58,6 +78,19 @@ class Deliveries:
                 return None
             if attempt.gone and channel is not None and outcome == "endpoint_gone":
                 session.mark_gone(channel.id, channel.revision, done, attempt.detail)
+            if attempt.unanswered:
+                failures = (row["pause_failures"] or 0) + 1
+                until = done + self.pauses.length(failures)
+                session.pause(row["target"], failures, done, until, attempt.detail)
+                log.warning(
+                    "webhook endpoint at %s gave no answer (%s, %d time(s) in a row); deliveries to it wait until %s",
+                    urlsplit(row["target"]).netloc,
+                    attempt.detail,
+                    failures,
+                    until.isoformat(timespec="seconds"),
+                )
+            elif row["paused_until"] is not None and attempt.status is not None:
+                session.resume(row["target"])  # it answers again
             if state in (State.DELIVERED, State.DEAD):
                 session.add_event(*_report(row, state, outcome, row["attempts"]))
         if state is State.DEAD:
@@ -65,6 +98,16 @@ class Deliveries:
                 "delivery %s (%s) gave up after %d attempt(s): %s", delivery_id, row["kind"], row["attempts"], outcome
             )
         return state
+
+    def _paused(self, session: NotifySession, row: Row, now: datetime) -> datetime | None:
+        """Until when the claimed delivery's endpoint is paused; None if it is to be attempted now (not
+        paused, or this attempt probes it after its pause)."""
+        if row["paused_until"] is None:
+            return None
+        if row["paused"]:
+            return row["paused_until"]  # type: ignore[no-any-return]
+        probe_until = now + timedelta(seconds=self.pauses.probe)
+        return None if session.take_probe(row["target"], now, probe_until) else probe_until
 
     def _try(self, row: Row) -> tuple[Channel | None, Attempt, str]:
         """The channel as it is now, the attempt's result and the outcome it would mean."""
@@ -105,6 +148,10 @@ class Deliveries:
             ids = session.due(now, now - self.lease, limit)
         jobs.send(ids)
         return len(ids)
+
+    def paused(self) -> list[Row]:
+        with self.store.transaction() as session:
+            return session.paused()
 
     def dead(self, limit: int = 100, offset: int = 0) -> tuple[list[Row], int]:
         with self.store.transaction() as session:

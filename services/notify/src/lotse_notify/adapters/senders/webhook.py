@@ -33,7 +33,7 @@ class WebhookSender:
         try:
             response = self._http.request("POST", channel.target, body=body, headers=headers, redirect=False)
         except urllib3.exceptions.HTTPError as exc:
-            return Attempt(ok=False, detail=f"keine Verbindung: {type(exc).__name__}")
+            return Attempt(ok=False, detail=f"keine Verbindung: {type(exc).__name__}", unanswered=True)
         status = response.status
         if 200 <= status < 300:
             return Attempt(ok=True, detail=f"HTTP {status}", status=status)

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import BindParameter
 from lotse_notify.adapters.ports import Row
 from lotse_notify.adapters.storage.tables import (
     delivery,
+    endpoint_pause,
     gone_endpoint,
     notification,
     outbox,
@@ -62,8 +63,12 @@ _CLAIMED = (
     .add_columns(*(notification.c[name] for name in ("referral_id", "legal_domain", "region_key")))
     .add_columns(notification.c.referral_status, notification.c.urgency, notification.c.created_at.label("notified_at"))
     .add_columns(gone_endpoint.c.channel_revision.label("gone_revision"))
+    .add_columns(endpoint_pause.c.until.label("paused_until"), endpoint_pause.c.failures.label("pause_failures"))
+    .add_columns((endpoint_pause.c.until > bindparam("now")).label("paused"))  # compared by the database:
+    # SQLite gives its times back without their offset
     .join(notification, notification.c.id == delivery.c.notification_id)
     .outerjoin(gone_endpoint, gone_endpoint.c.channel_id == delivery.c.channel_id)
+    .outerjoin(endpoint_pause, endpoint_pause.c.target == delivery.c.target)
     .where(delivery.c.id == bindparam("delivery_id"))
 )
 
@@ -106,6 +111,22 @@ class SqlNotifySession:
             statement.on_conflict_do_update(index_elements=["channel_id"], set_={k: v for k, v in values.items()})
         )
 
+    def take_probe(self, target: str, now: datetime, until: datetime) -> bool:
+        p = endpoint_pause.c
+        taken = self.connection.execute(
+            update(endpoint_pause).where(p.target == target, p.until <= now).values(until=until).returning(p.target)
+        )
+        return taken.first() is not None
+
+    def pause(self, target: str, failures: int, at: datetime, until: datetime, detail: str) -> None:
+        values = {"target": target, "until": until, "failures": failures, "since": at, "detail": detail}
+        statement = _dialect(self.connection).insert(endpoint_pause).values(values)
+        again = {"until": until, "failures": failures, "detail": detail}  # ``since``: when it first went quiet
+        self.connection.execute(statement.on_conflict_do_update(index_elements=["target"], set_=again))
+
+    def resume(self, target: str) -> None:
+        self.connection.execute(delete(endpoint_pause).where(endpoint_pause.c.target == target))
+
     def due(self, now: datetime, kicked_before: datetime, limit: int) -> list[str]:
         d = delivery.c
         not_kicked = or_(d.kicked_at.is_(None), d.kicked_at < kicked_before)
@@ -116,6 +137,12 @@ class SqlNotifySession:
         if ids:
             self.connection.execute(update(delivery).where(d.id.in_(ids)).values(kicked_at=now))
         return ids
+
+    def paused(self) -> list[Row]:
+        p, d = endpoint_pause.c, delivery.c
+        waiting = select(func.count()).where(d.target == p.target, d.state.in_(_DUE)).scalar_subquery()
+        query = select(endpoint_pause, waiting.label("waiting")).order_by(p.since, p.target)
+        return [dict(r) for r in self.connection.execute(query).mappings()]
 
     def dead(self, limit: int, offset: int) -> tuple[list[Row], int]:
         d, n = delivery.c, notification.c

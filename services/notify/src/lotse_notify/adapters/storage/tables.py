@@ -1,6 +1,6 @@
 """The notify database: events taken in, notifications (each organisation's inbox), their deliveries
-through webhook and e-mail channels, endpoints gone, where notify is in routing's change feed (embedded mode),
-and the outbox of delivery reports.
+through webhook and e-mail channels, endpoints gone, endpoints paused, where notify is in routing's change
+feed (embedded mode), and the outbox of delivery reports.
 
 No personal data: a notification names a referral by id, its domain, region and status only.
 """
@@ -71,6 +71,16 @@ gone_endpoint = Table(
     Column("channel_id", String(64), primary_key=True),
     Column("channel_revision", Integer, nullable=False),  # a maintainer's edit (a new revision) revives it
     Column("gone_at", DateTime(timezone=True), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+endpoint_pause = Table(
+    "endpoint_pause",
+    metadata,
+    Column("target", String(500), primary_key=True),  # a webhook URL that gave no answer
+    Column("until", DateTime(timezone=True), nullable=False),  # deliveries to it wait until then
+    Column("failures", Integer, nullable=False),  # attempts without an answer in a row
+    Column("since", DateTime(timezone=True), nullable=False),
     Column("detail", Text, nullable=False),
 )
 

@@ -1,4 +1,5 @@
-"""Notify's API: each organisation's inbox, the operators' dead deliveries and their re-drive, the change feed."""
+"""Notify's API: each organisation's inbox, the operators' dead deliveries and their re-drive, paused
+endpoints, the change feed."""
 
 import re
 
@@ -69,6 +70,15 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         return _page(rows, total, args["page"], args["per_page"])
 
     doc.route(bp, "/deliveries/dead", "GET", "Dead deliveries", tags=["operations"], params=PAGING)(dead)
+
+    @require_roles(Role.ADMIN)
+    def paused() -> Response:
+        """Webhook endpoints that gave no answer (refused, unreachable, timed out), the longest quiet first:
+        deliveries to them wait until ``until`` instead of each holding a worker until the timeout; then one
+        attempt probes the endpoint, and any answer ends the pause. ``waiting``: deliveries due to it."""
+        return jsonify({"contents": container_of(current_app).deliveries.paused()})
+
+    doc.route(bp, "/endpoints/paused", "GET", "Paused webhook endpoints", tags=["operations"])(paused)
 
     @require_roles(Role.ADMIN)
     def redrive(delivery_id: str) -> Response:
