@@ -17,7 +17,6 @@ from typing import Any, Protocol
 from lotse_contracts import EventEnvelope
 from sqlalchemy import (
     Column,
-    DateTime,
     Engine,
     Integer,
     MetaData,
@@ -33,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from lotse_kit.bulk import insert_many
-from lotse_kit.sql import sqlite_turn, write_turn
+from lotse_kit.sql import UtcDateTime, sqlite_turn, write_turn
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +47,8 @@ def outbox_table(metadata: MetaData, name: str = "lotse_outbox") -> Table:
         Column("event_type", String(200), nullable=False),
         Column("routing_key", String(300), nullable=False),
         Column("payload", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), index=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), index=True),
     )
 
 

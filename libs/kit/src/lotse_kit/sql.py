@@ -9,12 +9,24 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, MetaData, create_engine, engine_from_config, event, exc, pool, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    engine_from_config,
+    event,
+    exc,
+    pool,
+    text,
+)
+from sqlalchemy.engine import Connection, Dialect
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -30,6 +42,30 @@ def named_metadata() -> MetaData:
             "pk": "pk_%(table_name)s",
         }
     )
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, written and read back in UTC on either database. SQLite keeps a time without its
+    offset (10:00+01:00 would come back as 10:00, an hour off, and without a zone); PostgreSQL answers in its
+    session's zone. A time without a zone is taken as UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return _utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return _utc(value)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 IDLE_BEFORE_PING = 1.0

@@ -8,7 +8,7 @@ names staff) and who verified an entry are not published. Lists are paged in the
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from lotse_kit.errors import NotFound, Unavailable
@@ -57,13 +57,8 @@ def _fields(entity: str, row: Row) -> dict[str, Any]:
     spec = entities()[entity]
     out = {n: row[n] for n in spec.field_names if row.get(n) is not None and n not in PRIVATE_FIELDS}
     if entity == "service" and row.get("lotse_updated_at") is not None:
-        out["last_modified"] = _timestamp(row["lotse_updated_at"])
+        out["last_modified"] = row["lotse_updated_at"].isoformat()
     return out
-
-
-def _timestamp(value: datetime) -> str:
-    """ISO 8601 with offset (SQLite hands back stored UTC times without one)."""
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def nest(
@@ -207,7 +202,7 @@ class OpenData:
                 session, "service", self._where(listing), self._service_ids(session, listing), listing
             )
             if minimal:
-                contents = [{"id": r["id"], "last_modified": _timestamp(r["lotse_updated_at"])} for r in rows]
+                contents = [{"id": r["id"], "last_modified": r["lotse_updated_at"].isoformat()} for r in rows]
             elif full:
                 contents = nest(session, "service", rows)
             else:

@@ -48,9 +48,9 @@ class NotifySession(Protocol):
     def claim(self, delivery_id: str, now: datetime, lease_until: datetime) -> Row | None:
         """Take a delivery that is due (or whose worker's lease ran out) for one attempt: count the attempt
         and hold it until ``lease_until``. The delivery joined with its notification, as ``gone_revision``
-        the revision of its channel whose endpoint answered ``410 Gone``, and as ``paused_until``,
-        ``pause_failures`` and ``paused`` (still, at ``now``) its target's pause (None if none); or None if it
-        is not to be attempted now (done, not due, held by another worker)."""
+        the revision of its channel whose endpoint answered ``410 Gone``, and as ``paused_until`` and
+        ``pause_failures`` its target's pause (None if none); or None if it is not to be attempted now
+        (done, not due, held by another worker)."""
         ...
 
     def finish(self, delivery_id: str, attempts: int, changes: Row) -> bool:

@@ -102,10 +102,11 @@ class Deliveries:
     def _paused(self, session: NotifySession, row: Row, now: datetime) -> datetime | None:
         """Until when the claimed delivery's endpoint is paused; None if it is to be attempted now (not
         paused, or this attempt probes it after its pause)."""
-        if row["paused_until"] is None:
+        until: datetime | None = row["paused_until"]
+        if until is None:
             return None
-        if row["paused"]:
-            return row["paused_until"]  # type: ignore[no-any-return]
+        if until > now:
+            return until
         probe_until = now + timedelta(seconds=self.pauses.probe)
         return None if session.take_probe(row["target"], now, probe_until) else probe_until
 

@@ -11,7 +11,6 @@ from lotse_kit.errors import Forbidden
 
 from lotse_routing.adapters.ports import ReferralStore
 from lotse_routing.use_cases.audit import audit_row
-from lotse_routing.use_cases.timestamps import aware
 
 DIMENSIONS = ("legal_domain", "region_key", "status", "decline_reason")
 
@@ -19,7 +18,7 @@ DIMENSIONS = ("legal_domain", "region_key", "status", "decline_reason")
 def _hours(start: datetime, end: datetime | None) -> float | None:
     if end is None:
         return None
-    return (aware(end) - aware(start)).total_seconds() / 3600
+    return (end - start).total_seconds() / 3600
 
 
 @dataclass

@@ -1,13 +1,7 @@
-"""Times read back from the database: SQLite hands back naive datetimes, which are UTC."""
+"""Times in the API: ISO 8601, with the offset (every time read from the database is in UTC)."""
 
-from datetime import UTC, date, datetime
-
-
-def aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+from datetime import date, datetime
 
 
 def iso(value: date | datetime | None) -> str | None:
-    if value is None:
-        return None
-    return aware(value).isoformat() if isinstance(value, datetime) else value.isoformat()
+    return None if value is None else value.isoformat()

@@ -1,12 +1,12 @@
 """SQLAlchemy tables of the directory, one per entity of the model, plus users, grants and the outbox."""
 
 from lotse_kit.outbox import outbox_table
+from lotse_kit.sql import UtcDateTime
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -49,8 +49,8 @@ def _entity_table(spec: EntitySpec) -> Table:
         metadata,
         *(_column(f) for f in spec.fields),
         Column(REVISION, Integer, nullable=False, default=1),
-        Column("lotse_created_at", DateTime(timezone=True), nullable=False),
-        Column("lotse_updated_at", DateTime(timezone=True), nullable=False),
+        Column("lotse_created_at", UtcDateTime(), nullable=False),
+        Column("lotse_updated_at", UtcDateTime(), nullable=False),
     )
     return table
 
@@ -72,7 +72,7 @@ users = Table(
     Column("name", Text, nullable=False),
     Column("role", String(32), nullable=False),
     Column("organization_id", String(64)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 maintainer_grants = Table(
@@ -85,7 +85,7 @@ maintainer_grants = Table(
         primary_key=True,
         comment="the organisation whose maintainers may edit it",
     ),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 outbox = outbox_table(metadata)
@@ -101,8 +101,8 @@ notification_channels = Table(
     Column("enabled", Boolean, nullable=False),
     Column("description", Text),
     Column(REVISION, Integer, nullable=False),
-    Column("lotse_created_at", DateTime(timezone=True), nullable=False),
-    Column("lotse_updated_at", DateTime(timezone=True), nullable=False),
+    Column("lotse_created_at", UtcDateTime(), nullable=False),
+    Column("lotse_updated_at", UtcDateTime(), nullable=False),
     Column("updated_by", String(200), nullable=False),
     comment="How an organisation is told of referrals besides its inbox; not part of the published directory",
 )
@@ -111,7 +111,7 @@ search_misses = Table(
     "lotse_search_miss",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("hour", DateTime(timezone=True), nullable=False, index=True, comment="when, to the hour"),
+    Column("hour", UtcDateTime(), nullable=False, index=True, comment="when, to the hour"),
     Column("terms", Text, nullable=False, comment="the query's words, lowercased"),
     Column("filters", JSON, nullable=False),
     Column("region_key", String(12), comment="Gemeinde key (AGS) of the place searched near"),

@@ -64,8 +64,6 @@ _CLAIMED = (
     .add_columns(notification.c.referral_status, notification.c.urgency, notification.c.created_at.label("notified_at"))
     .add_columns(gone_endpoint.c.channel_revision.label("gone_revision"))
     .add_columns(endpoint_pause.c.until.label("paused_until"), endpoint_pause.c.failures.label("pause_failures"))
-    .add_columns((endpoint_pause.c.until > bindparam("now")).label("paused"))  # compared by the database:
-    # SQLite gives its times back without their offset
     .join(notification, notification.c.id == delivery.c.notification_id)
     .outerjoin(gone_endpoint, gone_endpoint.c.channel_id == delivery.c.channel_id)
     .outerjoin(endpoint_pause, endpoint_pause.c.target == delivery.c.target)

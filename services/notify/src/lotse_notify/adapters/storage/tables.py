@@ -7,8 +7,8 @@ No personal data: a notification names a referral by id, its domain, region and 
 
 from lotse_kit.feed import feed_cursor_table
 from lotse_kit.outbox import outbox_table
-from lotse_kit.sql import named_metadata
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from lotse_kit.sql import UtcDateTime, named_metadata
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 
 metadata = named_metadata()
 
@@ -19,7 +19,7 @@ processed_event = Table(
     metadata,
     Column("event_id", String(64), primary_key=True),  # an event taken in twice has effect once
     Column("event_type", String(200), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )
 
 notification = Table(
@@ -35,8 +35,8 @@ notification = Table(
     Column("region_key", String(12), nullable=False),
     Column("referral_status", String(20), nullable=False),
     Column("urgency", String(10)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("read_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("read_at", UtcDateTime()),
     Column("read_by", String(200)),
     UniqueConstraint("event_id", "organization_id"),
     Index("ix_notification_inbox", "organization_id", "read_at", "created_at"),
@@ -53,14 +53,14 @@ delivery = Table(
     Column("target", String(500), nullable=False),  # the URL or the address
     Column("state", String(12), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("next_due_at", DateTime(timezone=True)),
-    Column("lease_until", DateTime(timezone=True)),
-    Column("kicked_at", DateTime(timezone=True)),  # when a job was last sent for it
+    Column("next_due_at", UtcDateTime()),
+    Column("lease_until", UtcDateTime()),
+    Column("kicked_at", UtcDateTime()),  # when a job was last sent for it
     Column("last_status", Integer),
     Column("last_error", Text),
-    Column("delivered_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("notification_id", "channel_id"),
     Index("ix_delivery_due", "state", "next_due_at"),
 )
@@ -70,7 +70,7 @@ gone_endpoint = Table(
     metadata,
     Column("channel_id", String(64), primary_key=True),
     Column("channel_revision", Integer, nullable=False),  # a maintainer's edit (a new revision) revives it
-    Column("gone_at", DateTime(timezone=True), nullable=False),
+    Column("gone_at", UtcDateTime(), nullable=False),
     Column("detail", Text, nullable=False),
 )
 
@@ -78,9 +78,9 @@ endpoint_pause = Table(
     "endpoint_pause",
     metadata,
     Column("target", String(500), primary_key=True),  # a webhook URL that gave no answer
-    Column("until", DateTime(timezone=True), nullable=False),  # deliveries to it wait until then
+    Column("until", UtcDateTime(), nullable=False),  # deliveries to it wait until then
     Column("failures", Integer, nullable=False),  # attempts without an answer in a row
-    Column("since", DateTime(timezone=True), nullable=False),
+    Column("since", UtcDateTime(), nullable=False),
     Column("detail", Text, nullable=False),
 )
 

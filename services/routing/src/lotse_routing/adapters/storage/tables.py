@@ -8,8 +8,8 @@ id of the key that sealed it in ``sealed_with``. After the retention period both
 
 from lotse_kit.feed import feed_cursor_table
 from lotse_kit.outbox import outbox_table
-from lotse_kit.sql import named_metadata
-from sqlalchemy import JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, String, Table, Text
+from lotse_kit.sql import UtcDateTime, named_metadata
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
 
 metadata = named_metadata()
 
@@ -21,15 +21,15 @@ consent = Table(
     Column("id", String(ID), primary_key=True),
     Column("organization_id", String(64), nullable=False, index=True),  # the case managers' that recorded it
     Column("recorded_by", String(200), nullable=False),
-    Column("given_at", DateTime(timezone=True), nullable=False),
+    Column("given_at", UtcDateTime(), nullable=False),
     Column("form", String(30), nullable=False),
     Column("recipient_organization_id", String(64), nullable=False),
     Column("data_categories", JSON, nullable=False),
     Column("sealed", Text),  # who gave consent; emptied once every referral resting on it is erased
     Column("sealed_with", String(12), index=True),
-    Column("withdrawn_at", DateTime(timezone=True)),
+    Column("withdrawn_at", UtcDateTime()),
     Column("withdrawn_by", String(200)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 referral = Table(
@@ -57,16 +57,16 @@ referral = Table(
     Column("explanation", Text, nullable=False),
     Column("decline_reason", String(40)),
     Column("first_received_on", Date),  # a forwarded referral keeps its parent's (SGB I § 16)
-    Column("requested_at", DateTime(timezone=True)),
-    Column("acknowledged_at", DateTime(timezone=True)),
-    Column("accepted_at", DateTime(timezone=True)),
-    Column("closed_at", DateTime(timezone=True)),
+    Column("requested_at", UtcDateTime()),
+    Column("acknowledged_at", UtcDateTime()),
+    Column("accepted_at", UtcDateTime()),
+    Column("closed_at", UtcDateTime()),
     Column("sealed", Text),  # the client's data and the reason; empty once erased
     Column("sealed_with", String(12), index=True),
-    Column("erased_at", DateTime(timezone=True)),
+    Column("erased_at", UtcDateTime()),
     Column("revision", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_referral_recipient", "recipient_organization_id", "status"),
     Index("ix_referral_sender", "sender_organization_id", "status"),
     Index("ix_referral_retention", "erased_at", "closed_at"),
@@ -77,7 +77,7 @@ history = Table(
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("referral_id", String(ID), ForeignKey("referral.id"), nullable=False, index=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("action", String(30), nullable=False),
     Column("status_before", String(20)),
     Column("status_after", String(20), nullable=False),
@@ -95,8 +95,8 @@ reminder = Table(
     metadata,
     Column("referral_id", String(ID), ForeignKey("referral.id"), primary_key=True),
     Column("kind", String(20), primary_key=True),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("done_at", DateTime(timezone=True)),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("done_at", UtcDateTime()),
     Column("fired", Boolean, nullable=False, default=False),
     Index("ix_reminder_open", "done_at", "due_at"),
 )
@@ -105,7 +105,7 @@ audit = Table(
     "audit_log",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("subject", String(200), nullable=False),
     Column("role", String(20), nullable=False),
     Column("organization_id", String(64)),
@@ -126,7 +126,7 @@ notification_report = Table(
     Column("referral_event", String(40), nullable=False),  # what it was told of
     Column("outcome", String(30), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
 )
 
 feed_cursor = feed_cursor_table(metadata)  # where routing is in notify's change feed (embedded mode)
