@@ -254,7 +254,7 @@ REPORTS = "lotse.routing.notifications"  # routing's queue of delivery reports
 class Scale:
     """Scale mode on the real servers: routing served over HTTP on PostgreSQL, publishing to RabbitMQ, and
     notify's ``consume``, ``worker`` and ``beat`` as processes (each its own process group, so that a kill
-    takes the worker's pool children too), on notify's own PostgreSQL database and a per-test queue."""
+    takes whatever it started too), on notify's own PostgreSQL database and a per-test queue."""
 
     def __init__(self, routing: RoutingContainer, routing_url: str, env: dict[str, str], logs: Path) -> None:
         self.routing = routing

@@ -1,6 +1,5 @@
-"""The Celery worker's processes load what delivering needs and no more: every process of its tree holds
-its own copy of what was imported (a page written after the fork is copied), so the web framework and the
-migration tool stay out."""
+"""The Celery worker loads what delivering needs and no more: the web framework and the migration tool
+stay out of its memory."""
 
 import subprocess
 import sys

@@ -43,8 +43,7 @@ SERVICE_SUBJECT = "service:lotse-notify"
 ROUTING_FEED = "routing"
 
 Process = Literal["serve", "consume", "deliver"]
-"""``deliver`` is each child process of the Celery worker's pool; the worker's parent process runs nothing
-of its own (no threads before it forks)."""
+"""``deliver`` is the Celery worker's process."""
 
 
 @dataclass

@@ -70,17 +70,17 @@ def consume() -> None:
 
 @main.command("worker")
 @click.option("--beat", is_flag=True, help="also run the sweep's schedule (one beat in the whole installation)")
-@click.option("--concurrency", default=4, show_default=True, help="delivery processes")
+@click.option("--concurrency", default=8, show_default=True, help="deliveries attempted at once (threads)")
 def worker(beat: bool, concurrency: int) -> None:
-    """Scale mode: the Celery worker that delivers, in ``concurrency`` child processes."""
+    """Scale mode: the Celery worker that delivers, ``concurrency`` attempts at once in threads."""
     container = _container()
     if not isinstance(container.jobs, CeleryJobs):
         raise click.ClickException("the worker needs scale mode: set LOTSE_AMQP_URL")
     _ready(container)
     container.settings.var_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule's state there
     # This process has loaded the schema check's Alembic and more; it becomes a fresh interpreter that loads
-    # only what delivering needs, and forks its children from that (same process id for supervisors).
-    argv = [sys.executable, "-m", "celery", "-A", "lotse_notify.entrypoints.worker", "worker", "--pool=prefork"]
+    # only what delivering needs (same process id for supervisors).
+    argv = [sys.executable, "-m", "celery", "-A", "lotse_notify.entrypoints.worker", "worker", "--pool=threads"]
     argv += [f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", *(["--beat"] if beat else [])]
     sys.stdout.flush()
     sys.stderr.flush()

@@ -1,27 +1,26 @@
 """Notify's Celery worker (scale mode): the delivery task and the sweep.
 
 Run it with ``lotse-notify worker`` (``--beat`` also runs the sweep's schedule), which checks the schema and
-becomes ``celery -A lotse_notify.entrypoints.worker worker --pool=prefork``.
+becomes ``celery -A lotse_notify.entrypoints.worker worker --pool=threads``.
 
-The worker runs the prefork pool: tasks run in child processes and the parent alone speaks to the broker,
-so each job is acknowledged by the thread that received it. (The threads pool acknowledges from its pool
-threads on the connection the parent reads from; py-amqp is not thread-safe, and after a broker restart
-that garbled frames and stalled the worker in our fault test.) The parent starts no threads of its own
-before it forks; each child keeps its own database connections, relays the delivery reports it wrote
-(relays in several processes take turns row by row) and hears channel changes for its own cache.
+The worker runs Celery's threads pool: an attempt mostly waits (for the receiver, the SMTP server, the
+database), so one process with a thread per concurrent attempt does what prefork did with a child process
+each, in less than half the memory (prefork's children each copied ~22 MiB of their parent, as CPython
+writes the reference count of every object a child touches). Celery hands a job's
+acknowledgement from the pool thread to the thread that reads the broker connection; the one call it would
+make on that connection from a pool thread (restoring the prefetch count after a reconnect) is switched off
+in :func:`lotse_notify.adapters.jobs.celery_app.make_celery`. The process relays the delivery reports it
+wrote and hears channel changes for its cache, in threads of its own.
 
-Memory: every process of the tree holds the same interpreter and libraries, so this module and what it
-imports load no web framework and no Alembic (``lotse_notify`` keeps its WSGI app in ``entrypoints.web``), and
-the parent freezes its objects before it forks, so that the collector does not copy the pages the children
-share with it.
+This module and what it imports load no web framework and no Alembic (``lotse_notify`` keeps its WSGI app in
+``entrypoints.web``).
 """
 
-import gc
 import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import worker_init, worker_shutdown
 
 from lotse_notify.adapters.jobs.celery_app import DELIVER, SWEEP, CeleryJobs
 from lotse_notify.bootstrap import Container, build
@@ -35,15 +34,8 @@ def register(container: Container) -> Celery:
     app, deliveries = container.jobs.app, container.deliveries
     logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO lines are every connection's every step
 
-    def before_fork(**_: Any) -> None:
-        gc.freeze()  # what exists now stays shared: no collection writes to (and so copies) its pages
-
-    def in_child(**_: Any) -> None:
-        container.engine.dispose(close=False)  # connections made before the fork stay the parent's
-        container.start_background("deliver")
-
-    worker_init.connect(before_fork, weak=False)
-    worker_process_init.connect(in_child, weak=False)
+    worker_init.connect(lambda **_: container.start_background("deliver"), weak=False)
+    worker_shutdown.connect(lambda **_: container.stop_background(), weak=False)
 
     @app.task(name=DELIVER)
     def deliver(delivery_id: str) -> str | None:

@@ -25,6 +25,11 @@ def make_celery(broker_url: str, queue: str, sweep_seconds: float, schedule_file
         beat_schedule={"sweep-deliveries": {"task": SWEEP, "schedule": sweep_seconds}},
         beat_schedule_filename=str(schedule_file),  # beat's own state, in the service's var folder
         broker_transport_options={"confirm_publish": True},
+        # After a reconnect Celery lowers the prefetch count and raises it again as jobs are acknowledged,
+        # from the thread that ran the job: with the threads pool that is a basic.qos on the connection the
+        # worker's own thread reads, whose answer one of them then waits for forever (the worker stalled
+        # after a broker restart in our fault test). Without the reduction the count stays as it is.
+        worker_enable_prefetch_count_reduction=False,
     )
     return app
 
