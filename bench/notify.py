@@ -3,9 +3,10 @@ RabbitMQ, with the raw pika round trip on the same broker as the floor.
 
 1. Serves the directory (NRW demo data; its demo load gives the Witten Jugendamt a webhook to this run's
    receiver), routing on PostgreSQL publishing to RabbitMQ (2 processes, 4 threads each, as `make run`), and
-   notify as it runs in scale mode: `lotse-notify consume`, `worker` (threads pool, 8 threads: its default)
-   and `beat`, on its own PostgreSQL database and a queue of this run. The webhook receiver is a process of its own that
-   notes the monotonic time of each request (the clock every process of the machine shares).
+   notify as it runs in scale mode: `lotse-notify consume`, `worker` (prefork, 4 processes: its default;
+   `--pool threads` for the threads pool) and `beat`, on its own PostgreSQL database and a queue of this
+   run. The webhook receiver is a process of its own that notes the monotonic time of each request (the
+   clock every process of the machine shares).
 2. Floor: persistent messages published with confirms to a quorum queue and consumed by a second
    connection, at the latency phase's rate; publish → consume, percentiles.
 3. Latency: referrals created over HTTP at a steady rate (open loop); HTTP 201 → the receiver's request.
@@ -344,7 +345,8 @@ def main() -> None:
     parser.add_argument("--latency-count", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=200, help="referrals per second, sustained phase")
     parser.add_argument("--seconds", type=float, default=60, help="sustained phase: how long")
-    parser.add_argument("--concurrency", type=int, default=8, help="the Celery worker's threads (its default)")
+    parser.add_argument("--pool", choices=["prefork", "threads"], default="prefork", help="the Celery worker's pool")
+    parser.add_argument("--concurrency", type=int, help="the Celery worker's processes or threads (its default)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     parser.add_argument("--receiver", nargs=2, metavar=("PORT", "LOG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -359,7 +361,8 @@ def main() -> None:
     directory_port, routing_port, notify_port, receiver_port = (_free_port() for _ in range(4))
     queue_name = f"lotse.bench.notify.{run_id}"
     result: dict[str, Any] = {"date": date.today().isoformat(), "machine": machine(), "pace_s": pace()}
-    result["worker_concurrency"] = args.concurrency
+    result["worker_pool"] = args.pool
+    result["worker_concurrency"] = args.concurrency or (8 if args.pool == "threads" else 4)
     processes: list[subprocess.Popen[bytes]] = []
     broker = Broker()
     with (
@@ -400,7 +403,9 @@ def main() -> None:
             routing = start("lotse-routing", env, routing_url)
             processes.append(routing)
             consumer = spawn(BIN / "lotse-notify", "consume")
-            worker = spawn(BIN / "lotse-notify", "worker", f"--concurrency={args.concurrency}")
+            worker = spawn(
+                BIN / "lotse-notify", "worker", f"--pool={args.pool}", f"--concurrency={result['worker_concurrency']}"
+            )
             beat = spawn(BIN / "lotse-notify", "beat")
             processes += [consumer, worker, beat]
             deliveries = f"{queue_name}.deliveries"
@@ -562,7 +567,7 @@ def report(r: dict[str, Any]) -> str:
 Machine: {m["cpu"]}, {m["cores"]} cores, {m["memory_gib"]} GiB, {m["os"]}, Python {m["python"]}.
 Pace (a fixed Python loop; lower is faster): {r["pace_s"]} s at the start. RabbitMQ mode on this
 machine's RabbitMQ and PostgreSQL: routing (2 processes, 4 threads each) publishes, `lotse-notify consume`,
-`worker --concurrency {r["worker_concurrency"]}` (threads pool) and `beat` deliver to a webhook receiver
+`worker --pool {r["worker_pool"]} --concurrency {r["worker_concurrency"]}` and `beat` deliver to a webhook receiver
 process; every process shares the machine's 2 cores with the load generator ({SENDERS} client threads, open
 loop).
 

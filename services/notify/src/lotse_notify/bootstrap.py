@@ -43,7 +43,8 @@ SERVICE_SUBJECT = "service:lotse-notify"
 ROUTING_FEED = "routing"
 
 Process = Literal["serve", "consume", "deliver"]
-"""``deliver`` is the Celery worker's process."""
+"""``deliver`` is each child process of the Celery worker's prefork pool (its parent runs nothing of its own:
+no threads before it forks), or the worker's one process with the threads pool."""
 
 
 @dataclass

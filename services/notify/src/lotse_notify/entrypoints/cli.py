@@ -70,9 +70,16 @@ def consume() -> None:
 
 @main.command("worker")
 @click.option("--beat", is_flag=True, help="also run the sweep's schedule (one beat in the whole installation)")
-@click.option("--concurrency", default=8, show_default=True, help="deliveries attempted at once (threads)")
-def worker(beat: bool, concurrency: int) -> None:
-    """Scale mode: the Celery worker that delivers, ``concurrency`` attempts at once in threads."""
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "threads"]),
+    default="prefork",
+    show_default=True,
+    help="child processes (keep up best while every core is busy) or threads of one process (half the memory)",
+)
+@click.option("--concurrency", type=int, help="deliveries attempted at once [default: 4 processes, 8 threads]")
+def worker(beat: bool, pool: str, concurrency: int | None) -> None:
+    """Scale mode: the Celery worker that delivers, ``concurrency`` attempts at once."""
     container = _container()
     if not isinstance(container.jobs, CeleryJobs):
         raise click.ClickException("the worker needs scale mode: set LOTSE_AMQP_URL")
@@ -80,7 +87,8 @@ def worker(beat: bool, concurrency: int) -> None:
     container.settings.var_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule's state there
     # This process has loaded the schema check's Alembic and more; it becomes a fresh interpreter that loads
     # only what delivering needs (same process id for supervisors).
-    argv = [sys.executable, "-m", "celery", "-A", "lotse_notify.entrypoints.worker", "worker", "--pool=threads"]
+    concurrency = concurrency or (8 if pool == "threads" else 4)
+    argv = [sys.executable, "-m", "celery", "-A", "lotse_notify.entrypoints.worker", "worker", f"--pool={pool}"]
     argv += [f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", *(["--beat"] if beat else [])]
     sys.stdout.flush()
     sys.stderr.flush()

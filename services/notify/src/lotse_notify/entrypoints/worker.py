@@ -1,26 +1,35 @@
 """Notify's Celery worker (scale mode): the delivery task and the sweep.
 
-Run it with ``lotse-notify worker`` (``--beat`` also runs the sweep's schedule), which checks the schema and
-becomes ``celery -A lotse_notify.entrypoints.worker worker --pool=threads``.
+Run it with ``lotse-notify worker`` (``--beat`` also runs the sweep's schedule; ``--pool``), which checks the
+schema and becomes ``celery -A lotse_notify.entrypoints.worker worker``.
 
-The worker runs Celery's threads pool: an attempt mostly waits (for the receiver, the SMTP server, the
-database), so one process with a thread per concurrent attempt does what prefork did with a child process
-each, in less than half the memory (prefork's children each copied ~22 MiB of their parent, as CPython
-writes the reference count of every object a child touches). Celery hands a job's
-acknowledgement from the pool thread to the thread that reads the broker connection; the one call it would
-make on that connection from a pool thread (restoring the prefetch count after a reconnect) is switched off
-in :func:`lotse_notify.adapters.jobs.celery_app.make_celery`. The process relays the delivery reports it
-wrote and hears channel changes for its cache, in threads of its own.
+Two pools, measured in ``bench/notify.py``:
+
+- ``prefork`` (the default, 4 children): tasks run in child processes and the parent alone speaks to the
+  broker. Each child keeps its own database connections, relays the delivery reports it wrote (relays in
+  several processes take turns row by row) and hears channel changes for its own cache; the parent starts no
+  threads before it forks and freezes its objects, so that the collector does not copy the pages the children
+  share with it. Each child still copies ~22 MiB of its parent: CPython writes the reference count of every
+  object it touches.
+- ``threads`` (8 threads): one process, about half the memory of prefork's tree, less CPU per delivery, more
+  attempts at once; but on a machine whose cores are all busy, one process (one interpreter lock) gets less
+  of them than several, and it falls behind sooner. Celery hands a job's acknowledgement from the pool thread
+  to the thread that reads the broker connection; the one call it would make on that connection from a pool
+  thread (restoring the prefetch count after a reconnect) is switched off in
+  :func:`lotse_notify.adapters.jobs.celery_app.make_celery`.
 
 This module and what it imports load no web framework and no Alembic (``lotse_notify`` keeps its WSGI app in
 ``entrypoints.web``).
 """
 
+import gc
 import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_shutdown
+from celery.concurrency import get_implementation
+from celery.concurrency.thread import TaskPool as ThreadsPool
+from celery.signals import worker_init, worker_process_init, worker_shutdown
 
 from lotse_notify.adapters.jobs.celery_app import DELIVER, SWEEP, CeleryJobs
 from lotse_notify.bootstrap import Container, build
@@ -34,7 +43,18 @@ def register(container: Container) -> Celery:
     app, deliveries = container.jobs.app, container.deliveries
     logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO lines are every connection's every step
 
-    worker_init.connect(lambda **_: container.start_background("deliver"), weak=False)
+    def at_start(sender: Any, **_: Any) -> None:
+        if issubclass(get_implementation(sender.pool_cls), ThreadsPool):
+            container.start_background("deliver")  # this process delivers
+        else:
+            gc.freeze()  # what exists now stays shared: no collection writes to (and so copies) its pages
+
+    def in_child(**_: Any) -> None:  # prefork only
+        container.engine.dispose(close=False)  # connections made before the fork stay the parent's
+        container.start_background("deliver")
+
+    worker_init.connect(at_start, weak=False)
+    worker_process_init.connect(in_child, weak=False)
     worker_shutdown.connect(lambda **_: container.stop_background(), weak=False)
 
     @app.task(name=DELIVER)
