@@ -3,8 +3,8 @@ RabbitMQ, with the raw pika round trip on the same broker as the floor.
 
 1. Serves the directory (NRW demo data; its demo load gives the Witten Jugendamt a webhook to this run's
    receiver), routing on PostgreSQL publishing to RabbitMQ (2 processes, 4 threads each, as `make run`), and
-   notify as it runs in scale mode: `lotse-notify consume`, `worker` (prefork, 4 processes: its default;
-   `--pool threads` for the threads pool) and `beat`, on its own PostgreSQL database and a queue of this
+   notify as it runs in scale mode: `lotse-notify consume`, `worker` (threads pool, 8 threads: its default;
+   `--pool prefork` for 4 child processes) and `beat`, on its own PostgreSQL database and a queue of this
    run. The webhook receiver is a process of its own that notes the monotonic time of each request (the
    clock every process of the machine shares).
 2. Floor: persistent messages published with confirms to a quorum queue and consumed by a second
@@ -345,7 +345,7 @@ def main() -> None:
     parser.add_argument("--latency-count", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=200, help="referrals per second, sustained phase")
     parser.add_argument("--seconds", type=float, default=60, help="sustained phase: how long")
-    parser.add_argument("--pool", choices=["prefork", "threads"], default="prefork", help="the Celery worker's pool")
+    parser.add_argument("--pool", choices=["threads", "prefork"], default="threads", help="the Celery worker's pool")
     parser.add_argument("--concurrency", type=int, help="the Celery worker's processes or threads (its default)")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
     parser.add_argument("--receiver", nargs=2, metavar=("PORT", "LOG"), help=argparse.SUPPRESS)

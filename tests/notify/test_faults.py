@@ -50,9 +50,9 @@ def _every_referral_told_once(scale: Scale, receiver: Receiver, secret: str) -> 
     return Counter(r.headers["webhook-id"] for r in receiver.requests)
 
 
-# The threads pool too: Celery once stalled there after a broker restart (see worker.py), and a killed worker
-# takes its jobs' threads with it.
-POOLS = pytest.mark.parametrize("worker", ["worker", "worker --pool threads"], ids=["prefork", "threads"])
+# On either pool of the worker: Celery stalled on the threads pool after a broker restart until the prefetch
+# count's restore was switched off (see worker.py); a killed prefork worker takes its children with it.
+POOLS = pytest.mark.parametrize("worker", ["worker", "worker --pool prefork"], ids=["threads", "prefork"])
 
 
 @POOLS

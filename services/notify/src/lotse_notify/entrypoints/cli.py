@@ -72,12 +72,12 @@ def consume() -> None:
 @click.option("--beat", is_flag=True, help="also run the sweep's schedule (one beat in the whole installation)")
 @click.option(
     "--pool",
-    type=click.Choice(["prefork", "threads"]),
-    default="prefork",
+    type=click.Choice(["threads", "prefork"]),
+    default="threads",
     show_default=True,
-    help="child processes (keep up best while every core is busy) or threads of one process (half the memory)",
+    help="threads of one process (half the memory) or child processes (keep up best while every core is busy)",
 )
-@click.option("--concurrency", type=int, help="deliveries attempted at once [default: 4 processes, 8 threads]")
+@click.option("--concurrency", type=int, help="deliveries attempted at once [default: 8 threads, 4 processes]")
 def worker(beat: bool, pool: str, concurrency: int | None) -> None:
     """Scale mode: the Celery worker that delivers, ``concurrency`` attempts at once."""
     container = _container()

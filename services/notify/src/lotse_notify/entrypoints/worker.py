@@ -5,18 +5,20 @@ schema and becomes ``celery -A lotse_notify.entrypoints.worker worker``.
 
 Two pools, measured in ``bench/notify.py``:
 
-- ``prefork`` (the default, 4 children): tasks run in child processes and the parent alone speaks to the
-  broker. Each child keeps its own database connections, relays the delivery reports it wrote (relays in
-  several processes take turns row by row) and hears channel changes for its own cache; the parent starts no
-  threads before it forks and freezes its objects, so that the collector does not copy the pages the children
-  share with it. Each child still copies ~22 MiB of its parent: CPython writes the reference count of every
-  object it touches.
-- ``threads`` (8 threads): one process, about half the memory of prefork's tree, less CPU per delivery, more
-  attempts at once; but on a machine whose cores are all busy, one process (one interpreter lock) gets less
-  of them than several, and it falls behind sooner. Celery hands a job's acknowledgement from the pool thread
-  to the thread that reads the broker connection; the one call it would make on that connection from a pool
-  thread (restoring the prefetch count after a reconnect) is switched off in
-  :func:`lotse_notify.adapters.jobs.celery_app.make_celery`.
+- ``threads`` (the default, 8 threads): an attempt mostly waits (for the receiver, the SMTP server, the
+  database), so one process with a thread per attempt under way does it, in half the memory of prefork's
+  tree and with more attempts at once. On a machine whose cores are all busy, though, one process (one
+  interpreter lock) gets less of them than several and falls behind sooner. Celery hands a job's
+  acknowledgement from the pool thread to the thread that reads the broker connection; the one call it
+  would make on that connection from a pool thread (restoring the prefetch count after a reconnect) is
+  switched off in :func:`lotse_notify.adapters.jobs.celery_app.make_celery`. The process relays the
+  delivery reports it wrote and hears channel changes for its cache, in threads of its own.
+- ``prefork`` (4 children): tasks run in child processes and the parent alone speaks to the broker. Each
+  child keeps its own database connections, relays the delivery reports it wrote (relays in several
+  processes take turns row by row) and hears channel changes for its own cache; the parent starts no threads
+  before it forks and freezes its objects, so that the collector does not copy the pages the children share
+  with it. Each child still copies ~22 MiB of its parent: CPython writes the reference count of every object
+  it touches.
 
 This module and what it imports load no web framework and no Alembic (``lotse_notify`` keeps its WSGI app in
 ``entrypoints.web``).
