@@ -71,11 +71,17 @@ class Pauses:
     worker until the timeout: ``first`` seconds after its first such attempt, twice as long after each
     further one, at most ``longest``. When a pause ends, one attempt probes the endpoint while the others
     wait ``probe`` seconds more (as long as the probe may take); an answer of any kind ends the pause.
-    A delivery that waits is not attempted, so its attempts are not spent."""
+    A delivery that waits is not attempted, so its attempts are not spent; the waiting ones are due again
+    spread over ``spread`` seconds after the pause."""
 
     first: float = 10.0
     longest: float = 300.0
     probe: float = 15.0
+    spread: float = 2.0
 
     def length(self, failures: int) -> timedelta:
         return timedelta(seconds=min(self.first * 2 ** (failures - 1), self.longest))
+
+    def due_after(self, until: datetime, rng: random.Random | None = None) -> datetime:
+        """When a delivery that waits for a pause ending at ``until`` is due again."""
+        return until + timedelta(seconds=(rng or random).uniform(0, self.spread))

@@ -4,7 +4,6 @@ give no answer paused, so that deliveries to them wait instead of each holding a
 the sweep that sends what is due again; the operator's list of dead deliveries and their re-drive."""
 
 import logging
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,9 +49,9 @@ class Deliveries:
         with self.store.transaction() as session:
             row = session.claim(delivery_id, now, now + self.lease)
             if row is not None and (wait := self._paused(session, row, now)) is not None:
-                # not attempted after all: due when the pause ends (spread a little), the attempt not spent
-                due = wait + timedelta(seconds=random.uniform(0, 2))  # noqa: S311 (not for security)
+                # not attempted after all: due when the pause ends, the attempt not spent
                 state = State.FAILED if row["attempts"] > 1 else State.PENDING
+                due = self.pauses.due_after(wait)
                 waiting = {"state": state.value, "attempts": row["attempts"] - 1, "next_due_at": due, "updated_at": now}
                 session.finish(delivery_id, row["attempts"], waiting)
                 return None
