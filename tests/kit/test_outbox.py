@@ -166,6 +166,36 @@ def test_a_woken_relay_stops_at_a_short_batch_and_takes_what_commits_meanwhile(e
     assert recorder.seen == ids
 
 
+def test_a_lingering_relay_takes_what_commits_while_it_lingers_in_one_pass(engine: Engine) -> None:
+    """Woken for one event, a relay with ``linger`` waits before its pass: events committed meanwhile go in
+    the same pass instead of a pass each."""
+    outbox = _outbox(engine)
+    passes: list[int] = []
+    relay = outbox.relay
+
+    def counted(publisher: Recorder, batch: int = 100) -> int:
+        passes.append(relay(publisher, batch))
+        return passes[-1]
+
+    outbox.relay = counted  # type: ignore[method-assign]
+    recorder = Recorder()
+    worker = RelayWorker(outbox, recorder, interval=30, linger=0.5)
+    worker.start()
+    try:
+        _until(lambda: passes == [0])  # the first pass, at start, finds nothing
+        ids = _write(outbox, 1)
+        worker.wake()
+        for _ in range(3):  # more commits while it lingers, each waking it
+            time.sleep(0.05)
+            ids += _write(outbox, 1)
+            worker.wake()
+        _until(lambda: len(passes) == 2)
+        assert passes == [0, 4]
+    finally:
+        worker.stop()
+    assert recorder.seen == ids
+
+
 def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
     deadline = time.monotonic() + seconds
     while not condition():

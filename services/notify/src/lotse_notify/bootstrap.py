@@ -179,7 +179,9 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
             publisher = RabbitMqEventPublisher(settings.amqp_url)
         else:
             publisher = InProcessBus()  # nobody in this process listens: routing reads notify's feed
-    relay = RelayWorker(events, publisher)
+    # Delivery reports: the receiver has been told already, so a report may wait 50 ms to share a pass (and
+    # the broker's confirm) with the reports of other deliveries finishing meanwhile.
+    relay = RelayWorker(events, publisher, linger=0.05)
 
     def wake_relay(session: SqlNotifySession) -> None:
         if session.events:

@@ -71,6 +71,24 @@ _CLAIMED = (
 )
 
 
+_FINISH: dict[frozenset[str], Any] = {}
+"""The UPDATE that records an attempt's result, per set of columns it changes (a handful of shapes)."""
+
+
+def _finish(columns: frozenset[str]) -> Any:
+    statement = _FINISH.get(columns)
+    if statement is None:
+        d = delivery.c
+        values: dict[str, Any] = {name: bindparam(f"new_{name}", type_=d[name].type) for name in columns}
+        statement = _FINISH[columns] = (
+            update(delivery)
+            .where(d.id == bindparam("delivery_id"), d.state == State.DELIVERING.value)
+            .where(d.attempts == bindparam("claimed_attempts"))
+            .values({**values, "lease_until": None, "kicked_at": None})
+        )
+    return statement
+
+
 class SqlNotifySession:
     def __init__(self, conn: Connection) -> None:
         self.connection = conn
@@ -94,12 +112,9 @@ class SqlNotifySession:
         return dict(self.connection.execute(_CLAIMED, params).mappings().one())
 
     def finish(self, delivery_id: str, attempts: int, changes: Row) -> bool:
-        d = delivery.c
-        result = self.connection.execute(
-            update(delivery)
-            .where(d.id == delivery_id, d.state == State.DELIVERING.value, d.attempts == attempts)
-            .values({**changes, "lease_until": None, "kicked_at": None})
-        )
+        params = {"delivery_id": delivery_id, "claimed_attempts": attempts}
+        params.update({f"new_{name}": value for name, value in changes.items()})
+        result = self.connection.execute(_finish(frozenset(changes)), params)
         return bool(result.rowcount == 1)
 
     def mark_gone(self, channel_id: str, revision: int, at: datetime, detail: str) -> None:
