@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 from lotse_contracts import EventEnvelope
-from lotse_kit.outbox import InProcessBus, RelayWorker, SqlOutbox, add_event, outbox_table, topic_matches
+from lotse_kit.outbox import (
+    InProcessBus,
+    Publisher,
+    RelayWorker,
+    SqlOutbox,
+    add_event,
+    outbox_table,
+    topic_matches,
+)
 from sqlalchemy import Engine, MetaData, create_engine, select
 
 
@@ -142,14 +150,7 @@ def test_a_woken_relay_stops_at_a_short_batch_and_takes_what_commits_meanwhile(e
     """Five events in batches of two make three passes (2, 2, 1), none of them empty; an event written
     later is relayed when its commit wakes the thread, not at the next interval."""
     outbox = _outbox(engine)
-    passes: list[int] = []
-    relay = outbox.relay
-
-    def counted(publisher: Recorder, batch: int = 100) -> int:
-        passes.append(relay(publisher, batch))
-        return passes[-1]
-
-    outbox.relay = counted  # type: ignore[method-assign]
+    passes = _count_passes(outbox)
     recorder = Recorder()
     worker = RelayWorker(outbox, recorder, interval=30, batch=2)
     ids = _write(outbox, 5)
@@ -170,14 +171,7 @@ def test_a_lingering_relay_takes_what_commits_while_it_lingers_in_one_pass(engin
     """Woken for one event, a relay with ``linger`` waits before its pass: events committed meanwhile go in
     the same pass instead of a pass each."""
     outbox = _outbox(engine)
-    passes: list[int] = []
-    relay = outbox.relay
-
-    def counted(publisher: Recorder, batch: int = 100) -> int:
-        passes.append(relay(publisher, batch))
-        return passes[-1]
-
-    outbox.relay = counted  # type: ignore[method-assign]
+    passes = _count_passes(outbox)
     recorder = Recorder()
     worker = RelayWorker(outbox, recorder, interval=30, linger=0.5)
     worker.start()
@@ -194,6 +188,19 @@ def test_a_lingering_relay_takes_what_commits_while_it_lingers_in_one_pass(engin
     finally:
         worker.stop()
     assert recorder.seen == ids
+
+
+def _count_passes(outbox: SqlOutbox) -> list[int]:
+    """How many events each of the outbox's relay passes published, as they happen."""
+    passes: list[int] = []
+    relay = outbox.relay
+
+    def counted(publisher: Publisher, batch: int = 100) -> int:
+        passes.append(relay(publisher, batch))
+        return passes[-1]
+
+    outbox.relay = counted  # type: ignore[method-assign]
+    return passes
 
 
 def _until(condition: Callable[[], bool], seconds: float = 10) -> None:
