@@ -1,6 +1,6 @@
 """The search API: offers by words, place, language, legal domain, topic, target group, opening hours."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -45,8 +45,7 @@ SEARCH_PARAMS = (
 
 
 def aware_datetime(args: dict[str, Any], name: str) -> datetime | None:
-    """An ISO 8601 date-time query parameter that must carry its time zone offset, in UTC (SQLite keeps
-    times without their offset: compared there, any other offset would be off by itself)."""
+    """An ISO 8601 date-time query parameter that must carry its time zone offset."""
     if not args.get(name):
         return None
     try:
@@ -55,7 +54,7 @@ def aware_datetime(args: dict[str, Any], name: str) -> datetime | None:
         raise bad_request(name, "is not an ISO 8601 date-time") from None
     if value.tzinfo is None:
         raise bad_request(name, "needs a time zone offset (e.g. +01:00 or Z)")
-    return value.astimezone(UTC)
+    return value
 
 
 def _place(args: dict[str, object]) -> Place | None:
