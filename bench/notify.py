@@ -200,6 +200,24 @@ def cpu_seconds(ours: dict[str, int]) -> dict[str, float]:
     return used
 
 
+def commits(databases: dict[str, str]) -> dict[str, float]:
+    """Transactions committed so far in each database (by name; reads count too), as PostgreSQL counts them:
+    a backend reports its counts when it goes idle, at most once a second, so a count lags up to a second."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(POSTGRES_ADMIN_URL)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT datname, xact_commit FROM pg_stat_database WHERE datname = ANY(:names)"),
+                {"names": list(databases.values())},
+            ).all()
+    finally:
+        engine.dispose()
+    counted: dict[str, int] = {name: commit for name, commit in rows}
+    return {name: float(counted.get(database, 0)) for name, database in databases.items()}
+
+
 def per_referral(before: dict[str, float], after: dict[str, float], referrals: int) -> dict[str, float]:
     """Milliseconds of CPU per referral of each process (tree), and in all."""
     ms = {name: round((after[name] - before.get(name, 0.0)) * 1000 / referrals, 2) for name in after}
@@ -428,7 +446,8 @@ def main() -> None:
                 "beat": beat.pid,
                 "webhook receiver": receiver.pid,
             }
-            cpu_before = cpu_seconds(ours)
+            databases = {name: url.rsplit("/", 1)[1] for name, url in (("routing", routing_db), ("notify", notify_db))}
+            cpu_before, commits_before = cpu_seconds(ours), commits(databases)
             made = create(routing_url, body, headers, args.latency_count, args.latency_rate)
             e2e = arrival(made["created"], log, 60)
             result["latency"] = {
@@ -438,6 +457,10 @@ def main() -> None:
                 "errors": made["errors"],
                 "end_to_end": e2e,
                 "cpu_ms_per_referral": per_referral(cpu_before, cpu_seconds(ours), len(made["created"])),
+                "commits_per_referral": {
+                    name: round(n / 1000, 2)  # per_referral counts seconds in milliseconds: back to transactions
+                    for name, n in per_referral(commits_before, commits(databases), len(made["created"])).items()
+                },
                 "pace_s": pace(),
             }
             print("latency", result["latency"])
@@ -562,6 +585,8 @@ def report(r: dict[str, Any]) -> str:
     table = "\n".join(f"| {what} | {value} | {target} |" for what, value, target in rows)
     cpu = lat.get("cpu_ms_per_referral", {})
     cpu_rows = "\n".join(f"| {name} | {ms} |" for name, ms in sorted(cpu.items(), key=lambda kv: -kv[1]))
+    commits_per = lat.get("commits_per_referral", {})
+    commit_line = ", ".join(f"{name} {n}" for name, n in commits_per.items() if name != "all")
     return f"""# Notify benchmark, {r["date"]}
 
 Machine: {m["cpu"]}, {m["cores"]} cores, {m["memory_gib"]} GiB, {m["os"]}, Python {m["python"]}.
@@ -580,6 +605,9 @@ CPU per referral in the latency phase ({lat["rate"]:.0f}/s), by process (tree), 
 | process | ms per referral |
 |---|---|
 {cpu_rows}
+
+Transactions committed per referral in that phase (PostgreSQL's count, reads included; a count lags up to a
+second): {commits_per.get("all", "—")} ({commit_line}).
 """
 
 
