@@ -210,6 +210,8 @@ def test_forwarding_makes_a_child_for_the_new_recipient_keeping_the_first_receiv
     assert child["first_received_on"] == parent["first_received_on"]
     assert child["client"] == CLIENT and child["consent"]["id"] == parent["consent"]["id"]
     assert "§ 16 SGB I" in child["explanation"]
+    steps = [(h["action"], h["status_before"], h["status_after"]) for h in child["history"]]
+    assert steps == [("forwarded_from", None, "draft"), ("submit", "draft", "requested")]
     # the first recipient keeps seeing its own (forwarded) referral, not the child; the sender sees both
     assert api.get(f"/referrals/{child_id}", walk.recipient).status_code == 404
     assert api.get(f"/referrals/{parent['id']}", walk.recipient).status_code == 200

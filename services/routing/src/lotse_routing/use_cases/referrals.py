@@ -29,7 +29,15 @@ from lotse_contracts import (
 from lotse_kit.errors import Conflict, FieldViolation, Forbidden, Invalid, NotFound, Unavailable, invalid
 
 from lotse_routing.adapters.ports import Directory, DirectoryUnavailable, ReferralSession, ReferralStore, Sealer
-from lotse_routing.domain.lifecycle import Action, IllegalTransition, Side, allowed, cancelled_by_withdrawal, transition
+from lotse_routing.domain.lifecycle import (
+    Action,
+    IllegalTransition,
+    Side,
+    Transition,
+    allowed,
+    cancelled_by_withdrawal,
+    transition,
+)
 from lotse_routing.domain.working_days import BERLIN, add_working_days
 from lotse_routing.use_cases.audit import audit_row
 from lotse_routing.use_cases.responsibility import Answer, Candidate, Question, Responsibility
@@ -177,11 +185,16 @@ class Referrals:
         }
         with self.store.transaction() as session:
             session.add_consent(consent_row)
-            session.add_referral(row)
-            history = [self._history(session, referral_id, actor, Side.SENDER, "create", None, S.DRAFT, now)]
-            if not new.draft:
-                row, submitted = self._submit(session, row, actor, now)
-                history.append(submitted)
+            if new.draft:
+                session.add_referral(row)
+                history = [self._history(session, referral_id, actor, Side.SENDER, "create", None, S.DRAFT, now)]
+            else:  # written submitted: one statement where an insert and an update would be two
+                step, row = self._submission(row, Side.SENDER, now)
+                session.add_referral(row)
+                history = [
+                    self._history(session, referral_id, actor, Side.SENDER, "create", None, S.DRAFT, now),
+                    self._submitted(session, row, actor, Side.SENDER, step, now),
+                ]
             session.add_audit([audit_row(actor, "create", now, referral_id, consent_id)])
         # what was written is the whole referral: no notification can be recorded before its event is out
         return self._view(row, actor, {**consent_row, "withdrawn_at": None}, history, [])
@@ -209,18 +222,37 @@ class Referrals:
     def _submit(
         self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims, now: datetime, side: Side = Side.SENDER
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Submit the referral; its row and its history entry after it."""
+        """Submit a stored referral; its row and its history entry after it."""
+        step, submitted = self._submission(row, side, now)
+        changed = {k: submitted[k] for k in ("status", "requested_at", "first_received_on", "updated_at")}
+        if not session.update_referral(row["id"], row["revision"], changed):
+            raise Conflict("the referral was changed meanwhile; read it again")
+        return submitted, self._submitted(session, submitted, actor, side, step, now)
+
+    @staticmethod
+    def _submission(row: dict[str, Any], side: Side, now: datetime) -> tuple[Transition, dict[str, Any]]:
+        """The submit step a draft takes and its row after it (not written)."""
         step = transition(S(row["status"]), Action.SUBMIT, side)
         first = row.get("first_received_on") or now.astimezone(BERLIN).date()
         values = {"status": step.after.value, "requested_at": now, "first_received_on": first, "updated_at": now}
-        if not session.update_referral(row["id"], row["revision"], values):
-            raise Conflict("the referral was changed meanwhile; read it again")
-        row = {**row, **values, "revision": row["revision"] + 1}
+        return step, {**row, **values, "revision": row["revision"] + 1}
+
+    def _submitted(
+        self,
+        session: ReferralSession,
+        row: dict[str, Any],
+        actor: TokenClaims,
+        side: Side,
+        step: Transition,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """What a submission writes besides the row: its history entry (returned), the reminder to acknowledge
+        the referral and its event."""
         entry = self._history(session, row["id"], actor, side, Action.SUBMIT.value, step.before, step.after, now)
         due = add_working_days(now, self.acknowledge_within_days, self.is_holiday)
         session.set_reminder(row["id"], "acknowledge", due)
         session.add_event(*_event(row, ReferralEvent.REQUESTED, step.before))
-        return row, entry
+        return entry
 
     # -- reading ----------------------------------------------------------------------------------------
 
@@ -361,8 +393,8 @@ class Referrals:
         child: dict[str, Any] | None = None
         if step.action is Action.FORWARD:
             assert target is not None
-            child = self._child(row, target, now)
-            session.add_referral(child)  # before the parent names it
+            child_step, child = self._submission(self._child(row, target, now), Side.SYSTEM, now)
+            session.add_referral(child)  # submitted, before the parent names it
             values["forwarded_to_id"] = child["id"]
         if not session.update_referral(row["id"], row["revision"], values):
             raise Conflict("the referral was changed meanwhile; read it again")
@@ -377,7 +409,7 @@ class Referrals:
             session.add_event(*_event(row, event, before, step.reason_code))
         if child is not None:
             self._history(session, child["id"], actor, side, "forwarded_from", None, S.DRAFT, now)
-            self._submit(session, child, actor, now, Side.SYSTEM)
+            self._submitted(session, child, actor, Side.SYSTEM, child_step, now)
         return row
 
     def _child(self, parent: dict[str, Any], target: tuple[str, str], now: datetime) -> dict[str, Any]:
