@@ -3,6 +3,8 @@ and thin, retried with the same webhook-id, gone at 410, given up and re-driven,
 events that keep to their contract."""
 
 import json
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -275,3 +277,28 @@ def test_an_endpoint_that_gives_no_answer_is_paused_and_probed_so_its_deliveries
         assert deliveries.attempt(a1) is State.DELIVERED and deliveries.attempt(a2) is State.DELIVERED
         assert quiet.ids() == [a1, a2, a3, a1, a2]
         assert [(state(engine, i)["attempts"]) for i in (a1, a2, a3)] == [2, 2, 1]
+
+
+def test_deliveries_that_waited_for_a_probe_are_due_as_soon_as_it_answers(engine: Engine) -> None:
+    """Not when the probe's 15 s are up: the sweep sends them at its next pass."""
+    clock = Clock()
+    with serving_receiver() as slow:
+        slow.delay = 1.5  # answers, but takes its time: the probe is under way while the other is claimed
+        intake, deliveries = setup(engine, [hook(slow)], now=clock, timeout=10)
+        prober, waiter = [i for kind in ("requested", "reminder_due") for i in intake.take(referral_event(kind))]
+        with deliveries.store.transaction() as session:  # it gave no answer before; its pause is over now
+            session.pause(slow.url, 1, clock(), clock(), "keine Verbindung")
+        probed: list[State | None] = []
+        probe = threading.Thread(target=lambda: probed.append(deliveries.attempt(prober)))
+        probe.start()
+        deadline = time.monotonic() + 5
+        while not any(p["until"] > clock() for p in deliveries.paused()):  # the probe is taken
+            assert time.monotonic() < deadline, "the probe was not taken"
+            time.sleep(0.02)
+        assert deliveries.attempt(waiter) is None  # waits for the probe
+        assert state(engine, waiter)["next_due_at"] >= clock() + timedelta(seconds=15)
+        probe.join()
+        assert probed == [State.DELIVERED] and deliveries.paused() == []
+        queue = Queue()
+        assert deliveries.sweep(queue) == 1 and queue.sent == [waiter]  # the clock has not moved
+        assert deliveries.attempt(waiter) is State.DELIVERED and slow.ids() == [prober, waiter]

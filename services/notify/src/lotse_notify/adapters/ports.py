@@ -68,7 +68,10 @@ class NotifySession(Protocol):
         """Deliveries to ``target`` wait until ``until``: it gave no answer ``failures`` times in a row."""
         ...
 
-    def resume(self, target: str) -> None: ...
+    def resume(self, target: str, now: datetime, waited_until: datetime) -> None:
+        """``target`` answers again: its pause ends, and deliveries to it due by ``waited_until`` (those that
+        waited for the probe) are due at ``now``."""
+        ...
 
     def paused(self) -> list[Row]:
         """Every paused endpoint, the longest quiet first, with how many deliveries wait for it."""

@@ -70,7 +70,8 @@ class Pauses:
     """How long deliveries to a webhook endpoint that gave no answer wait, so that they do not each hold a
     worker until the timeout: ``first`` seconds after its first such attempt, twice as long after each
     further one, at most ``longest``. When a pause ends, one attempt probes the endpoint while the others
-    wait ``probe`` seconds more (as long as the probe may take); an answer of any kind ends the pause.
+    wait ``probe`` seconds more (as long as the probe may take); an answer of any kind ends the pause, and
+    those that waited for the probe are due at once.
     A delivery that waits is not attempted, so its attempts are not spent; the waiting ones are due again
     spread over ``spread`` seconds after the pause."""
 
@@ -85,3 +86,8 @@ class Pauses:
     def due_after(self, until: datetime, rng: random.Random | None = None) -> datetime:
         """When a delivery that waits for a pause ending at ``until`` is due again."""
         return until + timedelta(seconds=(rng or random).uniform(0, self.spread))
+
+    def probe_waiters_due_by(self, answered: datetime) -> datetime:
+        """The latest a delivery that waits for a probe answered at ``answered`` can be due (the probe began
+        before): once the endpoint answers, those are due at once instead of when the probe's time is up."""
+        return answered + timedelta(seconds=self.probe + self.spread)

@@ -89,7 +89,7 @@ class Deliveries:
                     until.isoformat(timespec="seconds"),
                 )
             elif row["paused_until"] is not None and attempt.status is not None:
-                session.resume(row["target"])  # it answers again
+                session.resume(row["target"], done, self.pauses.probe_waiters_due_by(done))  # it answers again
             if state in (State.DELIVERED, State.DEAD):
                 session.add_event(*_report(row, state, outcome, row["attempts"]))
         if state is State.DEAD:

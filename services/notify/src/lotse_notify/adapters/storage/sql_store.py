@@ -137,8 +137,11 @@ class SqlNotifySession:
         again = {"until": until, "failures": failures, "detail": detail}  # ``since``: when it first went quiet
         self.connection.execute(statement.on_conflict_do_update(index_elements=["target"], set_=again))
 
-    def resume(self, target: str) -> None:
+    def resume(self, target: str, now: datetime, waited_until: datetime) -> None:
         self.connection.execute(delete(endpoint_pause).where(endpoint_pause.c.target == target))
+        d = delivery.c
+        waiting = and_(d.target == target, d.state.in_(_DUE), d.next_due_at > now, d.next_due_at <= waited_until)
+        self.connection.execute(update(delivery).where(waiting).values(next_due_at=now, updated_at=now))
 
     def due(self, now: datetime, kicked_before: datetime, limit: int) -> list[str]:
         d = delivery.c
