@@ -189,7 +189,8 @@ class Referrals:
                 session.add_referral(row)
                 history = [self._history(session, referral_id, actor, Side.SENDER, "create", None, S.DRAFT, now)]
             else:  # written submitted: one statement where an insert and an update would be two
-                step, row = self._submission(row, Side.SENDER, now)
+                step, values = self._submission(row, Side.SENDER, now)
+                row = _changed(row, values)
                 session.add_referral(row)
                 history = [
                     self._history(session, referral_id, actor, Side.SENDER, "create", None, S.DRAFT, now),
@@ -223,19 +224,18 @@ class Referrals:
         self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims, now: datetime, side: Side = Side.SENDER
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Submit a stored referral; its row and its history entry after it."""
-        step, submitted = self._submission(row, side, now)
-        changed = {k: submitted[k] for k in ("status", "requested_at", "first_received_on", "updated_at")}
-        if not session.update_referral(row["id"], row["revision"], changed):
+        step, values = self._submission(row, side, now)
+        if not session.update_referral(row["id"], row["revision"], values):
             raise Conflict("the referral was changed meanwhile; read it again")
-        return submitted, self._submitted(session, submitted, actor, side, step, now)
+        row = _changed(row, values)
+        return row, self._submitted(session, row, actor, side, step, now)
 
     @staticmethod
     def _submission(row: dict[str, Any], side: Side, now: datetime) -> tuple[Transition, dict[str, Any]]:
-        """The submit step a draft takes and its row after it (not written)."""
+        """The submit step a draft takes and the values it changes."""
         step = transition(S(row["status"]), Action.SUBMIT, side)
         first = row.get("first_received_on") or now.astimezone(BERLIN).date()
-        values = {"status": step.after.value, "requested_at": now, "first_received_on": first, "updated_at": now}
-        return step, {**row, **values, "revision": row["revision"] + 1}
+        return step, {"status": step.after.value, "requested_at": now, "first_received_on": first, "updated_at": now}
 
     def _submitted(
         self,
@@ -393,12 +393,14 @@ class Referrals:
         child: dict[str, Any] | None = None
         if step.action is Action.FORWARD:
             assert target is not None
-            child_step, child = self._submission(self._child(row, target, now), Side.SYSTEM, now)
+            child = self._child(row, target, now)
+            child_step, child_values = self._submission(child, Side.SYSTEM, now)
+            child = _changed(child, child_values)
             session.add_referral(child)  # submitted, before the parent names it
             values["forwarded_to_id"] = child["id"]
         if not session.update_referral(row["id"], row["revision"], values):
             raise Conflict("the referral was changed meanwhile; read it again")
-        row = {**row, **values, "revision": row["revision"] + 1}
+        row = _changed(row, values)
         self._history(
             session, row["id"], actor, side, step.action.value, before, change.after, now, step.reason_code, step.note
         )
@@ -709,6 +711,11 @@ def _check_step(step: Step) -> None:
             raise invalid("note", f"{step.action.value} needs the outcome")
     elif step.reason_code is not None:
         raise invalid("reason_code", f"{step.action.value} takes no reason code")
+
+
+def _changed(row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """A referral's row after a change of ``values``, at its next revision."""
+    return {**row, **values, "revision": row["revision"] + 1}
 
 
 def _event(
