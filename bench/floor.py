@@ -44,7 +44,7 @@ from typing import Any
 from lotse_kit.sql import make_engine, scratch_database
 from notify import POSTGRES_ADMIN_URL, Broker, _sleep_until, cpu_seconds, create, floor, per_referral
 from routing import AMQP_URL, THREADS, WORKERS, stop, wait_for
-from run import RESULTS, _free_port, machine, pace
+from run import RESULTS, _free_port, machine, pace, write_result
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, func
 
 TABLE = Table(
@@ -57,7 +57,6 @@ TABLE = Table(
 JOB = "bench.floor.job"
 OUTSIDE = {"http": "load generator", "webhook": "webhook receiver"}
 """Per step, the process that stands for a party outside the system (left out of the path's sum)."""
-STEPS = ("http", "event", "job", "webhook", "transaction")
 
 
 # -- processes of their own -----------------------------------------------------------------------
@@ -281,12 +280,7 @@ def main() -> None:
         without_transactions_ceiling_per_s=round(cores * 1000 / bare_ms),
         pace_after_s=pace(),
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    cpu = result["machine"]["cpu"]
-    stem = RESULTS / f"{result['date']}-{'vm' if 'EPYC' in cpu or 'Xeon' in cpu else result['machine']['host']}-floor"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(report(result))
-    print(report(result))
+    write_result(result, "floor", report(result))
 
 
 def report(r: dict[str, Any]) -> str:

@@ -44,7 +44,7 @@ from lotse_kit.settings import embedded_secret
 from lotse_kit.sql import scratch_database
 from lotse_kit.tokens import HmacTokenVerifier
 from routing import AMQP_URL, SENDER_ORG, THREADS, WORKERS, start, stop
-from run import BIN, RESULTS, _free_port, _memory_mib, _stats, machine, pace
+from run import BIN, _free_port, _memory_mib, _stats, machine, pace, write_result
 
 POSTGRES_ADMIN_URL = os.environ.get("LOTSE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 WITTEN = {"legal_domain": "SGB_VIII", "location": "Ruhrstraße 1, 58452 Witten", "residence_of": "parents"}
@@ -487,14 +487,7 @@ def main() -> None:
             if not args.keep:
                 shutil.rmtree(var, ignore_errors=True)
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    host = (
-        "vm" if "EPYC" in result["machine"]["cpu"] or "Xeon" in result["machine"]["cpu"] else result["machine"]["host"]
-    )
-    stem = RESULTS / f"{result['date']}-{host}-notify"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(report(result))
-    print(report(result))
+    write_result(result, "notify", report(result))
 
 
 def _consumers(broker: Broker, name: str) -> int:

@@ -37,7 +37,7 @@ from lotse_kit.tokens import HmacTokenVerifier
 from lotse_routing.bootstrap import Container, build
 from lotse_routing.settings import Settings
 from lotse_routing.use_cases.responsibility import Question, ResidenceOf
-from run import BIN, RESULTS, Request, _free_port, _stats, machine, pace, send
+from run import BIN, Request, _free_port, _stats, machine, pace, send, write_result
 
 DOMAINS = (LegalDomain.SGB_II, LegalDomain.SGB_III, LegalDomain.SGB_VIII, LegalDomain.AUFENTHG, LegalDomain.STAG)
 SENDER_ORG = "b0b0b0b0-0000-4000-8000-00000000be4c"
@@ -267,14 +267,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(var, ignore_errors=True)
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = (
-        RESULTS
-        / f"{result['date']}-{'vm' if 'EPYC' in result['machine']['cpu'] else result['machine']['host']}-routing"
-    )
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(report(result))
-    print(report(result))
+    write_result(result, "routing", report(result))
 
 
 def _latency(x: dict[str, Any]) -> str:

@@ -271,6 +271,18 @@ def machine() -> dict[str, Any]:
     }
 
 
+def write_result(result: dict[str, Any], name: str, report: str) -> None:
+    """Write ``bench/results/<date>-<host>-<name>.{json,md}`` and print the report; this workplace's shared
+    machines (AMD EPYC, Intel Xeon) are "vm"."""
+    cpu = result["machine"]["cpu"]
+    host = "vm" if "EPYC" in cpu or "Xeon" in cpu else result["machine"]["host"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = RESULTS / f"{result['date']}-{host}-{name}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(report)
+    print(report)
+
+
 WORKERS, THREADS = 2, 4
 
 
