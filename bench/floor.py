@@ -41,6 +41,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import urllib3
 from lotse_kit.sql import make_engine, scratch_database
 from notify import POSTGRES_ADMIN_URL, Broker, _sleep_until, cpu_seconds, create, floor, per_referral
 from routing import AMQP_URL, THREADS, WORKERS, stop, wait_for
@@ -230,8 +231,6 @@ def main() -> None:
             steps["job"] = measure(ours, args.count, lambda: jobs(args.warm, args.count))
 
             # webhook
-            import urllib3
-
             http = urllib3.PoolManager(maxsize=4, timeout=urllib3.Timeout(connect=3, read=10), retries=False)
             target = f"http://127.0.0.1:{receiver_port}/lotse"
 

@@ -214,14 +214,17 @@ def commits(databases: dict[str, str]) -> dict[str, float]:
             ).all()
     finally:
         engine.dispose()
-    counted: dict[str, int] = {name: commit for name, commit in rows}
-    return {name: float(counted.get(database, 0)) for name, database in databases.items()}
+    counted = {row.datname: float(row.xact_commit) for row in rows}
+    return {name: counted.get(database, 0.0) for name, database in databases.items()}
 
 
-def per_referral(before: dict[str, float], after: dict[str, float], referrals: int) -> dict[str, float]:
-    """Milliseconds of CPU per referral of each process (tree), and in all."""
-    ms = {name: round((after[name] - before.get(name, 0.0)) * 1000 / referrals, 2) for name in after}
-    return {**ms, "all": round(sum(ms.values()), 2)}
+def per_referral(
+    before: dict[str, float], after: dict[str, float], referrals: int, scale: float = 1000
+) -> dict[str, float]:
+    """What each counter grew by per referral, times ``scale`` (CPU seconds as milliseconds by default), and
+    in all."""
+    each = {name: round((after[name] - before.get(name, 0.0)) * scale / referrals, 2) for name in after}
+    return {**each, "all": round(sum(each.values()), 2)}
 
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -457,10 +460,7 @@ def main() -> None:
                 "errors": made["errors"],
                 "end_to_end": e2e,
                 "cpu_ms_per_referral": per_referral(cpu_before, cpu_seconds(ours), len(made["created"])),
-                "commits_per_referral": {
-                    name: round(n / 1000, 2)  # per_referral counts seconds in milliseconds: back to transactions
-                    for name, n in per_referral(commits_before, commits(databases), len(made["created"])).items()
-                },
+                "commits_per_referral": per_referral(commits_before, commits(databases), len(made["created"]), 1),
                 "pace_s": pace(),
             }
             print("latency", result["latency"])
