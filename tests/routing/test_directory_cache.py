@@ -65,7 +65,7 @@ def test_a_changed_jurisdiction_is_seen_once_the_directory_says_so(sqlite_api: A
     assert before["outcome"] == "ambiguous" and before["decides"] == "gemeinde"
     names = {c["name"] for c in before["candidates"]}
     assert names == {"Jugendamt der Stadt Heinsberg (Test)", "Jugendamt Kreis Heinsberg (Demo)"}
-    assert "die Adresse oder Gemeinde entscheidet" in before["explanation"]
+    assert "die Gemeinde entscheidet" in before["explanation"]
     assert ask(sqlite_api, "52525 Waldfeucht")["candidates"][0]["name"] == "Jugendamt Kreis Heinsberg (Demo)"
 
     # the city's jurisdiction becomes another domain's: routing answers from its cache until the event comes

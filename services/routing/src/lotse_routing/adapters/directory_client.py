@@ -48,16 +48,23 @@ class HttpDirectory:
         return json.loads(response.data)
 
     def places(self, location: str) -> list[FoundPlace]:
+        """The gazetteer's places for what was typed; where it knows only the Kreis, the Kreis's key. A large
+        recipient's PLZ beside areas where people live weighs nothing: nobody is likely to live there."""
         found = self._get("/api/v1/geocode", {"q": location}) or []
+        areas = any(not p.get("large_recipient") for p in found)
         return [
             FoundPlace(
-                place=Place(gemeinde_key=str(p["ags"]), postal_code=p.get("postal_code"), name=str(p.get("name", ""))),
+                place=Place(
+                    region_key=str(p.get("ags") or p["kreis_key"]),
+                    postal_code=p.get("postal_code"),
+                    name=str(p.get("name", "")),
+                    weight=0 if areas and p.get("large_recipient") else int(p.get("rows", 1)),
+                ),
                 latitude=float(p["latitude"]),
                 longitude=float(p["longitude"]),
                 label=str(p.get("address", "")),
             )
             for p in found
-            if p.get("ags")  # a bare Kreis (an unknown PLZ in it) names no Gemeinde
         ]
 
     def all_jurisdictions(self) -> list[Jurisdiction]:
@@ -188,6 +195,10 @@ class CachedDirectory:
                     break
                 for j in index.get((legal_domain, place[:length]), ()):
                     found[j.id] = j
+            if len(place) < 8:  # known only by its Kreis: a Gemeinde's jurisdiction inside it may apply
+                for (domain, key), js in index.items():
+                    if domain is legal_domain and key.startswith(place):
+                        found.update((j.id, j) for j in js)
         return list(found.values())
 
     def authority(self, organization_id: str) -> Authority | None:

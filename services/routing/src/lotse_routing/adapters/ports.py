@@ -23,7 +23,8 @@ class Directory(Protocol):
         ...
 
     def jurisdictions(self, legal_domain: LegalDomain, places: Sequence[str]) -> Sequence[Jurisdiction]:
-        """The domain's jurisdictions whose region key is a prefix of one of these Gemeinde keys."""
+        """The domain's jurisdictions whose region key is a prefix of one of these places' keys, and for a
+        place known only by its Kreis also those of regions inside it."""
         ...
 
     def authority(self, organization_id: str) -> Authority | None: ...

@@ -1,13 +1,15 @@
-"""Who is locally responsible: the jurisdiction rule of DESIGN.md, section Routing.
+"""Who is locally responsible: the jurisdiction rule.
 
 A jurisdiction says that an authority handles a legal domain in a region, named by a region key
 (AGS/ARS prefix: 2 digits Land, 3 Regierungsbezirk, 5 Kreis, 8 or 12 Gemeinde), optionally only for
 some PLZ in it. For a client's place, the jurisdictions of the domain whose key is a prefix of the
-place's Gemeinde key apply; a PLZ list narrows a jurisdiction to those PLZ; the longest key wins (a
-city with its own Jugendamt or Ausländerbehörde beats its Kreis), and at equal length a narrowed one
-beats one that is not. A place that may lie in several Gemeinden (a PLZ can span some) is decided only
-if every one of them leads to the same authority; otherwise, and when two authorities tie, the answer
-is "ambiguous", with the candidates and what would decide. Never a guess.
+place's key apply; a PLZ list narrows a jurisdiction to those PLZ; the longest key wins (a city with its
+own Jugendamt or Ausländerbehörde beats its Kreis), and at equal length a narrowed one beats one that is
+not. A place may be known only by its Kreis (a large recipient's PLZ, a Kreis asked by name): then a
+jurisdiction of a Gemeinde inside it might apply, and only the Gemeinde would tell. A place that may lie
+in several Gemeinden or Kreise (a PLZ can span some) is decided only if every one of them leads to the
+same authority. Otherwise, and when two authorities tie, the answer is "ambiguous", with the candidates
+and what would decide. Never a guess.
 """
 
 from collections.abc import Iterable, Sequence
@@ -16,6 +18,9 @@ from datetime import date
 from enum import StrEnum
 
 from lotse_contracts import LegalDomain
+
+LIKELY_SHARE = 0.75
+"""An ambiguous answer names the authority of at least this share of the place's weight as the likely one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,23 +42,31 @@ class Jurisdiction:
 class Place:
     """Where the client (for SGB VIII: the parents) habitually lives, as far as it is known."""
 
-    gemeinde_key: str
-    """The Gemeinde's AGS (8 digits) or ARS (12 digits)."""
+    region_key: str
+    """The Gemeinde's AGS (8 digits) or ARS (12 digits); only the Kreis's key (5 digits) where no more is
+    known."""
     postal_code: str | None = None
     name: str = ""
+    weight: int = 1
+    """How much of what was asked this place stands for (the gazetteer's rows of it); 0: none of the people
+    (a large recipient's PLZ beside the areas where people live)."""
+
+    @property
+    def gemeinde_known(self) -> bool:
+        return len(self.region_key) >= 8
 
 
 class Decides(StrEnum):
     """What the case manager would have to give for an ambiguous answer to become one authority."""
 
-    GEMEINDE = "gemeinde"  # the place may lie in several Gemeinden: which one (an address tells)
+    GEMEINDE = "gemeinde"  # the place may lie in several Gemeinden, or only its Kreis is known: which one
     POSTAL_CODE = "postal_code"  # a jurisdiction covers only some PLZ of the Gemeinde: which PLZ
     DATA = "data"  # two authorities claim the same place: the directory's jurisdictions need fixing
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A jurisdiction that applies to a place, and why."""
+    """A jurisdiction that applies (or, in an ambiguous answer, might apply) to a place, and why."""
 
     place: Place
     jurisdiction: Jurisdiction
@@ -65,10 +78,18 @@ class Match:
         return len(self.jurisdiction.region_key), self.postal_code_listed
 
     def explanation(self) -> str:
-        j = self.jurisdiction
-        rule = f"Regionalschlüssel {j.region_key} ist der längste passende Präfix von {self.place.gemeinde_key}"
+        j, place = self.jurisdiction, self.place
+        if j.region_key.startswith(place.region_key) and j.region_key != place.region_key:
+            rule = (
+                f"Regionalschlüssel {j.region_key} liegt im Gebiet {place.region_key}, "
+                "dessen Gemeinde nicht bekannt ist"
+            )
+        else:
+            rule = f"Regionalschlüssel {j.region_key} ist der längste passende Präfix von {place.region_key}"
+            if not place.gemeinde_known:
+                rule += " (Ort nur auf Kreisebene bekannt)"
         if self.postal_code_listed:
-            rule += f", eingeschränkt auf PLZ {self.place.postal_code}"
+            rule += f", eingeschränkt auf PLZ {place.postal_code or ', '.join(sorted(j.postal_codes))}"
         verified = f", geprüft am {j.verified_on.isoformat()}" if j.verified_on else ", nicht geprüft"
         return f"{rule} (Quelle: {j.source or 'unbekannt'}{verified})"
 
@@ -79,9 +100,19 @@ class Responsible:
 
 
 @dataclass(frozen=True, slots=True)
+class Likely:
+    """The authority most of an ambiguous place leads to: a hint for the case manager, not a decision."""
+
+    authority_id: str
+    weight: int
+    of: int
+
+
+@dataclass(frozen=True, slots=True)
 class Ambiguous:
     candidates: tuple[Match, ...]
     decides: Decides
+    likely: Likely | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,61 +126,84 @@ class NoJurisdiction:
 Decision = Responsible | Ambiguous | NoJurisdiction
 
 
-def _applies(j: Jurisdiction, place: Place) -> bool | None:
-    """Whether ``j`` covers ``place``: True, False, or None when only the PLZ would tell."""
-    if not place.gemeinde_key.startswith(j.region_key):
-        return False
-    if not j.postal_codes:
-        return True
-    if place.postal_code is None:
-        return None
-    return place.postal_code in j.postal_codes
+def _applies(j: Jurisdiction, place: Place) -> bool | Decides:
+    """Whether ``j`` covers ``place``: True, False, or what would tell (the PLZ, the Gemeinde)."""
+    if place.region_key.startswith(j.region_key):
+        if not j.postal_codes:
+            return True
+        if place.postal_code is None:
+            return Decides.POSTAL_CODE
+        return place.postal_code in j.postal_codes
+    if j.region_key.startswith(place.region_key):  # j is for a part of the place (a Gemeinde of its Kreis)
+        if j.postal_codes and place.postal_code is not None and place.postal_code not in j.postal_codes:
+            return False
+        return Decides.GEMEINDE
+    return False
 
 
-def _for_place(
-    domain: LegalDomain, place: Place, jurisdictions: Iterable[Jurisdiction]
-) -> tuple[list[Match], list[Jurisdiction]]:
-    """The best-ranked matches for one place (one unless authorities tie), and the jurisdictions that
-    might apply if the PLZ were known."""
-    matches: list[Match] = []
-    unsure: list[Jurisdiction] = []
+@dataclass(frozen=True, slots=True)
+class _PlaceMatches:
+    top: list[Match]
+    """The best-ranked sure matches (one unless authorities tie)."""
+    open: list[tuple[Match, Decides]]
+    """Jurisdictions that would outrank them if the PLZ or the Gemeinde were known."""
+
+
+def _for_place(domain: LegalDomain, place: Place, jurisdictions: Iterable[Jurisdiction]) -> _PlaceMatches:
+    sure: list[Match] = []
+    unsure: list[tuple[Match, Decides]] = []
     for j in jurisdictions:
         if j.legal_domain != domain:
             continue
         applies = _applies(j, place)
-        if applies:
-            matches.append(Match(place, j, bool(j.postal_codes)))
-        elif applies is None:
-            unsure.append(j)
-    if not matches:
-        return [], unsure
-    best = max(m.rank for m in matches)
-    top = [m for m in matches if m.rank == best]
-    # an unknown PLZ matters only if a narrowed jurisdiction could outrank the best sure one
-    unsure = [j for j in unsure if (len(j.region_key), True) > best]
-    return top, unsure
+        if applies is True:
+            sure.append(Match(place, j, bool(j.postal_codes)))
+        elif isinstance(applies, Decides):
+            unsure.append((Match(place, j, bool(j.postal_codes)), applies))
+    best = max((m.rank for m in sure), default=(0, False))
+    top = [m for m in sure if m.rank == best]
+    return _PlaceMatches(top, [(m, why) for m, why in unsure if m.rank > best])
 
 
 def decide(domain: LegalDomain, places: Sequence[Place], jurisdictions: Sequence[Jurisdiction]) -> Decision:
-    """The authority responsible for ``domain`` at the client's place (one, or the Gemeinden a PLZ spans)."""
+    """The authority responsible for ``domain`` at the client's place (one, or the places a PLZ spans)."""
     if not places:
         raise ValueError("decide needs at least one place")
-    per_place: list[Match] = []
-    for place in places:
-        top, unsure = _for_place(domain, place, jurisdictions)
-        if unsure:
-            candidates = tuple(top) + tuple(Match(place, j, True) for j in unsure)
-            return Ambiguous(candidates, Decides.POSTAL_CODE)
-        if len({m.jurisdiction.authority_id for m in top}) > 1:
-            return Ambiguous(tuple(top), Decides.DATA)
-        per_place.extend(top[:1])
-    if not per_place:
+    per_place = [_for_place(domain, place, jurisdictions) for place in places]
+    candidates = [m for pm in per_place for m in pm.top] + [m for pm in per_place for m, _ in pm.open]
+    if not candidates:
         near = tuple(
             j
             for j in jurisdictions
-            if j.legal_domain == domain and any(p.gemeinde_key.startswith(j.region_key) for p in places)
+            if j.legal_domain == domain and any(p.region_key.startswith(j.region_key) for p in places)
         )
         return NoJurisdiction(domain, tuple(places), near)
-    if len(per_place) < len(places) or len({m.jurisdiction.authority_id for m in per_place}) > 1:
-        return Ambiguous(tuple(per_place), Decides.GEMEINDE)
-    return Responsible(per_place[0])
+    decided = [pm.top[0].jurisdiction.authority_id if _decided(pm) else None for pm in per_place]
+    if None not in decided and len(set(decided)) == 1:
+        return Responsible(per_place[0].top[0])
+    reasons = {why for pm in per_place for _, why in pm.open}
+    if any(len({m.jurisdiction.authority_id for m in pm.top}) > 1 for pm in per_place):
+        reasons.add(Decides.DATA)
+    if len(places) > 1 and (not all(pm.top for pm in per_place) or len(set(decided) - {None}) > 1):
+        reasons.add(Decides.GEMEINDE)
+    decides = next(d for d in (Decides.GEMEINDE, Decides.POSTAL_CODE, Decides.DATA) if d in reasons)
+    return Ambiguous(tuple(candidates), decides, _likely(places, decided))
+
+
+def _decided(pm: _PlaceMatches) -> bool:
+    """Whether the place leads to one authority, whatever the PLZ or the Gemeinde would add."""
+    authorities = {m.jurisdiction.authority_id for m in pm.top} | {m.jurisdiction.authority_id for m, _ in pm.open}
+    return bool(pm.top) and len(authorities) == 1
+
+
+def _likely(places: Sequence[Place], decided: Sequence[str | None]) -> Likely | None:
+    """The authority that places holding at least LIKELY_SHARE of the weight lead to, if there is one."""
+    total = sum(p.weight for p in places)
+    weights: dict[str, int] = {}
+    for place, authority in zip(places, decided, strict=True):
+        if authority is not None:
+            weights[authority] = weights.get(authority, 0) + place.weight
+    if len(places) < 2 or not weights or total == 0:
+        return None
+    authority, weight = max(weights.items(), key=lambda kv: kv[1])
+    return Likely(authority, weight, total) if weight >= LIKELY_SHARE * total else None

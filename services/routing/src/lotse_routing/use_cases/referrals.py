@@ -142,14 +142,14 @@ class Referrals:
         recipient = chosen.match.jurisdiction.authority_id
         consent_id, referral_id = str(uuid.uuid4()), str(uuid.uuid4())
         decision = answer.record()
-        if len(answer.candidates) > 1:
+        if answer.outcome == "ambiguous":
             decision["chosen_by_case_manager"] = True
             decision["explanation"] += f" Gewählt: {chosen.authority.name if chosen.authority else recipient}."
         row: dict[str, Any] = {
             "id": referral_id,
             "consent_id": consent_id,
             "legal_domain": new.question.legal_domain.value,
-            "region_key": chosen.match.place.gemeinde_key,
+            "region_key": chosen.match.place.region_key,
             "postal_code": chosen.match.place.postal_code,
             "place_name": chosen.match.place.name,
             "residence_of": new.question.residence_of.value,
@@ -683,7 +683,8 @@ def _chosen(answer: Answer, wanted: str | None) -> Candidate:
     if answer.outcome == "no_jurisdiction":
         raise invalid("location", answer.explanation())
     if wanted is None:
-        if len(answer.candidates) > 1:
+        # ambiguous with one candidate too: part of the place may have no authority in the directory at all
+        if answer.outcome == "ambiguous":
             ids = ", ".join(c.match.jurisdiction.authority_id for c in answer.candidates)
             raise invalid("recipient_organization_id", f"{answer.explanation()} Choose one of: {ids}")
         return answer.candidates[0]

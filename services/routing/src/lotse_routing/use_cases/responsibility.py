@@ -1,4 +1,4 @@
-"""Who is responsible? The decision of DESIGN.md (section Routing) on the directory's places and jurisdictions."""
+"""Who is responsible? The decision of domain.decision on the directory's places and jurisdictions."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +9,7 @@ from lotse_contracts import LegalDomain
 from lotse_kit.errors import Unavailable, invalid
 
 from lotse_routing.adapters.ports import Directory, DirectoryUnavailable
-from lotse_routing.domain.decision import Ambiguous, Decision, Match, NoJurisdiction, Responsible, decide
+from lotse_routing.domain.decision import Ambiguous, Decides, Decision, Match, NoJurisdiction, Responsible, decide
 from lotse_routing.domain.offices import Authority, FoundPlace, NearestOffice, nearest_office
 
 
@@ -57,19 +57,41 @@ class Answer:
         if isinstance(d, Responsible):
             return d.match.explanation()
         if isinstance(d, Ambiguous):
-            names = ", ".join(
-                c.authority.name if c.authority else c.match.jurisdiction.authority_id for c in self.candidates
-            )
-            what = {
-                "gemeinde": "Die Angabe passt auf mehrere Gemeinden mit unterschiedlicher Zuständigkeit; "
-                "die Adresse oder Gemeinde entscheidet.",
-                "postal_code": "Eine Zuständigkeit gilt nur für einzelne PLZ; die PLZ entscheidet.",
-                "data": "Mehrere Stellen sind für denselben Ort eingetragen; das Verzeichnis muss geklärt werden.",
-            }[d.decides.value]
-            return f"Nicht eindeutig: {what} In Frage kommen: {names}."
+            return f"Nicht eindeutig: {self._why_ambiguous(d)} In Frage kommen: {self._names()}.{self._likely(d)}"
         return (
             f"Für {self.question.legal_domain.title_de} ist am Ort "
             f"{', '.join(p.label for p in self.places)} keine Zuständigkeit im Verzeichnis eingetragen."
+        )
+
+    def _names(self) -> str:
+        return ", ".join(self._name(c.match.jurisdiction.authority_id) for c in self.candidates)
+
+    def _name(self, authority_id: str) -> str:
+        found = next((c.authority for c in self.candidates if c.match.jurisdiction.authority_id == authority_id), None)
+        return found.name if found else authority_id
+
+    def _why_ambiguous(self, d: Ambiguous) -> str:
+        if d.decides is Decides.POSTAL_CODE:
+            return "Eine Zuständigkeit gilt nur für einzelne PLZ; die PLZ entscheidet."
+        if d.decides is Decides.DATA:
+            return "Mehrere Stellen sind für denselben Ort eingetragen; das Verzeichnis muss geklärt werden."
+        labels = ", ".join(p.label for p in self.places)
+        if len(self.places) > 1:
+            return (
+                f"Die Angabe umfasst Orte mit unterschiedlicher Zuständigkeit ({labels}); "
+                "die Gemeinde entscheidet (die Wohnadresse mit Ort nennt sie)."
+            )
+        return (
+            f"Zu {labels} ist nur der Kreis bekannt, nicht die Gemeinde, und im Kreis sind Gemeinden mit eigener "
+            "Stelle zuständig; die Gemeinde entscheidet (die Wohnadresse mit Ort nennt sie)."
+        )
+
+    def _likely(self, d: Ambiguous) -> str:
+        if d.likely is None:
+            return ""
+        return (
+            f" Wahrscheinlich, aber nicht sicher: {self._name(d.likely.authority_id)} "
+            f"({d.likely.weight} von {d.likely.of} Einträgen des Ortsverzeichnisses zu dieser Angabe)."
         )
 
     def record(self) -> dict[str, Any]:
@@ -83,7 +105,7 @@ class Answer:
             "region_key": j.region_key if j else None,
             "source": j.source if j else None,
             "verified_on": j.verified_on.isoformat() if j and j.verified_on else None,
-            "place": chosen.match.place.gemeinde_key if chosen else None,
+            "place": chosen.match.place.region_key if chosen else None,
             "office_location_id": office.location_id if office else None,
             "explanation": self.explanation(),
         }
@@ -99,7 +121,7 @@ class Responsibility:
             places = tuple(self.directory.places(question.location))
             if not places:
                 raise invalid("location", "no place in Germany found for it (PLZ, 'PLZ Ort', Gemeinde or AGS)")
-            keys = [p.place.gemeinde_key for p in places]
+            keys = [p.place.region_key for p in places]
             jurisdictions = self.directory.jurisdictions(question.legal_domain, keys)
             decision = decide(question.legal_domain, [p.place for p in places], jurisdictions)
             matches: Sequence[Match] = ()

@@ -39,10 +39,19 @@ class Place:
     longitude: float
     postal_code: str | None = None
     ags: str | None = None  # 8-digit Gemeinde key when known
+    rows: int = 1
+    """How many gazetteer rows the place stands for (a PLZ's large recipients in one Gemeinde are one place)."""
+    large_recipient: bool = False
+    """A PLZ of large recipients (Großempfänger: firms, hospitals, care homes, offices), not an area's PLZ."""
 
     @property
     def land_key(self) -> str:
         return self.kreis_key[:2]
+
+    @property
+    def region_key(self) -> str:
+        """The most precise key known: the Gemeinde's AGS, else only the Kreis's key."""
+        return self.ags or self.kreis_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,26 +78,34 @@ class Gazetteer:
             by_kreis[g.ags[:5]].append(_Names.of(g))
         self.kreis_names: dict[str, str] = {}
         self._by_plz: dict[str, list[Place]] = defaultdict(list)
+        self._by_place_name: dict[str, list[Place]] = defaultdict(list)
         coords: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        # a large recipient's row names a firm, not a place: a PLZ's rows of one Gemeinde (or of one Kreis,
+        # where the Gemeinde is unknown) become one place named after it
+        recipients: dict[tuple[str, str, str | None], list[tuple[float, float]]] = {}
         for row in csv.DictReader(io.StringIO(plz_csv)):
             kreis = row["community_code"]
             if not re.fullmatch(r"\d{5}", kreis or ""):
                 continue
             self.kreis_names.setdefault(kreis, _kreis_label(row["community"]))
             ags = _match_gemeinde(row["place"], by_kreis.get(kreis, []))
-            place = Place(
-                name=row["place"],
-                kreis_key=kreis,
-                kreis_name=self.kreis_names[kreis],
-                latitude=float(row["latitude"]),
-                longitude=float(row["longitude"]),
-                postal_code=row["zipcode"],
-                ags=ags,
-            )
-            self._by_plz[place.postal_code or ""].append(place)
+            point = (float(row["latitude"]), float(row["longitude"]))
             if ags:
-                coords[ags].append((place.latitude, place.longitude))
-            coords[kreis].append((place.latitude, place.longitude))
+                coords[ags].append(point)
+            coords[kreis].append(point)
+            # GeoNames gives area PLZ with the Land's letters (NW), large recipients' with its number (05)
+            if not row["state_code"].isalpha():
+                recipients.setdefault((row["zipcode"], kreis, ags), []).append(point)
+                continue
+            place = Place(row["place"], kreis, self.kreis_names[kreis], *point, postal_code=row["zipcode"], ags=ags)
+            self._by_plz[row["zipcode"]].append(place)
+            self._by_place_name[fold(place.name)].append(place)
+        for (code, kreis, ags), points in recipients.items():
+            name = self.gemeinden[ags].name if ags else self.kreis_names[kreis]
+            lat, lon = sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
+            self._by_plz[code].append(
+                Place(name, kreis, self.kreis_names[kreis], lat, lon, code, ags, len(points), large_recipient=True)
+            )
         self._centroids = {
             key: (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)) for key, pts in coords.items()
         }
@@ -98,6 +115,10 @@ class Gazetteer:
             short = fold(re.sub(r"\s*\(.*\)$", "", g.name.split(",")[0]))
             if short != fold(g.name):
                 self._by_name[short].append(g.ags)
+        self._kreis_by_name: dict[str, str] = {}
+        for key, label in self.kreis_names.items():
+            for name in (label, re.sub(r"^(Land)?[Kk]reis\s+", "", label)):
+                self._kreis_by_name.setdefault(fold(name), key)
 
     # -- look-ups ----------------------------------------------------------------
     def places_for_postal_code(self, postal_code: str) -> list[Place]:
@@ -126,6 +147,16 @@ class Gazetteer:
     def gemeinden_named(self, name: str) -> list[Place]:
         found = [self.gemeinde(ags) for ags in dict.fromkeys(self._by_name.get(fold(name), []))]
         return [p for p in found if p is not None]
+
+    def kreis_named(self, name: str) -> Place | None:
+        """A Kreis or kreisfreie Stadt by name ("Kreis Herford", "Herford", "Ennepe-Ruhr-Kreis")."""
+        key = self._kreis_by_name.get(fold(name))
+        return self.kreis(key) if key else None
+
+    def postal_places_named(self, name: str) -> list[Place]:
+        """The PLZ places of this name that are not Gemeinden (Ortsteile, villages), with their Gemeinde when
+        known, else only their Kreis."""
+        return list(self._by_place_name.get(fold(name), []))
 
     def kreis(self, kreis_key: str) -> Place | None:
         if kreis_key not in self.kreis_names:
@@ -194,7 +225,9 @@ def _match_gemeinde(place: str, candidates: list[_Names]) -> str | None:
     for g in candidates:
         if wanted == g.base or (len(g.base) > 3 and wanted.startswith(g.base + " ")):
             return g.ags
-    return None
+    # GeoNames shortens some names ("Emmerich" for "Emmerich am Rhein", "Fröndenberg" for "Fröndenberg/Ruhr")
+    longer = [g.ags for g in candidates if len(wanted) > 3 and g.first.startswith((wanted + " ", wanted + "/"))]
+    return longer[0] if len(longer) == 1 else None
 
 
 @cache
@@ -206,7 +239,8 @@ def packaged_gazetteer() -> Gazetteer:
 class GazetteerGeocoder(Geocoder):  # type: ignore[misc]  # geopy ships no type hints
     """Offline geocoder with geopy's interface: PLZ, "PLZ Ort", Gemeinde names and AGS keys.
 
-    ``raw`` of each result holds ``postal_code``, ``ags``, ``kreis_key`` and ``kind``.
+    ``raw`` of each result holds ``kind``, ``name``, ``postal_code``, ``ags`` (None where the gazetteer
+    knows only the Kreis), ``kreis_key``, ``kreis_name``, ``rows`` and ``large_recipient``.
     """
 
     def __init__(self, gazetteer: Gazetteer | None = None, preferred_land: str = "05") -> None:
@@ -241,9 +275,7 @@ class GazetteerGeocoder(Geocoder):  # type: ignore[misc]  # geopy ships no type 
         if match:
             places = g.places_for_postal_code(match.group(1))
             if match.group(2):
-                wanted = fold(match.group(2))
-                named = [p for p in places if fold(p.name) == wanted or fold(p.name).startswith(wanted)]
-                places = named or places
+                places = self._named_in(places, match.group(2))
             if places:
                 return [("postal_code", p) for p in places]
             kreis = g.kreis(match.group(1))
@@ -252,8 +284,23 @@ class GazetteerGeocoder(Geocoder):  # type: ignore[misc]  # geopy ships no type 
             place = g.gemeinde(query)
             return [("gemeinde", place)] if place else []
         named = g.gemeinden_named(query)
-        named.sort(key=lambda p: (not p.kreis_key.startswith(self.preferred_land), p.ags or ""))
-        return [("gemeinde", p) for p in named]
+        if named:
+            named.sort(key=lambda p: (not p.kreis_key.startswith(self.preferred_land), p.ags or ""))
+            return [("gemeinde", p) for p in named]
+        kreis = g.kreis_named(query)
+        if kreis:
+            return [("kreis", kreis)]
+        return [("postal_code", p) for p in g.postal_places_named(query)]
+
+    def _named_in(self, places: list[Place], town: str) -> list[Place]:
+        """The places of a PLZ that the town of "PLZ Ort" names: by their own name, else those in the Kreis
+        of a Gemeinde of that name; all of them if the name tells nothing."""
+        wanted = fold(town)
+        named = [p for p in places if fold(p.name) == wanted or fold(p.name).startswith(wanted)]
+        if named:
+            return named
+        kreise = {p.kreis_key for p in self.gazetteer.gemeinden_named(town)}
+        return [p for p in places if p.kreis_key in kreise] or places
 
     @staticmethod
     def _location(kind: str, p: Place) -> Location:
@@ -266,6 +313,8 @@ class GazetteerGeocoder(Geocoder):  # type: ignore[misc]  # geopy ships no type 
             "ags": p.ags,
             "kreis_key": p.kreis_key,
             "kreis_name": p.kreis_name,
+            "rows": p.rows,
+            "large_recipient": p.large_recipient,
         }
         return Location(address, (p.latitude, p.longitude), raw)
 

@@ -20,16 +20,24 @@ UUID = r"^[0-9a-fA-F-]{36}$"
 
 
 def _answer(answer: Answer) -> dict[str, object]:
+    likely = getattr(answer.decision, "likely", None)
     return {
         "outcome": answer.outcome,
         "legal_domain": answer.question.legal_domain.value,
         "residence_of": answer.question.residence_of.value,
         "places": [
-            {"gemeinde_key": p.place.gemeinde_key, "postal_code": p.place.postal_code, "label": p.label}
+            {
+                "region_key": p.place.region_key,
+                "gemeinde_key": p.place.region_key if p.place.gemeinde_known else None,
+                "postal_code": p.place.postal_code,
+                "label": p.label,
+                "weight": p.place.weight,
+            }
             for p in answer.places
         ],
         "explanation": answer.explanation(),
         "decides": getattr(answer.decision, "decides", None),
+        "likely_organization_id": likely.authority_id if likely else None,
         "candidates": [
             {
                 "organization_id": c.match.jurisdiction.authority_id,
