@@ -63,15 +63,76 @@ def _content(document: Any) -> dict[str, dict[str, Any]]:
     return {e: {i: _normal(r) for i, r in by_id.items()} for e, by_id in rows.items()}
 
 
-@pytest.mark.parametrize(
-    "example", ["service_full.json", "organization_full.json", "service_at_location_full.json", "location.json"]
-)
-def test_hsds_json_example_imports_without_loss_and_exports_equal_in_content(sqlite_api: Api, example: str) -> None:
+JSON_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.json") if p.name != "tabular.json")
+"""The examples in the HSDS JSON form; tabular.json (the CSV tables as JSON) round-trips through the CSV export:
+its attribute, metadata and table description link to nothing in it, so the JSON form has no place for them."""
+
+
+def test_every_json_example_of_the_standard_is_tested() -> None:
+    assert len(JSON_EXAMPLES) == 12 and {"base.json", "taxonomy_list.json"} <= set(JSON_EXAMPLES)
+    assert (EXAMPLES / "tabular.json").exists()  # test_the_tabular_json_example_round_trips_through_the_csv_export
+
+
+@pytest.mark.parametrize("example", JSON_EXAMPLES)
+def test_hsds_json_example_imports_without_loss_and_exports_equal_in_content(api: Api, example: str) -> None:
+    """Each example of the standard (single objects of every top-level type, paged lists, the API root) into
+    an empty directory, then out again: every entry equal, field by field."""
     document = _example(example)
-    response = sqlite_api.client.post("/api/v1/import", json=document, headers=sqlite_api.admin())
+    response = api.client.post("/api/v1/import", json=document, headers=api.admin())
     assert response.status_code == 200, response.json
+    exported = api.client.get("/api/v1/export", headers=api.admin()).json
+    expected = _content(document)
+    assert (example == "base.json") == (not expected)  # only the API root holds no entries
+    got = _content(exported)
+    assert got.keys() == expected.keys()
+    for entity, by_id in expected.items():
+        for ident, fields in by_id.items():
+            assert got[entity][ident] == fields, (entity, ident)
+
+
+def test_times_are_exported_as_they_were_imported(sqlite_api: Api) -> None:
+    location = _example("location.json")
+    assert location["schedules"][0]["opens_at"] == "10:00"  # HH:MM, where the other examples write HH:MM:SS
+    assert sqlite_api.client.post("/api/v1/import", json=location, headers=sqlite_api.admin()).status_code == 200
     exported = sqlite_api.client.get("/api/v1/export", headers=sqlite_api.admin()).json
-    assert _content(exported) == _content(document)
+    assert exported["locations"][0]["schedules"][0]["opens_at"] == "10:00"
+    package = sqlite_api.client.get("/api/v1/export?format=csv", headers=sqlite_api.admin()).data
+    schedules = zipfile.ZipFile(io.BytesIO(package)).read("schedules.csv").decode()
+    assert [r["opens_at"] for r in csv.DictReader(io.StringIO(schedules))] == ["10:00"]
+
+
+def test_a_page_of_another_hsds_api_is_imported_and_says_it_is_one_page(sqlite_api: Api) -> None:
+    page = _example("service_list.json")
+    response = sqlite_api.client.post("/api/v1/import", json=page, headers=sqlite_api.admin())
+    assert response.status_code == 200 and response.json["created"]["service"] == 1
+    assert response.json["warnings"][0] == {
+        "name": "$.contents",
+        "reason": "page 1 of 10: only this page's entries were read; fetch and import the others too",
+    }
+    broken = {**page, "contents": [{**page["contents"][0], "colour": "blau"}]}
+    response = sqlite_api.client.post("/api/v1/import", json=broken, headers=sqlite_api.admin())
+    assert response.status_code == 422
+    assert response.json["errors"] == [{"name": "$.contents[0].colour", "reason": "is not a field of service"}]
+    # a location a page gives without its address is not taken for a German one, but reported
+    sal_page = _example("service_at_location_list.json")
+    response = sqlite_api.client.post("/api/v1/import", json=sal_page, headers=sqlite_api.admin())
+    assert response.status_code == 200, response.json
+    assert {
+        "name": "$.contents[0].location.latitude",
+        "reason": "(100, 101) is not inside Germany, and no address says where it is",
+    } in response.json["warnings"]
+
+
+def test_each_top_level_type_is_recognised_by_its_shape() -> None:
+    from lotse_directory.use_cases.exchange import entity_of
+
+    assert entity_of(_example("taxonomy.json")) == "taxonomy"
+    assert entity_of(_example("taxonomy_term.json")) == "taxonomy_term"
+    assert entity_of(_example("location.json")) == "location"
+    assert entity_of(_example("service_full.json")) == "service"
+    assert entity_of(_example("organization_full.json")) == "organization"
+    assert entity_of(_example("service_at_location_full.json")) == "service_at_location"
+    assert entity_of({"id": "x", "name": "Caritas", "description": "Beratung"}) == "organization"
 
 
 def _csv_rows(files: dict[str, str]) -> dict[str, list[dict[str, str]]]:
@@ -82,6 +143,29 @@ def _csv_rows(files: dict[str, str]) -> dict[str, list[dict[str, str]]]:
             if rows:
                 out[name] = sorted(rows, key=lambda r: r["id"])
     return out
+
+
+def test_the_tabular_json_example_round_trips_through_the_csv_export(sqlite_api: Api) -> None:
+    tables = _example("tabular.json")
+    response = sqlite_api.client.post("/api/v1/import", json=tables, headers=sqlite_api.admin())
+    assert response.status_code == 200, response.json
+    exported = sqlite_api.client.get("/api/v1/export?format=csv", headers=sqlite_api.admin())
+    archive = zipfile.ZipFile(io.BytesIO(exported.data))
+    files = {n: archive.read(n).decode() for n in archive.namelist() if n.endswith(".csv")}
+    expected = {
+        name: sorted(({k: str(v) for k, v in r.items() if v not in ("", None)} for r in rows), key=lambda r: r["id"])
+        for name, rows in tables.items()
+        if rows
+    }
+    assert _csv_rows(files) == expected
+    org = {"id": str(uuid.uuid4()), "name": "Org", "description": "d"}
+    broken = {"organizations.csv": [{**org, "year_incorporated": "zwei"}, {**org, "id": str(uuid.uuid4()), "x": 1}]}
+    response = sqlite_api.client.post("/api/v1/import", json=broken, headers=sqlite_api.admin())
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {"name": "$['organizations.csv'].x", "reason": "is not a field of organization"},
+        {"name": "$['organizations.csv'][0].year_incorporated", "reason": "must be a number"},
+    ]
 
 
 def test_hsds_csv_example_package_round_trips(sqlite_api: Api) -> None:

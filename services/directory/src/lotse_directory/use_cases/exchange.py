@@ -8,9 +8,10 @@ and only a clean file is written, in one transaction.
 import csv
 import io
 import json
+import math
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import Any
@@ -23,7 +24,7 @@ from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
 from lotse_directory.adapters.storage.tables import REVISION
 from lotse_directory.domain.hsds import PROFILE_URI, EntitySpec, FieldSpec, Nesting, entities
-from lotse_directory.domain.rules import Violation, check_entry
+from lotse_directory.domain.rules import Violation, check_entry, inside_germany
 from lotse_directory.domain.search.documents import SearchDocument
 from lotse_directory.use_cases import access
 from lotse_directory.use_cases.changes import ImportEvents, record_change
@@ -127,10 +128,35 @@ class _Flattener:
                 self.errors.append(Violation(f"{path}.{key}", f"differs from the same {entity} at {first}"))
 
 
+_PAGE = frozenset({"total_items", "total_pages", "page_number", "size", "first_page", "last_page", "empty", "contents"})
+"""The paged envelope of an HSDS API's list responses (``/services``, ``/organizations`` …)."""
+_API_ROOT = frozenset({"version", "profile", "openapi_url"})
+"""An HSDS API's root (``/``): what it serves, no entries."""
+_GUESS_ORDER = ("organization", "service", "service_at_location", "location", "taxonomy_term", "taxonomy")
+"""Where an object's fields fit several entities equally, the first of these is taken."""
+
+
 def flatten_json(document: Any) -> tuple[dict[str, dict[str, Row]], dict[tuple[str, str], str], list[Violation]]:
-    """Rows per entity from an HSDS JSON document (our export, one object, or a list)."""
+    """Rows per entity from an HSDS JSON document: our export, one object of any top-level type, a list of
+    them, a page of an HSDS API's list (``contents``), an API root (no entries) or the tabular form (an
+    object of CSV file names, each with an array of rows)."""
+    if _tabular(document):
+        return read_tables(
+            {name: (_columns(records), _json_records(name, records)) for name, records in document.items()},
+            at=lambda place, column: f"{place}.{column}",
+            table=lambda name: f"$['{name}']",
+        )
     flat = _Flattener()
-    if isinstance(document, dict) and "id" not in document and any(k in TOP_LEVEL for k in document):
+    if isinstance(document, dict) and "id" not in document and "contents" in document and set(document) <= _PAGE:
+        contents = document["contents"]
+        if not isinstance(contents, list):
+            flat.errors.append(Violation("$.contents", "must be an array"))
+            contents = []
+        for i, obj in enumerate(contents):
+            flat.add(entity_of(obj), obj, f"$.contents[{i}]", {})
+    elif isinstance(document, dict) and "version" in document and set(document) <= _API_ROOT:
+        pass  # an HSDS API's root: it holds no entries
+    elif isinstance(document, dict) and "id" not in document and any(k in TOP_LEVEL for k in document):
         for key, value in document.items():
             if key in ("profile", "generated_at"):
                 continue
@@ -144,22 +170,81 @@ def flatten_json(document: Any) -> tuple[dict[str, dict[str, Row]], dict[tuple[s
         items = document if isinstance(document, list) else [document]
         for i, obj in enumerate(items):
             path = f"[{i}]" if isinstance(document, list) else "$"
-            flat.add(_guess_entity(obj), obj, path, {})
+            flat.add(entity_of(obj), obj, path, {})
     return flat.rows, flat.where, flat.errors
 
 
-def _guess_entity(obj: Any) -> str:
+def json_remarks(document: Any) -> list[Violation]:
+    """What an importer should know about a JSON document beyond its problems: a page of a longer list
+    brings only its own entries; an API root brings none."""
+    if not isinstance(document, dict) or "id" in document:
+        return []
+    if "contents" in document and set(document) <= _PAGE:
+        pages, page = document.get("total_pages"), document.get("page_number")
+        if isinstance(pages, int) and pages > 1:
+            return [
+                Violation(
+                    "$.contents",
+                    f"page {page} of {pages}: only this page's entries were read; fetch and import the others too",
+                )
+            ]
+    elif "version" in document and set(document) <= _API_ROOT:
+        return [Violation("$", f"describes an HSDS {document['version']} API and holds no entries; nothing to import")]
+    return []
+
+
+def entity_of(obj: Any) -> str:
+    """The HSDS object type an object is, by its shape: the entity whose fields and nested properties hold
+    all of its keys (the one with most of them, in ``_GUESS_ORDER``, where several or none do)."""
     if not isinstance(obj, dict):
         return "organization"
-    if "status" in obj or "service_at_locations" in obj:
-        return "service"
-    if "location" in obj or ("service_id" in obj and "location_id" in obj):
-        return "service_at_location"
-    if "location_type" in obj:
-        return "location"
-    if "taxonomy_detail" in obj or "taxonomy_id" in obj:
-        return "taxonomy_term"
-    return "organization"
+    keys = set(obj)
+
+    def fit(entity: str) -> tuple[bool, int]:
+        spec = entities()[entity]
+        known = set(spec.field_names) | {n.prop for n in spec.nestings}
+        return keys <= known, len(keys & known)
+
+    return max(_GUESS_ORDER, key=lambda e: (*fit(e), -_GUESS_ORDER.index(e)))
+
+
+def _tabular(document: Any) -> bool:
+    return (
+        isinstance(document, dict)
+        and bool(document)
+        and all(isinstance(k, str) and k.endswith(".csv") and isinstance(v, list) for k, v in document.items())
+    )
+
+
+def _columns(records: list[Any]) -> list[str]:
+    return list(dict.fromkeys(k for r in records if isinstance(r, dict) for k in r))
+
+
+def _json_records(name: str, records: list[Any]) -> Iterator[tuple[str, dict[str, str]]]:
+    for i, record in enumerate(records):
+        yield f"$['{name}'][{i}]", _cells(record)
+
+
+def _csv_records(name: str, reader: "csv.DictReader[str]") -> Iterator[tuple[str, dict[str, str]]]:
+    for record in reader:
+        yield f"{name}:{reader.line_num}", record
+
+
+def _cells(record: Any) -> dict[str, str]:
+    """A row of the tabular JSON form as the CSV form writes it, so that both are read alike."""
+    if not isinstance(record, dict):
+        return {}
+    out = {}
+    for key, value in record.items():
+        if value is None:
+            out[key] = ""
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, list):
+            out[key] = ",".join(str(v) for v in value)
+        else:
+            out[key] = str(value)
+    return out
 
 
 # -- CSV data package --------------------------------------------------------------------
@@ -167,7 +252,13 @@ def _parse_cell(f: FieldSpec, raw: str) -> Any:
     if raw == "":
         return None
     if f.type == "number":
-        return _clean_number(float(raw))
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not math.isfinite(number):
+            raise ValueError("must be a finite number")
+        return _clean_number(number)
     if f.type == "boolean":
         if raw.lower() not in ("true", "false"):
             raise ValueError("must be true or false")
@@ -190,24 +281,38 @@ def _format_cell(f: FieldSpec, value: Any) -> str:
 def read_csv_package(
     files: Mapping[str, str],
 ) -> tuple[dict[str, dict[str, Row]], dict[tuple[str, str], str], list[Violation]]:
+    tables: dict[str, tuple[list[str], Iterable[tuple[str, Mapping[str, Any]]]]] = {}
+    for name, text in files.items():
+        if name.endswith(".csv"):
+            reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+            tables[name] = (list(reader.fieldnames or []), _csv_records(name, reader))
+    return read_tables(tables, at=lambda place, column: f"{place}:{column}", header=lambda name: f"{name}:1")
+
+
+def read_tables(
+    tables: Mapping[str, tuple[list[str], Iterable[tuple[str, Mapping[str, Any]]]]],
+    at: Callable[[str, str], str],
+    table: Callable[[str], str] = str,
+    header: Callable[[str], str] | None = None,
+) -> tuple[dict[str, dict[str, Row]], dict[tuple[str, str], str], list[Violation]]:
+    """Rows per entity from the tables of the HSDS tabular form: per file name its columns and its records
+    (each with where it stands), cells as text. ``at`` names a cell, ``table`` a table and ``header`` its
+    column line (the table itself if not given)."""
     rows: dict[str, dict[str, Row]] = defaultdict(dict)
     where: dict[tuple[str, str], str] = {}
     errors: list[Violation] = []
     by_file = {spec.csv_file: spec for spec in entities().values()}
-    for name in files:
-        if name.endswith(".csv") and name not in by_file:
-            errors.append(Violation(name, "is not a table of HSDS 3.0 or the Lotse profile"))
+    for name in tables:
+        if name not in by_file:
+            errors.append(Violation(table(name), "is not a table of HSDS 3.0 or the Lotse profile"))
     for file_name, spec in by_file.items():
-        text = files.get(file_name)
-        if text is None:
+        if file_name not in tables:
             continue
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        for column in reader.fieldnames or []:
+        columns, records = tables[file_name]
+        for column in columns:
             if column not in spec.field_names:
-                errors.append(Violation(f"{file_name}:1:{column}", f"is not a field of {spec.name}"))
-        line = 1
-        for record in reader:
-            line = reader.line_num
+                errors.append(Violation(at((header or table)(file_name), column), f"is not a field of {spec.name}"))
+        for place, record in records:
             row: Row = {}
             for column, raw in record.items():
                 if column is None or column not in spec.field_names:
@@ -215,19 +320,19 @@ def read_csv_package(
                 try:
                     row[column] = _parse_cell(spec.field(column), raw or "")
                 except ValueError as exc:
-                    errors.append(Violation(f"{file_name}:{line}:{column}", str(exc) or "not a number"))
+                    errors.append(Violation(at(place, column), str(exc) or "not a number"))
             for required in spec.tabular_required:
                 if row.get(required) in (None, ""):
-                    errors.append(Violation(f"{file_name}:{line}:{required}", "is required in the CSV format"))
+                    errors.append(Violation(at(place, required), "is required in the CSV format"))
             ident = row.get("id")
             if not ident:
-                errors.append(Violation(f"{file_name}:{line}:id", "is required"))
+                errors.append(Violation(at(place, "id"), "is required"))
                 continue
             if ident in rows[spec.name]:
-                errors.append(Violation(f"{file_name}:{line}:id", f"{ident} appears twice"))
+                errors.append(Violation(at(place, "id"), f"{ident} appears twice"))
                 continue
             rows[spec.name][str(ident)] = {k: v for k, v in row.items() if v is not None}
-            where[(spec.name, str(ident))] = f"{file_name}:{line}"
+            where[(spec.name, str(ident))] = place
     return rows, where, errors
 
 
@@ -267,7 +372,9 @@ class Exchange:
     # -- import ------------------------------------------------------------------------
     def import_json(self, claims: TokenClaims, document: Any) -> ImportReport:
         rows, where, errors = flatten_json(document)
-        return self._import(claims, rows, where, errors)
+        report = self._import(claims, rows, where, errors)
+        report.warnings[:0] = json_remarks(document)
+        return report
 
     def import_csv(self, claims: TokenClaims, files: Mapping[str, str]) -> ImportReport:
         rows, where, errors = read_csv_package(files)
@@ -337,9 +444,7 @@ class Exchange:
     ) -> list[Violation]:
         """Every row checked against the schema, the rules and the gazetteer, each problem named by its place."""
         errors: list[Violation] = []
-        addresses_by_location: dict[str, list[Row]] = defaultdict(list)
-        for address in rows.get("address", {}).values():
-            addresses_by_location[str(address.get("location_id"))].append(address)
+        addresses_by_location = _addresses_by_location(rows)
         for entity, by_id in rows.items():
             spec = entities()[entity]
             for ident, row in by_id.items():
@@ -361,10 +466,13 @@ class Exchange:
     ) -> dict[str, set[str]]:
         """Write the file's rows; the ids of those the directory held already, by entity."""
         all_ids = {(e, i) for e, by_id in rows.items() for i in by_id}
+        addresses = _addresses_by_location(rows)
         for entity, by_id in rows.items():
             spec = entities()[entity]
             for ident, row in by_id.items():
-                report.warnings.extend(_dangling(session, spec, row, all_ids, where.get((entity, ident), ident)))
+                place = where.get((entity, ident), ident)
+                report.warnings.extend(_dangling(session, spec, row, all_ids, place))
+                report.warnings.extend(_abroad(spec, row, addresses, place))
         self._check_rights(session, claims, rows)
         events = ImportEvents()
         owners = partial(access.owners, session, known=rows, memo={})  # an offer's many entries ask alike
@@ -545,12 +653,35 @@ def _join(place: str, field_name: str) -> str:
     return f"{place}.{field_name}"
 
 
+def _addresses_by_location(rows: Mapping[str, Mapping[str, Row]]) -> dict[str, list[Row]]:
+    found: dict[str, list[Row]] = defaultdict(list)
+    for address in rows.get("address", {}).values():
+        found[str(address.get("location_id"))].append(address)
+    return found
+
+
 def _german(entity: str, row: Row, addresses_by_location: Mapping[str, list[Row]]) -> bool:
+    """Whether the German rules (PLZ, coordinates inside Germany) apply. A location the file gives without
+    an address is not known to be in Germany: a page of another HSDS API's list leaves addresses out
+    (it is reported by :func:`_abroad` instead)."""
     if entity == "address":
         return row.get("country") == "DE"
     if entity == "location":
-        return all(a.get("country") == "DE" for a in addresses_by_location.get(str(row["id"]), []))
+        addresses = addresses_by_location.get(str(row["id"]), [])
+        return bool(addresses) and all(a.get("country") == "DE" for a in addresses)
     return True
+
+
+def _abroad(spec: EntitySpec, row: Row, addresses_by_location: Mapping[str, list[Row]], place: str) -> list[Violation]:
+    """A location without an address whose coordinates lie outside Germany: imported, but reported."""
+    if spec.name != "location" or addresses_by_location.get(str(row["id"])):
+        return []
+    lat, lon = row.get("latitude"), row.get("longitude")
+    if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)) or inside_germany(lat, lon):
+        return []
+    return [
+        Violation(_join(place, "latitude"), f"({lat}, {lon}) is not inside Germany, and no address says where it is")
+    ]
 
 
 def _dangling(

@@ -213,6 +213,8 @@ def build_documents(
             if visibility == "internal":
                 continue
             lat, lon = float(location["latitude"]), float(location["longitude"])
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # imported as given, but no point on earth
+                continue
             points.append(Point(lat, lon, visibility == "public", str(location["id"])))
             if visibility == "public":
                 regions |= _region_keys(gazetteer, address, lat, lon)
