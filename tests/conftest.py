@@ -1,4 +1,4 @@
-"""Shared fixtures: real servers (PostgreSQL) per SERVERS.md, skipped or required by LOTSE_REQUIRE_SERVERS."""
+"""Shared fixtures: real servers (PostgreSQL), skipped on a laptop without them, required by LOTSE_REQUIRE_SERVERS=1."""
 
 import os
 import shutil
@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("LOTSE_SHARED_DIR", REPO.parent / "shared"))
 POSTGRES_ADMIN_URL = os.environ.get("LOTSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
