@@ -128,11 +128,17 @@ def test_a_referral_walks_from_draft_to_completed_and_only_the_right_side_moves_
     assert draft["client"] == CLIENT and draft["consent"]["given_by"] == "Mutter, Samira Beispiel"
     assert draft["first_received_on"] is None
 
-    # nobody but the two sides sees it; to others it does not exist
-    for outsider in (walk.other_sender, walk.kreis_agency):
+    # until it is submitted, it exists only for its sender: not for the recipient, not for admins
+    admin = api.token(Role.ADMIN, None, "admin-1")
+    for outsider in (walk.other_sender, walk.kreis_agency, walk.recipient, admin):
         assert api.get(f"/referrals/{ident}", outsider).status_code == 404
         assert walk.act(ident, "cancel", outsider, 404, reason_code="client_moved")["status"] == 404
     assert api.get(f"/referrals/{ident}", walk.coordinator).status_code == 403
+    for lister in (walk.recipient, admin):
+        for query in ({}, {"status": "draft"}):
+            listed = api.get("/referrals", lister, **query).json
+            assert ident not in {r["id"] for r in listed["contents"]} and listed["total_items"] == 0, query
+    assert [r["id"] for r in api.get("/referrals", walk.sender, status="draft").json["contents"]] == [ident]
 
     requested = walk.act(ident, "submit", walk.sender)
     assert requested["status"] == "requested" and requested["first_received_on"] is not None

@@ -281,8 +281,10 @@ class Referrals:
     ) -> tuple[list[dict[str, Any]], int]:
         """The caller's referrals: sent by their organisation (case managers) or addressed to it (agencies)."""
         where: dict[str, Any] = {}
+        drafts = False
         if actor.role is Role.CASE_MANAGER and actor.organization_id:
             where["sender_organization_id"] = actor.organization_id
+            drafts = True
         elif actor.role is Role.AGENCY and actor.organization_id:
             where["recipient_organization_id"] = actor.organization_id
         elif actor.role is not Role.ADMIN:
@@ -290,7 +292,7 @@ class Referrals:
         if status is not None:
             where["status"] = status.value
         with self.store.transaction() as session:
-            rows, total = session.page(where, page, per_page)
+            rows, total = session.page(where, page, per_page, () if drafts else (S.DRAFT.value,))
             now = self.now()
             session.add_audit([audit_row(actor, "list", now, r["id"]) for r in rows])
             return [self._summary(r, actor) for r in rows], total
@@ -667,14 +669,16 @@ _SENDER_ACTIONS = (Action.SUBMIT, Action.CANCEL, Action.ENTERED_IN_ERROR)
 
 
 def _side(actor: TokenClaims, row: dict[str, Any], action: Action | None = None) -> Side | None:
-    """The side the caller acts on for this referral, or None if they may not see it."""
+    """The side the caller acts on for this referral, or None if they may not see it. A draft exists only
+    for its sender until it is submitted: not for the recipient, not for admins."""
+    if actor.role is Role.CASE_MANAGER and row["sender_organization_id"] == actor.organization_id:
+        return Side.SENDER if actor.organization_id else None
+    if row["status"] == S.DRAFT.value:
+        return None
     if actor.role is Role.ADMIN:
         return Side.SENDER if action in _SENDER_ACTIONS else Side.RECIPIENT
-    if actor.organization_id is None:
-        return None
-    if actor.role is Role.CASE_MANAGER and row["sender_organization_id"] == actor.organization_id:
-        return Side.SENDER
-    if actor.role is Role.AGENCY and row["recipient_organization_id"] == actor.organization_id:
+    recipient = row["recipient_organization_id"]
+    if actor.role is Role.AGENCY and actor.organization_id and recipient == actor.organization_id:
         return Side.RECIPIENT
     return None
 

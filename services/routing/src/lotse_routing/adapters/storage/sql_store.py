@@ -72,8 +72,12 @@ class SqlReferralSession:
         query = select(referral).where(referral.c.consent_id == consent_id).order_by(referral.c.created_at)
         return [dict(r) for r in self.connection.execute(query.with_for_update()).mappings()]
 
-    def page(self, where: Mapping[str, Any], page: int, per_page: int) -> tuple[list[Row], int]:
+    def page(
+        self, where: Mapping[str, Any], page: int, per_page: int, hidden_statuses: Sequence[str] = ()
+    ) -> tuple[list[Row], int]:
         conditions = [referral.c[name] == value for name, value in where.items()]
+        if hidden_statuses:
+            conditions.append(referral.c.status.not_in(hidden_statuses))
         total = self.connection.execute(select(func.count()).select_from(referral).where(*conditions)).scalar_one()
         rows = self.connection.execute(
             select(referral)
