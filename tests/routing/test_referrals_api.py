@@ -38,6 +38,7 @@ def body(recipient: str, **changes: Any) -> dict[str, Any]:
             "form": "written",
             "recipient_organization_id": recipient,
             "data_categories": ["name", "birth_date", "contact", "reason"],
+            "onward_transfer": True,
         },
     }
     new.update(changes)
@@ -207,6 +208,13 @@ def test_forwarding_makes_a_child_for_the_new_recipient_keeping_the_first_receiv
     assert walk.act(parent["id"], "forward", walk.recipient, 422)["errors"][0]["name"] == "to_organization_id"
     unknown = walk.act(parent["id"], "forward", walk.recipient, 422, to_organization_id="no-such-org")
     assert unknown["errors"][0]["name"] == "to_organization_id"
+    # only to a body competent for the referral's legal domain: not a charity, not one of another domain,
+    # not the sender, not the recipient itself
+    charity = api.directory.org_named("Caritasverband Ennepe-Ruhr-Kreis (Demo)")
+    jobcenter = api.directory.org_named("Jobcenter Ennepe-Ruhr-Kreis (Demo)")
+    for wrong in (charity, jobcenter, SENDER_ORG, walk.witten):
+        refused = walk.act(parent["id"], "forward", walk.recipient, 422, to_organization_id=wrong)
+        assert refused["errors"][0]["name"] == "to_organization_id", wrong
     forwarded = walk.act(parent["id"], "forward", walk.recipient, to_organization_id=walk.kreis, note="örtlich Kreis")
     assert forwarded["status"] == "forwarded"
     child_id = forwarded["forwarded_to_id"]
@@ -228,6 +236,41 @@ def test_forwarding_makes_a_child_for_the_new_recipient_keeping_the_first_receiv
     walk.act(child_id, "accept", walk.kreis_agency)
     failed = walk.act(child_id, "fail", walk.kreis_agency, note="Familie nicht erreichbar verzogen")
     assert failed["status"] == "failed"
+
+
+def test_a_forward_the_consent_does_not_cover_waits_for_a_consent_naming_the_new_body(api: Api) -> None:
+    walk = Walk(api)
+    first_consent = {**body(walk.witten)["consent"], "onward_transfer": False}
+    parent = walk.create(consent=first_consent)
+    assert parent["consent"]["onward_transfer"] is False
+    child_id = walk.act(parent["id"], "forward", walk.recipient, to_organization_id=walk.kreis)["forwarded_to_id"]
+    # the new body sees nothing of the client yet: the child is the sender's draft
+    assert api.get(f"/referrals/{child_id}", walk.kreis_agency).status_code == 404
+    assert api.get("/referrals", walk.kreis_agency).json["total_items"] == 0
+    child = api.get(f"/referrals/{child_id}", walk.sender).json
+    assert child["status"] == "draft" and child["recipient_name"] == KREIS_JUGENDAMT
+    assert "wartet, bis die Einwilligung" in child["explanation"]
+    refused = walk.act(child_id, "submit", walk.sender, 422)
+    assert (
+        refused["errors"][0]["name"] == "consent" and f"/referrals/{child_id}/consent" in refused["errors"][0]["reason"]
+    )
+    # the consent must name the new body and cover the data; only the sender records it, only on a draft
+    wrong = api.post(f"/referrals/{child_id}/consent", first_consent, walk.sender)
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["name"] == "consent.recipient_organization_id"
+    second = {**first_consent, "recipient_organization_id": walk.kreis, "given_at": "2026-11-25T09:00:00+01:00"}
+    narrow = api.post(f"/referrals/{child_id}/consent", {**second, "data_categories": ["name"]}, walk.sender)
+    assert narrow.status_code == 422 and "birth_date" in narrow.json["errors"][0]["reason"]
+    assert api.post(f"/referrals/{child_id}/consent", second, walk.kreis_agency).status_code == 403
+    assert api.post(f"/referrals/{child_id}/consent", second, walk.other_sender).status_code == 404
+    recorded = api.post(f"/referrals/{child_id}/consent", second, walk.sender)
+    assert recorded.status_code == 200, recorded.json
+    assert recorded.json["consent"]["recipient_organization_id"] == walk.kreis
+    assert recorded.json["history"][-1]["action"] == "record_consent"
+    assert walk.act(child_id, "submit", walk.sender)["status"] == "requested"
+    seen = api.get(f"/referrals/{child_id}", walk.kreis_agency).json
+    assert seen["client"] == CLIENT and seen["first_received_on"] == parent["first_received_on"]
+    again = api.post(f"/referrals/{child_id}/consent", second, walk.sender)
+    assert again.status_code == 409
 
 
 def test_the_sender_cancels_with_a_reason_and_withdrawn_consent_cancels_what_is_open(api: Api) -> None:

@@ -176,7 +176,7 @@ class CachedDirectory:
             self._places[key] = (stamp, found)
         return found
 
-    def jurisdictions(self, legal_domain: LegalDomain, places: Sequence[str]) -> Sequence[Jurisdiction]:
+    def _index(self) -> dict[tuple[LegalDomain, str], tuple[Jurisdiction, ...]]:
         held = self._jurisdictions
         if held is None or not self._fresh(held[0]):
             generation, stamp = self._generation, self._clock()
@@ -187,7 +187,18 @@ class CachedDirectory:
             with self._lock:
                 if generation == self._generation:
                     self._jurisdictions = held
-        index = held[1]
+        return held[1]
+
+    def holds_jurisdiction(self, legal_domain: LegalDomain, organization_id: str) -> bool:
+        return any(
+            j.authority_id == organization_id
+            for (domain, _), js in self._index().items()
+            if domain is legal_domain
+            for j in js
+        )
+
+    def jurisdictions(self, legal_domain: LegalDomain, places: Sequence[str]) -> Sequence[Jurisdiction]:
+        index = self._index()
         found: dict[str, Jurisdiction] = {}
         for place in places:
             for length in _REGION_KEY_LENGTHS:

@@ -27,6 +27,10 @@ class Directory(Protocol):
         place known only by its Kreis also those of regions inside it."""
         ...
 
+    def holds_jurisdiction(self, legal_domain: LegalDomain, organization_id: str) -> bool:
+        """Whether the organisation is responsible for the legal domain anywhere (sachlich zuständig)."""
+        ...
+
     def authority(self, organization_id: str) -> Authority | None: ...
 
 

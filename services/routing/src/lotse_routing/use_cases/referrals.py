@@ -20,6 +20,7 @@ from lotse_contracts import (
     CancelReason,
     DeclineReason,
     EventEnvelope,
+    LegalDomain,
     ReferralEvent,
     ReferralStatus,
     Role,
@@ -93,6 +94,9 @@ class ConsentRecord:
     form: ConsentForm
     recipient_organization_id: str
     data_categories: tuple[str, ...]
+    onward_transfer: bool = False
+    """The client agreed that the recipient may pass the referral, with these data, to the body competent
+    instead (SGB I § 16). Without it a forward waits for a consent naming the new recipient."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +141,8 @@ class Referrals:
             raise invalid("consent", "is required: a referral needs the client's documented consent (SGB X § 67b)")
         answer = self.responsibility.ask(new.question)
         chosen = _chosen(answer, new.recipient_organization_id)
-        self._check_consent(new, chosen.match.jurisdiction.authority_id)
+        needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
+        self._check_consent(new.consent, chosen.match.jurisdiction.authority_id, needed)
         now = self.now()
         recipient = chosen.match.jurisdiction.authority_id
         consent_id, referral_id = str(uuid.uuid4()), str(uuid.uuid4())
@@ -169,20 +174,7 @@ class Referrals:
             "created_at": now,
             "updated_at": now,
         }
-        c = new.consent
-        assert c is not None
-        consent_row: dict[str, Any] = {
-            "id": consent_id,
-            "organization_id": actor.organization_id,
-            "recorded_by": actor.subject,
-            "given_at": c.given_at,
-            "form": c.form.value,
-            "recipient_organization_id": c.recipient_organization_id,
-            "data_categories": list(c.data_categories),
-            "sealed": self.sealer.seal({"given_by": c.given_by}),
-            "sealed_with": self.sealer.current,
-            "created_at": now,
-        }
+        consent_row = self._consent_row(consent_id, actor, new.consent, now)
         with self.store.transaction() as session:
             session.add_consent(consent_row)
             if new.draft:
@@ -200,18 +192,14 @@ class Referrals:
         # what was written is the whole referral: no notification can be recorded before its event is out
         return self._view(row, actor, {**consent_row, "withdrawn_at": None}, history, [])
 
-    def _check_consent(self, new: NewReferral, recipient: str) -> None:
-        c = new.consent
-        assert c is not None
+    def _check_consent(self, c: ConsentRecord, recipient: str, needed: set[str]) -> None:
+        """The consent names the recipient and covers every kind of data given."""
         problems = []
         if c.recipient_organization_id != recipient:
-            problems.append(
-                ("consent.recipient_organization_id", f"the consent names another recipient than {recipient}")
-            )
+            problems.append(("consent.recipient_organization_id", f"names another recipient than {recipient}"))
         unknown = sorted(set(c.data_categories) - set(DATA_CATEGORIES))
         if unknown:
             problems.append(("consent.data_categories", f"unknown: {', '.join(unknown)}"))
-        needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
         missing = sorted(needed - set(c.data_categories))
         if missing:
             problems.append(("consent.data_categories", f"the consent does not cover: {', '.join(missing)}"))
@@ -220,10 +208,64 @@ class Referrals:
         if problems:
             raise Invalid([FieldViolation(f, r) for f, r in problems])
 
+    def _consent_row(self, ident: str, actor: TokenClaims, c: ConsentRecord, now: datetime) -> dict[str, Any]:
+        return {
+            "id": ident,
+            "organization_id": actor.organization_id,
+            "recorded_by": actor.subject,
+            "given_at": c.given_at,
+            "form": c.form.value,
+            "recipient_organization_id": c.recipient_organization_id,
+            "data_categories": list(c.data_categories),
+            "onward_transfer": c.onward_transfer,
+            "sealed": self.sealer.seal({"given_by": c.given_by}),
+            "sealed_with": self.sealer.current,
+            "created_at": now,
+        }
+
+    def record_consent(self, actor: TokenClaims, referral_id: str, c: ConsentRecord) -> dict[str, Any]:
+        """A consent for a draft's recipient: a forward the first consent did not cover waits for it."""
+        self._refuse_role(actor, "record_consent", referral_id)
+        now = self.now()
+        with self.store.reading() as reading:
+            row = reading.referral(referral_id)
+        if row is None or actor.role is not Role.CASE_MANAGER or _side(actor, row) is not Side.SENDER:
+            with self.store.transaction() as session:
+                session.add_audit([audit_row(actor, "record_consent", now, referral_id, allowed=False)])
+            raise NotFound("referral", referral_id)
+        if row["status"] != S.DRAFT.value:
+            raise Conflict("a consent is recorded for a draft only", {"status": row["status"]})
+        sealed = self.sealer.open(row["sealed"]) if row["sealed"] else {}
+        assert isinstance(sealed, dict)
+        given = sealed.get("client") or {}
+        needed = {_CATEGORY[k] for k in given} | ({"reason"} if sealed.get("reason") else set())
+        self._check_consent(c, row["recipient_organization_id"], needed)
+        consent_id = str(uuid.uuid4())
+        with self.store.transaction() as session:
+            session.add_consent(self._consent_row(consent_id, actor, c, now))
+            if not session.update_referral(row["id"], row["revision"], {"consent_id": consent_id, "updated_at": now}):
+                raise Conflict("the referral was changed meanwhile; read it again")
+            row = _changed(row, {"consent_id": consent_id, "updated_at": now})
+            self._history(session, referral_id, actor, Side.SENDER, "record_consent", S.DRAFT, S.DRAFT, now)
+            session.add_audit([audit_row(actor, "record_consent", now, referral_id, consent_id)])
+        return self._read_view(row, actor)
+
     def _submit(
         self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims, now: datetime, side: Side = Side.SENDER
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Submit a stored referral; its row and its history entry after it."""
+        """Submit a stored referral; its row and its history entry after it. Its consent must name its
+        recipient (a forwarded draft's first consent names another) and must not have been withdrawn."""
+        consent = session.consent(row["consent_id"])
+        if row["status"] == S.DRAFT.value and (
+            consent is None
+            or consent["recipient_organization_id"] != row["recipient_organization_id"]
+            or consent["withdrawn_at"] is not None
+        ):
+            raise invalid(
+                "consent",
+                f"record the client's consent for {row['recipient_name']} first "
+                f"(POST /api/v1/referrals/{row['id']}/consent)",
+            )
         step, values = self._submission(row, side, now)
         if not session.update_referral(row["id"], row["revision"], values):
             raise Conflict("the referral was changed meanwhile; read it again")
@@ -303,7 +345,7 @@ class Referrals:
         audit = f"action:{step.action.value}"
         self._refuse_role(actor, audit, referral_id)
         _check_step(step)
-        target = self._forward_target(step) if step.action is Action.FORWARD else None
+        target = self._forward_target(actor, referral_id, step) if step.action is Action.FORWARD else None
         try:
             with self.store.transaction() as session:
                 row = session.referral(referral_id, for_update=True)
@@ -354,14 +396,29 @@ class Referrals:
         session.add_audit([audit_row(actor, f"action:{step.action.value}", now, referral_id)])
         return row
 
-    def _forward_target(self, step: Step) -> tuple[str, str]:
+    def _forward_target(self, actor: TokenClaims, referral_id: str, step: Step) -> tuple[str, str] | None:
+        """The body to forward to: one competent in the referral's legal domain (SGB I § 16: passing the
+        matter to the competent body), not a charity, not a body of another domain, not the sender. None if
+        the caller may not see the referral."""
         assert step.to_organization_id is not None
+        with self.store.reading() as session:
+            row = session.referral(referral_id)
+        if row is None or _side(actor, row, step.action) is None:
+            return None
+        domain = LegalDomain(row["legal_domain"])
         try:
             authority = self.directory.authority(step.to_organization_id)
+            competent = authority is not None and self.directory.holds_jurisdiction(domain, authority.id)
         except DirectoryUnavailable as exc:
             raise Unavailable(str(exc)) from exc
         if authority is None:
             raise invalid("to_organization_id", "is no organisation in the directory")
+        if not competent:
+            raise invalid(
+                "to_organization_id",
+                f"{authority.name} is responsible nowhere for {domain.value}: forward only to a body competent "
+                "for the referral's legal domain (GET /api/v1/responsible names it)",
+            )
         return authority.id, authority.name
 
     def _apply(
@@ -393,12 +450,16 @@ class Referrals:
         if change.after in (S.DECLINED, S.FORWARDED, S.COMPLETED, S.FAILED, S.CANCELLED, S.ENTERED_IN_ERROR):
             values["closed_at"] = now
         child: dict[str, Any] | None = None
+        child_step: Transition | None = None
         if step.action is Action.FORWARD:
             assert target is not None
-            child = self._child(row, target, now)
-            child_step, child_values = self._submission(child, Side.SYSTEM, now)
-            child = _changed(child, child_values)
-            session.add_referral(child)  # submitted, before the parent names it
+            consent = session.consent(row["consent_id"])
+            onward = bool(consent and consent["onward_transfer"] and consent["withdrawn_at"] is None)
+            child = self._child(row, target, now, onward)
+            if onward:  # submitted at once; else a draft until the sender records a consent for the new body
+                child_step, child_values = self._submission(child, Side.SYSTEM, now)
+                child = _changed(child, child_values)
+            session.add_referral(child)  # before the parent names it
             values["forwarded_to_id"] = child["id"]
         if not session.update_referral(row["id"], row["revision"], values):
             raise Conflict("the referral was changed meanwhile; read it again")
@@ -413,14 +474,20 @@ class Referrals:
             session.add_event(*_event(row, event, before, step.reason_code))
         if child is not None:
             self._history(session, child["id"], actor, side, "forwarded_from", None, S.DRAFT, now)
-            self._submitted(session, child, actor, Side.SYSTEM, child_step, now)
+            if child_step is not None:
+                self._submitted(session, child, actor, Side.SYSTEM, child_step, now)
         return row
 
-    def _child(self, parent: dict[str, Any], target: tuple[str, str], now: datetime) -> dict[str, Any]:
+    def _child(self, parent: dict[str, Any], target: tuple[str, str], now: datetime, onward: bool) -> dict[str, Any]:
         explanation = (
             f"Weitergeleitet von {parent['recipient_name']} an {target[1]} (§ 16 SGB I); "
             f"zuerst eingegangen am {parent['first_received_on'].isoformat()}."
         )
+        if not onward:
+            explanation += (
+                f" Die Einwilligung deckt keine Weitergabe: Die Vermittlung wartet, bis die Einwilligung für "
+                f"{target[1]} erfasst ist."
+            )
         return {
             **{k: parent[k] for k in _COPIED},
             "id": str(uuid.uuid4()),
@@ -618,6 +685,7 @@ class Referrals:
                 "form": consent["form"],
                 "recipient_organization_id": consent["recipient_organization_id"],
                 "data_categories": consent["data_categories"],
+                "onward_transfer": bool(consent["onward_transfer"]),
                 "withdrawn_at": iso(consent["withdrawn_at"]),
             },
             "history": entries,

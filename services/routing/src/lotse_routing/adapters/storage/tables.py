@@ -9,7 +9,7 @@ id of the key that sealed it in ``sealed_with``. After the retention period both
 from lotse_kit.feed import feed_cursor_table
 from lotse_kit.outbox import outbox_table
 from lotse_kit.sql import UtcDateTime, named_metadata
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text, false
 
 metadata = named_metadata()
 
@@ -25,6 +25,7 @@ consent = Table(
     Column("form", String(30), nullable=False),
     Column("recipient_organization_id", String(64), nullable=False),
     Column("data_categories", JSON, nullable=False),
+    Column("onward_transfer", Boolean, nullable=False, server_default=false()),  # may go on to the competent body
     Column("sealed", Text),  # who gave consent; emptied once every referral resting on it is erased
     Column("sealed_with", String(12), index=True),
     Column("withdrawn_at", UtcDateTime()),

@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, date, datetime
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from lotse_contracts import LegalDomain, ReferralStatus, Role
@@ -67,6 +68,17 @@ def _answer(answer: Answer) -> dict[str, object]:
     }
 
 
+def _consent(body: dict[str, Any]) -> ConsentRecord:
+    return ConsentRecord(
+        given_by=body["given_by"],
+        given_at=datetime.fromisoformat(body["given_at"].replace("Z", "+00:00")).astimezone(UTC),
+        form=ConsentForm(body["form"]),
+        recipient_organization_id=body["recipient_organization_id"],
+        data_categories=tuple(body["data_categories"]),
+        onward_transfer=bool(body.get("onward_transfer", False)),
+    )
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -99,6 +111,7 @@ def _check_uuid(name: str, value: str) -> None:
 def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
     new_schema = doc.add_schema("new_referral", schemas.NEW_REFERRAL)
     step_schema = doc.add_schema("referral_step", schemas.STEP)
+    consent_schema = doc.add_schema("consent", schemas.CONSENT)
 
     @require_roles(Role.CASE_MANAGER, Role.AGENCY, Role.ADMIN)
     def responsible() -> Response:
@@ -138,15 +151,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
                 email=c.get("email"),
                 address=c.get("address"),
             ),
-            consent=ConsentRecord(
-                given_by=consent["given_by"],
-                given_at=datetime.fromisoformat(consent["given_at"].replace("Z", "+00:00")).astimezone(UTC),
-                form=ConsentForm(consent["form"]),
-                recipient_organization_id=consent["recipient_organization_id"],
-                data_categories=tuple(consent["data_categories"]),
-            )
-            if consent
-            else None,
+            consent=_consent(consent) if consent else None,
             reason=body["reason"],
             urgency=Urgency(body.get("urgency", "normal")),
             recipient_organization_id=body.get("recipient_organization_id"),
@@ -228,6 +233,24 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         body=step_schema,
         responses={200: ("Done", None), 409: ("Not allowed now; allowed_actions lists what is", None)},
     )(referral_act)
+
+    @require_roles(Role.CASE_MANAGER)
+    def referral_consent(referral_id: str) -> Response:
+        """Record the client's consent for a draft's recipient: a forward the first consent did not cover
+        (no onward_transfer) waits as a draft for it; then submit."""
+        _check_uuid("referral_id", referral_id)
+        consent = _consent(json_body(consent_schema))
+        return jsonify(container_of(current_app).referrals.record_consent(current_claims(), referral_id, consent))
+
+    doc.route(
+        bp,
+        "/referrals/<referral_id>/consent",
+        "POST",
+        "Record a consent for a draft",
+        tags=["consent"],
+        body=consent_schema,
+        responses={200: ("Recorded", None), 409: ("The referral is no draft", None)},
+    )(referral_consent)
 
     @require_roles(Role.CASE_MANAGER, Role.ADMIN)
     def consent_withdraw(consent_id: str) -> Response:

@@ -13,6 +13,31 @@ _TEXT = {"type": "string", "minLength": 1, "maxLength": 2000}
 
 LOCATION = {"type": "string", "minLength": 2, "maxLength": 200}
 
+CONSENT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["given_by", "given_at", "form", "recipient_organization_id", "data_categories"],
+    "description": "the client's consent to this referral (SGB X § 67b); without it nothing is stored",
+    "properties": {
+        "given_by": {"type": "string", "minLength": 1, "maxLength": 200},
+        "given_at": {"type": "string", "format": "date-time"},
+        "form": {"enum": [f.value for f in ConsentForm]},
+        "recipient_organization_id": _ID,
+        "data_categories": {
+            "type": "array",
+            "items": {"enum": list(DATA_CATEGORIES)},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
+        "onward_transfer": {
+            "type": "boolean",
+            "default": False,
+            "description": "the client agreed that the recipient may pass the referral, with these data, to the "
+            "body competent instead (SGB I § 16); without it a forward waits for a consent naming the new body",
+        },
+    },
+}
+
 NEW_REFERRAL: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -43,24 +68,7 @@ NEW_REFERRAL: dict[str, Any] = {
                 "address": {"type": "string", "maxLength": 300},
             },
         },
-        "consent": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["given_by", "given_at", "form", "recipient_organization_id", "data_categories"],
-            "description": "the client's consent to this referral (SGB X § 67b); without it nothing is stored",
-            "properties": {
-                "given_by": {"type": "string", "minLength": 1, "maxLength": 200},
-                "given_at": {"type": "string", "format": "date-time"},
-                "form": {"enum": [f.value for f in ConsentForm]},
-                "recipient_organization_id": _ID,
-                "data_categories": {
-                    "type": "array",
-                    "items": {"enum": list(DATA_CATEGORIES)},
-                    "minItems": 1,
-                    "uniqueItems": True,
-                },
-            },
-        },
+        "consent": CONSENT,
     },
 }
 
