@@ -175,7 +175,9 @@ def test_delete_removes_owned_entries_and_unlinks_shared_ones(api: Api) -> None:
 
 
 def test_jurisdiction_validates_region_key_and_postal_codes(api: Api) -> None:
-    org = _org(api, "Jugendamt Witten (Test)")
+    org = api.create(
+        "organizations", {"name": "Jugendamt Witten (Test)", "description": "JA", "authority_for": ["SGB_VIII"]}
+    )
     good = {
         "organization_id": org["id"],
         "legal_domain": "SGB_VIII",

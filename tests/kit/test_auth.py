@@ -72,3 +72,25 @@ def test_embedded_tokens_carry_role_and_organisation_and_expire() -> None:
         verifier.verify(expired)
     with pytest.raises(InvalidToken):
         HmacTokenVerifier("t" * 40).verify(verifier.issue("u-1", Role.ADMIN, None))
+
+
+def test_a_maintainer_keeps_the_regions_its_token_names(tmp_path: Path) -> None:
+    verifier = HmacTokenVerifier("s" * 40)
+    claims = verifier.verify(verifier.issue("m-1", Role.MAINTAINER, "ki-en", "KI", regions=("05954",)))
+    assert claims.regions == ("05954",)
+    assert claims.keeps_region("05954") and claims.keeps_region("05954036")
+    assert not claims.keeps_region("05") and not claims.keeps_region("05758012")
+    others = [verifier.verify(verifier.issue("x", role, "o")) for role in (Role.CASE_MANAGER, Role.MAINTAINER)]
+    assert not any(c.keeps_region("05954") for c in others)
+    assert verifier.verify(verifier.issue("a", Role.ADMIN, None)).keeps_region("05")
+    # a provider's claim, named as configured; anything but region keys is refused
+    key, uri = _jwks(tmp_path)
+    oidc = JwksTokenVerifier("https://idp.example", "lotse", uri, regions_claim="lotse_regions")
+    base = {"iss": "https://idp.example", "aud": "lotse", "sub": "u", "role": "maintainer", "exp": 4102444800}
+    for given, expected in ((["05954", "05758"], ("05954", "05758")), ("05954 05758", ("05954", "05758"))):
+        token = jwt.encode({**base, "lotse_regions": given}, key, algorithm="RS256", headers={"kid": "key-1"})
+        assert oidc.verify(token).regions == expected
+    for bad in (["05954", "Kreis"], [5954], {"a": 1}):
+        token = jwt.encode({**base, "lotse_regions": bad}, key, algorithm="RS256", headers={"kid": "key-1"})
+        with pytest.raises(InvalidToken, match="region keys"):
+            oidc.verify(token)

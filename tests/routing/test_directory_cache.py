@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from lotse_contracts import Role
+from lotse_contracts import Role, TokenClaims
 
 from tests.routing.conftest import ADMIN, Api
 from tests.routing.test_referrals_api import SENDER_ORG, body
@@ -17,9 +17,16 @@ def heinsberg_jugendamt(sqlite_api: Api) -> Iterator[str]:
     entries = sqlite_api.directory.container.entries
     org = str(uuid.uuid4())
     entries.create(
-        ADMIN, "organization", {"id": org, "name": "Jugendamt der Stadt Heinsberg (Test)", "description": "Testeintrag"}
+        ADMIN,
+        "organization",
+        {
+            "id": org,
+            "name": "Jugendamt der Stadt Heinsberg (Test)",
+            "description": "Testeintrag",
+            "authority_for": ["SGB_VIII", "SGB_XII"],
+        },
     )
-    entries.create(
+    proposed = entries.create(
         ADMIN,
         "jurisdiction",
         {
@@ -30,6 +37,10 @@ def heinsberg_jugendamt(sqlite_api: Api) -> Iterator[str]:
             "verified_on": "2026-11-01",
         },
     )
+    # the city takes over from the Kreis's Jugendamt: a second person confirms it
+    assert proposed.values["status"] == "proposed"
+    second = TokenClaims("admin-2", Role.ADMIN, None, "Zweite Admin")
+    entries.update(second, "jurisdiction", proposed.values["id"], {}, proposed.etag, confirm=True)
     yield org
     directory = sqlite_api.directory.container
     entries.delete(ADMIN, "organization", org, "*")  # its jurisdiction goes with it
@@ -53,7 +64,7 @@ def no_longer_youth_welfare(api: Api, org: str) -> None:
     entries = api.directory.container.entries
     [held] = entries.page(ADMIN, "jurisdiction", {"organization_id": org}, 1, 10)[0]
     etag = entries.get(ADMIN, "jurisdiction", held["id"]).etag
-    entries.update(ADMIN, "jurisdiction", held["id"], {"legal_domain": "SGB_II"}, etag)
+    entries.update(ADMIN, "jurisdiction", held["id"], {"legal_domain": "SGB_XII"}, etag)
 
 
 def test_a_changed_jurisdiction_is_seen_once_the_directory_says_so(sqlite_api: Api, heinsberg_jugendamt: str) -> None:
@@ -105,6 +116,48 @@ def test_an_ambiguous_answer_needs_the_case_managers_choice(sqlite_api: Api, hei
     assert chosen.status_code == 201, chosen.json
     assert chosen.json["region_key"] == "05370016" and chosen.json["decision"]["chosen_by_case_manager"]
     assert "Gewählt: Jugendamt der Stadt Heinsberg (Test)" in chosen.json["explanation"]
+
+
+def test_a_proposed_jurisdiction_is_not_used_until_confirmed_and_the_answer_names_who(sqlite_api: Api) -> None:
+    entries = sqlite_api.directory.container.entries
+    directory = sqlite_api.directory.container
+    org = str(uuid.uuid4())
+    entries.create(
+        ADMIN,
+        "organization",
+        {"id": org, "name": "Jugendamt Erkelenz (Test)", "description": "x", "authority_for": ["SGB_VIII"]},
+    )
+    keeper = TokenClaims("ki-hs-1", Role.MAINTAINER, None, "KI Heinsberg, Frau A.", regions=("05370",))
+    proposal = entries.create(
+        keeper,
+        "jurisdiction",
+        {
+            "organization_id": org,
+            "legal_domain": "SGB_VIII",
+            "region_key": "05370004",
+            "source": "Test",
+            "verified_on": "2026-11-01",
+        },
+    )
+    try:
+        assert proposal.values["status"] == "proposed"
+        sqlite_api.container.directory.forget()
+        directory.outbox.relay(directory.bus, batch=1000)
+        before = ask(sqlite_api, "Erkelenz")
+        assert before["outcome"] == "responsible"
+        assert before["candidates"][0]["name"] == "Jugendamt Kreis Heinsberg (Demo)"
+        second = TokenClaims("ki-hs-2", Role.MAINTAINER, None, "KI Heinsberg, Herr B.", regions=("05370",))
+        entries.update(second, "jurisdiction", proposal.values["id"], {}, proposal.etag, confirm=True)
+        directory.outbox.relay(directory.bus, batch=1000)
+        after = ask(sqlite_api, "Erkelenz")
+        [chosen] = after["candidates"]
+        assert chosen["name"] == "Jugendamt Erkelenz (Test)"
+        assert chosen["jurisdiction"]["declared_by"] == "KI Heinsberg, Frau A."
+        assert chosen["jurisdiction"]["confirmed_by"] == "KI Heinsberg, Herr B."
+        assert "eingetragen von KI Heinsberg, Frau A., bestätigt von KI Heinsberg, Herr B." in after["explanation"]
+    finally:
+        entries.delete(ADMIN, "organization", org, "*")
+        directory.outbox.relay(directory.bus, batch=1000)
 
 
 def test_the_cache_finds_by_region_key_exactly_the_jurisdictions_a_prefix_test_would(sqlite_api: Api) -> None:

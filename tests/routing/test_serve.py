@@ -121,7 +121,8 @@ def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path)
             time.sleep(0.2)
         assert [n["event_type"] for n in sender_inbox["contents"]] == ["referral.acknowledged"], sender_inbox
 
-        # the city's Jugendamt is no longer responsible: routing's processes hear it from the directory's feed
+        # the city's Jugendamt is no longer responsible for 58453 (its jurisdiction narrowed to 58452): routing's
+        # processes hear it from the directory's feed
         directory_api = f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}/api/v1/jurisdictions"
         status, held = _call(f"{directory_api}?organization_id={jugendamt['organization_id']}", admin)
         assert status == 200 and held["total_items"] == 1, held
@@ -129,7 +130,7 @@ def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path)
         item = urllib.request.Request(f"{directory_api}/{rule['id']}", headers={"Authorization": f"Bearer {admin}"})
         with urllib.request.urlopen(item, timeout=10) as response:
             etag = response.headers["ETag"]
-        status, changed = _call(f"{directory_api}/{rule['id']}", admin, {"legal_domain": "SGB_II"}, "PATCH", etag)
+        status, changed = _call(f"{directory_api}/{rule['id']}", admin, {"postal_codes": ["58452"]}, "PATCH", etag)
         assert status == 200, changed
         for _ in range(100):  # every process polls every 0.5 s; each of the two workers must have heard it
             answers = {

@@ -7,6 +7,7 @@ that only show tokens to other services do not load the web framework.
 """
 
 import json
+import re
 import threading
 import time
 import urllib.request
@@ -33,7 +34,12 @@ class InvalidToken(Exception):
     """The token is missing, malformed, expired, or not signed by a trusted key."""
 
 
-def _claims_from_payload(payload: dict[str, Any], role_claim: str, org_claim: str) -> TokenClaims:
+_REGION = re.compile(r"\d{2,12}")
+
+
+def _claims_from_payload(
+    payload: dict[str, Any], role_claim: str, org_claim: str, regions_claim: str = "regions"
+) -> TokenClaims:
     raw_role = payload.get(role_claim)
     if isinstance(raw_role, list):  # some providers send roles as a list; the first known one counts
         raw_role = next((r for r in raw_role if r in Role._value2member_map_), None)
@@ -45,12 +51,18 @@ def _claims_from_payload(payload: dict[str, Any], role_claim: str, org_claim: st
     if not isinstance(subject, str) or not subject:
         raise InvalidToken("claim 'sub' is missing")
     org = payload.get(org_claim)
+    regions = payload.get(regions_claim) or []
+    if isinstance(regions, str):  # some providers send a single value as a string
+        regions = regions.split()
+    if not isinstance(regions, list) or not all(isinstance(r, str) and _REGION.fullmatch(r) for r in regions):
+        raise InvalidToken(f"claim {regions_claim!r} must be a list of region keys (2 to 12 digits)")
     return TokenClaims(
         subject=subject,
         role=role,
         organization_id=str(org) if org else None,
         name=str(payload.get("name", "")),
         issuer=str(payload.get("iss", "")),
+        regions=tuple(regions),
     )
 
 
@@ -85,6 +97,7 @@ class HmacTokenVerifier:
         organization_id: str | None,
         name: str = "",
         ttl: timedelta = timedelta(days=30),
+        regions: tuple[str, ...] = (),
     ) -> str:
         now = datetime.now(UTC)
         payload: dict[str, Any] = {
@@ -98,6 +111,8 @@ class HmacTokenVerifier:
         }
         if organization_id:
             payload["org"] = organization_id
+        if regions:
+            payload["regions"] = list(regions)
         return jwt.encode(payload, self._secret, algorithm="HS256")
 
 
@@ -116,6 +131,7 @@ class JwksTokenVerifier:
         jwks_uri: str,
         role_claim: str = "role",
         org_claim: str = "org",
+        regions_claim: str = "regions",
         algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256"),
         min_refresh: float = 60.0,
     ) -> None:
@@ -124,6 +140,7 @@ class JwksTokenVerifier:
         self._jwks_uri = jwks_uri
         self._role_claim = role_claim
         self._org_claim = org_claim
+        self._regions_claim = regions_claim
         self._algorithms = list(algorithms)
         self._min_refresh = min_refresh
         self._keys: dict[str, Any] = {}
@@ -171,7 +188,7 @@ class JwksTokenVerifier:
             raise InvalidToken(str(exc)) from exc
         except OSError as exc:
             raise InvalidToken(f"the issuer's keys could not be fetched: {exc}") from exc
-        return _claims_from_payload(payload, self._role_claim, self._org_claim)
+        return _claims_from_payload(payload, self._role_claim, self._org_claim, self._regions_claim)
 
 
 @dataclass(frozen=True)
@@ -187,6 +204,7 @@ class AuthSettings:
     oidc_jwks_uri: str | None = None
     oidc_role_claim: str = "role"
     oidc_org_claim: str = "org"
+    oidc_regions_claim: str = "regions"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "AuthSettings":
@@ -198,6 +216,7 @@ class AuthSettings:
             oidc_jwks_uri=env.get("LOTSE_AUTH_OIDC_JWKS_URI") or None,
             oidc_role_claim=env.get("LOTSE_AUTH_OIDC_ROLE_CLAIM", "role"),
             oidc_org_claim=env.get("LOTSE_AUTH_OIDC_ORG_CLAIM", "org"),
+            oidc_regions_claim=env.get("LOTSE_AUTH_OIDC_REGIONS_CLAIM", "regions"),
         )
 
     @property
@@ -219,6 +238,7 @@ class AuthSettings:
                 jwks_uri=self.oidc_jwks_uri,
                 role_claim=self.oidc_role_claim,
                 org_claim=self.oidc_org_claim,
+                regions_claim=self.oidc_regions_claim,
             )
         return self.embedded_issuer()
 

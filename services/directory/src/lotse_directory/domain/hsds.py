@@ -32,6 +32,7 @@ class FieldSpec:
     extension: bool = False  # part of the Lotse profile, not of HSDS
     default: Any = None
     description: str = ""
+    read_only: bool = False  # set by the directory itself; writers may not give it
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +129,21 @@ _LEGAL_DOMAINS = FieldSpec(
     default=None,
     description="Legal domains (Rechtskreise) this entry belongs to: " + ", ".join(d.value for d in LegalDomain),
 )
+_AUTHORITY_FOR = FieldSpec(
+    "authority_for",
+    "array",
+    extension=True,
+    default=None,
+    description="Legal domains in which this organisation is a public body with local jurisdiction (Jobcenter, "
+    "Agentur für Arbeit, Jugendamt, Ausländerbehörde, Einbürgerungsbehörde): only for these may it be declared "
+    "responsible. Set by admins and by maintainers who keep a region's jurisdictions.",
+)
 _DEMO = FieldSpec(
     "demo", "boolean", extension=True, default=None, description="True for entries of the demo data set (no real data)."
 )
 
 PROFILE_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
-    "organization": (_LEGAL_DOMAINS, *_VERIFICATION, _DEMO),
+    "organization": (_LEGAL_DOMAINS, _AUTHORITY_FOR, *_VERIFICATION, _DEMO),
     "service": (_LEGAL_DOMAINS, *_VERIFICATION, _DEMO),
     "location": (*_VERIFICATION,),
     "address": _VISIBILITY,
@@ -204,6 +214,19 @@ JURISDICTION = EntitySpec(
         FieldSpec("verified_on", "string", format="date", required=True),
         FieldSpec("verified_by", "string"),
         FieldSpec("description", "string"),
+        FieldSpec(
+            "status",
+            "string",
+            enum=("confirmed", "proposed"),
+            read_only=True,
+            description="confirmed: routing uses it. proposed: it would take over where another body is "
+            "responsible, and waits for a second person who keeps the region to confirm it.",
+        ),
+        FieldSpec("declared_by", "string", read_only=True, description="Who declared it (user id)."),
+        FieldSpec("declared_by_name", "string", read_only=True, description="Who declared it (name)."),
+        FieldSpec("confirmed_by", "string", read_only=True, description="Who confirmed a proposal (user id)."),
+        FieldSpec("confirmed_by_name", "string", read_only=True, description="Who confirmed a proposal (name)."),
+        FieldSpec("confirmed_at", "string", format="date-time", read_only=True),
     ),
     nestings=(),
 )
@@ -314,7 +337,7 @@ def json_schema(spec: EntitySpec, *, for_patch: bool = False) -> dict[str, Any]:
         prop: dict[str, Any]
         if f.type == "array":
             item: dict[str, Any] = {"type": "string"}
-            if f.name == "legal_domains":
+            if f.name in ("legal_domains", "authority_for"):
                 item["enum"] = [d.value for d in LegalDomain]
             prop = {"type": "array", "items": item}
         else:
@@ -325,6 +348,8 @@ def json_schema(spec: EntitySpec, *, for_patch: bool = False) -> dict[str, Any]:
                 prop["enum"] = list(f.enum)
         if f.description:
             prop["description"] = f.description
+        if f.read_only:
+            prop["readOnly"] = True
         if for_patch or not f.required:
             prop = {"anyOf": [prop, {"type": "null"}], **({"description": f.description} if f.description else {})}
             prop["anyOf"][0].pop("description", None)

@@ -66,20 +66,33 @@ def users() -> None:
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--org", "organization_id", default=None, help="the user's organisation (HSDS id)")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="a maintainer keeps who is responsible in this region (AGS prefix, e.g. 05954 for a Kreis); repeatable",
+)
 @click.option("--days", default=30, show_default=True, help="how long the token is valid")
-def users_create(name: str, role: str, organization_id: str | None, days: int) -> None:
+def users_create(name: str, role: str, organization_id: str | None, regions: tuple[str, ...], days: int) -> None:
     """Create a user and print a bearer token for them."""
     from datetime import timedelta
 
     container = _container()
     if Role(role) is not Role.ADMIN and not organization_id:
         raise click.ClickException("every role but admin needs --org")
+    if regions and Role(role) is not Role.MAINTAINER:
+        raise click.ClickException("--region is for maintainers")
+    for key in regions:
+        if not container.gazetteer.region_exists(key):
+            raise click.ClickException(f"--region {key} names no German region (AGS prefix)")
     user_id = str(uuid.uuid4())
     with container.store.transaction() as session:
         if organization_id and session.get("organization", organization_id) is None:
             raise click.ClickException(f"no organisation {organization_id}")
-        session.add_user({"id": user_id, "name": name, "role": role, "organization_id": organization_id})
-    token = _issuer(container).issue(user_id, Role(role), organization_id, name, timedelta(days=days))
+        session.add_user(
+            {"id": user_id, "name": name, "role": role, "organization_id": organization_id, "regions": list(regions)}
+        )
+    token = _issuer(container).issue(user_id, Role(role), organization_id, name, timedelta(days=days), tuple(regions))
     click.echo(f"user {user_id} ({name}, {role})")
     click.echo(token)
 
@@ -98,7 +111,12 @@ def users_token(user_id: str, days: int) -> None:
         raise click.ClickException(f"no user {user_id}")
     click.echo(
         _issuer(container).issue(
-            user_id, Role(user["role"]), user["organization_id"], user["name"], timedelta(days=days)
+            user_id,
+            Role(user["role"]),
+            user["organization_id"],
+            user["name"],
+            timedelta(days=days),
+            tuple(user.get("regions") or ()),
         )
     )
 
@@ -111,6 +129,8 @@ _DEMO_USERS = {
     "demo-agency": ("Demo Jugendamt Witten", Role.AGENCY, "Jugendamt der Stadt Witten (Demo)"),
     "demo-coordinator": ("Demo Koordination KI Ennepe-Ruhr", Role.COORDINATOR, _KI_EN),
 }
+_DEMO_REGIONS = {"demo-maintainer": ("05954",)}
+"""The KIM coordination of the Ennepe-Ruhr-Kreis keeps who is responsible there."""
 
 
 @users.command("demo-tokens")
@@ -126,11 +146,19 @@ def users_demo_tokens() -> None:
             organizations[user_id] = str(found[0]["id"]) if found else None
             if session.get_user(user_id) is None:
                 session.add_user(
-                    {"id": user_id, "name": name, "role": role.value, "organization_id": organizations[user_id]}
+                    {
+                        "id": user_id,
+                        "name": name,
+                        "role": role.value,
+                        "organization_id": organizations[user_id],
+                        "regions": list(_DEMO_REGIONS.get(user_id, ())),
+                    }
                 )
     issuer = _issuer(container)
     for user_id, (name, role, _) in _DEMO_USERS.items():
-        click.echo(f"{role.value:<12} {name}: {issuer.issue(user_id, role, organizations[user_id], name)}")
+        regions = _DEMO_REGIONS.get(user_id, ())
+        token = issuer.issue(user_id, role, organizations[user_id], name, regions=regions)
+        click.echo(f"{role.value:<12} {name}: {token}")
 
 
 @main.group()

@@ -378,6 +378,7 @@ def _authority(
         "description": f"Demodaten: zuständige Stelle ({domain}).",
         "email": f"kontakt-{number}@demo.lotse.invalid",
         "legal_domains": [domain],
+        "authority_for": [domain],
         "demo": True,
         "verified_at": f"{VERIFIED_ON}T09:00:00Z",
         "verified_by": "demo",

@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -15,7 +16,7 @@ from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
 from lotse_directory.adapters.storage.tables import REVISION
 from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
 from lotse_directory.domain.rules import Violation, check_entry
-from lotse_directory.use_cases import access
+from lotse_directory.use_cases import access, jurisdictions
 from lotse_directory.use_cases.changes import record_change
 from lotse_directory.use_cases.channels import drop_channels
 
@@ -106,6 +107,15 @@ def validate(
     return found
 
 
+def _refuse_read_only(spec: EntitySpec, values: Mapping[str, Any]) -> None:
+    _raise_if([Violation(f.name, "is set by the directory") for f in spec.fields if f.read_only and f.name in values])
+
+
+def _raise_if(violations: list[Violation]) -> None:
+    if violations:
+        raise Invalid(violations)
+
+
 def _with_defaults(spec: EntitySpec, values: Mapping[str, Any]) -> Row:
     row = {f.name: values.get(f.name, f.default) for f in spec.fields}
     if not row.get("id"):
@@ -142,6 +152,7 @@ class Entries:
         spec = entities()[entity]
         if entity == "metadata":
             raise Conflict("the change history is written by the directory itself")
+        _refuse_read_only(spec, body)
         values = _with_defaults(spec, body)
         with self.store.transaction() as session:
             if session.get(entity, values["id"]) is not None:
@@ -149,12 +160,17 @@ class Entries:
             violations = validate(session, self.gazetteer, spec, values)
             if violations:
                 raise Invalid(violations)
-            owner_ids = access.owners(session, entity, values)
-            if entity == "organization" and claims.role is Role.MAINTAINER:
-                owner_ids = set()  # a new organisation: its creator's organisation will maintain it
+            if entity == "jurisdiction":
+                jurisdictions.require_region(claims, values["region_key"])
+                _raise_if(jurisdictions.authority_violations(session, values, {}))
+                values = jurisdictions.declared(session, claims, values, None)
+            elif entity == "organization" and claims.role is Role.MAINTAINER:
+                # a new organisation: its creator's organisation will maintain it
                 access.require_maintainer(session, claims, entity, {claims.organization_id or ""})
             else:
-                access.require_maintainer(session, claims, entity, owner_ids)
+                access.require_maintainer(session, claims, entity, access.owners(session, entity, values))
+            if entity == "organization" and values.get("authority_for"):
+                jurisdictions.require_authority_keeper(claims)
             session.insert(entity, [values])
             if (
                 entity == "organization"
@@ -177,13 +193,21 @@ class Entries:
             return Entry(entity, values, 1)
 
     def update(
-        self, claims: TokenClaims, entity: str, ident: str, patch: Mapping[str, Any], if_match: str | None
+        self,
+        claims: TokenClaims,
+        entity: str,
+        ident: str,
+        patch: Mapping[str, Any],
+        if_match: str | None,
+        confirm: bool = False,
     ) -> Entry:
-        """Apply a JSON merge patch; the caller's If-Match must name the current revision."""
+        """Apply a JSON merge patch; the caller's If-Match must name the current revision. ``confirm``: the
+        caller confirms a proposed jurisdiction (:func:`jurisdictions.confirmation`)."""
         spec = entities()[entity]
         expected = parse_if_match(if_match)
         if "id" in patch and patch["id"] != ident:
             raise Invalid([Violation("id", "cannot be changed")])
+        _refuse_read_only(spec, patch)
         with self.store.transaction() as session:
             row = session.get(entity, ident)
             if row is None or not access.may_see(session, claims, entity, row):
@@ -192,14 +216,25 @@ class Entries:
             if expected is not None and expected != current.revision:
                 raise PreconditionFailed(current_etag=f'"{current.revision}"')
             old_owners = access.owners(session, entity, current.values)
-            access.require_maintainer(session, claims, entity, old_owners)
+            if entity == "jurisdiction":
+                jurisdictions.require_region(claims, current.values["region_key"])
+            else:
+                access.require_maintainer(session, claims, entity, old_owners)
             new_values = {**current.values, **patch}
             violations = validate(session, self.gazetteer, spec, new_values)
             if violations:
                 raise Invalid(violations)
             new_owners = access.owners(session, entity, new_values)
-            if new_owners != old_owners:
+            if entity == "jurisdiction":
+                jurisdictions.require_region(claims, new_values["region_key"])
+                _raise_if(jurisdictions.authority_violations(session, new_values, {}))
+                new_values = jurisdictions.declared(session, claims, new_values, current.values)
+                if confirm:
+                    new_values.update(jurisdictions.confirmation(claims, new_values, datetime.now(UTC)))
+            elif new_owners != old_owners:
                 access.require_maintainer(session, claims, entity, new_owners)
+            if entity == "organization" and new_values.get("authority_for") != current.values.get("authority_for"):
+                jurisdictions.require_authority_keeper(claims)
             changes = {k: v for k, v in new_values.items() if current.values.get(k) != v}
             if not changes:
                 return Entry(entity, current.values, current.revision)
@@ -230,13 +265,18 @@ class Entries:
             if expected is not None and expected != current.revision:
                 raise PreconditionFailed(current_etag=f'"{current.revision}"')
             owner_ids = access.owners(session, entity, current.values)
-            access.require_maintainer(session, claims, entity, owner_ids)
+            if entity == "jurisdiction":
+                jurisdictions.require_region(claims, current.values["region_key"])
+            else:
+                access.require_maintainer(session, claims, entity, owner_ids)
             self._delete_tree(session, claims, entity, current.values, owner_ids)
 
     def _delete_tree(
         self, session: StoreSession, claims: TokenClaims, entity: str, values: Row, owner_ids: set[str]
     ) -> None:
         ident = str(values["id"])
+        if entity == "jurisdiction":  # also when its organisation goes: who is responsible is the region's
+            jurisdictions.require_region(claims, values["region_key"])
         for child_spec in entities().values():
             if child_spec.name == "metadata":
                 continue

@@ -26,7 +26,7 @@ from lotse_directory.adapters.storage.tables import REVISION
 from lotse_directory.domain.hsds import PROFILE_URI, EntitySpec, FieldSpec, Nesting, entities
 from lotse_directory.domain.rules import Violation, check_entry, inside_germany
 from lotse_directory.domain.search.documents import SearchDocument
-from lotse_directory.use_cases import access
+from lotse_directory.use_cases import access, jurisdictions
 from lotse_directory.use_cases.changes import ImportEvents, record_change
 from lotse_directory.use_cases.entries import gazetteer_violations, schema_violations
 from lotse_directory.use_cases.search_documents import RowsInMemory, build_documents
@@ -474,6 +474,7 @@ class Exchange:
                 report.warnings.extend(_dangling(session, spec, row, all_ids, place))
                 report.warnings.extend(_abroad(spec, row, addresses, place))
         self._check_rights(session, claims, rows)
+        self._declare(session, claims, rows, where)
         events = ImportEvents()
         owners = partial(access.owners, session, known=rows, memo={})  # an offer's many entries ask alike
         held: dict[str, set[str]] = {}
@@ -492,7 +493,7 @@ class Exchange:
         for org_id in rows.get("organization", {}):
             if org_id not in new_orgs and org_id not in allowed:
                 raise Forbidden(f"you may not maintain organisation {org_id}")
-        for entity in ("service", "location", "program", "jurisdiction"):
+        for entity in ("service", "location", "program"):  # jurisdictions are the region's (see _declare)
             for row in rows.get(entity, {}).values():
                 org = row.get("organization_id")
                 if org and org not in allowed and org not in new_orgs:
@@ -502,6 +503,38 @@ class Exchange:
                 raise Forbidden(f"only admins import {entity} entries")
         for org_id in new_orgs:
             session.grant(org_id, claims.organization_id or "")
+
+    @staticmethod
+    def _declare(
+        session: StoreSession,
+        claims: TokenClaims,
+        rows: dict[str, dict[str, Row]],
+        where: Mapping[tuple[str, str], str],
+    ) -> None:
+        """Who is responsible where is declared only by those who keep the region, for authorities of the legal
+        domain; each jurisdiction of the file gets its declaration (a new one that would take over waits as
+        proposed). See :mod:`lotse_directory.use_cases.jurisdictions`."""
+        organizations = rows.get("organization", {})
+        for ident, org in organizations.items():
+            stored = session.get("organization", ident)
+            if (org.get("authority_for") or None) != ((stored or {}).get("authority_for") or None):
+                jurisdictions.require_authority_keeper(claims)
+        declared = rows.get("jurisdiction", {})
+        stored_rows = (
+            {str(r["id"]): r for r in session.select("jurisdiction", {"id": list(declared)})} if declared else {}
+        )
+        problems: list[Violation] = []
+        for ident, row in declared.items():
+            old = stored_rows.get(ident)
+            jurisdictions.require_region(claims, row.get("region_key"))
+            if old is not None:
+                jurisdictions.require_region(claims, old.get("region_key"))
+            place = where.get(("jurisdiction", ident), ident)
+            found = jurisdictions.authority_violations(session, row, organizations)
+            problems += [Violation(_join(place, v.field), v.reason) for v in found]
+            declared[ident] = jurisdictions.declared(session, claims, row, old)
+        if problems:
+            raise Invalid(problems, detail=f"{len(problems)} problem(s); nothing was imported")
 
     def _write(
         self,

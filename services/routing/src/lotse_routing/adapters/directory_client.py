@@ -73,7 +73,8 @@ class HttpDirectory:
         while True:
             body = self._get("/api/v1/jurisdictions", {"page": page, "per_page": PAGE})
             for row in body["contents"]:
-                found.append(_jurisdiction(row))
+                if row.get("status", "confirmed") == "confirmed":  # a proposal waits for its second person
+                    found.append(_jurisdiction(row))
             if page >= body["total_pages"]:
                 return found
             page += 1
@@ -101,6 +102,8 @@ def _jurisdiction(row: dict[str, Any]) -> Jurisdiction:
         source=str(row.get("source") or ""),
         verified_on=date.fromisoformat(verified) if verified else None,
         location_id=row.get("location_id"),
+        declared_by=str(row.get("declared_by_name") or ""),
+        confirmed_by=str(row.get("confirmed_by_name") or ""),
     )
 
 

@@ -36,6 +36,10 @@ class Jurisdiction:
     verified_on: date | None = None
     location_id: str | None = None
     """The authority's office the jurisdiction names, if it names one."""
+    declared_by: str = ""
+    """Who declared it (a maintainer who keeps the region, or an admin)."""
+    confirmed_by: str = ""
+    """Who confirmed it, where it took over from another body and a second person had to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +95,9 @@ class Match:
         if self.postal_code_listed:
             rule += f", eingeschränkt auf PLZ {place.postal_code or ', '.join(sorted(j.postal_codes))}"
         verified = f", geprüft am {j.verified_on.isoformat()}" if j.verified_on else ", nicht geprüft"
-        return f"{rule} (Quelle: {j.source or 'unbekannt'}{verified})"
+        declared = f", eingetragen von {j.declared_by}" if j.declared_by else ""
+        confirmed = f", bestätigt von {j.confirmed_by}" if j.confirmed_by else ""
+        return f"{rule} (Quelle: {j.source or 'unbekannt'}{verified}{declared}{confirmed})"
 
 
 @dataclass(frozen=True, slots=True)

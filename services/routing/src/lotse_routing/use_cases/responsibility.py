@@ -105,6 +105,8 @@ class Answer:
             "region_key": j.region_key if j else None,
             "source": j.source if j else None,
             "verified_on": j.verified_on.isoformat() if j and j.verified_on else None,
+            "declared_by": j.declared_by if j else None,
+            "confirmed_by": j.confirmed_by if j else None,
             "place": chosen.match.place.region_key if chosen else None,
             "office_location_id": office.location_id if office else None,
             "explanation": self.explanation(),

@@ -73,6 +73,7 @@ users = Table(
     Column("role", String(32), nullable=False),
     Column("organization_id", String(64)),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("regions", JSON, comment="region keys whose jurisdictions the user keeps"),
 )
 
 maintainer_grants = Table(

@@ -1,4 +1,5 @@
-"""Verification: confirm an entry as current; list the entries whose confirmation is due."""
+"""Verification: confirm an entry as current; list the entries whose confirmation is due; confirm a proposed
+jurisdiction (the second person)."""
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from lotse_kit.auth import current_claims, require_roles
@@ -49,3 +50,27 @@ def register_verification_routes(bp: Blueprint, doc: ApiDoc) -> None:
             params=(Param("If-Match", {"type": "string"}, "the ETag you read", True, "header"),),
             responses={200: ("Confirmed", None), 412: ("Changed meanwhile", None)},
         )(require_roles(*MAINTAINERS)(confirm))
+
+    @require_roles(*MAINTAINERS)
+    def jurisdiction_confirm(ident: str) -> Response:
+        """A second person who keeps the region confirms a proposed jurisdiction; routing uses it from then on."""
+        check_id(ident)
+        entries = container_of(current_app).entries
+        return entry_response(
+            entries.update(current_claims(), "jurisdiction", ident, {}, request.headers.get("If-Match"), confirm=True)
+        )
+
+    doc.route(
+        bp,
+        "/jurisdictions/<ident>/confirm",
+        "POST",
+        "Confirm a proposed jurisdiction (a second person who keeps the region; If-Match required)",
+        tags=["verification"],
+        params=(Param("If-Match", {"type": "string"}, "the ETag you read", True, "header"),),
+        responses={
+            200: ("Confirmed", None),
+            403: ("Not a second person who keeps the region", None),
+            409: ("Not proposed", None),
+            412: ("Changed meanwhile", None),
+        },
+    )(jurisdiction_confirm)

@@ -50,6 +50,8 @@ def _answer(answer: Answer) -> dict[str, object]:
                     "postal_codes": sorted(c.match.jurisdiction.postal_codes),
                     "source": c.match.jurisdiction.source,
                     "verified_on": _iso(c.match.jurisdiction.verified_on),
+                    "declared_by": c.match.jurisdiction.declared_by or None,
+                    "confirmed_by": c.match.jurisdiction.confirmed_by or None,
                 },
                 "explanation": c.match.explanation(),
                 "office": {
