@@ -48,6 +48,14 @@ class Invalid(UseCaseError):
 
 
 @dataclass
+class TooLarge(UseCaseError):
+    """The input is larger than the service takes (413), e.g. an archive that unpacks to too much."""
+
+    field: str
+    reason: str
+
+
+@dataclass
 class PreconditionRequired(UseCaseError):
     reason: str = "send If-Match with the ETag you read"
 

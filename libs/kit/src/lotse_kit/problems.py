@@ -15,6 +15,7 @@ from lotse_kit.errors import (
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    TooLarge,
     Unavailable,
     UseCaseError,
 )
@@ -97,6 +98,10 @@ def to_problem(error: UseCaseError) -> Problem:
         return Problem(status=403, title="Forbidden", detail=error.reason)
     if isinstance(error, Invalid):
         return validation_problem((FieldError(v.field, v.reason) for v in error.violations), error.detail)
+    if isinstance(error, TooLarge):
+        return Problem(
+            status=413, title="Content Too Large", detail=error.reason, errors=[FieldError(error.field, error.reason)]
+        )
     if isinstance(error, PreconditionRequired):
         return Problem(
             status=428,

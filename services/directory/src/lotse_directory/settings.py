@@ -20,6 +20,10 @@ class Settings:
     stale_after_days: int = 365
     max_body_bytes: int = 1_000_000
     max_import_bytes: int = 50_000_000
+    max_unpacked_bytes: int = 50_000_000
+    """What an uploaded CSV package may unpack to (larger: 413); the CLI's imports have no such limit."""
+    max_import_files: int = 64
+    """How many files an uploaded CSV package may hold (more: 422)."""
     host: str = "127.0.0.1"
     port: int = 8001
     workers: int = 2
@@ -51,6 +55,8 @@ class Settings:
             stale_after_days=int(env.get(f"{p}STALE_AFTER_DAYS", "365")),
             max_body_bytes=int(env.get(f"{p}MAX_BODY_BYTES", "1000000")),
             max_import_bytes=int(env.get(f"{p}MAX_IMPORT_BYTES", "50000000")),
+            max_unpacked_bytes=int(env.get(f"{p}MAX_UNPACKED_BYTES", "50000000")),
+            max_import_files=int(env.get(f"{p}MAX_IMPORT_FILES", "64")),
             host=env.get(f"{p}HOST", "127.0.0.1"),
             port=int(env.get(f"{p}PORT", "8001")),
             workers=int(env.get(f"{p}WORKERS", "2")),

@@ -10,15 +10,17 @@ import io
 import json
 import math
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
-from typing import Any
+from typing import IO, Any
 
 from lotse_contracts import Role, TokenClaims
 from lotse_kit.alongside import alongside
-from lotse_kit.errors import Forbidden, Invalid
+from lotse_kit.errors import Forbidden, Invalid, TooLarge
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
@@ -226,8 +228,19 @@ def _json_records(name: str, records: list[Any]) -> Iterator[tuple[str, dict[str
 
 
 def _csv_records(name: str, reader: "csv.DictReader[str]") -> Iterator[tuple[str, dict[str, str]]]:
-    for record in reader:
-        yield f"{name}:{reader.line_num}", record
+    try:
+        for record in reader:
+            yield f"{name}:{reader.line_num}", record
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise Invalid([Violation(f"{name}:{reader.line_num + 1}", _unreadable(exc))]) from None
+
+
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "is not UTF-8 text"
+    if "field larger than field limit" in str(exc):
+        return f"holds a field longer than {csv.field_size_limit():,} characters"
+    return f"cannot be read as CSV: {exc}"
 
 
 def _cells(record: Any) -> dict[str, str]:
@@ -279,13 +292,18 @@ def _format_cell(f: FieldSpec, value: Any) -> str:
 
 
 def read_csv_package(
-    files: Mapping[str, str],
+    files: Mapping[str, str | IO[str]],
 ) -> tuple[dict[str, dict[str, Row]], dict[tuple[str, str], str], list[Violation]]:
+    """Rows from the CSV files of a package, as text or as streams read row by row."""
     tables: dict[str, tuple[list[str], Iterable[tuple[str, Mapping[str, Any]]]]] = {}
     for name, text in files.items():
         if name.endswith(".csv"):
-            reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-            tables[name] = (list(reader.fieldnames or []), _csv_records(name, reader))
+            reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")) if isinstance(text, str) else text)
+            try:
+                columns = list(reader.fieldnames or [])
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise Invalid([Violation(f"{name}:1", _unreadable(exc))]) from None
+            tables[name] = (columns, _csv_records(name, reader))
     return read_tables(tables, at=lambda place, column: f"{place}:{column}", header=lambda name: f"{name}:1")
 
 
@@ -336,20 +354,63 @@ def read_tables(
     return rows, where, errors
 
 
-def _files_from_zip(data: bytes) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class ArchiveLimits:
+    """How much a CSV package may hold once unpacked (an upload's few KB may unpack to gigabytes)."""
+
+    max_files: int = 64
+    max_unpacked_bytes: int = 50_000_000
+
+
+class _Budget:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+
+
+class _Capped(io.RawIOBase):
+    """A ZIP member read as far as the archive's budget of unpacked bytes allows."""
+
+    def __init__(self, member: IO[bytes], budget: _Budget) -> None:
+        self._member = member
+        self._budget = budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            chunk = self._member.read(len(buffer))
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a damaged or forged member
+            raise Invalid([Violation("body", f"is not a sound ZIP archive: {exc}")]) from None
+        self._budget.left -= len(chunk)
+        if self._budget.left < 0:
+            raise TooLarge("body", f"the archive unpacks to more than {self._budget.limit} bytes")
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@contextmanager
+def _zip_members(data: bytes, limits: ArchiveLimits | None) -> Iterator[dict[str, IO[str]]]:
+    """The CSV files of a ZIP archive as text streams, read (and unpacked) only as the CSV reader asks."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
         raise Invalid([Violation("body", f"is not a ZIP archive: {exc}")]) from None
-    files = {}
-    for info in archive.infolist():
-        base = info.filename.rsplit("/", 1)[-1]
-        if base.endswith((".csv", ".json")) and not info.is_dir():
-            try:
-                files[base] = archive.read(info).decode("utf-8")
-            except UnicodeDecodeError:
-                raise Invalid([Violation(base, "is not UTF-8 text")]) from None
-    return files
+    with archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        budget = _Budget(limits.max_unpacked_bytes if limits else 1 << 62)
+        if limits and len(members) > limits.max_files:
+            raise Invalid([Violation("body", f"holds {len(members)} files; at most {limits.max_files} are read")])
+        if sum(info.file_size for info in members) > budget.limit:
+            raise TooLarge("body", f"the archive unpacks to more than {budget.limit} bytes")
+        files: dict[str, IO[str]] = {}
+        for info in members:
+            base = info.filename.rsplit("/", 1)[-1]
+            if base.endswith(".csv"):
+                raw = io.BufferedReader(_Capped(archive.open(info), budget))
+                files[base] = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        yield files
 
 
 class Exchange:
@@ -380,8 +441,11 @@ class Exchange:
         rows, where, errors = read_csv_package(files)
         return self._import(claims, rows, where, errors)
 
-    def import_csv_zip(self, claims: TokenClaims, data: bytes) -> ImportReport:
-        return self.import_csv(claims, _files_from_zip(data))
+    def import_csv_zip(self, claims: TokenClaims, data: bytes, limits: ArchiveLimits | None = None) -> ImportReport:
+        """A CSV package as a ZIP archive; ``limits`` for archives from the network (the CLI's are trusted)."""
+        with _zip_members(data, limits) as files:
+            rows, where, errors = read_csv_package(files)
+        return self._import(claims, rows, where, errors)
 
     def _import(
         self,

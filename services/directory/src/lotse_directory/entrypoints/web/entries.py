@@ -14,7 +14,7 @@ from lotse_kit.problems import Problem, bad_request
 from lotse_directory.bootstrap import container_of
 from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
 from lotse_directory.use_cases.entries import Entries, Entry
-from lotse_directory.use_cases.exchange import Exchange
+from lotse_directory.use_cases.exchange import ArchiveLimits, Exchange
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
@@ -227,7 +227,9 @@ def register_exchange_routes(bp: Blueprint, doc: ApiDoc) -> None:
         """HSDS 3.0 JSON, or the HSDS CSV data package as a ZIP (application/zip). All or nothing."""
         claims = current_claims()
         if request.mimetype == "application/zip":
-            report = _exchange().import_csv_zip(claims, request.get_data())
+            settings = container_of(current_app).settings
+            limits = ArchiveLimits(settings.max_import_files, settings.max_unpacked_bytes)
+            report = _exchange().import_csv_zip(claims, request.get_data(), limits)
         else:
             report = _exchange().import_json(claims, json_body())
         return jsonify(report.to_dict())
@@ -242,6 +244,7 @@ def register_exchange_routes(bp: Blueprint, doc: ApiDoc) -> None:
         body_content_types=("application/json", "application/zip"),
         responses={
             200: ("What was created, updated or left as it was", None),
+            413: ("The body, or what its archive unpacks to, is too large", None),
             422: ("The problems found; nothing was imported", None),
         },
     )(import_view)
