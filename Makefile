@@ -20,6 +20,7 @@ $(STAMP): requirements/base.txt requirements/dev.txt libs/*/pyproject.toml servi
 
 install: $(STAMP) ## create .venv and install every package and tool (pinned)
 
+run: export LOTSE_WEBHOOK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
 run: $(STAMP) ## run the suite embedded (directory :8001, routing :8002, notify :8003) with the NRW demo data
 	$(BIN)/lotse-directory db upgrade
 	$(BIN)/lotse-directory demo load --if-empty

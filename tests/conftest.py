@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+LOOPBACK_WEBHOOKS = {"LOTSE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128"}
+"""The tests' webhook receivers listen on this machine, which an operator must allow (the demo does too)."""
 POSTGRES_ADMIN_URL = os.environ.get("LOTSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

@@ -63,7 +63,20 @@ def test_targets_are_checked_and_bad_input_names_the_field(api: Api) -> None:
     org = _org(api, "ABH Hagen (Test)")
     admin = api.admin()
     cases = [
-        ({"kind": "webhook", "target": "http://fachverfahren.example/hook"}, "target"),  # http only to localhost
+        ({"kind": "webhook", "target": "http://fachverfahren.example/hook"}, "target"),  # https only
+        # inside the network (SSRF): metadata, loopback, private, link-local, mapped, control characters
+        ({"kind": "webhook", "target": "https://169.254.169.254/latest/meta-data"}, "target"),
+        ({"kind": "webhook", "target": "https://metadata.google.internal/computeMetadata/v1/"}, "target"),
+        ({"kind": "webhook", "target": "https://[::ffff:169.254.169.254]/"}, "target"),
+        ({"kind": "webhook", "target": "https://[::ffff:10.0.0.7]/"}, "target"),
+        ({"kind": "webhook", "target": "http://127.0.0.1:8009/webhook"}, "target"),
+        ({"kind": "webhook", "target": "https://localhost:5432/"}, "target"),
+        ({"kind": "webhook", "target": "https://10.1.2.3/hook"}, "target"),
+        ({"kind": "webhook", "target": "https://192.168.0.10/hook"}, "target"),
+        ({"kind": "webhook", "target": "https://[fe80::1]/hook"}, "target"),
+        ({"kind": "webhook", "target": "https://100.64.0.1/hook"}, "target"),
+        ({"kind": "webhook", "target": "https://x.example/a\r\nX-Injected: 1"}, "target"),
+        ({"kind": "webhook", "target": "https://x.example/\u0000"}, "target"),
         ({"kind": "webhook", "target": "ftp://x.example/"}, "target"),
         ({"kind": "webhook", "target": "https://user:pw@x.example/"}, "target"),
         ({"kind": "email", "target": "kein-name"}, "target"),
@@ -75,13 +88,39 @@ def test_targets_are_checked_and_bad_input_names_the_field(api: Api) -> None:
         assert answer.status_code in (400, 422), (body, answer.json)
         assert answer.mimetype == "application/problem+json"
         assert any(name in e["name"] for e in answer.json["errors"]), (body, answer.json)
-    local = _add(api, org["id"], {"kind": "webhook", "target": "http://127.0.0.1:8009/webhook"}, admin)
-    assert local.status_code == 201
+    public = _add(api, org["id"], {"kind": "webhook", "target": "https://93.184.215.14/lotse"}, admin)
+    assert public.status_code == 201, public.json
+    # a target changed to one inside the network is refused as well
+    moved = api.client.patch(
+        f"/api/v1/notification_channels/{public.json['id']}",
+        json={"target": "https://[::1]:8443/"},
+        headers={**admin, "If-Match": public.headers["ETag"]},
+    )
+    assert moved.status_code == 422 and moved.json["errors"][0]["name"] == "target"
     mail = _add(api, org["id"], {"kind": "email", "target": "abh@hagen.example"}, admin)
     assert mail.status_code == 201 and mail.json["secrets"] == []
     assert _add(api, "no-such-org", {"kind": "email", "target": "a@b.de"}, admin).status_code == 404
     listed = api.client.get(f"/api/v1/organizations/{org['id']}/notification_channels", headers=admin).json
     assert listed["total_items"] == 2  # nothing of the refused ones was written
+
+
+def test_an_operator_allows_a_network_for_webhooks(api: Api) -> None:
+    """The demo's receiver on this machine, or a municipal network: only where the operator says so."""
+    from dataclasses import replace
+
+    from lotse_kit.webhook_targets import TargetPolicy
+
+    org = _org(api, "Jugendamt (Test)")
+    allowed = TargetPolicy.from_env({"LOTSE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8, 10.20.0.0/16"})
+    channels = api.container.channels
+    api.container.channels = replace(channels, targets=allowed)
+    try:
+        for target in ("http://127.0.0.1:8009/webhook", "https://10.20.3.4/lotse"):
+            assert _add(api, org["id"], {"kind": "webhook", "target": target}, api.admin()).status_code == 201
+        for target in ("https://10.21.0.1/", "https://169.254.169.254/", "https://[::1]/"):
+            assert _add(api, org["id"], {"kind": "webhook", "target": target}, api.admin()).status_code == 422
+    finally:
+        api.container.channels = channels
 
 
 def test_edits_need_the_current_etag_and_rotation_keeps_the_old_secret_for_a_while(api: Api) -> None:

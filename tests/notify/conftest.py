@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -39,7 +40,7 @@ from lotse_routing.settings import Settings as RoutingSettings
 from sqlalchemy import Engine, func, select, text
 from werkzeug.serving import make_server
 
-from tests.conftest import fresh_postgres_database, rabbitmq_tool
+from tests.conftest import LOOPBACK_WEBHOOKS, fresh_postgres_database, rabbitmq_tool
 from tests.routing.conftest import SECRET, Directory, directory  # noqa: F401 (the served directory fixture)
 from tests.routing.test_referrals_api import SENDER_ORG, WITTEN_JUGENDAMT, body
 
@@ -86,8 +87,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @contextmanager
-def serving_receiver() -> Iterator[Receiver]:
-    """A webhook receiver on a free local port while the block runs."""
+def serving_receiver(tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> Iterator[Receiver]:
+    """A webhook receiver on a free local port while the block runs (over TLS with ``tls``, its URL naming
+    ``host``)."""
     box = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -106,7 +108,9 @@ def serving_receiver() -> Iterator[Receiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    box.url = f"http://127.0.0.1:{server.server_port}/lotse"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    box.url = f"{'https' if tls else 'http'}://{host}:{server.server_port}/lotse"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -380,6 +384,7 @@ def scale(directory: Directory, rabbitmq_url: str, mailbox: Mailbox, tmp_path: P
             "LOTSE_AUTH_SECRET": SECRET,
             "LOTSE_VAR_DIR": str(tmp_path / "notify"),
             "LOTSE_NOTIFY_DATABASE_URL": notify_db,
+            **LOOPBACK_WEBHOOKS,
             "LOTSE_AMQP_URL": rabbitmq_url,
             "LOTSE_NOTIFY_QUEUE": queue,
             "LOTSE_NOTIFY_DIRECTORY_URL": directory.url,

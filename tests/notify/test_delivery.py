@@ -2,7 +2,9 @@
 and thin, retried with the same webhook-id, gone at 410, given up and re-driven, held by a lease, reported by
 events that keep to their contract."""
 
+import ipaddress
 import json
+import ssl
 import threading
 import time
 from collections.abc import Sequence
@@ -11,23 +13,43 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import trustme
 from lotse_contracts.webhooks import new_secret
 from lotse_kit.schema_errors import event_validator
+from lotse_kit.webhook_targets import TargetPolicy
 from lotse_notify.adapters.senders.email import SmtpSender
 from lotse_notify.adapters.senders.webhook import WebhookSender
 from lotse_notify.adapters.storage.sql_store import SqlNotifyStore
 from lotse_notify.adapters.storage.tables import delivery, endpoint_pause, gone_endpoint, outbox
 from lotse_notify.domain.channels import Channel, Kind
 from lotse_notify.domain.delivery import Retries, State
+from lotse_notify.domain.messages import Notice
 from lotse_notify.use_cases.deliveries import Deliveries
 from lotse_notify.use_cases.intake import Intake
 from sqlalchemy import Engine, select
 from standardwebhooks.webhooks import Webhook
 
+from tests.conftest import LOOPBACK_WEBHOOKS
 from tests.notify.conftest import JUGENDAMT, ChannelTable, Mailbox, Receiver, referral_event, serving_receiver
 
 SECRET = new_secret()
 QUICK = Retries(attempts=4, first=0.0, jitter=0.0)  # due again at once: the tests drive time by sweeping
+
+
+def notice_for(delivery_id: str) -> Notice:
+    return Notice(
+        delivery_id,
+        "e-1",
+        "referral.requested",
+        "r-1",
+        "SGB_VIII",
+        "05954036",
+        "requested",
+        None,
+        "recipient",
+        datetime.now(UTC),
+        "https://lotse.kreis.example/vermittlungen/r-1",
+    )
 
 
 class Clock:
@@ -54,7 +76,7 @@ def setup(
     store = SqlNotifyStore(engine)
     table = ChannelTable(channels)
     smtp = SmtpSender(mailbox.host, mailbox.port, "Lotse <lotse@kreis.example>") if mailbox else None
-    webhooks = WebhookSender(timeout=kw.pop("timeout", 5))
+    webhooks = WebhookSender(timeout=kw.pop("timeout", 5), targets=TargetPolicy.from_env(LOOPBACK_WEBHOOKS))
     senders: dict[Kind, Any] = {Kind.WEBHOOK: webhooks, Kind.EMAIL: smtp}
     link = "https://lotse.kreis.example/vermittlungen/{}".format
     intake = Intake(store, table, now=kw["now"]) if "now" in kw else Intake(store, table)
@@ -302,3 +324,34 @@ def test_deliveries_that_waited_for_a_probe_are_due_as_soon_as_it_answers(engine
         queue = Queue()
         assert deliveries.sweep(queue) == 1 and queue.sent == [waiter]  # the clock has not moved
         assert deliveries.attempt(waiter) is State.DELIVERED and slow.ids() == [prober, waiter]
+
+
+def test_a_webhook_goes_to_the_address_that_was_checked_not_to_a_name_resolved_again() -> None:
+    """DNS rebinding: the name is resolved once, checked, and the request goes to that address, with the
+    name as Host and, over TLS, as the name the certificate must carry."""
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.jugendamt.example").configure_cert(server_tls)
+    looked_up: list[str] = []
+
+    def resolve(host: str, port: int) -> list[Any]:
+        looked_up.append(host)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    policy = TargetPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),), resolve=resolve)
+    with ca.cert_pem.tempfile() as ca_file, serving_receiver(server_tls, "hooks.jugendamt.example") as receiver:
+        sender = WebhookSender(timeout=5, targets=policy, ca_certs=ca_file)
+        attempt = sender.send(hook(receiver), notice_for("d-1"))
+        assert attempt.ok, attempt
+        assert looked_up == ["hooks.jugendamt.example"]  # resolved by the policy, not by the system (no DNS here)
+        [received] = receiver.requests
+        assert received.headers["host"] == f"hooks.jugendamt.example:{receiver.url.split(':')[2].split('/')[0]}"
+        # a certificate for another name is refused, though the address is the same
+        other = WebhookSender(timeout=5, targets=policy, ca_certs=ca_file)
+        wrong = replace(hook(receiver), target=receiver.url.replace("hooks.jugendamt.example", "other.example"))
+        assert not other.send(wrong, notice_for("d-2")).ok
+        # the name now points inside: nothing is sent
+        inside = TargetPolicy(resolve=lambda host, port: [ipaddress.ip_address("10.0.0.7")])
+        refused = WebhookSender(timeout=5, targets=inside, ca_certs=ca_file).send(hook(receiver), notice_for("d-3"))
+        assert not refused.ok and refused.detail.startswith("Ziel nicht erlaubt") and not refused.unanswered
+        assert len(receiver.requests) == 1

@@ -24,6 +24,7 @@ from lotse_routing.settings import Settings as RoutingSettings
 from standardwebhooks.webhooks import Webhook
 from werkzeug.serving import make_server
 
+from tests.conftest import LOOPBACK_WEBHOOKS
 from tests.notify.conftest import Channels, Receiver, call, wait_for
 from tests.routing.conftest import SECRET, Directory
 from tests.routing.test_referrals_api import SENDER_ORG, WITTEN_JUGENDAMT, body
@@ -56,7 +57,7 @@ class Suite:
 
 @pytest.fixture
 def suite(directory: Directory, tmp_path: Path) -> Iterator[Suite]:
-    env = {"LOTSE_AUTH_SECRET": SECRET}
+    env = {"LOTSE_AUTH_SECRET": SECRET, **LOOPBACK_WEBHOOKS}
     routing = build_routing(
         RoutingSettings.from_env(
             {**env, "LOTSE_VAR_DIR": str(tmp_path / "routing"), "LOTSE_ROUTING_DIRECTORY_URL": directory.url}

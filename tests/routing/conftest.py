@@ -23,7 +23,7 @@ from lotse_routing.settings import Settings
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from tests.conftest import fresh_postgres_database
+from tests.conftest import LOOPBACK_WEBHOOKS, fresh_postgres_database
 
 SECRET = "routing-test-secret-" + "y" * 40
 ADMIN = TokenClaims("admin-1", Role.ADMIN, None, "Admin")
@@ -45,7 +45,7 @@ class Directory:
 def directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
     """The directory service with the demo data, served over real HTTP on a free port."""
     var = tmp_path_factory.mktemp("directory-var")
-    settings = DirectorySettings.from_env({"LOTSE_VAR_DIR": str(var), "LOTSE_AUTH_SECRET": SECRET})
+    settings = DirectorySettings.from_env({"LOTSE_VAR_DIR": str(var), "LOTSE_AUTH_SECRET": SECRET, **LOOPBACK_WEBHOOKS})
     container = build_directory(settings)
     container.migrate()
     container.exchange.import_json(ADMIN, demo_document(packaged_gazetteer()))

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.conftest import LOOPBACK_WEBHOOKS
 from tests.directory.test_cli_and_serve import _call, _cli, _free_port, env  # noqa: F401 (env is a fixture)
 
 ROUTING = str(Path(sys.executable).with_name("lotse-routing"))
@@ -31,6 +32,7 @@ def _wait(url: str) -> None:
 def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     ports = {"routing": _free_port(), "notify": _free_port(), "receiver": _free_port()}
     env = {**env, "LOTSE_ROUTING_PORT": str(ports["routing"]), "LOTSE_ROUTING_DIRECTORY_POLL_SECONDS": "0.5"}
+    env |= LOOPBACK_WEBHOOKS  # as `make run` sets it for the demo receiver
     env["LOTSE_ROUTING_DIRECTORY_URL"] = f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}"
     env |= {
         "LOTSE_ROUTING_NOTIFY_URL": f"http://127.0.0.1:{ports['notify']}",

@@ -141,7 +141,7 @@ def build(settings: Settings) -> Container:
         entries=entries,
         exchange=Exchange(store, gazetteer, documents_in_transaction=isinstance(search, SqliteSearch)),
         verification=Verification(store, entries, settings.stale_after_days),
-        channels=NotificationChannels(store),
+        channels=NotificationChannels(store, settings.webhook_targets),
         outbox=events,
         bus=bus,
         relay=relay,

@@ -2,11 +2,12 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lotse_kit.settings import var_dir
 from lotse_kit.tokens import AuthSettings
+from lotse_kit.webhook_targets import TargetPolicy
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Settings:
     celery_queue: str = "lotse.directory.jobs"
     amqp_url: str | None = None
     """RabbitMQ (scale mode): the directory's events go to ``lotse.events`` there; unset: in-process."""
+    webhook_targets: TargetPolicy = field(default_factory=TargetPolicy)
+    """Where organisations' webhooks may point (``LOTSE_WEBHOOK_ALLOWED_NETWORKS`` adds networks)."""
     demo_webhook_url: str = "http://127.0.0.1:8009/lotse"
     """Where the demo data's Jugendamt Witten wants webhooks (the demo receiver in deploy/demo)."""
 
@@ -66,5 +69,6 @@ class Settings:
             celery_broker_url=env.get(f"{p}CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"),
             celery_queue=env.get(f"{p}CELERY_QUEUE", "lotse.directory.jobs"),
             amqp_url=env.get(f"{p}AMQP_URL") or env.get("LOTSE_AMQP_URL") or None,
+            webhook_targets=TargetPolicy.from_env(env),
             demo_webhook_url=env.get(f"{p}DEMO_WEBHOOK_URL", "http://127.0.0.1:8009/lotse"),
         )

@@ -150,7 +150,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
     token = settings.auth.service_token(settings.service_token, SERVICE_SUBJECT, "Lotse notify")
     channels = CachedChannels(HttpChannels(settings.directory_url, token), settings.channels_cache_seconds)
     senders: dict[Kind, Sender] = {
-        Kind.WEBHOOK: WebhookSender(settings.webhook_timeout_seconds),
+        Kind.WEBHOOK: WebhookSender(settings.webhook_timeout_seconds, settings.webhook_targets),
         Kind.EMAIL: SmtpSender(
             settings.smtp_host,
             settings.smtp_port,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lotse_kit.settings import var_dir
 from lotse_kit.tokens import AuthSettings
+from lotse_kit.webhook_targets import TargetPolicy
 
 from lotse_notify.domain.delivery import Retries
 
@@ -37,6 +38,8 @@ class Settings:
     channels_cache_seconds: float = 60.0
     retries: Retries = field(default_factory=Retries)
     webhook_timeout_seconds: float = 10.0
+    webhook_targets: TargetPolicy = field(default_factory=TargetPolicy)
+    """Where webhooks may go, checked before every request (``LOTSE_WEBHOOK_ALLOWED_NETWORKS`` adds networks)."""
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -81,6 +84,7 @@ class Settings:
             channels_cache_seconds=float(env.get(f"{p}CHANNELS_CACHE_SECONDS", "60")),
             retries=retries,
             webhook_timeout_seconds=float(env.get(f"{p}WEBHOOK_TIMEOUT_SECONDS", "10")),
+            webhook_targets=TargetPolicy.from_env(env),
             smtp_host=env.get(f"{p}SMTP_HOST", "127.0.0.1"),
             smtp_port=int(env.get(f"{p}SMTP_PORT", "25")),
             smtp_user=env.get(f"{p}SMTP_USER") or None,

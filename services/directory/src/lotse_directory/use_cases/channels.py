@@ -6,18 +6,17 @@ services (role ``service``) see them, since a webhook's secret is among them. Ea
 revision and writes a ``directory.notification_channel.changed`` event (field names only, no values).
 """
 
-import ipaddress
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from lotse_contracts import Role, TokenClaims
 from lotse_contracts.webhooks import new_secret
 from lotse_kit.errors import Forbidden, NotFound, PreconditionFailed, invalid, parse_if_match
+from lotse_kit.webhook_targets import TargetPolicy, Unresolved, UnsafeTarget
 
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
 from lotse_directory.use_cases import access
@@ -30,29 +29,19 @@ MAX_ROTATION_HOURS = 7 * 24
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
-def check_target(kind: str, target: str) -> None:
-    """A webhook is an absolute ``https`` URL (``http`` only to this machine, for tests and the demo); an e-mail
-    address is one address."""
+def check_target(kind: str, target: str, policy: TargetPolicy) -> None:
+    """A webhook goes to a public https address (see :mod:`lotse_kit.webhook_targets`); a name that does not
+    resolve yet is kept, and checked again before every request. An e-mail address is one address."""
     if kind == "email":
         if len(target) > 254 or not _EMAIL.match(target):
             raise invalid("target", "is not an e-mail address")
         return
-    parts = urlsplit(target)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise invalid("target", "is not an absolute http(s) URL")
-    if parts.username or parts.password:
-        raise invalid("target", "must not hold a user name or password (the request is signed instead)")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise invalid("target", "must use https (http only to localhost)")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        policy.check(target)
+    except Unresolved:
+        pass
+    except UnsafeTarget as exc:
+        raise invalid("target", str(exc)) from None
 
 
 def active_secrets(secrets: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -63,6 +52,7 @@ def active_secrets(secrets: list[dict[str, Any]], now: datetime) -> list[dict[st
 @dataclass
 class NotificationChannels:
     store: DirectoryStore
+    targets: TargetPolicy = field(default_factory=TargetPolicy)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def of(self, claims: TokenClaims, organization_id: str) -> list[Row]:
@@ -78,7 +68,7 @@ class NotificationChannels:
 
     def create(self, claims: TokenClaims, organization_id: str, body: Mapping[str, Any]) -> Row:
         kind, target = str(body["kind"]), str(body["target"])
-        check_target(kind, target)
+        check_target(kind, target, self.targets)
         with self.store.transaction() as session:
             if session.get("organization", organization_id) is None:
                 raise NotFound("organization", organization_id)
@@ -105,7 +95,7 @@ class NotificationChannels:
             current = self._maintainable(session, claims, ident, expected)
             changes = {k: v for k, v in patch.items() if k in EDITABLE and current.get(k) != v}
             if "target" in changes:
-                check_target(current["kind"], str(changes["target"]))
+                check_target(current["kind"], str(changes["target"]), self.targets)
             if "enabled" in changes and changes["enabled"] is None:
                 raise invalid("enabled", "must be true or false")
             return self._write(session, claims, current, changes)
