@@ -344,7 +344,7 @@ def test_client_data_is_encrypted_at_rest_and_every_access_is_audited_for_admins
             .where(audit.c.referral_id == ident)
             .order_by(audit.c.seq)
         ).all()
-    for secret in ("Amina", "Samira", "2009-04-01", "12345", "Sprachmittlung"):
+    for secret in ("Amina", "Samira", "2009-04-01", "12345", "Sprachmittlung", "Hilfen zur Erziehung"):
         assert secret not in stored, secret
     assert [tuple(t) for t in trail] == [
         ("cm-1", "create", True),
@@ -366,6 +366,30 @@ def test_client_data_is_encrypted_at_rest_and_every_access_is_audited_for_admins
     assert api.get("/referrals/nope/audit", admin).json["errors"][0]["name"] == "referral_id"
 
 
+def test_a_topic_stored_in_the_clear_before_is_sealed_by_the_sweep(api: Api) -> None:
+    walk = Walk(api)
+    assert api.get(f"/referrals/{walk.create()['id']}", walk.sender).json["topic"] == "Hilfen zur Erziehung"
+    made = body(walk.witten)
+    del made["topic"]
+    ident = api.post("/referrals", made, walk.sender).json["id"]
+    with api.container.engine.begin() as conn:  # as a referral written before topics were sealed
+        conn.execute(text("UPDATE referral SET topic = 'Kita-Platz für Amina' WHERE id = :id"), {"id": ident})
+    assert api.get(f"/referrals/{ident}", walk.sender).json["topic"] == "Kita-Platz für Amina"
+    api.container.referrals.erase_expired()
+    with api.container.engine.connect() as conn:
+        assert conn.execute(text("SELECT topic FROM referral WHERE id = :id"), {"id": ident}).scalar_one() is None
+    seen = api.get(f"/referrals/{ident}", walk.sender).json
+    assert seen["topic"] == "Kita-Platz für Amina" and seen["client"] == CLIENT
+
+
+def test_a_birth_date_in_the_future_or_before_1900_is_refused(api: Api) -> None:
+    walk = Walk(api)
+    for born in ("2999-01-01", "1899-12-31"):
+        refused = api.post("/referrals", body(walk.witten, client={**CLIENT, "birth_date": born}), walk.sender)
+        assert refused.status_code == 422 and refused.json["errors"][0]["name"] == "client.birth_date", born
+    assert walk.count(referral) == 0
+
+
 def test_coordinators_see_figures_and_no_personal_data(api: Api) -> None:
     walk = Walk(api)
     first = walk.create()["id"]
@@ -374,11 +398,24 @@ def test_coordinators_see_figures_and_no_personal_data(api: Api) -> None:
     walk.act(second, "decline", walk.recipient, reason_code="unterlagen_fehlen")
     figures = api.get("/figures", walk.coordinator)
     assert figures.status_code == 200, figures.json
-    counts = {(c["status"], c["decline_reason"]): c["count"] for c in figures.json["counts"]}
-    assert counts == {("accepted", None): 1, ("declined", "unterlagen_fehlen"): 1}
+    # fewer than 5 in a cell: not shown (a 1 for a Gemeinde, a status and a reason can name a family)
+    counts = {(c["status"], c["decline_reason"]): (c["count"], c["suppressed"]) for c in figures.json["counts"]}
+    assert counts == {("accepted", None): (None, True), ("declined", "unterlagen_fehlen"): (None, True)}
+    assert figures.json["min_cell"] == 5
+    assert figures.json["median_hours"]["SGB_VIII"] == {
+        "to_acknowledged": None,
+        "to_accepted": None,
+        "referrals": None,
+        "suppressed": True,
+    }
+    for _ in range(4):
+        walk.act(walk.create()["id"], "accept", walk.recipient)
+    figures = api.get("/figures", walk.coordinator)
+    counts = {(c["status"], c["decline_reason"]): (c["count"], c["suppressed"]) for c in figures.json["counts"]}
+    assert counts == {("accepted", None): (5, False), ("declined", "unterlagen_fehlen"): (None, True)}
     assert {c["region_key"] for c in figures.json["counts"]} == {"05954036"}
     median = figures.json["median_hours"]["SGB_VIII"]
-    assert median["referrals"] == 2 and median["to_acknowledged"] is not None and median["to_accepted"] is not None
+    assert median["referrals"] == 6 and median["to_acknowledged"] is not None and median["to_accepted"] is not None
     as_text = json.dumps(figures.json, ensure_ascii=False)
     assert first not in as_text and "Amina" not in as_text and SENDER_ORG not in as_text
     assert api.get("/figures", walk.sender).status_code == 403

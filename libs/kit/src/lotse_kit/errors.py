@@ -1,5 +1,6 @@
 """Errors a use case reports; the entry points turn them into answers (HTTP problem+json, CLI)."""
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -83,9 +84,7 @@ def parse_if_match(header: str | None) -> int | None:
     value = header.strip()
     if value == "*":
         return None
-    if value.startswith("W/") or not (value.startswith('"') and value.endswith('"')):
+    match = re.fullmatch(r'"(\d{1,18})"', value)  # exactly an ETag Lotse gives: a quoted revision
+    if match is None:
         raise PreconditionFailed(current_etag=None)
-    try:
-        return int(value.strip('"'))
-    except ValueError:
-        raise PreconditionFailed(current_etag=None) from None
+    return int(match.group(1))

@@ -6,6 +6,7 @@ parameters and responses. The same declaration validates the request and feeds
 """
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import swagger_ui_bundle
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_from_directory
 from jsonschema import Draft202012Validator
 
+from lotse_kit.input_text import MAX_DEPTH, TooDeep, clean_json, clean_text, text_problem
 from lotse_kit.problems import FieldError, Problem, bad_request, validation_problem
 from lotse_kit.schema_errors import make_validator, schema_errors
 
@@ -270,6 +272,15 @@ def json_body(schema: str | None = None) -> Any:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise bad_request("body", f"is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise bad_request("body", f"nests deeper than {MAX_DEPTH} levels") from None
+    problems: list[FieldError] = []
+    try:
+        value = clean_json(value, lambda name, reason: problems.append(FieldError(name, reason)))
+    except TooDeep as exc:
+        raise bad_request("body", str(exc)) from None
+    if problems:
+        raise validation_problem(problems)
     if schema is not None:
         doc: ApiDoc = current_app.extensions["lotse.apidoc"]
         errors = doc.validate(schema, value)
@@ -301,14 +312,24 @@ def query_args(params: Sequence[Param]) -> dict[str, Any]:
     return parsed
 
 
+_INT64 = 2**63 - 1
+
+
 def _coerce(name: str, schema: Mapping[str, Any], raw: str) -> Any:
     kind = schema.get("type", "string")
-    value: Any = raw
+    why = text_problem(raw)
+    if why:
+        raise bad_request(name, why)
+    value: Any = clean_text(raw)
     try:
         if kind == "integer":
             value = int(raw)
+            if not -_INT64 <= value <= _INT64:  # what a database column holds
+                raise bad_request(name, f"must lie between {-_INT64} and {_INT64}")
         elif kind == "number":
             value = float(raw)
+            if not math.isfinite(value):
+                raise bad_request(name, "must be a finite number")
         elif kind == "boolean":
             if raw.lower() not in ("true", "false", "1", "0"):
                 raise ValueError(raw)

@@ -21,6 +21,7 @@ from typing import IO, Any
 from lotse_contracts import Role, TokenClaims
 from lotse_kit.alongside import alongside
 from lotse_kit.errors import Forbidden, Invalid, TooLarge
+from lotse_kit.input_text import clean_text, text_problem
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
@@ -91,7 +92,7 @@ class _Flattener:
         if not isinstance(ident, str) or not ident:
             self.errors.append(Violation(f"{path}.id", "is required"))
             return
-        row: Row = {k: v for k, v in obj.items() if k in names}
+        row: Row = {k: clean_text(v) if isinstance(v, str) else v for k, v in obj.items() if k in names}
         for key, value in link.items():
             if key in names and row.get(key) is None:
                 row[key] = value
@@ -262,7 +263,7 @@ def _cells(record: Any) -> dict[str, str]:
 
 # -- CSV data package --------------------------------------------------------------------
 def _parse_cell(f: FieldSpec, raw: str) -> Any:
-    if raw == "":
+    if raw.strip() == "":  # a cell of spaces is an empty one
         return None
     if f.type == "number":
         try:
@@ -277,8 +278,11 @@ def _parse_cell(f: FieldSpec, raw: str) -> Any:
             raise ValueError("must be true or false")
         return raw.lower() == "true"
     if f.type == "array":
-        return [part.strip() for part in raw.split(",") if part.strip()]
-    return raw
+        return [clean_text(part.strip()) for part in raw.split(",") if part.strip()]
+    why = text_problem(raw)
+    if why:
+        raise ValueError(why)
+    return clean_text(raw)
 
 
 def _format_cell(f: FieldSpec, value: Any) -> str:

@@ -69,6 +69,10 @@ class ReferralSession(Protocol):
 
     def referrals_of_consent(self, consent_id: str) -> list[Row]: ...
 
+    def plain_topics(self, limit: int) -> list[tuple[str, str, str | None]]: ...
+
+    def seal_topic(self, referral_id: str, sealed: str, key_id: str) -> None: ...
+
     def page(
         self, where: Mapping[str, Any], page: int, per_page: int, hidden_statuses: Sequence[str] = ()
     ) -> tuple[list[Row], int]:

@@ -139,6 +139,7 @@ class Referrals:
             raise Forbidden("only case managers of an organisation create referrals")
         if new.consent is None:
             raise invalid("consent", "is required: a referral needs the client's documented consent (SGB X § 67b)")
+        _check_birth_date(new.client.birth_date, self.now())
         answer = self.responsibility.ask(new.question)
         chosen = _chosen(answer, new.recipient_organization_id)
         needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
@@ -158,7 +159,7 @@ class Referrals:
             "postal_code": chosen.match.place.postal_code,
             "place_name": chosen.match.place.name,
             "residence_of": new.question.residence_of.value,
-            "topic": new.question.topic,
+            "topic": None,  # free text that could name the client: sealed with the client's data
             "language": new.question.language,
             "urgency": new.urgency.value,
             "status": S.DRAFT.value,
@@ -168,7 +169,9 @@ class Referrals:
             "recipient_name": chosen.authority.name if chosen.authority else recipient,
             "decision": decision,
             "explanation": decision["explanation"],
-            "sealed": self.sealer.seal({"client": new.client.given(), "reason": new.reason}),
+            "sealed": self.sealer.seal(
+                {"client": new.client.given(), "reason": new.reason, "topic": new.question.topic}
+            ),
             "sealed_with": self.sealer.current,
             "revision": 1,
             "created_at": now,
@@ -553,9 +556,14 @@ class Referrals:
 
     def erase_expired(self, limit: int = 500) -> int:
         """Erase the client data of up to ``limit`` referrals closed more than ``retention_days`` ago;
-        return how many (0: none is due)."""
+        return how many (0: none is due). Topics stored in the clear before they were sealed are sealed on
+        the way."""
         now = self.now()
         with self.store.transaction() as session:
+            for referral_id, topic, sealed in session.plain_topics(limit):
+                held = self.sealer.open(sealed) if sealed else {}
+                assert isinstance(held, dict)
+                session.seal_topic(referral_id, self.sealer.seal({**held, "topic": topic}), self.sealer.current)
             due = session.expired(now - timedelta(days=self.retention_days), limit)
             if due:
                 session.erase(due, now)
@@ -613,7 +621,7 @@ class Referrals:
             "legal_domain": row["legal_domain"],
             "region_key": row["region_key"],
             "place_name": row["place_name"],
-            "topic": row["topic"],
+            "topic": self._opened(row["sealed"]).get("topic") or row["topic"],  # the column: rows from before
             "urgency": row["urgency"],
             "sender_organization_id": row["sender_organization_id"],
             "recipient_organization_id": row["recipient_organization_id"],
@@ -749,6 +757,15 @@ def _side(actor: TokenClaims, row: dict[str, Any], action: Action | None = None)
     if actor.role is Role.AGENCY and actor.organization_id and recipient == actor.organization_id:
         return Side.RECIPIENT
     return None
+
+
+def _check_birth_date(born: date | None, now: datetime) -> None:
+    if born is None:
+        return
+    if born > now.astimezone(BERLIN).date():
+        raise invalid("client.birth_date", "lies in the future")
+    if born < date(1900, 1, 1):
+        raise invalid("client.birth_date", "lies before 1900")
 
 
 def _chosen(answer: Answer, wanted: str | None) -> Candidate:

@@ -8,6 +8,7 @@ find the same documents for the same words.
 """
 
 import re
+import unicodedata
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -84,7 +85,8 @@ def light_stem(word: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Words of ``text``, lowercased."""
+    """Words of ``text`` (composed: "ü" written as u and a combining diaeresis is "ü"), lowercased."""
+    text = unicodedata.normalize("NFC", text)
     return [t.replace("İ", "i").lower() for t in _TOKEN.findall(text) if t.strip("_")]
 
 

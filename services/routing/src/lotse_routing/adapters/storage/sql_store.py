@@ -154,10 +154,22 @@ class SqlReferralSession:
         )
         return list(self.connection.execute(query).scalars())
 
+    def plain_topics(self, limit: int) -> list[tuple[str, str, str | None]]:
+        """Referrals whose topic was stored in the clear (before topics were sealed): id, topic, sealed."""
+        r = referral.c
+        query = select(r.id, r.topic, r.sealed).where(r.topic.is_not(None), r.erased_at.is_(None)).limit(limit)
+        return [(str(i), str(t), s) for i, t, s in self.connection.execute(query)]
+
+    def seal_topic(self, referral_id: str, sealed: str, key_id: str) -> None:
+        values = {"topic": None, "sealed": sealed, "sealed_with": key_id}
+        self.connection.execute(update(referral).where(referral.c.id == referral_id).values(**values))
+
     def erase(self, referral_ids: Sequence[str], at: datetime) -> None:
         ids = list(referral_ids)
         self.connection.execute(
-            update(referral).where(referral.c.id.in_(ids)).values(sealed=None, sealed_with=None, erased_at=at)
+            update(referral)
+            .where(referral.c.id.in_(ids))
+            .values(sealed=None, sealed_with=None, topic=None, erased_at=at)
         )
         self.connection.execute(
             update(history).where(history.c.referral_id.in_(ids)).values(sealed=None, sealed_with=None)
