@@ -81,6 +81,23 @@ def test_served_directory_answers_and_relays_its_events(env: dict[str, str], tmp
             time.sleep(0.1)
         assert database.execute("SELECT count(*), count(published_at) FROM lotse_outbox").fetchone() == (1, 1)
         database.close()
+        # what gunicorn answers before the app sees the request is problem+json too, naming what was wrong
+        port = int(env["LOTSE_DIRECTORY_PORT"])
+        for request, status, field in [
+            (f"GET /{'x' * 5000} HTTP/1.1\r\nHost: a\r\n\r\n".encode(), 414, "url"),
+            (f"GET / HTTP/1.1\r\nHost: a\r\nX-Big: {'y' * 9000}\r\n\r\n".encode(), 431, "headers"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX-Bad\x01: 1\r\n\r\n", 400, "request"),
+        ]:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                raw.sendall(request)
+                answer = b""
+                while chunk := raw.recv(65536):
+                    answer += chunk
+            head, _, payload = answer.partition(b"\r\n\r\n")
+            assert head.startswith(f"HTTP/1.1 {status} ".encode()), head
+            assert b"Content-Type: application/problem+json" in head, head
+            problem = json.loads(payload)
+            assert problem["status"] == status and problem["errors"][0]["name"] == field, problem
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=10)

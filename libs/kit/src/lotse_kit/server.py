@@ -8,10 +8,12 @@ starts its own background threads (outbox relay, timers) once it runs (``started
 import ctypes
 import ctypes.util
 import gc
+import json
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
 _M_ARENA_MAX = -8
@@ -26,6 +28,29 @@ def fewer_malloc_arenas(arenas: int = 2) -> None:
         mallopt = getattr(ctypes.CDLL(name), "mallopt", None)
         if mallopt is not None:
             mallopt(_M_ARENA_MAX, arenas)
+
+
+_FIELD_OF_STATUS = {414: "url", 431: "headers", 417: "Expect", 501: "Transfer-Encoding"}
+
+
+def _write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """What gunicorn answers itself (a request line too long, headers too large or broken, before any app
+    sees the request): RFC 9457 problem+json like every other answer of the services, not an HTML page."""
+    problem = {
+        "type": "about:blank",
+        "title": reason,
+        "status": status_int,
+        "detail": mesg or reason,
+        "errors": [{"name": _FIELD_OF_STATUS.get(status_int, "request"), "reason": mesg or reason}]
+        if status_int < 500
+        else [],
+    }
+    body = json.dumps(problem).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
 class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -68,6 +93,8 @@ class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
         }
         for key, value in options.items():
             self.cfg.set(key, value)
+        # gunicorn writes its own error pages through this one function (gunicorn.workers.base.handle_error)
+        gunicorn_util.write_error = _write_problem
 
     def load(self) -> Flask:
         """Called in each worker process: its own connections, caches and threads."""
