@@ -8,7 +8,7 @@ from typing import Any
 from lotse_contracts import Role
 from lotse_contracts.webhooks import secret_bytes
 from lotse_directory.adapters.storage.tables import outbox
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.directory.conftest import Api
 
@@ -177,3 +177,26 @@ def test_changes_are_events_without_values_and_an_organisation_takes_its_channel
     assert all(e["data"]["organization_ids"] == [org["id"]] for e in events)
     assert not any("jc-hagen" in p or "whsec_" in p for p in payloads)
     assert api.client.get(f"/api/v1/notification_channels/{channel['id']}", headers=admin).status_code == 404
+
+
+def test_webhook_secrets_are_sealed_at_rest_and_old_plain_ones_sealed_at_upgrade(api: Api) -> None:
+    org = _org(api, "Jobcenter Hagen (Test)")
+    made = _add(api, org["id"], {"kind": "webhook", "target": "https://jc-hagen.example/h"}, api.admin()).json
+    secret = made["secrets"][0]["secret"]
+    with api.container.engine.connect() as conn:
+        stored = " ".join(str(v) for row in conn.execute(text("SELECT * FROM lotse_notification_channel")) for v in row)
+    assert secret not in stored and secret.removeprefix("whsec_") not in stored
+    # a channel written before secrets were sealed: still read, and sealed by `db upgrade`
+    with api.container.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE lotse_notification_channel SET secrets = :s WHERE id = :id"),
+            {"s": json.dumps([{"secret": "whsec_plain-from-before", "expires_at": None}]), "id": made["id"]},
+        )
+    read = api.client.get(f"/api/v1/notification_channels/{made['id']}", headers=api.admin()).json
+    assert read["secrets"][0]["secret"] == "whsec_plain-from-before"
+    api.container.migrate()
+    with api.container.engine.connect() as conn:
+        raw = conn.execute(text("SELECT secrets FROM lotse_notification_channel")).scalar_one()
+    assert "plain-from-before" not in str(raw)
+    read = api.client.get(f"/api/v1/notification_channels/{made['id']}", headers=api.admin()).json
+    assert read["secrets"][0]["secret"] == "whsec_plain-from-before"

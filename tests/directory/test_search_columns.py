@@ -99,7 +99,7 @@ def test_a_started_miss_log_writes_in_batches_and_keeps_what_it_could_not_write(
     container.migrate()
     store = container.store
     assert isinstance(store, SqlDirectoryStore)
-    log = MissLog(store, interval=3600)  # the thread never comes round by itself here
+    log = MissLog(store, b"k" * 32, interval=3600)  # the thread never comes round by itself here
     hour = datetime(2026, 11, 21, 10, tzinfo=UTC)
 
     def written() -> int:
@@ -123,3 +123,20 @@ def test_a_started_miss_log_writes_in_batches_and_keeps_what_it_could_not_write(
     store.transaction = broken  # type: ignore[method-assign]
     log.stop()  # writes what is left
     assert written() == 4
+
+
+def test_searches_kept_before_words_were_withheld_keep_only_frequent_words(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    container = build(Settings.from_env({"LOTSE_VAR_DIR": str(tmp_path), "LOTSE_AUTH_SECRET": "s" * 48}))
+    container.migrate()
+    with container.engine.begin() as conn:
+        for terms in ["amina beispiel", "kita", "kita", "kita", ""]:
+            conn.execute(
+                text("INSERT INTO lotse_search_miss (hour, terms, filters) VALUES (:h, :t, '{}')"),
+                {"h": datetime(2026, 11, 21, 10, tzinfo=UTC), "t": terms},
+            )
+    container.migrate()  # as `db upgrade` does
+    with container.store.transaction() as session:
+        found = {(m["terms"], m["count"]) for m in session.search_misses(None)}
+    assert found == {("kita", 3), ("", 1), (None, 1)}

@@ -14,6 +14,7 @@ import pytest
 from lotse_contracts import Role
 from lotse_directory import create_app
 from lotse_directory.use_cases.search_documents import build_documents
+from sqlalchemy import text as sql_text
 
 from tests.directory.conftest import Api, ScaleSearch
 
@@ -254,13 +255,23 @@ def test_pagination_is_stable_and_bounded(search_api: SearchApi, data: dict[str,
 
 def test_searches_that_find_nothing_are_counted_anonymously(search_api: SearchApi, data: dict[str, Any]) -> None:
     api = search_api
-    _search(api, q="Hebamme Türkisch", near="58452", language="tr")
-    _search(api, q="hebamme türkisch", near="58452", language="tr")
     coordinator = api.token(Role.COORDINATOR, "org")
+    _search(api, q="Amina Beispiel", near="58452")  # a client's name, typed once or twice: not kept in the clear
+    _search(api, q="amina beispiel", near="58452")
+    for _ in range(2):
+        _search(api, q="Hebamme Türkisch", near="58452", language="tr")
     misses = api.client.get("/api/v1/search/misses", headers=coordinator).json
-    assert misses[0]["terms"] == "hebamme türkisch" and misses[0]["count"] == 2
+    assert misses == [{"terms": None, "region_key": None, "count": 4, "last": misses[0]["last"]}]
+    with api.container.engine.connect() as conn:
+        stored = " ".join(str(v) for row in conn.execute(sql_text("SELECT * FROM lotse_search_miss")) for v in row)
+    assert "amina" not in stored.lower() and "hebamme" not in stored.lower()
+    _search(api, q="hebamme türkisch", near="58452", language="tr")  # the third time: the words are kept
+    misses = api.client.get("/api/v1/search/misses", headers=coordinator).json
+    assert misses[0]["terms"] == "hebamme türkisch" and misses[0]["count"] == 3
     assert misses[0]["region_key"] == "05954036"
-    _search(api, q="Hebamme", lat=WITTEN[0], lon=WITTEN[1])  # coordinates: the Gemeinde is looked up on a miss
+    assert misses[-1]["terms"] is None and misses[-1]["count"] == 2
+    for _ in range(3):
+        _search(api, q="Hebamme", lat=WITTEN[0], lon=WITTEN[1])  # coordinates: the Gemeinde is looked up on a miss
     by_terms = {m["terms"]: m for m in api.client.get("/api/v1/search/misses", headers=coordinator).json}
     assert by_terms["hebamme"]["region_key"] == "05954036"
     assert api.client.get("/api/v1/search/misses", headers=api.token(Role.CASE_MANAGER, "org")).status_code == 403

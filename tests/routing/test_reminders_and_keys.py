@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from lotse_kit.schema_errors import event_validator
-from lotse_routing.adapters.sealing import key_id
+from lotse_kit.sealing import key_id
 from lotse_routing.adapters.storage.tables import audit, consent, history, outbox, referral
 from lotse_routing.bootstrap import build, nrw_holiday
 from lotse_routing.domain.working_days import BERLIN, add_working_days

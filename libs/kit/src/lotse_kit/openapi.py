@@ -253,7 +253,12 @@ def register_health(bp: Blueprint, doc: ApiDoc) -> None:
     def health() -> Response:
         return jsonify({"status": "ok"})
 
-    doc.route(bp, "/health", "GET", "Liveness", tags=["meta"], secured=False)(health)
+    schema = doc.add_schema(
+        "health", {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}
+    )
+    doc.route(bp, "/health", "GET", "Liveness", tags=["meta"], secured=False, responses={200: ("Alive", schema)})(
+        health
+    )
 
 
 # -- request parsing -----------------------------------------------------------------

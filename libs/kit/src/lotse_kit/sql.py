@@ -72,6 +72,16 @@ IDLE_BEFORE_PING = 1.0
 """Seconds a pooled PostgreSQL connection may have been idle before its checkout asks the server first."""
 
 
+def _private_file(path: Path) -> None:
+    """The database file (and the var folder it is in, made on first use) readable by its owner only: it
+    holds organisations' internal entries and sealed client data; SQLite's -wal and -shm files take the
+    database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # one made before, by an older version
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout for concurrent use.
 
@@ -84,7 +94,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         if engine.url.database and engine.url.database != ":memory:":
-            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)  # the var folder, on first use
+            _private_file(Path(engine.url.database))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
+from lotse_kit.sealing import FernetSealer
 from lotse_kit.sql import is_current, make_engine, upgrade
 from lotse_kit.tokens import TokenVerifier
 from sqlalchemy import Engine
@@ -59,6 +60,8 @@ class Container:
 
     def migrate(self) -> None:
         upgrade("lotse_directory", self.engine)
+        self.channels.seal_stored_secrets()  # those stored in the clear before secrets were sealed
+        self.search_use_case.miss_log.hide_rare()  # the words of searches kept before they were withheld
 
     def schema_current(self) -> bool:
         return is_current("lotse_directory", self.engine)
@@ -141,12 +144,14 @@ def build(settings: Settings) -> Container:
         entries=entries,
         exchange=Exchange(store, gazetteer, documents_in_transaction=isinstance(search, SqliteSearch)),
         verification=Verification(store, entries, settings.stale_after_days),
-        channels=NotificationChannels(store, settings.webhook_targets),
+        channels=NotificationChannels(
+            store, FernetSealer(settings.keys(), "LOTSE_DIRECTORY_DATA_KEYS"), settings.webhook_targets
+        ),
         outbox=events,
         bus=bus,
         relay=relay,
         search=search,
-        search_use_case=Search(store, search, gazetteer, settings.stale_after_days),
+        search_use_case=Search(store, search, gazetteer, settings.stale_after_days, settings.miss_key()),
         search_index=search_index,
         indexer=indexer,
         jobs=jobs,

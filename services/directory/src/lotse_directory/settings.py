@@ -1,11 +1,13 @@
 """Settings of the directory service, read from the environment (prefix ``LOTSE_DIRECTORY_``)."""
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lotse_kit.settings import var_dir
+from cryptography.fernet import Fernet
+from lotse_kit.settings import kept_secret, var_dir
 from lotse_kit.tokens import AuthSettings
 from lotse_kit.webhook_targets import TargetPolicy
 
@@ -39,6 +41,9 @@ class Settings:
     """RabbitMQ (scale mode): the directory's events go to ``lotse.events`` there; unset: in-process."""
     webhook_targets: TargetPolicy = field(default_factory=TargetPolicy)
     """Where organisations' webhooks may point (``LOTSE_WEBHOOK_ALLOWED_NETWORKS`` adds networks)."""
+    data_keys: tuple[str, ...] = ()
+    """Fernet keys that seal webhook secrets at rest, newest first (``LOTSE_DIRECTORY_DATA_KEYS``); unset: one
+    made once in ``var/directory-data-key``. Scale mode: set it, the same for every directory process."""
     demo_webhook_url: str = "http://127.0.0.1:8009/lotse"
     """Where the demo data's Jugendamt Witten wants webhooks (the demo receiver in deploy/demo)."""
 
@@ -70,5 +75,16 @@ class Settings:
             celery_queue=env.get(f"{p}CELERY_QUEUE", "lotse.directory.jobs"),
             amqp_url=env.get(f"{p}AMQP_URL") or env.get("LOTSE_AMQP_URL") or None,
             webhook_targets=TargetPolicy.from_env(env),
+            data_keys=tuple(k.strip() for k in env.get(f"{p}DATA_KEYS", "").split(",") if k.strip()),
             demo_webhook_url=env.get(f"{p}DEMO_WEBHOOK_URL", "http://127.0.0.1:8009/lotse"),
         )
+
+    def keys(self) -> tuple[str, ...]:
+        """The data keys, newest first (the first seals, every one opens)."""
+        if self.data_keys:
+            return self.data_keys
+        return (kept_secret(self.var_dir / "directory-data-key", lambda: Fernet.generate_key().decode()),)
+
+    def miss_key(self) -> bytes:
+        """The key of the hash that stands for a rare search's words (derived from the newest data key)."""
+        return hashlib.sha256(b"lotse-search-miss:" + self.keys()[0].encode()).digest()

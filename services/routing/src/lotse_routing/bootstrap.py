@@ -11,12 +11,12 @@ from lotse_contracts.events import DEAD_LETTERS
 from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
+from lotse_kit.sealing import FernetSealer
 from lotse_kit.sql import is_current, make_engine, upgrade
 from lotse_kit.tokens import TokenVerifier
 from sqlalchemy import Engine
 
 from lotse_routing.adapters.directory_client import CachedDirectory, HttpDirectory
-from lotse_routing.adapters.sealing import FernetSealer
 from lotse_routing.adapters.storage.sql_store import SqlReferralSession, SqlReferralStore
 from lotse_routing.adapters.storage.tables import feed_cursor, outbox
 from lotse_routing.settings import Settings

@@ -1,6 +1,6 @@
 """The directory's storage port: what use cases need from a store (the gazetteer is static data)."""
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -92,13 +92,24 @@ class StoreSession(RowReader, Protocol):
         """The index now holds these offers at these versions (a newer version stays due)."""
         ...
 
-    def add_search_miss(self, hour: datetime, terms: str, filters: Mapping[str, Any], region_key: str | None) -> None:
-        """Count a search that found nothing (anonymous)."""
+    def add_search_miss(
+        self,
+        hour: datetime,
+        terms: str,
+        terms_hash: str,
+        filters: Mapping[str, Any],
+        region_key: str | None,
+        reveal_at: int,
+    ) -> None:
+        """Count a search that found nothing (anonymous); its words kept only once searched ``reveal_at`` times."""
         ...
 
     def search_misses(self, since: datetime | None) -> list[Row]:
-        """Searches that found nothing, counted by words and region, most frequent first."""
+        """Searches that found nothing, counted by words and region, most frequent first; those whose words
+        are not kept, as one count with ``terms`` None."""
         ...
+
+    def hash_search_misses(self, terms_hash: Callable[[str], str], reveal_at: int) -> None: ...
 
     def maintainable_by(self, maintainer_organization_id: str) -> set[str]:
         """Organisations whose entries maintainers of this organisation may edit."""
@@ -111,6 +122,8 @@ class StoreSession(RowReader, Protocol):
     def channels(self, organization_id: str) -> list[Row]:
         """An organisation's notification channels (each with its ``revision``), oldest first."""
         ...
+
+    def all_channels(self) -> list[Row]: ...
 
     def get_channel(self, ident: str) -> Row | None: ...
 

@@ -16,6 +16,7 @@ from typing import Any
 from lotse_contracts import Role, TokenClaims
 from lotse_contracts.webhooks import new_secret
 from lotse_kit.errors import Forbidden, NotFound, PreconditionFailed, invalid, parse_if_match
+from lotse_kit.sealing import Sealer
 from lotse_kit.webhook_targets import TargetPolicy, Unresolved, UnsafeTarget
 
 from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
@@ -51,7 +52,11 @@ def active_secrets(secrets: list[dict[str, Any]], now: datetime) -> list[dict[st
 
 @dataclass
 class NotificationChannels:
+    """A webhook's secrets are stored sealed (:mod:`lotse_kit.sealing`): whoever reads the database does not
+    get what signs requests to the organisations' systems."""
+
     store: DirectoryStore
+    sealer: Sealer
     targets: TargetPolicy = field(default_factory=TargetPolicy)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
@@ -60,7 +65,7 @@ class NotificationChannels:
             if session.get("organization", organization_id) is None:
                 raise NotFound("organization", organization_id)
             self._require_reader(session, claims, organization_id)
-            return [self._shown(row) for row in session.channels(organization_id)]
+            return [self._shown(self._opened(row)) for row in session.channels(organization_id)]
 
     def get(self, claims: TokenClaims, ident: str) -> Row:
         with self.store.transaction() as session:
@@ -74,7 +79,7 @@ class NotificationChannels:
                 raise NotFound("organization", organization_id)
             access.require_maintainer(session, claims, ENTITY, {organization_id})
             ident = str(uuid.uuid4())
-            row = {
+            row: Row = {
                 "id": ident,
                 "organization_id": organization_id,
                 "kind": kind,
@@ -84,7 +89,7 @@ class NotificationChannels:
                 "description": body.get("description"),
                 "updated_by": claims.subject,
             }
-            session.add_channel(row)
+            session.add_channel({**row, "secrets": self._sealed(row["secrets"])})
             fields = ["kind", "target", "enabled", *(["secrets"] if row["secrets"] else [])]
             add_change_event(session, ENTITY, ident, "create", fields, {organization_id}, 1)
             return self._shown({**row, "revision": 1})
@@ -132,7 +137,8 @@ class NotificationChannels:
         if not changes:
             return self._shown(current)
         revision = int(current["revision"])
-        if not session.update_channel(current["id"], {**changes, "updated_by": claims.subject}, revision):
+        stored = {**changes, "secrets": self._sealed(changes["secrets"])} if "secrets" in changes else changes
+        if not session.update_channel(current["id"], {**stored, "updated_by": claims.subject}, revision):
             raise PreconditionFailed(current_etag=None)
         org = {current["organization_id"]}
         add_change_event(session, ENTITY, current["id"], "update", sorted(changes), org, revision + 1)
@@ -144,7 +150,8 @@ class NotificationChannels:
         raise Forbidden("only the organisation's maintainers see its notification channels")
 
     def _readable(self, session: StoreSession, claims: TokenClaims, ident: str) -> Row:
-        row = session.get_channel(ident)
+        found = session.get_channel(ident)
+        row = self._opened(found) if found else None
         # someone else's channel is not found: its id says nothing about whether it exists
         if row is None or not (
             claims.role is Role.SERVICE or access.can_maintain(session, claims, {row["organization_id"]})
@@ -161,6 +168,26 @@ class NotificationChannels:
 
     def _shown(self, row: Row) -> Row:
         return {**row, "secrets": active_secrets(row["secrets"], self.now())}
+
+    def _sealed(self, secrets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"sealed": self.sealer.seal(s["secret"]), "expires_at": s["expires_at"]} for s in secrets]
+
+    def _opened(self, row: Row) -> Row:
+        """The row with its secrets in the clear (one stored before secrets were sealed is read as it is)."""
+        opened = [
+            {"secret": self.sealer.open(s["sealed"]) if "sealed" in s else s["secret"], "expires_at": s["expires_at"]}
+            for s in row["secrets"]
+        ]
+        return {**row, "secrets": opened}
+
+    def seal_stored_secrets(self) -> int:
+        """Seal the secrets stored in the clear before they were sealed (at ``db upgrade``); how many channels."""
+        with self.store.transaction() as session:
+            plain = [row for row in session.all_channels() if any("secret" in s for s in row["secrets"])]
+            for row in plain:
+                secrets = self._sealed(self._opened(row)["secrets"])
+                session.update_channel(row["id"], {"secrets": secrets}, int(row["revision"]))
+        return len(plain)
 
 
 def drop_channels(session: StoreSession, organization_id: str) -> None:

@@ -1,5 +1,7 @@
 """Case managers search offers: by need, place, language, legal domain; hits rendered for the caller."""
 
+import hashlib
+import hmac
 import logging
 import threading
 from collections.abc import Mapping
@@ -41,6 +43,9 @@ def _visible(row: Mapping[str, Any], public: bool) -> bool:
 
 Miss = tuple[datetime, str, dict[str, Any], str | None]
 """(hour, words, filters, Gemeinde key) of a search that found nothing."""
+REVEAL_AT = 3
+"""A search's words are kept in the clear only once searched this often: one case manager typing a client's
+name (to look for their file) leaves only a keyed hash and a count."""
 
 
 class MissLog:
@@ -49,8 +54,9 @@ class MissLog:
     process holding the database's write lock; until then (tests, the CLI), each at once.
     ``stop`` writes what is left; a process killed outright loses at most the last second's."""
 
-    def __init__(self, store: DirectoryStore, interval: float = 1.0) -> None:
+    def __init__(self, store: DirectoryStore, key: bytes, interval: float = 1.0) -> None:
         self.store = store
+        self.key = key
         self.interval = interval
         self._pending: list[Miss] = []
         self._lock = threading.Lock()
@@ -93,22 +99,35 @@ class MissLog:
             except Exception:
                 log.exception("could not write the searches that found nothing; trying again")
 
+    def terms_hash(self, terms: str) -> str:
+        return hmac.new(self.key, terms.encode(), hashlib.sha256).hexdigest()
+
     def _write(self, batch: list[Miss]) -> None:
         if batch:
             with self.store.transaction() as session:
                 for hour, terms, filters, region in batch:
-                    session.add_search_miss(hour, terms, filters, region)
+                    session.add_search_miss(hour, terms, self.terms_hash(terms), filters, region, REVEAL_AT)
+
+    def hide_rare(self) -> None:
+        """Misses kept before words were withheld: their words dropped where searched fewer than REVEAL_AT times."""
+        with self.store.transaction() as session:
+            session.hash_search_misses(self.terms_hash, REVEAL_AT)
 
 
 class Search:
     def __init__(
-        self, store: DirectoryStore, backend: SearchBackend | None, gazetteer: Gazetteer, stale_after_days: int
+        self,
+        store: DirectoryStore,
+        backend: SearchBackend | None,
+        gazetteer: Gazetteer,
+        stale_after_days: int,
+        miss_key: bytes,
     ) -> None:
         self.store = store
         self.backend = backend
         self.gazetteer = gazetteer
         self.stale_after_days = stale_after_days
-        self.miss_log = MissLog(store)
+        self.miss_log = MissLog(store, miss_key)
 
     def search(self, claims: TokenClaims | None, query: SearchQuery, place: Place | None) -> dict[str, Any]:
         if self.backend is None:

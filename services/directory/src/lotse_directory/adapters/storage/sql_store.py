@@ -264,22 +264,52 @@ class SqlStoreSession:
             [{"sid": sid, "v": v} for sid, v in sorted(versions.items())],
         )
 
-    def add_search_miss(self, hour: datetime, terms: str, filters: Mapping[str, Any], region_key: str | None) -> None:
-        self._conn.execute(
-            insert(search_misses).values(hour=hour, terms=terms, filters=dict(filters), region_key=region_key)
-        )
+    def add_search_miss(
+        self,
+        hour: datetime,
+        terms: str,
+        terms_hash: str,
+        filters: Mapping[str, Any],
+        region_key: str | None,
+        reveal_at: int,
+    ) -> None:
+        """Keep a search that found nothing; its words only once searched ``reveal_at`` times (then for all)."""
+        t = search_misses
+        row = {"hour": hour, "terms_hash": terms_hash, "filters": dict(filters), "region_key": region_key}
+        self._conn.execute(insert(t).values(**row, terms=terms if not terms else None))
+        if terms:
+            seen = self._conn.execute(select(func.count()).where(t.c.terms_hash == terms_hash)).scalar_one()
+            if seen >= reveal_at:
+                self._conn.execute(
+                    update(t).where(t.c.terms_hash == terms_hash, t.c.terms.is_(None)).values(terms=terms)
+                )
 
     def search_misses(self, since: datetime | None) -> list[Row]:
+        """Counted by words and place; the words not yet searched often enough as one count (terms None)."""
         t = search_misses
         count = func.count().label("count")
-        query = select(t.c.terms, t.c.region_key, count, func.max(t.c.hour).label("last"))
+        query = select(t.c.terms, t.c.region_key, count, func.max(t.c.hour).label("last")).where(t.c.terms.is_not(None))
+        withheld = select(func.count(), func.max(t.c.hour)).where(t.c.terms.is_(None))
         if since is not None:
             query = query.where(t.c.hour >= since)
+            withheld = withheld.where(t.c.hour >= since)
         query = query.group_by(t.c.terms, t.c.region_key).order_by(count.desc(), t.c.terms, t.c.region_key)
-        return [
+        found = [
             {"terms": terms, "region_key": region, "count": int(n), "last": last.isoformat() if last else None}
             for terms, region, n, last in self._conn.execute(query)
         ]
+        hidden, last = self._conn.execute(withheld).one()
+        if hidden:
+            found.append({"terms": None, "region_key": None, "count": int(hidden), "last": last.isoformat()})
+        return found
+
+    def hash_search_misses(self, terms_hash: Callable[[str], str], reveal_at: int) -> None:
+        """Misses kept before their words were hashed: hashed, and their words dropped where seen too rarely."""
+        t = search_misses
+        for (terms,) in self._conn.execute(select(t.c.terms).where(t.c.terms_hash.is_(None)).distinct()).all():
+            self._conn.execute(update(t).where(t.c.terms == terms).values(terms_hash=terms_hash(terms)))
+        rare = select(t.c.terms_hash).group_by(t.c.terms_hash).having(func.count() < reveal_at)
+        self._conn.execute(update(t).where(t.c.terms_hash.in_(rare), t.c.terms != "").values(terms=None))
 
     def maintainable_by(self, maintainer_organization_id: str) -> set[str]:
         query = select(maintainer_grants.c.organization_id).where(
@@ -316,6 +346,10 @@ class SqlStoreSession:
         t = notification_channels
         query = select(t).where(t.c.organization_id == organization_id).order_by(t.c.lotse_created_at, t.c.id)
         return [_channel(r) for r in self._conn.execute(query).mappings()]
+
+    def all_channels(self) -> list[Row]:
+        t = notification_channels
+        return [_channel(r) for r in self._conn.execute(select(t).order_by(t.c.id)).mappings()]
 
     def get_channel(self, ident: str) -> Row | None:
         t = notification_channels

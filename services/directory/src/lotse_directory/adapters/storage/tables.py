@@ -113,7 +113,8 @@ search_misses = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("hour", UtcDateTime(), nullable=False, index=True, comment="when, to the hour"),
-    Column("terms", Text, nullable=False, comment="the query's words, lowercased"),
+    Column("terms", Text, comment="the words, once searched often"),
+    Column("terms_hash", String(64), index=True, comment="keyed hash of the words"),
     Column("filters", JSON, nullable=False),
     Column("region_key", String(12), comment="Gemeinde key (AGS) of the place searched near"),
 )

@@ -2,6 +2,7 @@
 endpoints, the change feed."""
 
 import re
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 from lotse_contracts import Role
@@ -33,6 +34,85 @@ MARK_READ = {
 }
 
 
+_STR = {"type": "string"}
+_OPT_STR = {"type": ["string", "null"]}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+def _paged(item: dict[str, Any]) -> dict[str, Any]:
+    counts = {"type": "integer", "minimum": 0}
+    return _object(
+        {
+            "total_items": counts,
+            "page": counts,
+            "per_page": counts,
+            "total_pages": counts,
+            "contents": {"type": "array", "items": item},
+        }
+    )
+
+
+INBOX = _paged(
+    _object(
+        {
+            "id": _STR,
+            "event_id": _STR,
+            "event_type": _STR,
+            "organization_id": _STR,
+            "side": {"enum": ["recipient", "sender"]},
+            "referral_id": _STR,
+            "legal_domain": _STR,
+            "region_key": _STR,
+            "referral_status": _STR,
+            "urgency": _OPT_STR,
+            "created_at": _TIME,
+            "read_at": _TIME,
+            "read_by": _OPT_STR,
+        }
+    )
+)
+MARKED = _object({"marked": {"type": "integer", "minimum": 0}})
+DEAD = _paged(
+    _object(
+        {
+            "id": _STR,
+            "kind": {"enum": ["webhook", "email"]},
+            "channel_id": _STR,
+            "attempts": {"type": "integer"},
+            "last_status": {"type": ["integer", "null"]},
+            "last_error": _OPT_STR,
+            "updated_at": _TIME,
+            "organization_id": _STR,
+            "referral_id": _STR,
+            "event_type": _STR,
+            "created_at": _TIME,
+        }
+    )
+)
+PAUSED = _object(
+    {
+        "contents": {
+            "type": "array",
+            "items": _object(
+                {
+                    "target": _STR,
+                    "until": _TIME,
+                    "failures": {"type": "integer"},
+                    "since": _TIME,
+                    "detail": _STR,
+                    "waiting": {"type": "integer"},
+                }
+            ),
+        }
+    }
+)
+REDRIVEN = _object({"delivery_id": _STR, "state": {"const": "pending"}})
+
+
 def _page(rows: list[dict[str, object]], total: int, page: int, per_page: int) -> Response:
     pages = (total + per_page - 1) // per_page
     return jsonify({"total_items": total, "page": page, "per_page": per_page, "total_pages": pages, "contents": rows})
@@ -40,6 +120,11 @@ def _page(rows: list[dict[str, object]], total: int, page: int, per_page: int) -
 
 def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
     mark_schema = doc.add_schema("mark_read", MARK_READ)
+    inbox_schema = doc.add_schema("inbox_page", INBOX)
+    marked_schema = doc.add_schema("marked_read", MARKED)
+    dead_schema = doc.add_schema("dead_deliveries", DEAD)
+    paused_schema = doc.add_schema("paused_endpoints", PAUSED)
+    redriven_schema = doc.add_schema("redriven", REDRIVEN)
 
     @require_roles()
     def inbox() -> Response:
@@ -51,7 +136,15 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         )
         return _page(rows, total, args["page"], args["per_page"])
 
-    doc.route(bp, "/inbox", "GET", "Your organisation's notifications", tags=["inbox"], params=INBOX_PARAMS)(inbox)
+    doc.route(
+        bp,
+        "/inbox",
+        "GET",
+        "Your organisation's notifications",
+        tags=["inbox"],
+        params=INBOX_PARAMS,
+        responses={200: ("A page of notifications, newest first", inbox_schema)},
+    )(inbox)
 
     @require_roles()
     def mark_read() -> Response:
@@ -60,7 +153,15 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         marked = container_of(current_app).inbox.mark_read(current_claims(), body.get("ids"))
         return jsonify({"marked": marked})
 
-    doc.route(bp, "/inbox/read", "POST", "Mark notifications read", tags=["inbox"], body=mark_schema)(mark_read)
+    doc.route(
+        bp,
+        "/inbox/read",
+        "POST",
+        "Mark notifications read",
+        tags=["inbox"],
+        body=mark_schema,
+        responses={200: ("How many were marked", marked_schema)},
+    )(mark_read)
 
     @require_roles(Role.ADMIN)
     def dead() -> Response:
@@ -69,7 +170,15 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         rows, total = container_of(current_app).deliveries.dead(args["per_page"], (args["page"] - 1) * args["per_page"])
         return _page(rows, total, args["page"], args["per_page"])
 
-    doc.route(bp, "/deliveries/dead", "GET", "Dead deliveries", tags=["operations"], params=PAGING)(dead)
+    doc.route(
+        bp,
+        "/deliveries/dead",
+        "GET",
+        "Dead deliveries",
+        tags=["operations"],
+        params=PAGING,
+        responses={200: ("A page of dead deliveries", dead_schema)},
+    )(dead)
 
     @require_roles(Role.ADMIN)
     def paused() -> Response:
@@ -78,7 +187,14 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         attempt probes the endpoint, and any answer ends the pause. ``waiting``: deliveries due to it."""
         return jsonify({"contents": container_of(current_app).deliveries.paused()})
 
-    doc.route(bp, "/endpoints/paused", "GET", "Paused webhook endpoints", tags=["operations"])(paused)
+    doc.route(
+        bp,
+        "/endpoints/paused",
+        "GET",
+        "Paused webhook endpoints",
+        tags=["operations"],
+        responses={200: ("The paused endpoints", paused_schema)},
+    )(paused)
 
     @require_roles(Role.ADMIN)
     def redrive(delivery_id: str) -> Response:
@@ -92,5 +208,12 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         response.status_code = 202
         return response
 
-    doc.route(bp, "/deliveries/<delivery_id>/redrive", "POST", "Re-drive a dead delivery", tags=["operations"])(redrive)
+    doc.route(
+        bp,
+        "/deliveries/<delivery_id>/redrive",
+        "POST",
+        "Re-drive a dead delivery",
+        tags=["operations"],
+        responses={202: ("Pending again", redriven_schema), 409: ("No dead delivery with this id", None)},
+    )(redrive)
     register_change_feed(bp, doc, lambda: container_of(current_app).outbox, "notify")

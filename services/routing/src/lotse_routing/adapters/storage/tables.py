@@ -1,7 +1,7 @@
 """The routing database: referrals, their history, consents, reminders, the audit log and the outbox.
 
 What could name the client (name, birth date, contact, the free-text reason, notes, outcomes, who gave
-consent) is kept only sealed (:mod:`lotse_routing.adapters.sealing`), in the ``sealed`` columns, with the
+consent) is kept only sealed (:mod:`lotse_kit.sealing`), in the ``sealed`` columns, with the
 id of the key that sealed it in ``sealed_with``. After the retention period both are emptied
 (``referral.erased_at`` says when); what aggregates need stays.
 """

@@ -114,6 +114,12 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
     new_schema = doc.add_schema("new_referral", schemas.NEW_REFERRAL)
     step_schema = doc.add_schema("referral_step", schemas.STEP)
     consent_schema = doc.add_schema("consent", schemas.CONSENT)
+    answer_schema = doc.add_schema("responsible_answer", schemas.ANSWER)
+    referral_schema = doc.add_schema("referral", schemas.REFERRAL)
+    page_schema = doc.add_schema("referral_page", schemas.REFERRAL_PAGE)
+    audit_schema = doc.add_schema("referral_audit", schemas.AUDIT)
+    withdrawn_schema = doc.add_schema("consent_withdrawn", schemas.WITHDRAWN)
+    figures_schema = doc.add_schema("figures", schemas.FIGURES)
 
     @require_roles(Role.CASE_MANAGER, Role.AGENCY, Role.ADMIN)
     def responsible() -> Response:
@@ -128,9 +134,15 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         )
         return jsonify(_answer(container_of(current_app).responsibility.ask(question)))
 
-    doc.route(bp, "/responsible", "GET", "Who is responsible?", tags=["responsibility"], params=RESPONSIBLE_PARAMS)(
-        responsible
-    )
+    doc.route(
+        bp,
+        "/responsible",
+        "GET",
+        "Who is responsible?",
+        tags=["responsibility"],
+        params=RESPONSIBLE_PARAMS,
+        responses={200: ("The answer: responsible, ambiguous or no jurisdiction", answer_schema)},
+    )(responsible)
 
     @require_roles(Role.CASE_MANAGER)
     def create() -> Response:
@@ -172,7 +184,10 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         "Create a referral",
         tags=["referrals"],
         body=new_schema,
-        responses={201: ("Created", None), 422: ("Invalid, no consent, or no/ambiguous responsibility", None)},
+        responses={
+            201: ("Created", referral_schema),
+            422: ("Invalid, no consent, or no/ambiguous responsibility", None),
+        },
     )(create)
 
     @require_roles()
@@ -192,7 +207,15 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
             }
         )
 
-    doc.route(bp, "/referrals", "GET", "List referrals", tags=["referrals"], params=LIST_PARAMS)(referral_list)
+    doc.route(
+        bp,
+        "/referrals",
+        "GET",
+        "List referrals",
+        tags=["referrals"],
+        params=LIST_PARAMS,
+        responses={200: ("A page of referral summaries", page_schema)},
+    )(referral_list)
 
     @require_roles()
     def referral_get(referral_id: str) -> Response:
@@ -201,7 +224,14 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         query_args(())
         return jsonify(container_of(current_app).referrals.get(current_claims(), referral_id))
 
-    doc.route(bp, "/referrals/<referral_id>", "GET", "Read a referral", tags=["referrals"])(referral_get)
+    doc.route(
+        bp,
+        "/referrals/<referral_id>",
+        "GET",
+        "Read a referral",
+        tags=["referrals"],
+        responses={200: ("The referral as the caller sees it", referral_schema)},
+    )(referral_get)
 
     @require_roles(Role.ADMIN)
     def referral_audit(referral_id: str) -> Response:
@@ -211,9 +241,14 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         query_args(())
         return jsonify({"contents": container_of(current_app).audit.of_referral(current_claims(), referral_id)})
 
-    doc.route(bp, "/referrals/<referral_id>/audit", "GET", "The referral's audit log", tags=["referrals"])(
-        referral_audit
-    )
+    doc.route(
+        bp,
+        "/referrals/<referral_id>/audit",
+        "GET",
+        "The referral's audit log",
+        tags=["referrals"],
+        responses={200: ("Every access, oldest first", audit_schema)},
+    )(referral_audit)
 
     @require_roles()
     def referral_act(referral_id: str, action: str) -> Response:
@@ -233,7 +268,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         "Act on a referral",
         tags=["referrals"],
         body=step_schema,
-        responses={200: ("Done", None), 409: ("Not allowed now; allowed_actions lists what is", None)},
+        responses={200: ("Done", referral_schema), 409: ("Not allowed now; allowed_actions lists what is", None)},
     )(referral_act)
 
     @require_roles(Role.CASE_MANAGER)
@@ -251,7 +286,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         "Record a consent for a draft",
         tags=["consent"],
         body=consent_schema,
-        responses={200: ("Recorded", None), 409: ("The referral is no draft", None)},
+        responses={200: ("Recorded", referral_schema), 409: ("The referral is no draft", None)},
     )(referral_consent)
 
     @require_roles(Role.CASE_MANAGER, Role.ADMIN)
@@ -261,7 +296,14 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         cancelled = container_of(current_app).referrals.withdraw_consent(current_claims(), consent_id)
         return jsonify({"consent_id": consent_id, "cancelled_referrals": cancelled})
 
-    doc.route(bp, "/consents/<consent_id>/withdraw", "POST", "Withdraw a consent", tags=["consent"])(consent_withdraw)
+    doc.route(
+        bp,
+        "/consents/<consent_id>/withdraw",
+        "POST",
+        "Withdraw a consent",
+        tags=["consent"],
+        responses={200: ("Recorded; the referrals it cancelled", withdrawn_schema)},
+    )(consent_withdraw)
 
     figure_params = (Param("legal_domain", {"enum": [d.value for d in LegalDomain]}),)
 
@@ -272,7 +314,15 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         args = query_args(figure_params)
         return jsonify(container_of(current_app).figures.counts(current_claims(), args.get("legal_domain")))
 
-    doc.route(bp, "/figures", "GET", "Figures for coordination", tags=["figures"], params=figure_params)(figures)
+    doc.route(
+        bp,
+        "/figures",
+        "GET",
+        "Figures for coordination",
+        tags=["figures"],
+        params=figure_params,
+        responses={200: ("Counts and medians, small cells suppressed", figures_schema)},
+    )(figures)
     register_change_feed(bp, doc, lambda: container_of(current_app).outbox, "routing")
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from lotse_contracts import CancelReason, DeclineReason, LegalDomain
+from lotse_contracts import CancelReason, DeclineReason, LegalDomain, ReferralStatus
 
 from lotse_routing.domain.lifecycle import Action
 from lotse_routing.use_cases.referrals import DATA_CATEGORIES, ConsentForm, Urgency
@@ -86,3 +86,220 @@ STEP: dict[str, Any] = {
 }
 
 ACTIONS = tuple(a.value for a in Action)
+
+
+# -- answers (published in the OpenAPI document; the schemathesis run checks every answer against them) --
+
+_STR = {"type": "string"}
+_OPT_STR = {"type": ["string", "null"]}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_DAY = {"type": ["string", "null"], "format": "date"}
+_STATUSES = {"enum": [s.value for s in ReferralStatus]}
+
+
+def _object(properties: dict[str, Any], required: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """An object with these properties, all required unless named; more may come (answers grow)."""
+    return {"type": "object", "required": list(properties if required is None else required), "properties": properties}
+
+
+_CANDIDATE = _object(
+    {
+        "organization_id": _STR,
+        "name": _OPT_STR,
+        "email": _OPT_STR,
+        "jurisdiction": _object(
+            {
+                "id": _STR,
+                "region_key": _STR,
+                "postal_codes": {"type": "array", "items": _STR},
+                "source": _STR,
+                "verified_on": _DAY,
+                "declared_by": _OPT_STR,
+                "confirmed_by": _OPT_STR,
+            }
+        ),
+        "explanation": _STR,
+        "office": {
+            "anyOf": [
+                {"type": "null"},
+                _object(
+                    {
+                        "location_id": _STR,
+                        "name": _STR,
+                        "address": _STR,
+                        "opening_hours": {"type": "array", "items": _STR},
+                        "phone": _OPT_STR,
+                        "distance_km": {"type": ["number", "null"]},
+                    }
+                ),
+            ]
+        },
+    }
+)
+
+ANSWER = _object(
+    {
+        "outcome": {"enum": ["responsible", "ambiguous", "no_jurisdiction"]},
+        "legal_domain": {"enum": [d.value for d in LegalDomain]},
+        "residence_of": {"enum": [r.value for r in ResidenceOf]},
+        "places": {
+            "type": "array",
+            "items": _object(
+                {
+                    "region_key": _STR,
+                    "gemeinde_key": _OPT_STR,
+                    "postal_code": _OPT_STR,
+                    "label": _STR,
+                    "weight": {"type": "integer"},
+                }
+            ),
+        },
+        "explanation": _STR,
+        "decides": {"enum": ["gemeinde", "postal_code", "data", None]},
+        "likely_organization_id": _OPT_STR,
+        "candidates": {"type": "array", "items": _CANDIDATE},
+    }
+)
+
+_SUMMARY_PROPERTIES: dict[str, Any] = {
+    "id": _STR,
+    "status": _STATUSES,
+    "legal_domain": {"enum": [d.value for d in LegalDomain]},
+    "region_key": _STR,
+    "place_name": _OPT_STR,
+    "topic": _OPT_STR,
+    "urgency": {"enum": [u.value for u in Urgency]},
+    "sender_organization_id": _STR,
+    "recipient_organization_id": _STR,
+    "recipient_name": _STR,
+    "parent_id": _OPT_STR,
+    "forwarded_to_id": _OPT_STR,
+    "first_received_on": _DAY,
+    "requested_at": _TIME,
+    "updated_at": _TIME,
+    "revision": {"type": "integer"},
+    "allowed_actions": {"type": "array", "items": {"enum": list(ACTIONS)}},
+}
+SUMMARY = _object(_SUMMARY_PROPERTIES)
+
+REFERRAL = _object(
+    {
+        **_SUMMARY_PROPERTIES,
+        "postal_code": _OPT_STR,
+        "residence_of": {"enum": [r.value for r in ResidenceOf]},
+        "language": _OPT_STR,
+        "decision": {"type": "object"},
+        "explanation": _STR,
+        "decline_reason": _OPT_STR,
+        "acknowledged_at": _TIME,
+        "accepted_at": _TIME,
+        "closed_at": _TIME,
+        "erased_at": _TIME,
+        "client": {"type": ["object", "null"]},
+        "reason": _OPT_STR,
+        "consent": _object(
+            {
+                "id": _STR,
+                "given_by": _OPT_STR,
+                "given_at": _TIME,
+                "form": {"enum": [f.value for f in ConsentForm]},
+                "recipient_organization_id": _STR,
+                "data_categories": {"type": "array", "items": _STR},
+                "onward_transfer": {"type": "boolean"},
+                "withdrawn_at": _TIME,
+            }
+        ),
+        "history": {
+            "type": "array",
+            "items": _object(
+                {
+                    "at": _TIME,
+                    "action": _STR,
+                    "status_before": {"anyOf": [_STATUSES, {"type": "null"}]},
+                    "status_after": _STATUSES,
+                    "side": _STR,
+                    "by": _object({"subject": _OPT_STR, "role": _OPT_STR, "organization_id": _OPT_STR}),
+                    "reason_code": _OPT_STR,
+                    "reason_label": _OPT_STR,
+                    "note": _OPT_STR,
+                }
+            ),
+        },
+        "notifications": {
+            "type": "array",
+            "items": _object(
+                {
+                    "organization_id": _STR,
+                    "side": _STR,
+                    "channel": _STR,
+                    "about": _STR,
+                    "outcome": _STR,
+                    "attempts": {"type": "integer"},
+                    "at": _TIME,
+                }
+            ),
+        },
+    }
+)
+
+REFERRAL_PAGE = _object(
+    {
+        "total_items": {"type": "integer", "minimum": 0},
+        "page": {"type": "integer", "minimum": 1},
+        "per_page": {"type": "integer", "minimum": 1},
+        "total_pages": {"type": "integer", "minimum": 0},
+        "contents": {"type": "array", "items": SUMMARY},
+    }
+)
+
+AUDIT = _object(
+    {
+        "contents": {
+            "type": "array",
+            "items": _object(
+                {
+                    "at": _TIME,
+                    "subject": _STR,
+                    "role": _STR,
+                    "organization_id": _OPT_STR,
+                    "action": _STR,
+                    "consent_id": _OPT_STR,
+                    "allowed": {"type": "boolean"},
+                }
+            ),
+        }
+    }
+)
+
+WITHDRAWN = _object({"consent_id": _STR, "cancelled_referrals": {"type": "array", "items": _STR}})
+
+_COUNT = {"type": ["integer", "null"], "minimum": 0}
+FIGURES = _object(
+    {
+        "min_cell": {"type": "integer"},
+        "counts": {
+            "type": "array",
+            "items": _object(
+                {
+                    "legal_domain": _STR,
+                    "region_key": _STR,
+                    "status": _STATUSES,
+                    "decline_reason": _OPT_STR,
+                    "count": _COUNT,
+                    "suppressed": {"type": "boolean"},
+                }
+            ),
+        },
+        "median_hours": {
+            "type": "object",
+            "additionalProperties": _object(
+                {
+                    "to_acknowledged": {"type": ["number", "null"]},
+                    "to_accepted": {"type": ["number", "null"]},
+                    "referrals": _COUNT,
+                    "suppressed": {"type": "boolean"},
+                }
+            ),
+        },
+    }
+)
