@@ -1,5 +1,7 @@
 """Bad input gets a clear 4xx problem that names the field, never a 500, and writes nothing."""
 
+import json
+
 import pytest
 
 from tests.directory.conftest import Api
@@ -97,3 +99,16 @@ def test_openapi_document_is_generated_and_docs_are_served(sqlite_api: Api) -> N
     validate(spec)
     assert "/api/v1/services/{ident}" in spec["paths"]
     assert sqlite_api.client.get("/docs").status_code == 200
+
+
+def test_text_postgresql_or_utf_8_cannot_hold_is_refused_on_both_databases(api: Api) -> None:
+    """A NUL (PostgreSQL refuses it in text) or a lone surrogate (UTF-8 cannot encode it) was a 500."""
+    for name in ("Caritas\u0000Witten", "Caritas \ud800", "\u200b\u200d"):
+        response = api.client.post(
+            "/api/v1/organizations",
+            data=json.dumps({"name": name, "description": "x"}),
+            content_type="application/json",
+            headers=api.admin(),
+        )
+        assert response.status_code == 422 and response.json["errors"][0]["name"] == "name", name
+    assert api.client.get("/api/v1/organizations", headers=api.admin()).json["total_items"] == 0
