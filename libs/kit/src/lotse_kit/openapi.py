@@ -261,6 +261,27 @@ def register_health(bp: Blueprint, doc: ApiDoc) -> None:
     )
 
 
+# -- answers' schemas ----------------------------------------------------------------
+def answer_object(properties: dict[str, Any], required: Sequence[str] | None = None) -> dict[str, Any]:
+    """The schema of an object an answer holds: these properties, all required unless named; more may come
+    (answers grow)."""
+    return {"type": "object", "required": list(properties if required is None else required), "properties": properties}
+
+
+def paged_answer(item: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a page of a list: ``total_items``, ``page``, ``per_page``, ``total_pages``, ``contents``."""
+    count = {"type": "integer", "minimum": 0}
+    return answer_object(
+        {
+            "total_items": count,
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1},
+            "total_pages": count,
+            "contents": {"type": "array", "items": item},
+        }
+    )
+
+
 # -- request parsing -----------------------------------------------------------------
 def json_body(schema: str | None = None) -> Any:
     """The request's JSON body, validated against the named schema; 4xx problems otherwise."""

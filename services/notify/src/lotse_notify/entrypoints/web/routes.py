@@ -2,14 +2,13 @@
 endpoints, the change feed."""
 
 import re
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 from lotse_contracts import Role
 from lotse_kit.auth import current_claims, require_roles
 from lotse_kit.errors import Conflict
 from lotse_kit.feed_api import register_change_feed
-from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
+from lotse_kit.openapi import ApiDoc, Param, answer_object, json_body, paged_answer, query_args
 from lotse_kit.problems import bad_request
 
 from lotse_notify.bootstrap import container_of
@@ -39,25 +38,8 @@ _OPT_STR = {"type": ["string", "null"]}
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 
 
-def _object(properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": list(properties), "properties": properties}
-
-
-def _paged(item: dict[str, Any]) -> dict[str, Any]:
-    counts = {"type": "integer", "minimum": 0}
-    return _object(
-        {
-            "total_items": counts,
-            "page": counts,
-            "per_page": counts,
-            "total_pages": counts,
-            "contents": {"type": "array", "items": item},
-        }
-    )
-
-
-INBOX = _paged(
-    _object(
+INBOX = paged_answer(
+    answer_object(
         {
             "id": _STR,
             "event_id": _STR,
@@ -75,9 +57,9 @@ INBOX = _paged(
         }
     )
 )
-MARKED = _object({"marked": {"type": "integer", "minimum": 0}})
-DEAD = _paged(
-    _object(
+MARKED = answer_object({"marked": {"type": "integer", "minimum": 0}})
+DEAD = paged_answer(
+    answer_object(
         {
             "id": _STR,
             "kind": {"enum": ["webhook", "email"]},
@@ -93,11 +75,11 @@ DEAD = _paged(
         }
     )
 )
-PAUSED = _object(
+PAUSED = answer_object(
     {
         "contents": {
             "type": "array",
-            "items": _object(
+            "items": answer_object(
                 {
                     "target": _STR,
                     "until": _TIME,
@@ -110,7 +92,7 @@ PAUSED = _object(
         }
     }
 )
-REDRIVEN = _object({"delivery_id": _STR, "state": {"const": "pending"}})
+REDRIVEN = answer_object({"delivery_id": _STR, "state": {"const": "pending"}})
 
 
 def _page(rows: list[dict[str, object]], total: int, page: int, per_page: int) -> Response:

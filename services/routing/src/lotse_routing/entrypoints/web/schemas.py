@@ -3,6 +3,7 @@
 from typing import Any
 
 from lotse_contracts import CancelReason, DeclineReason, LegalDomain, ReferralStatus
+from lotse_kit.openapi import answer_object, paged_answer
 
 from lotse_routing.domain.lifecycle import Action
 from lotse_routing.use_cases.referrals import DATA_CATEGORIES, ConsentForm, Urgency
@@ -97,17 +98,12 @@ _DAY = {"type": ["string", "null"], "format": "date"}
 _STATUSES = {"enum": [s.value for s in ReferralStatus]}
 
 
-def _object(properties: dict[str, Any], required: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """An object with these properties, all required unless named; more may come (answers grow)."""
-    return {"type": "object", "required": list(properties if required is None else required), "properties": properties}
-
-
-_CANDIDATE = _object(
+_CANDIDATE = answer_object(
     {
         "organization_id": _STR,
         "name": _OPT_STR,
         "email": _OPT_STR,
-        "jurisdiction": _object(
+        "jurisdiction": answer_object(
             {
                 "id": _STR,
                 "region_key": _STR,
@@ -122,7 +118,7 @@ _CANDIDATE = _object(
         "office": {
             "anyOf": [
                 {"type": "null"},
-                _object(
+                answer_object(
                     {
                         "location_id": _STR,
                         "name": _STR,
@@ -137,14 +133,14 @@ _CANDIDATE = _object(
     }
 )
 
-ANSWER = _object(
+ANSWER = answer_object(
     {
         "outcome": {"enum": ["responsible", "ambiguous", "no_jurisdiction"]},
         "legal_domain": {"enum": [d.value for d in LegalDomain]},
         "residence_of": {"enum": [r.value for r in ResidenceOf]},
         "places": {
             "type": "array",
-            "items": _object(
+            "items": answer_object(
                 {
                     "region_key": _STR,
                     "gemeinde_key": _OPT_STR,
@@ -180,9 +176,9 @@ _SUMMARY_PROPERTIES: dict[str, Any] = {
     "revision": {"type": "integer"},
     "allowed_actions": {"type": "array", "items": {"enum": list(ACTIONS)}},
 }
-SUMMARY = _object(_SUMMARY_PROPERTIES)
+SUMMARY = answer_object(_SUMMARY_PROPERTIES)
 
-REFERRAL = _object(
+REFERRAL = answer_object(
     {
         **_SUMMARY_PROPERTIES,
         "postal_code": _OPT_STR,
@@ -197,7 +193,7 @@ REFERRAL = _object(
         "erased_at": _TIME,
         "client": {"type": ["object", "null"]},
         "reason": _OPT_STR,
-        "consent": _object(
+        "consent": answer_object(
             {
                 "id": _STR,
                 "given_by": _OPT_STR,
@@ -211,14 +207,14 @@ REFERRAL = _object(
         ),
         "history": {
             "type": "array",
-            "items": _object(
+            "items": answer_object(
                 {
                     "at": _TIME,
                     "action": _STR,
                     "status_before": {"anyOf": [_STATUSES, {"type": "null"}]},
                     "status_after": _STATUSES,
                     "side": _STR,
-                    "by": _object({"subject": _OPT_STR, "role": _OPT_STR, "organization_id": _OPT_STR}),
+                    "by": answer_object({"subject": _OPT_STR, "role": _OPT_STR, "organization_id": _OPT_STR}),
                     "reason_code": _OPT_STR,
                     "reason_label": _OPT_STR,
                     "note": _OPT_STR,
@@ -227,7 +223,7 @@ REFERRAL = _object(
         },
         "notifications": {
             "type": "array",
-            "items": _object(
+            "items": answer_object(
                 {
                     "organization_id": _STR,
                     "side": _STR,
@@ -242,21 +238,13 @@ REFERRAL = _object(
     }
 )
 
-REFERRAL_PAGE = _object(
-    {
-        "total_items": {"type": "integer", "minimum": 0},
-        "page": {"type": "integer", "minimum": 1},
-        "per_page": {"type": "integer", "minimum": 1},
-        "total_pages": {"type": "integer", "minimum": 0},
-        "contents": {"type": "array", "items": SUMMARY},
-    }
-)
+REFERRAL_PAGE = paged_answer(SUMMARY)
 
-AUDIT = _object(
+AUDIT = answer_object(
     {
         "contents": {
             "type": "array",
-            "items": _object(
+            "items": answer_object(
                 {
                     "at": _TIME,
                     "subject": _STR,
@@ -271,15 +259,15 @@ AUDIT = _object(
     }
 )
 
-WITHDRAWN = _object({"consent_id": _STR, "cancelled_referrals": {"type": "array", "items": _STR}})
+WITHDRAWN = answer_object({"consent_id": _STR, "cancelled_referrals": {"type": "array", "items": _STR}})
 
 _COUNT = {"type": ["integer", "null"], "minimum": 0}
-FIGURES = _object(
+FIGURES = answer_object(
     {
         "min_cell": {"type": "integer"},
         "counts": {
             "type": "array",
-            "items": _object(
+            "items": answer_object(
                 {
                     "legal_domain": _STR,
                     "region_key": _STR,
@@ -292,7 +280,7 @@ FIGURES = _object(
         },
         "median_hours": {
             "type": "object",
-            "additionalProperties": _object(
+            "additionalProperties": answer_object(
                 {
                     "to_acknowledged": {"type": ["number", "null"]},
                     "to_accepted": {"type": ["number", "null"]},
