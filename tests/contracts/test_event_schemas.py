@@ -124,3 +124,13 @@ def test_an_unknown_referral_event_type_is_refused() -> None:
         event_validator("referral.archived", 1).validate({**_referral(), "type": "referral.archived"})
     assert DeclineReason.KLIENT_LEHNT_AB.label_de == "Klient*in lehnt ab"
     assert {r.value for r in DeclineReason} >= {"sonstiges", "duplikat"} and len(DeclineReason) == 10
+
+
+def test_a_legal_domain_is_read_from_the_spellings_people_use() -> None:
+    from lotse_contracts import LegalDomain
+
+    assert LegalDomain("AufenthG") is LegalDomain.AUFENTHG
+    assert LegalDomain("SGB XII") is LegalDomain.SGB_XII and LegalDomain("sgb12") is LegalDomain.SGB_XII
+    assert LegalDomain("StAG") is LegalDomain.STAG and LegalDomain("AsylbLG") is LegalDomain.ASYLBLG
+    with pytest.raises(ValueError):
+        LegalDomain("SGB")

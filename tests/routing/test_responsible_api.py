@@ -176,3 +176,22 @@ def test_a_referral_where_the_place_spans_kreise_needs_the_case_managers_choice(
     new = referral_body(only, legal_domain="SGB_II", location="59969", residence_of="client")
     assert api.post("/referrals", new, sender).status_code == 422
     assert api.post("/referrals", {**new, "recipient_organization_id": only}, sender).status_code == 201
+
+
+def test_common_spellings_of_a_legal_domain_and_the_clients_own_residence_by_default(sqlite_api: Api) -> None:
+    for spelling in ("AufenthG", "aufenthg", "AUFENTHG"):
+        status, body = ask(sqlite_api, legal_domain=spelling, location="58452")  # residence_of: the client's
+        assert status == 200 and body["legal_domain"] == "AUFENTHG" and body["residence_of"] == "client", body
+    for spelling in ("SGB II", "sgb2", "SGB_II", "sgb-ii"):
+        status, body = ask(sqlite_api, legal_domain=spelling, location="58452")
+        assert status == 200 and body["legal_domain"] == "SGB_II", (spelling, body)
+    status, body = ask(sqlite_api, legal_domain="SGB VIII", location="58452")  # whose residence: must be said
+    assert status == 422 and body["errors"][0]["name"] == "residence_of" and "§ 86" in body["errors"][0]["reason"]
+    status, body = ask(sqlite_api, legal_domain="SGB 99", location="58452")
+    assert status == 400 and body["errors"][0]["name"] == "legal_domain" and "SGB_II" in body["errors"][0]["reason"]
+    sender = sqlite_api.token(Role.CASE_MANAGER, SENDER_ORG)
+    witten = sqlite_api.directory.org_named("Jugendamt der Stadt Witten (Demo)")
+    made = sqlite_api.post("/referrals", referral_body(witten, legal_domain="sgb viii"), sender)
+    assert made.status_code == 201 and made.json["legal_domain"] == "SGB_VIII", made.json
+    wrong = sqlite_api.post("/referrals", referral_body(witten, legal_domain="Jugendhilfe"), sender)
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["name"] == "legal_domain"

@@ -19,6 +19,14 @@ class LegalDomain(StrEnum):
     SGB_XII = "SGB_XII"  # Sozialhilfe (Sozialamt)
     ASYLBLG = "ASYLBLG"  # Asylbewerberleistungsgesetz
 
+    @classmethod
+    def _missing_(cls, value: object) -> "LegalDomain | None":
+        """The common spellings, in any case: ``AufenthG``, ``SGB II``, ``sgb-ii``, ``SGB2``, ``StAG``."""
+        if not isinstance(value, str):
+            return None
+        key = "".join(c for c in value.upper() if c.isalnum())
+        return next((d for d in cls if key in _SPELLINGS[d]), None)
+
     @property
     def title_de(self) -> str:
         return _TITLES_DE[self]
@@ -50,3 +58,15 @@ _AUTHORITIES_DE: dict[LegalDomain, str] = {
     LegalDomain.SGB_XII: "Sozialamt",
     LegalDomain.ASYLBLG: "Sozialamt (AsylbLG)",
 }
+
+_SPELLINGS: dict[LegalDomain, frozenset[str]] = {
+    LegalDomain.SGB_II: frozenset({"SGBII", "SGB2"}),
+    LegalDomain.SGB_III: frozenset({"SGBIII", "SGB3"}),
+    LegalDomain.SGB_VIII: frozenset({"SGBVIII", "SGB8"}),
+    LegalDomain.AUFENTHG: frozenset({"AUFENTHG", "AUFENTHALTSGESETZ"}),
+    LegalDomain.STAG: frozenset({"STAG", "STAATSANGEHOERIGKEITSGESETZ", "STAATSANGEHÖRIGKEITSGESETZ"}),
+    LegalDomain.SGB_IX: frozenset({"SGBIX", "SGB9"}),
+    LegalDomain.SGB_XII: frozenset({"SGBXII", "SGB12"}),
+    LegalDomain.ASYLBLG: frozenset({"ASYLBLG", "ASYLBEWERBERLEISTUNGSGESETZ"}),
+}
+"""Spellings users write, upper-cased, without spaces, dots, dashes or underscores."""

@@ -35,6 +35,9 @@ class Param:
     description: str = ""
     required: bool = False
     location: str = "query"
+    parse: Callable[[str], Any] | None = None
+    """Turns what was sent into the canonical value before it is checked (e.g. ``LegalDomain``: any common
+    spelling); a ValueError is a 400 naming the parameter."""
 
 
 @dataclass
@@ -331,11 +334,21 @@ def query_args(params: Sequence[Param]) -> dict[str, Any]:
                 parsed[p.name] = p.schema["default"]
             continue
         if p.schema.get("type") == "array":
-            items = [v for raw in values for v in raw.split(",") if v != ""]
+            items = [_canonical(p, v) for raw in values for v in raw.split(",") if v != ""]
             parsed[p.name] = [_coerce(p.name, p.schema.get("items", {}), v) for v in items]
         else:
-            parsed[p.name] = _coerce(p.name, p.schema, values[-1])
+            parsed[p.name] = _coerce(p.name, p.schema, _canonical(p, values[-1]))
     return parsed
+
+
+def _canonical(p: Param, raw: str) -> str:
+    if p.parse is None:
+        return raw
+    try:
+        return str(p.parse(raw))
+    except ValueError:
+        options = p.schema.get("enum") or p.schema.get("items", {}).get("enum") or []
+        raise bad_request(p.name, f"is not one of: {', '.join(options)}") from None
 
 
 _INT64 = 2**63 - 1

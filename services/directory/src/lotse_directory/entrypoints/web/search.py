@@ -1,5 +1,6 @@
 """The search API: offers by words, place, language, legal domain, topic, target group, opening hours."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,13 +20,19 @@ def _search() -> Search:
     return container_of(current_app).search_use_case
 
 
-def _list(schema: dict[str, object], description: str, name: str) -> Param:
-    return Param(name, {"type": "array", "items": schema, "maxItems": 20}, description + " (comma-separated: any of)")
+def _list(schema: dict[str, object], description: str, name: str, parse: Callable[[str], Any] | None = None) -> Param:
+    items = {"type": "array", "items": schema, "maxItems": 20}
+    return Param(name, items, description + " (comma-separated: any of)", parse=parse)
 
 
 SEARCH_PARAMS = (
     Param("q", {"type": "string", "maxLength": 200}, "words; German stemming, synonyms, one typo in long words"),
-    _list({"type": "string", "enum": [d.value for d in LegalDomain]}, "legal domains", "legal_domain"),
+    _list(
+        {"type": "string", "enum": [d.value for d in LegalDomain]},
+        "legal domains (common spellings too: AufenthG, SGB II)",
+        "legal_domain",
+        LegalDomain,
+    ),
     _list({"type": "string", "maxLength": 100}, "topics (Themen)", "topic"),
     _list({"type": "string", "maxLength": 100}, "target groups (Zielgruppen)", "target_group"),
     _list({"type": "string", "pattern": "^[a-z]{2,3}$"}, "spoken languages, ISO 639", "language"),

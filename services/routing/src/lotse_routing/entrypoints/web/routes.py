@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from lotse_contracts import LegalDomain, ReferralStatus, Role
 from lotse_kit.auth import current_claims, require_roles
+from lotse_kit.errors import invalid
 from lotse_kit.feed_api import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
 from lotse_kit.problems import bad_request
@@ -81,18 +82,37 @@ def _consent(body: dict[str, Any]) -> ConsentRecord:
     )
 
 
+def _residence_of(domain: LegalDomain, given: str | None) -> ResidenceOf:
+    """Whose residence the location is: as given; else the client's own, as the law has it for every domain but
+    SGB VIII, where the case manager must say whose (the parents', § 86)."""
+    if given is not None:
+        return ResidenceOf(given)
+    if domain is LegalDomain.SGB_VIII:
+        raise invalid(
+            "residence_of",
+            "for SGB_VIII the parents' habitual residence decides (§ 86): give parents or custodial_parent",
+        )
+    return ResidenceOf.CLIENT
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
 RESPONSIBLE_PARAMS = (
-    Param("legal_domain", {"enum": [d.value for d in LegalDomain]}, "the Rechtskreis", required=True),
+    Param(
+        "legal_domain",
+        {"enum": [d.value for d in LegalDomain]},
+        "the Rechtskreis (common spellings too: AufenthG, SGB II, sgb2)",
+        required=True,
+        parse=LegalDomain,
+    ),
     Param("location", schemas.LOCATION, "PLZ, 'PLZ Ort', postal address, Gemeinde name or AGS", required=True),
     Param(
         "residence_of",
         {"enum": [r.value for r in ResidenceOf]},
-        "whose habitual residence the location is; SGB_VIII: parents or custodial_parent",
-        required=True,
+        "whose habitual residence the location is: client (the default but for SGB_VIII); SGB_VIII: parents or "
+        "custodial_parent (§ 86 SGB VIII)",
     ),
     Param("topic", {"type": "string", "maxLength": 200}),
     Param("language", {"type": "string", "pattern": "^[a-z]{2,3}$"}),
@@ -125,10 +145,11 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
     def responsible() -> Response:
         """The authority responsible for a legal domain at a place, its nearest office, and why."""
         args = query_args(RESPONSIBLE_PARAMS)
+        domain = LegalDomain(args["legal_domain"])
         question = Question(
-            LegalDomain(args["legal_domain"]),
+            domain,
             args["location"],
-            ResidenceOf(args["residence_of"]),
+            _residence_of(domain, args.get("residence_of")),
             args.get("topic"),
             args.get("language"),
         )
@@ -148,13 +169,17 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
     def create() -> Response:
         """Refer a client: the recipient is decided here, the consent is recorded, the client's data sealed."""
         body = json_body(new_schema)
+        try:
+            domain = LegalDomain(body["legal_domain"])
+        except ValueError:
+            raise invalid("legal_domain", f"is not one of: {', '.join(d.value for d in LegalDomain)}") from None
         c = body["client"]
         consent = body.get("consent")
         new = NewReferral(
             question=Question(
-                LegalDomain(body["legal_domain"]),
+                domain,
                 body["location"],
-                ResidenceOf(body["residence_of"]),
+                _residence_of(domain, body.get("residence_of")),
                 body.get("topic"),
                 body.get("language"),
             ),
@@ -305,7 +330,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         responses={200: ("Recorded; the referrals it cancelled", withdrawn_schema)},
     )(consent_withdraw)
 
-    figure_params = (Param("legal_domain", {"enum": [d.value for d in LegalDomain]}),)
+    figure_params = (Param("legal_domain", {"enum": [d.value for d in LegalDomain]}, parse=LegalDomain),)
 
     @require_roles(Role.COORDINATOR, Role.ADMIN)
     def figures() -> Response:

@@ -42,13 +42,18 @@ CONSENT: dict[str, Any] = {
 NEW_REFERRAL: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["legal_domain", "location", "residence_of", "reason", "client"],
+    "required": ["legal_domain", "location", "reason", "client"],
     "properties": {
-        "legal_domain": {"enum": [d.value for d in LegalDomain]},
+        "legal_domain": {
+            "type": "string",
+            "maxLength": 40,
+            "description": "the Rechtskreis: " + ", ".join(d.value for d in LegalDomain) + " (common spellings too)",
+        },
         "location": {**LOCATION, "description": "PLZ, 'PLZ Ort', postal address, Gemeinde name or AGS"},
         "residence_of": {
             "enum": [r.value for r in ResidenceOf],
-            "description": "whose habitual residence the location is (SGB_VIII: the parents')",
+            "description": "whose habitual residence the location is: client (the default but for SGB_VIII); "
+            "SGB_VIII: parents or custodial_parent (§ 86)",
         },
         "topic": {"type": "string", "maxLength": 200},
         "language": {"type": "string", "pattern": "^[a-z]{2,3}$"},
