@@ -20,6 +20,11 @@ class UseCaseError(Exception):
     """Base of every expected failure of a use case."""
 
 
+class PeerAway(Exception):
+    """Another service or a server does not answer (yet): expected while the suite starts or a peer restarts,
+    so it is told in one line, not with a traceback."""
+
+
 @dataclass
 class NotFound(UseCaseError):
     entity: str

@@ -23,6 +23,7 @@ from lotse_contracts import EventEnvelope
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from lotse_kit.errors import PeerAway
 from lotse_kit.outbox import Handler
 from lotse_kit.sql import write_turn
 
@@ -33,7 +34,7 @@ ReadFeed = Callable[[int, int], tuple[list[FeedEntry], int]]
 """``(after, limit)`` → up to ``limit`` entries after ``after``, oldest first, and the newest number."""
 
 
-class FeedUnavailable(Exception):
+class FeedUnavailable(PeerAway):
     """The service whose feed is read did not answer."""
 
 

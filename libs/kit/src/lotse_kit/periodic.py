@@ -4,6 +4,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from lotse_kit.errors import PeerAway
+
 log = logging.getLogger(__name__)
 
 
@@ -32,8 +34,12 @@ class Periodic:
         while not self._stop.wait(self.interval):
             try:
                 self.job()
-            except Exception:
+            except PeerAway as away:
                 if not failing:  # once per run of failures, not every few seconds while a server is down
+                    log.warning("%s: %s; trying again every %.0f s", self.name, away, self.interval)
+                failing = True
+            except Exception:
+                if not failing:
                     log.exception("periodic job %s failed; trying again every %.0f s", self.name, self.interval)
                 failing = True
             else:

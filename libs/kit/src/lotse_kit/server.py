@@ -9,6 +9,7 @@ import ctypes
 import ctypes.util
 import gc
 import json
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -78,8 +79,17 @@ class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
             gc.collect()
             gc.freeze()
 
+        def worker_forked(_arbiter: Any, _worker: Any) -> None:
+            # Until the worker sets its own handlers, it has the master's, which only queue a signal for a
+            # master loop that no worker runs: a Ctrl-C in that moment was lost, and the worker outlived the
+            # graceful timeout ("SIGKILL! Perhaps out of memory?"). The default action ends it instead.
+            for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_DFL)
+
         def worker_stopping(_arbiter: Any, worker: Any) -> None:
-            self._stopping(worker.wsgi)
+            app = getattr(worker, "wsgi", None)
+            if app is not None:  # a worker stopped while it still loaded its app has nothing to stop
+                self._stopping(app)
 
         options = {
             **self._options,
@@ -88,6 +98,7 @@ class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
             "graceful_timeout": 10,
             "keepalive": 5,
             "control_socket_disable": True,  # one per user by default: a second server would take it over
+            "post_fork": worker_forked,
             "post_worker_init": worker_started,
             "worker_exit": worker_stopping,
         }

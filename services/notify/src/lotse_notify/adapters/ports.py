@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from lotse_contracts import EventEnvelope
+from lotse_kit.errors import PeerAway
 
 from lotse_notify.domain.channels import Channel
 from lotse_notify.domain.delivery import Attempt
@@ -14,7 +15,7 @@ from lotse_notify.domain.messages import Notice
 Row = dict[str, Any]
 
 
-class ChannelsUnavailable(Exception):
+class ChannelsUnavailable(PeerAway):
     """The directory, which keeps the channels, did not answer."""
 
 

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from lotse_contracts import EventEnvelope, LegalDomain
+from lotse_kit.errors import PeerAway
 
 from lotse_routing.domain.decision import Jurisdiction
 from lotse_routing.domain.offices import Authority, FoundPlace
 
 
-class DirectoryUnavailable(Exception):
+class DirectoryUnavailable(PeerAway):
     """The directory did not answer (in time, or at all)."""
 
 
