@@ -108,6 +108,8 @@ class Container:
 
     def migrate(self) -> None:
         upgrade("lotse_routing", self.engine)
+        while self.referrals.seal_plain_topics():  # topics stored in the clear before topics were sealed
+            pass
 
     def schema_current(self) -> bool:
         return is_current("lotse_routing", self.engine)

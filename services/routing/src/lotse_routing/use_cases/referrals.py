@@ -554,16 +554,22 @@ class Referrals:
                 session.fire_reminder(reminder["referral_id"], reminder["kind"], now)
             return len(due)
 
-    def erase_expired(self, limit: int = 500) -> int:
-        """Erase the client data of up to ``limit`` referrals closed more than ``retention_days`` ago;
-        return how many (0: none is due). Topics stored in the clear before they were sealed are sealed on
-        the way."""
-        now = self.now()
+    def seal_plain_topics(self, limit: int = 500) -> int:
+        """Seal up to ``limit`` topics stored in the clear before topics were sealed (at ``db upgrade``);
+        return how many (0: none is left)."""
         with self.store.transaction() as session:
-            for referral_id, topic, sealed in session.plain_topics(limit):
+            found = session.plain_topics(limit)
+            for referral_id, topic, sealed in found:
                 held = self.sealer.open(sealed) if sealed else {}
                 assert isinstance(held, dict)
                 session.seal_topic(referral_id, self.sealer.seal({**held, "topic": topic}), self.sealer.current)
+            return len(found)
+
+    def erase_expired(self, limit: int = 500) -> int:
+        """Erase the client data of up to ``limit`` referrals closed more than ``retention_days`` ago;
+        return how many (0: none is due)."""
+        now = self.now()
+        with self.store.transaction() as session:
             due = session.expired(now - timedelta(days=self.retention_days), limit)
             if due:
                 session.erase(due, now)
@@ -613,7 +619,7 @@ class Referrals:
         session.add_history(entry)
         return entry
 
-    def _summary(self, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
+    def _summary(self, row: dict[str, Any], actor: TokenClaims, opened: dict[str, Any] | None = None) -> dict[str, Any]:
         side = _side(actor, row)
         return {
             "id": row["id"],
@@ -621,7 +627,7 @@ class Referrals:
             "legal_domain": row["legal_domain"],
             "region_key": row["region_key"],
             "place_name": row["place_name"],
-            "topic": self._opened(row["sealed"]).get("topic") or row["topic"],  # the column: rows from before
+            "topic": (self._opened(row["sealed"]) if opened is None else opened).get("topic") or row["topic"],
             "urgency": row["urgency"],
             "sender_organization_id": row["sender_organization_id"],
             "recipient_organization_id": row["recipient_organization_id"],
@@ -673,7 +679,7 @@ class Referrals:
                 }
             )
         return {
-            **self._summary(row, actor),
+            **self._summary(row, actor, sealed),
             "postal_code": row["postal_code"],
             "residence_of": row["residence_of"],
             "language": row["language"],
