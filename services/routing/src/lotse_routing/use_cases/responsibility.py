@@ -150,14 +150,25 @@ def _one_per_authority(matches: Sequence[Match]) -> list[Match]:
     return list(seen.values())
 
 
+_PARENTS_DECIDE = (
+    "for SGB_VIII the parents' habitual residence decides (§ 86 SGB VIII): give parents or custodial_parent"
+)
+
+
+def residence_for(domain: LegalDomain, given: ResidenceOf | None) -> ResidenceOf:
+    """Whose residence the location is: as given; else the client's own, as the law has it for every domain
+    but SGB VIII, where the case manager must say whose."""
+    if given is not None:
+        return given
+    if domain is LegalDomain.SGB_VIII:
+        raise invalid("residence_of", _PARENTS_DECIDE)
+    return ResidenceOf.CLIENT
+
+
 def _check_residence(question: Question) -> None:
     if question.legal_domain is LegalDomain.SGB_VIII:
         if question.residence_of is ResidenceOf.CLIENT:
-            raise invalid(
-                "residence_of",
-                "for SGB_VIII the parents' habitual residence decides (§ 86 SGB VIII): "
-                "give parents or custodial_parent",
-            )
+            raise invalid("residence_of", _PARENTS_DECIDE)
     elif question.residence_of is not ResidenceOf.CLIENT:
         raise invalid(
             "residence_of", f"for {question.legal_domain.value} the client's own residence decides: give client"

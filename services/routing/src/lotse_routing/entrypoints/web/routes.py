@@ -16,7 +16,7 @@ from lotse_routing.bootstrap import container_of
 from lotse_routing.domain.lifecycle import Action
 from lotse_routing.entrypoints.web import schemas
 from lotse_routing.use_cases.referrals import ClientData, ConsentForm, ConsentRecord, NewReferral, Step, Urgency
-from lotse_routing.use_cases.responsibility import Answer, Question, ResidenceOf
+from lotse_routing.use_cases.responsibility import Answer, Question, ResidenceOf, residence_for
 
 UUID = r"^[0-9a-fA-F-]{36}$"
 
@@ -82,17 +82,8 @@ def _consent(body: dict[str, Any]) -> ConsentRecord:
     )
 
 
-def _residence_of(domain: LegalDomain, given: str | None) -> ResidenceOf:
-    """Whose residence the location is: as given; else the client's own, as the law has it for every domain but
-    SGB VIII, where the case manager must say whose (the parents', § 86)."""
-    if given is not None:
-        return ResidenceOf(given)
-    if domain is LegalDomain.SGB_VIII:
-        raise invalid(
-            "residence_of",
-            "for SGB_VIII the parents' habitual residence decides (§ 86): give parents or custodial_parent",
-        )
-    return ResidenceOf.CLIENT
+def _residence(given: str | None) -> ResidenceOf | None:
+    return ResidenceOf(given) if given is not None else None
 
 
 def _iso(value: date | None) -> str | None:
@@ -149,7 +140,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         question = Question(
             domain,
             args["location"],
-            _residence_of(domain, args.get("residence_of")),
+            residence_for(domain, _residence(args.get("residence_of"))),
             args.get("topic"),
             args.get("language"),
         )
@@ -179,7 +170,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
             question=Question(
                 domain,
                 body["location"],
-                _residence_of(domain, body.get("residence_of")),
+                residence_for(domain, _residence(body.get("residence_of"))),
                 body.get("topic"),
                 body.get("language"),
             ),
