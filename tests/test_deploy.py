@@ -156,7 +156,7 @@ def test_notify_api_consumer_worker_and_beat_reach_their_database_the_directory_
         directory = services["directory"]["environment"]
         assert settings.directory_url == f"http://directory:{directory['LOTSE_DIRECTORY_PORT']}"
         assert settings.smtp_host == "mailpit" and settings.smtp_port == 1025 and "mailpit" in services
-        assert settings.public_url == f"http://localhost:{routing_settings.port}"  # links open routing
+        assert settings.referral_page_url == "http://localhost:8000/referrals/{id}"  # links open the browser page
         command = service["command"]
         if command[0] == "sh":
             steps = [step.strip() for step in re.findall(r"lotse-notify ([a-z -]+?)(?:&&|$)", command[-1])]

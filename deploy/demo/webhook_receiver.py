@@ -1,6 +1,6 @@
 """A small webhook receiver for the demo: prints each notification Lotse sends and whether its signature holds.
 
-    .venv/bin/python deploy/demo/webhook_receiver.py            # port 8009, secret from var/demo-webhook-secret
+    .venv/bin/python deploy/demo/webhook_receiver.py   # port 8009, secret from $LOTSE_VAR_DIR/demo-webhook-secret
 
 It answers 200 to a request signed with the secret (Standard Webhooks), 401 otherwise, and counts each
 webhook-id once (a repeat is acknowledged again but not counted), as a receiving system should.
@@ -8,7 +8,7 @@ webhook-id once (a repeat is acknowledged again but not counted), as a receiving
 
 import argparse
 import json
-import time
+import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,9 @@ from lotse_contracts.webhooks import verify
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8009)
-    parser.add_argument("--secret-file", type=Path, default=Path("var/demo-webhook-secret"))
+    parser.add_argument(
+        "--secret-file", type=Path, default=Path(os.environ.get("LOTSE_VAR_DIR", "var")) / "demo-webhook-secret"
+    )
     args = parser.parse_args()
     secret = args.secret_file.read_text().strip()
     seen: set[str] = set()
@@ -28,7 +30,7 @@ def main() -> None:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            signed = verify([secret], headers, body, now=time.time())
+            signed = verify([secret], headers, body)
             message_id = headers.get("webhook-id", "?")
             repeat = message_id in seen
             if signed:

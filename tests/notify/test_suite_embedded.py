@@ -74,7 +74,7 @@ def suite(directory: Directory, tmp_path: Path) -> Iterator[Suite]:
             "LOTSE_NOTIFY_ROUTING_URL": routing_url,
             "LOTSE_NOTIFY_POLL_SECONDS": "0.2",
             "LOTSE_NOTIFY_SWEEP_SECONDS": "0.5",
-            "LOTSE_NOTIFY_PUBLIC_URL": "https://lotse.kreis.example",
+            "LOTSE_NOTIFY_REFERRAL_PAGE_URL": "https://lotse.kreis.example/referrals/{id}",
         }
     )
     notify = build_notify(settings)
@@ -109,7 +109,7 @@ def test_a_referral_reaches_the_jugendamts_inbox_and_webhook_once_signed(
     [request] = receiver.requests
     payload = Webhook(secret).verify(request.body, request.headers)
     assert payload["type"] == "referral.requested" and payload["data"]["referral_id"] == referral["id"]
-    assert payload["data"]["link"] == f"https://lotse.kreis.example/api/v1/referrals/{referral['id']}"
+    assert payload["data"]["link"] == f"https://lotse.kreis.example/referrals/{referral['id']}"
     assert "Amina" not in request.body.decode()  # the client's name stays in routing
 
     agency = suite.token(Role.AGENCY, jugendamt, "ja-witten-1")
@@ -154,3 +154,11 @@ def test_a_referral_reaches_the_jugendamts_inbox_and_webhook_once_signed(
     assert suite.notify_api.get("/api/v1/deliveries/dead", headers=agency).status_code == 403
     assert suite.notify_api.get("/api/v1/endpoints/paused", headers=admin).json == {"contents": []}
     assert suite.notify_api.get("/api/v1/endpoints/paused", headers=agency).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "template", ["https://lotse.kreis.example/referrals", "ftp://lotse/{id}", "/referrals/{id}", "https://x/{id}/{id}"]
+)
+def test_a_page_url_without_one_id_or_not_http_is_refused_at_start(template: str) -> None:
+    with pytest.raises(ValueError, match="REFERRAL_PAGE_URL"):
+        NotifySettings.from_env({"LOTSE_NOTIFY_REFERRAL_PAGE_URL": template})

@@ -160,12 +160,12 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
             settings.smtp_starttls,
         ),
     }
-    link_base = settings.public_url
+    page = settings.referral_page_url
     deliveries = Deliveries(
         store,
         channels,
         senders,
-        link=lambda referral_id: f"{link_base}/api/v1/referrals/{referral_id}",
+        link=lambda referral_id: page.replace("{id}", str(referral_id)),
         retries=settings.retries,
         # while one attempt probes a paused endpoint, the others wait out its connect and answer timeouts
         pauses=Pauses(probe=min(settings.webhook_timeout_seconds, 3.0) + settings.webhook_timeout_seconds + 2),

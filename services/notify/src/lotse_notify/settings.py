@@ -4,6 +4,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lotse_kit.settings import var_dir
 from lotse_kit.tokens import AuthSettings
@@ -21,8 +22,9 @@ class Settings:
     routing_url: str = "http://127.0.0.1:8002"
     service_token: str | None = None
     """Scale mode: the token notify shows the directory and routing; embedded: one it issues itself."""
-    public_url: str = "http://127.0.0.1:8002"
-    """Where the links in notifications point: the system in which staff open a referral."""
+    referral_page_url: str = "http://127.0.0.1:8000/referrals/{id}"
+    """The page a notification links to, ``{id}`` standing for the referral's id: the browser page where staff
+    open the referral (Lotse web), not an API answer a browser cannot authenticate to."""
     amqp_url: str | None = None
     """RabbitMQ (scale mode): referral events come from notify's queue there, delivery jobs go to Celery
     workers, reports to ``lotse.events``. Unset: routing's change feed, an in-process worker, a feed."""
@@ -74,7 +76,7 @@ class Settings:
             directory_url=env.get(f"{p}DIRECTORY_URL", "http://127.0.0.1:8001").rstrip("/"),
             routing_url=env.get(f"{p}ROUTING_URL", "http://127.0.0.1:8002").rstrip("/"),
             service_token=env.get(f"{p}SERVICE_TOKEN") or None,
-            public_url=env.get(f"{p}PUBLIC_URL", "http://127.0.0.1:8002").rstrip("/"),
+            referral_page_url=_page_url(env.get(f"{p}REFERRAL_PAGE_URL", "http://127.0.0.1:8000/referrals/{id}")),
             amqp_url=amqp,
             celery_broker_url=env.get(f"{p}CELERY_BROKER_URL") or amqp,
             queue=env.get(f"{p}QUEUE", "lotse.notify"),
@@ -98,3 +100,10 @@ class Settings:
             delivery_threads=int(env.get(f"{p}DELIVERY_THREADS", "4")),
             consumers=int(env.get(f"{p}CONSUMERS", "4")),
         )
+
+
+def _page_url(template: str) -> str:
+    parts = urlsplit(template.replace("{id}", "x"))
+    if template.count("{id}") != 1 or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"LOTSE_NOTIFY_REFERRAL_PAGE_URL must be an http(s) URL with one {{id}}, not {template!r}")
+    return template

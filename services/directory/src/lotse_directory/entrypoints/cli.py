@@ -134,7 +134,8 @@ _DEMO_REGIONS = {"demo-maintainer": ("05954",)}
 
 
 @users.command("demo-tokens")
-def users_demo_tokens() -> None:
+@click.option("--shell", is_flag=True, help="print `export <ROLE>_TOKEN=…` lines for eval in a shell")
+def users_demo_tokens(shell: bool) -> None:
     """Create (once) and print tokens for the demo users, one per role."""
     container = _container()
     organizations: dict[str, str | None] = {}
@@ -158,7 +159,7 @@ def users_demo_tokens() -> None:
     for user_id, (name, role, _) in _DEMO_USERS.items():
         regions = _DEMO_REGIONS.get(user_id, ())
         token = issuer.issue(user_id, role, organizations[user_id], name, regions=regions)
-        click.echo(f"{role.value:<12} {name}: {token}")
+        click.echo(f"export {role.value.upper()}_TOKEN={token}" if shell else f"{role.value:<12} {name}: {token}")
 
 
 @main.group()
