@@ -1,6 +1,6 @@
 """What the services say about referrals: their states, the events of their lifecycle, decline reasons.
 
-The lifecycle is DESIGN.md's (section Referral lifecycle). Events carry no personal data: the client's
+The lifecycle is docs/architecture.md's (section Referral lifecycle). Events carry no personal data: the client's
 name, birth date and contact, the free-text reason and any "sonstiges" text stay in the routing
 service and are fetched over its authenticated API.
 """

@@ -31,7 +31,7 @@ class Settings:
     acknowledge_within_days: int = 3
     """NRW working days a recipient has to acknowledge before a reminder is due."""
     retention_days: int = 365
-    """Days after a referral closed until its client data is erased (DESIGN.md, Promises)."""
+    """Days after a referral closed until its client data is erased (docs/architecture.md, Promises)."""
     sweep_seconds: float = 60.0
     """How often each serving process sweeps due reminders and expired client data."""
     max_body_bytes: int = 100_000

@@ -1,4 +1,4 @@
-"""The referral lifecycle of DESIGN.md (section Referral lifecycle): which side may do what, when.
+"""The referral lifecycle of docs/architecture.md (section Referral lifecycle): which side may do what, when.
 
     draft → requested → acknowledged → accepted → in_progress → completed | failed
                 │             ├→ declined (reason)      ⇅ on_hold

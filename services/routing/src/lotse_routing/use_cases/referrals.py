@@ -1,6 +1,6 @@
 """Referrals: created with consent by case managers, carried through their lifecycle by both sides, audited.
 
-Visibility (DESIGN.md, Promises): case managers see the referrals their organisation sent, agencies the
+Visibility (docs/architecture.md, Promises): case managers see the referrals their organisation sent, agencies the
 ones addressed (or forwarded) to theirs, admins all; coordinators see none, only figures
 (:mod:`lotse_routing.use_cases.figures`). A referral the caller may not see is "not found" to them, so
 that ids reveal nothing. Every read and write, and every refused attempt, leaves an audit row.
