@@ -17,6 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PORTS = (8001, 8002, 8003, 8009)
+BASH = shutil.which("bash") or "/bin/bash"
 
 
 def walkthrough_blocks() -> list[str]:
@@ -71,7 +72,7 @@ def test_readme_walkthrough_runs_verbatim(tmp_path: Path) -> None:
             with logs[-1].open("wb") as log:
                 background.append(
                     subprocess.Popen(
-                        ["bash", "-c", block],
+                        [BASH, "-c", block],
                         cwd=REPO,
                         env=env,
                         stdout=log,
@@ -84,7 +85,7 @@ def test_readme_walkthrough_runs_verbatim(tmp_path: Path) -> None:
                     _wait_for(f"http://127.0.0.1:{port}/health", background[0], logs[0])
         script = "set -euo pipefail\n" + "\n".join(blocks[2:])
         done = subprocess.run(
-            ["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=180, check=False
+            [BASH, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=180, check=False
         )
         assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
         out = done.stdout
