@@ -82,3 +82,15 @@ def elasticsearch_url() -> Iterator[str]:
         server.close()
         if server.process.stdout is not None:  # the package leaves its pipe open
             server.process.stdout.close()
+
+
+def metric_samples(text: str | bytes) -> dict[str, float]:
+    """A Prometheus exposition's samples as ``{'name{label="v",…}': value}``, labels sorted by name."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples: dict[str, float] = {}
+    for family in text_string_to_metric_families(text.decode() if isinstance(text, bytes) else text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples

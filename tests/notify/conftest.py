@@ -266,6 +266,8 @@ class Scale:
         self.env = env
         self.logs = logs
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.probes: dict[str, str] = {}
+        """Each process's /health, /ready and /metrics, by its name: ``http://127.0.0.1:<port>``."""
         self.notify_db = make_engine(env["LOTSE_NOTIFY_DATABASE_URL"])
         self.sender = token(Role.CASE_MANAGER, SENDER_ORG, "cm-1")
         self.referrals: list[str] = []
@@ -282,16 +284,25 @@ class Scale:
         known by its first word, and wait until the consumer's queue is declared and bound."""
         for command in commands:
             name = command.split()[0]
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            self.probes[name] = f"http://127.0.0.1:{port}"
             with (self.logs / f"{name}.log").open("a") as out:
                 self.processes[name] = subprocess.Popen(
                     [NOTIFY, *command.split()],
-                    env=self.env,
+                    env={**self.env, "LOTSE_METRICS_PORT": str(port)},
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
         if "consume" in commands:
             wait_for(lambda: self.consumers(self.env["LOTSE_NOTIFY_QUEUE"]) > 0, 30, "the consumer's queue")
+
+    def probe(self, name: str, path: str) -> tuple[int, str]:
+        """``GET <path>`` of a process's probes: status and body."""
+        response = urllib3.request("GET", self.probes[name] + path, timeout=10, retries=False)
+        return response.status, response.data.decode()
 
     def kill(self, *which: str) -> None:
         """kill -9, the whole process group."""

@@ -8,6 +8,7 @@ import time
 import pytest
 from lotse_contracts.webhooks import verify
 
+from tests.conftest import metric_samples
 from tests.notify.conftest import Channels, Mailbox, Receiver, Scale, call, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
@@ -40,3 +41,18 @@ def test_each_referral_is_notified_exactly_once_by_webhook_and_email_through_rab
         )
 
     wait_for(reported, 30, "reports in routing")
+
+    # what an operator's Prometheus reads from the consumer and the worker
+    status, text = scale.probe("consume", "/metrics")
+    consumed = metric_samples(text)
+    assert status == 200 and consumed["lotse_notify_event_lag_seconds_count"] == 20
+    assert consumed[f'lotse_queue_messages_ready{{queue="{scale.env["LOTSE_NOTIFY_QUEUE"]}"}}'] == 0
+    assert consumed[f'lotse_queue_consumers{{queue="{scale.env["LOTSE_NOTIFY_QUEUE"]}"}}'] >= 1
+    status, text = scale.probe("worker", "/metrics")
+    delivered = metric_samples(text)
+    assert status == 200 and delivered['lotse_notify_deliveries{state="delivered"}'] == 40
+    assert delivered['lotse_notify_deliveries{state="dead"}'] == 0
+    assert delivered["lotse_metrics_collector_errors"] == 0
+    for name in ("consume", "worker"):
+        status, text = scale.probe(name, "/ready")
+        assert status == 200 and '"broker": "ok"' in text and '"database": "ok"' in text, text

@@ -142,6 +142,13 @@ class SqlOutbox:
             query = select(func.count()).where(self.table.c.published_at.is_(None))
             return int(conn.execute(query).scalar_one())
 
+    def backlog(self) -> tuple[int, datetime | None]:
+        """How many events wait to be relayed, and when the oldest of them was written (for metrics)."""
+        t = self.table
+        with self.engine.connect() as conn:
+            row = conn.execute(select(func.count(), func.min(t.c.created_at)).where(t.c.published_at.is_(None))).one()
+        return int(row[0]), row[1]
+
     def since(self, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """A change feed: up to ``limit`` events written after sequence number ``after`` (published or not),
         oldest first, each with its ``seq``, ``routing_key`` and ``event``; and the newest sequence number.

@@ -4,7 +4,8 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import pika
 from lotse_contracts import EventEnvelope
@@ -14,6 +15,9 @@ from pika.exceptions import AMQPError, UnroutableError
 from sqlalchemy.exc import OperationalError
 
 from lotse_kit.outbox import Handler, TryLater
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,38 @@ def connection_parameters(url: str) -> pika.URLParameters:
     params.blocked_connection_timeout = 30
     params.connection_attempts = 1
     return params
+
+
+class QueueDepths:
+    """``lotse_queue_messages_ready`` and ``lotse_queue_consumers`` of some queues, asked of the broker when
+    ``/metrics`` is read (messages waiting: how far the consumers are behind)."""
+
+    def __init__(self, url: str, queues: Sequence[str]) -> None:
+        self.url = url
+        self.queues = queues
+
+    def collect(self) -> Iterator["Metric"]:
+        from prometheus_client.core import GaugeMetricFamily  # not at import: see lotse_kit.metrics
+
+        ready = GaugeMetricFamily("lotse_queue_messages_ready", "Messages waiting in the queue", labels=["queue"])
+        consumers = GaugeMetricFamily("lotse_queue_consumers", "Consumers on the queue", labels=["queue"])
+        parameters = connection_parameters(self.url)
+        parameters.socket_timeout = 2
+        connection = pika.BlockingConnection(parameters)
+        try:
+            for queue in self.queues:
+                channel = connection.channel()
+                try:
+                    declared = channel.queue_declare(queue, passive=True).method
+                except pika.exceptions.ChannelClosedByBroker:  # not declared (yet): nothing waits in it
+                    continue
+                ready.add_metric([queue], declared.message_count)
+                consumers.add_metric([queue], declared.consumer_count)
+                channel.close()
+        finally:
+            connection.close()
+        yield ready
+        yield consumers
 
 
 class RabbitMqEventPublisher:

@@ -17,6 +17,8 @@ from flask import Flask
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
+from lotse_kit.metrics import prepare_multiprocess, process_died
+
 _M_ARENA_MAX = -8
 
 
@@ -69,6 +71,7 @@ class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
         self._started = started
         self._stopping = stopping
         fewer_malloc_arenas()
+        prepare_multiprocess()  # before a worker builds its app, and with it the first metric
         super().__init__()
 
     def load_config(self) -> None:
@@ -91,6 +94,9 @@ class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
             if app is not None:  # a worker stopped while it still loaded its app has nothing to stop
                 self._stopping(app)
 
+        def worker_ended(_arbiter: Any, worker: Any) -> None:
+            process_died(worker.pid)
+
         options = {
             **self._options,
             "worker_class": "gthread",
@@ -101,6 +107,7 @@ class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
             "post_fork": worker_forked,
             "post_worker_init": worker_started,
             "worker_exit": worker_stopping,
+            "child_exit": worker_ended,
         }
         for key, value in options.items():
             self.cfg.set(key, value)

@@ -4,6 +4,7 @@ it)."""
 
 import contextlib
 import fcntl
+import functools
 import os
 import threading
 import time
@@ -186,14 +187,20 @@ def _migrate(package: str, engine: Engine, step: Callable[["Config", str], None]
                 conn.commit()
 
 
+@functools.cache
+def _heads(package: str) -> frozenset[str]:
+    """The newest revisions of ``package``'s migrations (read once: readiness asks every few seconds)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config(package, "sqlite://")).get_heads())
+
+
 def is_current(package: str, engine: Engine) -> bool:
     """The database is at the newest schema (a server must not start on an older one)."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    heads = set(ScriptDirectory.from_config(alembic_config(package, engine.url.render_as_string())).get_heads())
     with engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads()) == heads
+        return set(MigrationContext.configure(conn).get_current_heads()) == _heads(package)
 
 
 class _Turns:

@@ -42,7 +42,18 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     hsds = Blueprint("hsds", __name__, url_prefix=HSDS_PREFIX)
     register_hsds_routes(hsds, doc)
     max_body = settings.max_import_bytes  # an import may be this large; check_body_size holds the rest lower
-    app = service_app(__name__, EXTENSION, container, container.verifier, max_body, doc, [api, hsds])
+    app = service_app(
+        __name__,
+        EXTENSION,
+        container,
+        container.verifier,
+        max_body,
+        doc,
+        [api, hsds],
+        service="directory",
+        checks=container.checks(),
+        collectors=container.collectors(),
+    )
     public = (f"{API_PREFIX}/legal_domains", f"{API_PREFIX}/search", f"{HSDS_PREFIX}/*")
     CORS(app, resources={path: {"origins": "*"} for path in public})
     return app

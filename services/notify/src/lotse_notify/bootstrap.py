@@ -9,14 +9,16 @@ and relay the reports, beat runs the sweep, ``serve`` answers the API.
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from lotse_contracts import EventEnvelope
 from lotse_contracts.events import DEAD_LETTERS
 from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
+from lotse_kit.metrics import Collector, Gauges, GaugesCollector, OutboxCollector, histogram
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
+from lotse_kit.probes import Check, broker_check, database_check
 from lotse_kit.sql import is_current, make_engine, upgrade
 from lotse_kit.tokens import TokenVerifier
 from sqlalchemy import Engine
@@ -29,7 +31,7 @@ from lotse_notify.adapters.senders.webhook import WebhookSender
 from lotse_notify.adapters.storage.sql_store import SqlNotifySession, SqlNotifyStore
 from lotse_notify.adapters.storage.tables import feed_cursor, outbox
 from lotse_notify.domain.channels import Kind
-from lotse_notify.domain.delivery import Pauses
+from lotse_notify.domain.delivery import Pauses, State
 from lotse_notify.settings import Settings
 from lotse_notify.use_cases.deliveries import Deliveries
 from lotse_notify.use_cases.inbox import Inbox
@@ -67,9 +69,33 @@ class Container:
     def on_event(self, event: EventEnvelope, routing_key: str) -> None:
         """A referral event: its notification and deliveries recorded, then their jobs sent."""
         self.jobs.send(self.intake.take(event, routing_key))
+        lag = (datetime.now(UTC) - datetime.fromisoformat(event.time)).total_seconds()
+        histogram("lotse_notify_event_lag_seconds", "Time from a referral event's creation to notify's intake").observe(
+            max(lag, 0.0)
+        )
 
     def sweep(self) -> int:
         return self.deliveries.sweep(self.jobs)
+
+    def checks(self, schema: bool = True) -> list[Check]:
+        """What ``/ready`` asks: the database, and in scale mode the broker."""
+        found = [database_check(self.engine)]
+        if schema:  # a worker checks the schema once at start and loads no Alembic after
+            found.append(Check("schema", self._schema_ready))
+        if self.settings.amqp_url:
+            found.append(broker_check(self.settings.amqp_url))
+        return found
+
+    def collectors(self) -> list[Collector]:
+        """What ``/metrics`` reads from the database: the outbox's backlog (delivery reports) and the
+        deliveries by state (``dead`` ones wait for an admin's re-drive)."""
+
+        def deliveries() -> Gauges:
+            counts = {state.value: 0 for state in State} | self.store.delivery_counts()
+            values: dict[tuple[str, ...], float] = {(state,): float(n) for state, n in counts.items()}
+            return {"lotse_notify_deliveries": ("Deliveries by state", ("state",), values)}
+
+        return [OutboxCollector("notify", self.outbox.backlog), GaugesCollector(deliveries)]
 
     def start_background(self, process: Process = "serve") -> None:
         s = self.settings
@@ -131,6 +157,10 @@ class Container:
 
     def migrate(self) -> None:
         upgrade("lotse_notify", self.engine)
+
+    def _schema_ready(self) -> None:
+        if not self.schema_current():
+            raise LookupError("the database schema is not current: run `lotse-notify db upgrade`")
 
     def schema_current(self) -> bool:
         return is_current("lotse_notify", self.engine)

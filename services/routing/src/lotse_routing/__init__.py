@@ -23,4 +23,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     register_routes(api, doc)
-    return service_app(__name__, EXTENSION, container, container.verifier, settings.max_body_bytes, doc, [api])
+    return service_app(
+        __name__,
+        EXTENSION,
+        container,
+        container.verifier,
+        settings.max_body_bytes,
+        doc,
+        [api],
+        service="routing",
+        checks=container.checks(),
+        collectors=container.collectors(),
+    )

@@ -3,14 +3,17 @@
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import holidays
 from flask import Flask
 from lotse_contracts.events import DEAD_LETTERS
 from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
+from lotse_kit.metrics import Collector, Gauges, GaugesCollector, OutboxCollector
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
+from lotse_kit.probes import Check, broker_check, database_check
 from lotse_kit.sealing import FernetSealer
 from lotse_kit.sql import is_current, make_engine, upgrade
 from lotse_kit.tokens import TokenVerifier
@@ -56,6 +59,30 @@ class Container:
     publisher: Publisher
     relay: RelayWorker
     background: list[Any] = field(default_factory=list)
+
+    def checks(self, schema: bool = True) -> list[Check]:
+        """What ``/ready`` asks: the database, and in scale mode the broker."""
+        found = [database_check(self.engine)]
+        if schema:  # a worker checks the schema once at start and loads no Alembic after
+            found.append(Check("schema", self._schema_ready))
+        if self.settings.amqp_url:
+            found.append(broker_check(self.settings.amqp_url))
+        return found
+
+    def collectors(self) -> list[Collector]:
+        """What ``/metrics`` reads from the database: the outbox's backlog and the open reminders."""
+
+        def reminders() -> Gauges:
+            counts = self.store.reminder_counts(datetime.now(UTC))
+            return {
+                "lotse_routing_reminders": (
+                    "Open acknowledgement reminders: due (not yet sent by the sweep) or overdue (sent)",
+                    ("state",),
+                    {(state,): float(n) for state, n in counts.items()},
+                )
+            }
+
+        return [OutboxCollector("routing", self.outbox.backlog), GaugesCollector(reminders)]
 
     def start_background(self) -> None:
         """In a serving process: relay the outbox, sweep reminders, and hear directory changes (from the
@@ -110,6 +137,10 @@ class Container:
         upgrade("lotse_routing", self.engine)
         while self.referrals.seal_plain_topics():  # topics stored in the clear before topics were sealed
             pass
+
+    def _schema_ready(self) -> None:
+        if not self.schema_current():
+            raise LookupError("the database schema is not current: run `lotse-routing db upgrade`")
 
     def schema_current(self) -> bool:
         return is_current("lotse_routing", self.engine)

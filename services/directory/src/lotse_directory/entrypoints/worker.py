@@ -7,10 +7,15 @@ Run it with ``lotse-directory worker`` (``--beat`` also runs the sweep's schedul
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init
+from lotse_kit.probes import serve_probes_from_env
 
 from lotse_directory.adapters.jobs.celery_app import INDEX_SERVICES, SWEEP
 from lotse_directory.bootstrap import Container, build
 from lotse_directory.settings import Settings
+
+WORKER_METRICS_PORT = 9101
+"""Where the worker answers /health, /ready and /metrics by default (``LOTSE_METRICS_PORT``)."""
 
 RETRY: dict[str, Any] = {
     "autoretry_for": (Exception,),
@@ -26,6 +31,10 @@ def register(container: Container) -> Celery:
     if container.jobs is None or container.indexer is None:
         raise RuntimeError("the worker needs scale mode: set ELASTICSEARCH_URL")
     app, indexer = container.jobs.app, container.indexer
+    worker_init.connect(
+        lambda **_: serve_probes_from_env(WORKER_METRICS_PORT, container.checks(schema=False), container.collectors()),
+        weak=False,
+    )
 
     @app.task(name=INDEX_SERVICES, **RETRY)
     def index_services(service_ids: list[str]) -> int:

@@ -39,6 +39,11 @@ def db_upgrade() -> None:
     click.echo(f"database ready: {container.engine.url.render_as_string(hide_password=True)}")
 
 
+CONSUMER_METRICS_PORT, BEAT_METRICS_PORT = 9103, 9105
+"""Where ``consume`` and ``beat`` answer /health, /ready and /metrics by default (``LOTSE_METRICS_PORT``; the
+worker's is in its module, the API serves them itself)."""
+
+
 @main.command("serve")
 def serve() -> None:
     """Serve the inbox API on LOTSE_NOTIFY_HOST:PORT; embedded mode (no LOTSE_AMQP_URL) also takes in routing's
@@ -62,6 +67,13 @@ def consume() -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    from lotse_kit.probes import serve_probes_from_env
+    from lotse_kit.rabbitmq import QueueDepths
+
+    s = container.settings
+    assert s.amqp_url
+    depths = QueueDepths(s.amqp_url, [s.queue, f"{s.queue}.deliveries"])
+    serve_probes_from_env(CONSUMER_METRICS_PORT, container.checks(), [*container.collectors(), depths])
     container.start_background("consume")
     click.echo(f"consuming {container.settings.queue}")
     stop.wait()
@@ -104,6 +116,9 @@ def beat() -> None:
         raise click.ClickException("beat needs scale mode: set LOTSE_AMQP_URL")
     container.settings.var_dir.mkdir(parents=True, exist_ok=True)
     assert isinstance(container.jobs, CeleryJobs)
+    from lotse_kit.probes import serve_probes_from_env
+
+    serve_probes_from_env(BEAT_METRICS_PORT, container.checks(schema=False))
     container.jobs.app.start(["beat", "--loglevel=INFO"])
 
 

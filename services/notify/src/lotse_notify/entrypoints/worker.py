@@ -32,10 +32,14 @@ from celery import Celery
 from celery.concurrency import get_implementation
 from celery.concurrency.thread import TaskPool as ThreadsPool
 from celery.signals import worker_init, worker_process_init, worker_shutdown
+from lotse_kit.probes import serve_probes_from_env
 
 from lotse_notify.adapters.jobs.celery_app import DELIVER, SWEEP, CeleryJobs
 from lotse_notify.bootstrap import Container, build
 from lotse_notify.settings import Settings
+
+WORKER_METRICS_PORT = 9104
+"""Where the worker answers /health, /ready and /metrics by default (``LOTSE_METRICS_PORT``)."""
 
 
 def register(container: Container) -> Celery:
@@ -46,6 +50,7 @@ def register(container: Container) -> Celery:
     logging.getLogger("pika").setLevel(logging.WARNING)  # its INFO lines are every connection's every step
 
     def at_start(sender: Any, **_: Any) -> None:
+        serve_probes_from_env(WORKER_METRICS_PORT, container.checks(schema=False), container.collectors())
         if issubclass(get_implementation(sender.pool_cls), ThreadsPool):
             container.start_background("deliver")  # this process delivers
         else:

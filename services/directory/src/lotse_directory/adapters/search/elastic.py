@@ -60,6 +60,11 @@ class ElasticIndex:
         self.client = client
         self.alias = alias
 
+    def ready(self) -> None:
+        """Raise unless the engine answers and the alias searches use exists (readiness)."""
+        if not self.client.indices.exists_alias(name=self.alias):
+            raise LookupError(f"search index alias {self.alias!r} missing: run `lotse-directory search rebuild`")
+
     def current(self) -> list[str]:
         """The concrete indices the alias points at (none before the first rebuild)."""
         try:

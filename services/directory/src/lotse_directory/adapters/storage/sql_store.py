@@ -396,6 +396,12 @@ class SqlDirectoryStore:
         self._after_commit: list[Callable[[SqlStoreSession], None]] = []
         self._before_commit: list[Callable[[SqlStoreSession], None]] = []
 
+    def indexing_backlog(self) -> int:
+        """Scale mode: how many offers the search index has yet to catch up with (for metrics)."""
+        t = search_index_state.c
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).where(t.version > t.indexed_version)).scalar_one())
+
     def before_commit(self, hook: Callable[["SqlStoreSession"], None]) -> None:
         """Call ``hook`` with the session at the end of each transaction that touched entries, inside it."""
         self._before_commit.append(hook)

@@ -1,5 +1,6 @@
 """The search API: offers by words, place, language, legal domain, topic, target group, opening hours."""
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from lotse_contracts import LegalDomain, Role
 from lotse_kit.auth import current_claims, optional_claims, require_roles
+from lotse_kit.metrics import counter, histogram
 from lotse_kit.openapi import ApiDoc, Param, query_args
 from lotse_kit.problems import bad_request
 
@@ -109,7 +111,14 @@ def register_search_routes(bp: Blueprint, doc: ApiDoc) -> None:
             page=args["page"],
             per_page=args["per_page"],
         )
-        return jsonify(_search().search(claims, query, place))
+        begun = time.perf_counter()
+        found = _search().search(claims, query, place)
+        histogram("lotse_search_duration_seconds", "Time a search took in the search backend").observe(
+            time.perf_counter() - begun
+        )
+        if not found["total_items"]:
+            counter("lotse_search_zero_results_total", "Searches that found nothing").inc()
+        return jsonify(found)
 
     doc.route(bp, "/search", "GET", "Search offers", tags=["search"], params=SEARCH_PARAMS, secured=False)(search)
 

@@ -213,6 +213,12 @@ class SqlNotifyStore:
         self.engine = engine
         self._after_commit: list[Callable[[SqlNotifySession], None]] = []
 
+    def delivery_counts(self) -> dict[str, int]:
+        """Deliveries by state (for metrics; ``dead`` ones wait for an admin's re-drive)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(delivery.c.state, func.count()).group_by(delivery.c.state)).all()
+        return {str(state): int(count) for state, count in rows}
+
     def after_commit(self, callback: Callable[[SqlNotifySession], None]) -> None:
         """Call ``callback`` with the session after each transaction committed (to wake the relay)."""
         self._after_commit.append(callback)

@@ -22,4 +22,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     register_routes(api, doc)
-    return service_app(__name__, EXTENSION, container, container.verifier, 100_000, doc, [api])
+    return service_app(
+        __name__,
+        EXTENSION,
+        container,
+        container.verifier,
+        100_000,
+        doc,
+        [api],
+        service="notify",
+        checks=container.checks(),
+        collectors=container.collectors(),
+    )

@@ -226,6 +226,19 @@ class SqlReferralStore:
     def after_commit(self, hook: Callable[[SqlReferralSession], None]) -> None:
         self._after_commit.append(hook)
 
+    def reminder_counts(self, now: datetime) -> dict[str, int]:
+        """Open reminders (for metrics): ``due`` (past due, not yet sent by the sweep: should stay near 0) and
+        ``overdue`` (sent: referrals still not acted on by their recipient)."""
+        r = reminder.c
+        with self.engine.connect() as conn:
+            due, overdue = conn.execute(
+                select(
+                    func.count().filter(r.fired.is_(False), r.due_at <= now),
+                    func.count().filter(r.fired.is_(True)),
+                ).where(r.done_at.is_(None))
+            ).one()
+        return {"due": int(due), "overdue": int(overdue)}
+
     @contextmanager
     def transaction(self) -> Iterator[SqlReferralSession]:
         """A write transaction; on SQLite it takes the write lock at once, so that what it reads stays true."""
