@@ -300,8 +300,11 @@ class Scale:
             wait_for(lambda: self.consumers(self.env["LOTSE_NOTIFY_QUEUE"]) > 0, 30, "the consumer's queue")
 
     def probe(self, name: str, path: str) -> tuple[int, str]:
-        """``GET <path>`` of a process's probes: status and body."""
-        response = urllib3.request("GET", self.probes[name] + path, timeout=10, retries=False)
+        """``GET <path>`` of a process's probes: status and body (0 while the process does not listen yet)."""
+        try:
+            response = urllib3.request("GET", self.probes[name] + path, timeout=10, retries=False)
+        except urllib3.exceptions.HTTPError:
+            return 0, ""
         return response.status, response.data.decode()
 
     def kill(self, *which: str) -> None:

@@ -4,13 +4,17 @@ that answers 500 for a while. In each case every referral's notification reaches
 webhook-id, is accepted there once, routing hears the report, and nothing is left stuck: every delivery is
 delivered, the outboxes are published, and the queues and their dead-letter queues are empty."""
 
+import json
+import subprocess
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import urllib3
 from lotse_contracts.webhooks import verify
 
+from tests.conftest import rabbitmq_tool
 from tests.notify.conftest import REPORTS, Channels, Receiver, Scale, restart_rabbitmq, start_rabbitmq, wait_for
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgres]
@@ -119,3 +123,27 @@ def test_a_receiver_failing_for_a_while_gets_every_notification_once_it_answers(
     for webhook_id in requests:  # after its 200, a webhook-id is never sent again
         answers = [r.status for r in receiver.requests if r.headers["webhook-id"] == webhook_id]
         assert answers[-1] == 200 and answers.count(200) == 1
+
+
+def test_a_stopped_broker_turns_ready_red_everywhere_and_a_started_one_green_again(scale: Scale) -> None:
+    """What a load balancer and Kubernetes read: routing's API and notify's consumer, worker and beat say
+    they are not ready, naming the broker, while RabbitMQ is stopped, and ready again once it is back; their
+    liveness stays green all along (nothing to restart)."""
+    scale.start("consume", "worker", "beat")
+
+    def ready() -> dict[str, tuple[int, str]]:
+        found = {name: scale.probe(name, "/ready") for name in ("consume", "worker", "beat")}
+        answer = urllib3.request("GET", f"{scale.routing_url}/ready", timeout=10, retries=False)
+        return found | {"routing": (answer.status, answer.data.decode())}
+
+    wait_for(lambda: all(status == 200 for status, _ in ready().values()), 30, "all ready")
+    subprocess.run([rabbitmq_tool("rabbitmqctl"), "stop"], capture_output=True, timeout=60, check=True)
+    try:
+        wait_for(lambda: all(status == 503 for status, _ in ready().values()), 30, "all not ready")
+        for name, (_, body) in ready().items():
+            assert [e["name"] for e in json.loads(body)["errors"]] == ["broker"], (name, body)
+            if name != "routing":
+                assert scale.probe(name, "/health")[0] == 200, name
+    finally:
+        start_rabbitmq()
+    wait_for(lambda: all(status == 200 for status, _ in ready().values()), 60, "all ready again")

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import LOOPBACK_WEBHOOKS
+from tests.conftest import LOOPBACK_WEBHOOKS, metric_samples
 from tests.directory.test_cli_and_serve import _call, _cli, _free_port, env  # noqa: F401 (env is a fixture)
 
 ROUTING = str(Path(sys.executable).with_name("lotse-routing"))
@@ -165,3 +165,24 @@ def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path)
         notify.wait(15)
     assert f"{base}/docs" in output
     assert f"referral.requested {made['id']}" in heard and "UNSIGNED" not in heard and "repeat" not in heard
+
+
+def test_served_metrics_add_up_every_process(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    """gunicorn runs 2 processes; whichever answers /metrics counts the requests both answered."""
+    port = _free_port()
+    env = {**env, "LOTSE_ROUTING_PORT": str(port), "LOTSE_ROUTING_WORKERS": "2"}
+    done = subprocess.run([ROUTING, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    routing = subprocess.Popen([ROUTING, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{base}/health")
+        for _ in range(40):  # a new connection each: the two processes take turns accepting them
+            assert _call(f"{base}/ready")[0] == 200
+        for _ in range(6):
+            with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:
+                samples = metric_samples(answer.read())
+            assert samples['lotse_http_requests_total{method="GET",route="/ready",service="routing",status="200"}'] == 40
+    finally:
+        routing.terminate()
+        routing.wait(30)
