@@ -60,7 +60,8 @@ def test_ready_waits_for_the_schema_and_metrics_count_requests_by_route(name: st
 
     container.migrate()
     answer = client.get("/ready")
-    assert answer.status_code == 200 and answer.json == {"status": "ready", "checks": {"database": "ok", "schema": "ok"}}
+    assert answer.status_code == 200
+    assert answer.json == {"status": "ready", "checks": {"database": "ok", "schema": "ok"}}
     for _ in range(3):
         assert client.get("/health").status_code == 200
     unknown = "/api/v1/referrals/7f0c5a9e-2b1d-4c3e-9f8a-0123456789ab" if name == "routing" else "/api/v1/nichts"

@@ -182,7 +182,8 @@ def test_served_metrics_add_up_every_process(env: dict[str, str], tmp_path: Path
         for _ in range(6):
             with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:
                 samples = metric_samples(answer.read())
-            assert samples['lotse_http_requests_total{method="GET",route="/ready",service="routing",status="200"}'] == 40
+            ready = 'lotse_http_requests_total{method="GET",route="/ready",service="routing",status="200"}'
+            assert samples[ready] == 40
     finally:
         routing.terminate()
         routing.wait(30)
