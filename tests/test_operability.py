@@ -77,7 +77,8 @@ def test_ready_waits_for_the_schema_and_metrics_count_requests_by_route(name: st
     assert samples[f'lotse_outbox_oldest_pending_age_seconds{{service="{name}"}}'] == 0
     assert samples["lotse_metrics_collector_errors"] == 0
     if name == "routing":
-        assert samples['lotse_routing_reminders{state="due"}'] == samples['lotse_routing_reminders{state="overdue"}'] == 0
+        assert samples['lotse_routing_reminders{state="due"}'] == 0
+        assert samples['lotse_routing_reminders{state="overdue"}'] == 0
     if name == "notify":
         states = {k for k in samples if k.startswith("lotse_notify_deliveries{")}
         assert {s.split('"')[1] for s in states} == {"pending", "delivering", "delivered", "failed", "dead"}
@@ -89,7 +90,8 @@ def test_the_directory_counts_searches_that_found_nothing_and_events_waiting_in_
     client = app.test_client()
     assert client.get("/api/v1/search?q=Zyxwvut").json["total_items"] == 0
     admin = {"Authorization": f"Bearer {HmacTokenVerifier(SECRET).issue('admin-1', Role.ADMIN, None, 'Admin')}"}
-    made = client.post("/api/v1/organizations", json={"name": "Beratungsstelle Witten", "description": "Beratung"}, headers=admin)
+    organization = {"name": "Beratungsstelle Witten", "description": "Beratung"}
+    made = client.post("/api/v1/organizations", json=organization, headers=admin)
     assert made.status_code == 201, made.json  # its event waits in the outbox: no relay runs in this test
     samples = metric_samples(client.get("/metrics").data)
     assert samples["lotse_search_zero_results_total"] >= 1
