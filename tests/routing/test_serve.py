@@ -3,6 +3,7 @@ demo webhook receiver, a referral made and acknowledged over HTTP with the demo 
 webhook called (signed) and its inbox filled, the delivery shown to the sender, routing's relay publishing
 in the background, and a change in the directory reaching routing's cache by its change feed (no broker)."""
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -32,6 +33,7 @@ def _wait(url: str) -> None:
 def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     ports = {"routing": _free_port(), "notify": _free_port(), "receiver": _free_port()}
     env = {**env, "LOTSE_ROUTING_PORT": str(ports["routing"]), "LOTSE_ROUTING_DIRECTORY_POLL_SECONDS": "0.5"}
+    env["LOTSE_LOG_FORMAT"] = "json"  # as in scale mode: one JSON object per line
     env |= LOOPBACK_WEBHOOKS  # as `make run` sets it for the demo receiver
     env["LOTSE_ROUTING_DIRECTORY_URL"] = f"http://127.0.0.1:{env['LOTSE_DIRECTORY_PORT']}"
     env |= {
@@ -62,7 +64,8 @@ def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path)
         stderr=subprocess.STDOUT,
         text=True,
     )
-    notify = subprocess.Popen([NOTIFY, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    notify_log = (tmp_path / "notify.log").open("wb")
+    notify = subprocess.Popen([NOTIFY, "serve"], env=env, stdout=notify_log, stderr=subprocess.STDOUT)
     directory = subprocess.Popen(
         [str(Path(sys.executable).with_name("lotse-directory")), "serve"],
         env=env,
@@ -98,8 +101,18 @@ def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path)
                 "data_categories": ["name", "reason"],
             },
         }
-        status, made = _call(f"{base}/api/v1/referrals", tokens["case_manager"], referral)
-        assert status == 201, made
+        create = urllib.request.Request(
+            f"{base}/api/v1/referrals",
+            data=json.dumps(referral).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {tokens['case_manager']}",
+                "X-Request-Id": "trace-58453",  # the case manager's request, to be followed through the suite
+            },
+        )
+        with urllib.request.urlopen(create, timeout=10) as answer:
+            assert answer.status == 201 and answer.headers["X-Request-Id"] == "trace-58453"
+            made = json.loads(answer.read())
         status, seen = _call(f"{base}/api/v1/referrals/{made['id']}/acknowledge", tokens["agency"], {})
         assert status == 200 and seen["status"] == "acknowledged", seen
 
@@ -147,6 +160,16 @@ def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path)
             time.sleep(0.2)
         assert answers == {"Jugendamt Ennepe-Ruhr-Kreis (Demo)"}
 
+        # the request id travelled: in routing's event, in notify's delivery report, and in both services' logs
+        routing_db = sqlite3.connect(tmp_path / "routing.db")
+        [requested] = routing_db.execute("SELECT payload FROM lotse_outbox WHERE event_type = 'referral.requested'")
+        assert json.loads(requested[0])["requestid"] == "trace-58453"
+        routing_db.close()
+        notify_db = sqlite3.connect(tmp_path / "notify.db")
+        reports = notify_db.execute("SELECT payload FROM lotse_outbox WHERE event_type = 'notification.delivered'")
+        assert "trace-58453" in {json.loads(row[0]).get("requestid") for row in reports}
+        notify_db.close()
+
         database = sqlite3.connect(tmp_path / "routing.db")
         for _ in range(100):  # the serving process's relay, woken by each commit
             if database.execute("SELECT count(*) FROM lotse_outbox WHERE published_at IS NULL").fetchone()[0] == 0:
@@ -163,8 +186,20 @@ def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path)
         heard, _ = receiver.communicate(timeout=15)
         directory.wait(15)
         notify.wait(15)
+        notify_log.close()
     assert f"{base}/docs" in output
     assert f"referral.requested {made['id']}" in heard and "UNSIGNED" not in heard and "repeat" not in heard
+
+    # one grep follows the case manager's request: routing's request line, notify's delivery (JSON lines)
+    routing_lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert routing_lines and all(line["service"] == "routing" for line in routing_lines)
+    traced = [line for line in routing_lines if line.get("request_id") == "trace-58453"]
+    assert [(line["event"], line["route"], line["status"]) for line in traced] == [
+        ("request", "/api/v1/referrals", 201)
+    ]
+    notify_lines = [json.loads(line) for line in (tmp_path / "notify.log").read_text().splitlines() if line[:1] == "{"]
+    delivered = [line for line in notify_lines if line.get("request_id") == "trace-58453"]
+    assert any("delivered" in line["event"] and line["service"] == "notify" for line in delivered), notify_lines[-9:]
 
 
 def test_served_metrics_add_up_every_process(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811

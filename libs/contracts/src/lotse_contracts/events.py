@@ -39,9 +39,12 @@ class EventEnvelope:
     version: int = 1
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
+    requestid: str | None = None
+    """Extension attribute (CloudEvents style): the id of the request that caused the event, so that its
+    handling can be followed through every service's logs."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "id": self.id,
             "type": self.type,
             "version": self.version,
@@ -49,6 +52,9 @@ class EventEnvelope:
             "time": self.time,
             "data": self.data,
         }
+        if self.requestid:
+            found["requestid"] = self.requestid
+        return found
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "EventEnvelope":
@@ -59,6 +65,7 @@ class EventEnvelope:
             source=str(raw["source"]),
             time=str(raw["time"]),
             data=dict(raw["data"]),
+            requestid=str(raw["requestid"]) if raw.get("requestid") else None,
         )
 
 

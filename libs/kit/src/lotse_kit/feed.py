@@ -24,6 +24,7 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lotse_kit.errors import PeerAway
+from lotse_kit.logs import handling
 from lotse_kit.outbox import Handler
 from lotse_kit.sql import write_turn
 
@@ -143,7 +144,8 @@ class FeedReader:
                     return handled
                 for seq, key, event in found:
                     if event.id not in self._seen:
-                        self._handler(event, key)  # if it raises, the cursor stays before this event
+                        with handling(event.requestid, event_id=event.id):
+                            self._handler(event, key)  # if it raises, the cursor stays before this event
                         handled += 1
                     self._seen[event.id] = seq
                     self._cursor = max(self._cursor, seq)

@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from lotse_kit.bulk import insert_many
+from lotse_kit.logs import current_request_id, handling
 from lotse_kit.sql import UtcDateTime, sqlite_turn, write_turn
 
 log = logging.getLogger(__name__)
@@ -61,9 +63,18 @@ def add_event(conn: Connection, table: Table, event: EventEnvelope, routing_key:
 
 
 def add_events(conn: Connection, table: Table, events: Iterable[tuple[EventEnvelope, str]]) -> None:
-    """Write events with their routing keys to the outbox in the caller's transaction, in this order."""
+    """Write events with their routing keys to the outbox in the caller's transaction, in this order; each
+    carries the request id bound now (:mod:`lotse_kit.logs`) unless it has one."""
+    request_id = current_request_id()
     rows = [
-        {"id": event.id, "event_type": event.type, "routing_key": routing_key, "payload": _encode(event.to_dict())}
+        {
+            "id": event.id,
+            "event_type": event.type,
+            "routing_key": routing_key,
+            "payload": _encode(
+                (replace(event, requestid=request_id) if request_id and not event.requestid else event).to_dict()
+            ),
+        }
         for event, routing_key in events
     ]
     insert_many(conn, table, rows, ("id", "event_type", "routing_key", "payload"), {"created_at": datetime.now(UTC)})
@@ -112,9 +123,10 @@ class InProcessBus:
 
     def publish(self, routing_key: str, payload: str, message_id: str) -> None:
         event = EventEnvelope.from_dict(json.loads(payload))
-        for pattern, handler in self._subscribers:
-            if topic_matches(pattern, routing_key):
-                handler(event, routing_key)
+        with handling(event.requestid, event_id=event.id):
+            for pattern, handler in self._subscribers:
+                if topic_matches(pattern, routing_key):
+                    handler(event, routing_key)
 
 
 class SqlOutbox:

@@ -14,6 +14,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, UnroutableError
 from sqlalchemy.exc import OperationalError
 
+from lotse_kit.logs import handling
 from lotse_kit.outbox import Handler, TryLater
 
 if TYPE_CHECKING:
@@ -206,7 +207,8 @@ class RabbitMqSubscriber:
         pause = 0.5
         while not self._stop.is_set():
             try:
-                self.handler(event, routing_key)
+                with handling(event.requestid, event_id=event.id):
+                    self.handler(event, routing_key)
                 return True
             except (TryLater, OperationalError) as exc:
                 log.warning("event %s on %s waits (%s); again in %.1f s", event.id, self.queue, exc, pause)

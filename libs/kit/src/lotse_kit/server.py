@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from gunicorn import glogging
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
@@ -54,6 +55,18 @@ def _write_problem(sock: Any, status_int: int, reason: str, mesg: str) -> None:
         f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class _RootLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn's own lines (workers started, stopped, timed out) through the root logger, and so through
+    :func:`lotse_kit.logs.configure_logging`; requests are logged by the app (route, status, request id)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            log.handlers.clear()
+        self.error_log.propagate = True
+        self.access_log.propagate = False
 
 
 class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -108,6 +121,7 @@ class ServiceServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no
             "post_worker_init": worker_started,
             "worker_exit": worker_stopping,
             "child_exit": worker_ended,
+            "logger_class": _RootLogger,
         }
         for key, value in options.items():
             self.cfg.set(key, value)

@@ -7,13 +7,18 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
+from structlog import get_logger
+from structlog.contextvars import bind_contextvars, clear_contextvars
 
 from lotse_kit.auth import install_auth
+from lotse_kit.logs import REQUEST_ID_HEADER, current_request_id, request_id_from
 from lotse_kit.metrics import Collector, counter, exposition, histogram
 from lotse_kit.openapi import ApiDoc, register_health
 from lotse_kit.probes import Check, ready_answer
 from lotse_kit.problems import install_problem_handlers
 from lotse_kit.tokens import TokenVerifier
+
+access = get_logger("lotse.access")
 
 
 class IsoJsonProvider(DefaultJSONProvider):
@@ -107,15 +112,27 @@ def _install_metrics(app: Flask, service: str, collectors: Sequence[Collector] =
     @app.before_request
     def started() -> None:
         g.lotse_started = time.perf_counter()
+        clear_contextvars()  # a server thread keeps its context from one request to the next
+        bind_contextvars(request_id=request_id_from(request.headers.get(REQUEST_ID_HEADER)))
 
     @app.after_request
     def answered(response: Response) -> Response:
         begun = g.get("lotse_started")
         if begun is not None:
             route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            seconds = time.perf_counter() - begun
             requests.labels(service, request.method, route, str(response.status_code)).inc()
-            latency.labels(service, request.method, route).observe(time.perf_counter() - begun)
+            latency.labels(service, request.method, route).observe(seconds)
+            # the route's rule, not the path: no id a client could be found by, no query (search words)
+            access.info(
+                "request", method=request.method, route=route, status=response.status_code, ms=round(seconds * 1000, 1)
+            )
+            response.headers[REQUEST_ID_HEADER] = current_request_id() or ""
         return response
+
+    @app.teardown_request
+    def finished(_error: BaseException | None) -> None:
+        clear_contextvars()
 
     bp = Blueprint("lotse_metrics", __name__)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from lotse_contracts import Role, TokenClaims
 from lotse_kit.errors import Invalid, UseCaseError
+from lotse_kit.logs import configure_logging
 from lotse_kit.tokens import HmacTokenVerifier
 
 from lotse_directory.bootstrap import Container, build
@@ -42,6 +43,7 @@ def _fail(error: UseCaseError) -> None:
 @click.group()
 def main() -> None:
     """Lotse directory (Verzeichnis)."""
+    configure_logging("directory")
 
 
 @main.group()

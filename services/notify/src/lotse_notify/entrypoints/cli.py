@@ -6,6 +6,7 @@ import sys
 import threading
 
 import click
+from lotse_kit.logs import configure_logging
 
 from lotse_notify.adapters.jobs.celery_app import CeleryJobs
 from lotse_notify.bootstrap import Container, build
@@ -24,6 +25,7 @@ def _ready(container: Container) -> None:
 @click.group()
 def main() -> None:
     """Lotse notify (Benachrichtigungen)."""
+    configure_logging("notify")
 
 
 @main.group()

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lotse_contracts import EventEnvelope, routing_key
+from lotse_kit.logs import handling
 
 from lotse_notify.adapters.ports import (
     Channels,
@@ -57,6 +58,10 @@ class Deliveries:
                 return None
         if row is None:
             return None
+        with handling(row["request_id"], delivery_id=delivery_id):  # the report it writes carries it on, too
+            return self._attempted(delivery_id, row)
+
+    def _attempted(self, delivery_id: str, row: Row) -> State | None:
         channel, attempt, outcome = self._try(row)
         done = self.now()
         state, next_due = self.retries.after(attempt, row["attempts"], done)
@@ -96,6 +101,8 @@ class Deliveries:
             log.error(
                 "delivery %s (%s) gave up after %d attempt(s): %s", delivery_id, row["kind"], row["attempts"], outcome
             )
+        else:
+            log.info("delivery %s (%s, attempt %d): %s", delivery_id, row["kind"], row["attempts"], state.value)
         return state
 
     def _paused(self, session: NotifySession, row: Row, now: datetime) -> datetime | None:

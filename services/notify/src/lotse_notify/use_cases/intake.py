@@ -54,6 +54,7 @@ class Intake:
                     "referral_status": data["status"],
                     "urgency": data.get("urgency"),
                     "created_at": now,
+                    "request_id": event.requestid,
                 }
             )
             deliveries: Sequence[dict[str, Any]] = [

@@ -2,6 +2,7 @@
 
 import click
 from cryptography.fernet import Fernet
+from lotse_kit.logs import configure_logging
 
 from lotse_routing.bootstrap import Container, build
 from lotse_routing.settings import Settings
@@ -14,6 +15,7 @@ def _container() -> Container:
 @click.group()
 def main() -> None:
     """Lotse routing (Zuständigkeit und Vermittlungen)."""
+    configure_logging("routing")
 
 
 @main.group()

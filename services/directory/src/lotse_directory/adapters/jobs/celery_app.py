@@ -9,6 +9,7 @@ from collections.abc import Collection
 
 from celery import Celery
 from lotse_kit.jobs import SWEPT_JOBS
+from lotse_kit.logs import let_celery_log_here
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ SWEEP_EVERY_SECONDS = 60.0
 
 
 def make_celery(broker_url: str, queue: str) -> Celery:
+    let_celery_log_here("directory")
     app = Celery("lotse_directory", broker=broker_url, set_as_current=False)
     app.conf.update(
         SWEPT_JOBS,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from celery import Celery
 from lotse_kit.jobs import SWEPT_JOBS
+from lotse_kit.logs import let_celery_log_here
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +17,7 @@ SWEEP = "lotse_notify.sweep"
 
 
 def make_celery(broker_url: str, queue: str, sweep_seconds: float, schedule_file: Path) -> Celery:
+    let_celery_log_here("notify")
     app = Celery("lotse_notify", broker=broker_url, set_as_current=False)
     app.conf.update(
         SWEPT_JOBS,

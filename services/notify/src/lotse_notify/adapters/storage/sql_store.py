@@ -62,6 +62,7 @@ _CLAIMED = (
     select(delivery, *(notification.c[name] for name in ("event_id", "event_type", "organization_id", "side")))
     .add_columns(*(notification.c[name] for name in ("referral_id", "legal_domain", "region_key")))
     .add_columns(notification.c.referral_status, notification.c.urgency, notification.c.created_at.label("notified_at"))
+    .add_columns(notification.c.request_id)
     .add_columns(gone_endpoint.c.channel_revision.label("gone_revision"))
     .add_columns(endpoint_pause.c.until.label("paused_until"), endpoint_pause.c.failures.label("pause_failures"))
     .join(notification, notification.c.id == delivery.c.notification_id)

@@ -38,6 +38,7 @@ notification = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("read_at", UtcDateTime()),
     Column("read_by", String(200)),
+    Column("request_id", String(64)),  # of the request that caused the event: its deliveries log it
     UniqueConstraint("event_id", "organization_id"),
     Index("ix_notification_inbox", "organization_id", "read_at", "created_at"),
 )
