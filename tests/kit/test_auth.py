@@ -1,6 +1,9 @@
 """Bearer tokens: embedded HS256 and OIDC tokens checked by the issuer's JWKS (a local RSA key)."""
 
+import functools
 import json
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
@@ -11,12 +14,25 @@ from lotse_kit.tokens import HmacTokenVerifier, InvalidToken, JwksTokenVerifier
 
 
 def _jwks(tmp_path: Path) -> tuple[rsa.RSAPrivateKey, str]:
+    """A key pair and the address of an HTTP server publishing its public half as a JWKS document."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     jwk.update({"kid": "key-1", "use": "sig", "alg": "RS256"})
-    path = tmp_path / "jwks.json"
-    path.write_text(json.dumps({"keys": [jwk]}))
-    return key, path.as_uri()
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    handler = functools.partial(_Quiet, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return key, f"http://127.0.0.1:{server.server_port}/jwks.json"
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_jwks_address_must_be_http_or_https() -> None:
+    with pytest.raises(ValueError, match="https or http"):
+        JwksTokenVerifier("https://idp.example", "lotse", "file:///etc/jwks.json")
 
 
 def test_oidc_token_is_accepted_by_the_issuers_keys(tmp_path: Path) -> None:
@@ -94,3 +110,17 @@ def test_a_maintainer_keeps_the_regions_its_token_names(tmp_path: Path) -> None:
         token = jwt.encode({**base, "lotse_regions": bad}, key, algorithm="RS256", headers={"kid": "key-1"})
         with pytest.raises(InvalidToken, match="region keys"):
             oidc.verify(token)
+
+
+def test_a_key_rotated_at_the_provider_is_fetched_for_the_first_token_that_names_it(tmp_path: Path) -> None:
+    _, uri = _jwks(tmp_path)
+    verifier = JwksTokenVerifier("https://idp.example", "lotse", uri, min_refresh=0)
+    claims = {"iss": "https://idp.example", "aud": "lotse", "sub": "u", "role": "agency", "exp": 4102444800}
+    old = json.loads((tmp_path / "jwks.json").read_text())["keys"][0]
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    new = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(new_key.public_key())) | {"kid": "key-2", "alg": "RS256"}
+    stranger = jwt.encode(claims, new_key, algorithm="RS256", headers={"kid": "key-2"})
+    with pytest.raises(InvalidToken):  # not published yet
+        verifier.verify(stranger)
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [old, new]}))  # the provider rotates
+    assert verifier.verify(stranger).subject == "u"

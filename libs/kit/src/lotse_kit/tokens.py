@@ -6,11 +6,9 @@ Nothing here needs Flask (:mod:`lotse_kit.auth` checks them on requests): worker
 that only show tokens to other services do not load the web framework.
 """
 
-import json
 import re
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -117,10 +115,11 @@ class HmacTokenVerifier:
 
 
 class JwksTokenVerifier:
-    """Scale mode: tokens of an OIDC provider, checked by the keys its JWKS document publishes.
+    """Scale mode: tokens of an OIDC provider, checked by the keys its JWKS document publishes (PyJWT's
+    ``PyJWKClient``).
 
-    ``jwks_uri`` may be ``https://``, ``http://`` or ``file://``. Keys are cached and
-    fetched again (at most every ``min_refresh`` seconds) when a token names an unknown key id,
+    ``jwks_uri`` is an ``https://`` (or ``http://``, inside a trusted network) address. The key set is
+    cached for ``lifespan`` seconds and fetched again (at most every ``min_refresh`` seconds) when a token names an unknown key id,
     so that key rotation at the provider needs no restart.
     """
 
@@ -134,60 +133,31 @@ class JwksTokenVerifier:
         regions_claim: str = "regions",
         algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256"),
         min_refresh: float = 60.0,
+        lifespan: float = 3600.0,
     ) -> None:
+        if not jwks_uri.startswith(("https://", "http://")):
+            raise ValueError("LOTSE_AUTH_OIDC_JWKS_URI must be an https or http address")
         self._issuer = issuer
         self._audience = audience
-        self._jwks_uri = jwks_uri
         self._role_claim = role_claim
         self._org_claim = org_claim
         self._regions_claim = regions_claim
         self._algorithms = list(algorithms)
-        self._min_refresh = min_refresh
-        self._keys: dict[str, Any] = {}
-        self._fetched_at = 0.0
-        self._lock = threading.Lock()
-
-    def _fetch(self) -> None:
-        if not self._jwks_uri.startswith(("https://", "http://", "file://")):
-            raise InvalidToken("the JWKS address must be https, http or file")
-        with urllib.request.urlopen(self._jwks_uri, timeout=5) as response:  # noqa: S310 (scheme checked above)
-            document = json.loads(response.read())
-        keys = {}
-        for jwk in jwt.PyJWKSet.from_dict(document).keys:
-            if jwk.key_id:
-                keys[jwk.key_id] = jwk.key
-        self._keys = keys
-        self._fetched_at = time.monotonic()
-
-    def _key_for(self, kid: str) -> Any:
-        with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refresh:
-                self._fetch()
-            if not self._keys and self._fetched_at == 0.0:
-                self._fetch()
-            try:
-                return self._keys[kid]
-            except KeyError:
-                raise InvalidToken(f"no key with id {kid!r} at the issuer") from None
+        self._keys = jwt.PyJWKClient(jwks_uri, lifespan=lifespan, timeout=5, cooldown_duration=min_refresh)
 
     def verify(self, token: str) -> TokenClaims:
         try:
-            header = jwt.get_unverified_header(token)
-            kid = header.get("kid")
-            if not isinstance(kid, str):
-                raise InvalidToken("the token names no key id")
+            key = self._keys.get_signing_key_from_jwt(token).key
             payload = jwt.decode(
                 token,
-                self._key_for(kid),
+                key,
                 algorithms=self._algorithms,
                 issuer=self._issuer,
                 audience=self._audience,
                 options={"require": ["exp", "sub", "iss"]},
             )
-        except jwt.PyJWTError as exc:
+        except jwt.PyJWTError as exc:  # PyJWKClientError too: no such key, or the keys could not be fetched
             raise InvalidToken(str(exc)) from exc
-        except OSError as exc:
-            raise InvalidToken(f"the issuer's keys could not be fetched: {exc}") from exc
         return _claims_from_payload(payload, self._role_claim, self._org_claim, self._regions_claim)
 
 
