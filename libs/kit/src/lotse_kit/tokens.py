@@ -119,8 +119,8 @@ class JwksTokenVerifier:
     ``PyJWKClient``).
 
     ``jwks_uri`` is an ``https://`` (or ``http://``, inside a trusted network) address. The key set is
-    cached for ``lifespan`` seconds and fetched again (at most every ``min_refresh`` seconds) when a token names an unknown key id,
-    so that key rotation at the provider needs no restart.
+    cached for ``lifespan`` seconds and fetched again (at most every ``min_refresh`` seconds) when a token
+    names an unknown key id, so that key rotation at the provider needs no restart.
     """
 
     def __init__(
