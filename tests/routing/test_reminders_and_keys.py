@@ -69,10 +69,12 @@ def test_a_new_key_seals_at_once_and_rotation_reseals_what_is_stored(sqlite_api:
 
     rotating = build(replace(settings, data_keys=(new, old)))  # the new key first, the old one still read
     assert rotating.referrals.get(recipient, ident)["client"] == CLIENT
+    assert rotating.referrals.sealed_with_older_keys() == 3  # what `keys rotate`'s progress bar counts to
     moved = 0
     while done := rotating.referrals.reseal(batch=2):
         moved += done
     assert moved == 3  # the referral, its consent and the decline's note
+    assert rotating.referrals.sealed_with_older_keys() == 0
     with rotating.engine.connect() as conn:
         assert set(conn.execute(select(referral.c.sealed_with)).scalars()) == {key_id(new)}
 

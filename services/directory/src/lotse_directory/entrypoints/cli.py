@@ -12,6 +12,7 @@ import click
 from lotse_contracts import Role, TokenClaims
 from lotse_kit.errors import Invalid, UseCaseError
 from lotse_kit.logs import configure_logging
+from lotse_kit.progress import ProgressBar
 from lotse_kit.tokens import HmacTokenVerifier
 
 from lotse_directory.bootstrap import Container, build
@@ -207,13 +208,14 @@ def import_(path: Path) -> None:
     container = _container()
     gc.disable()  # millions of new objects, none of them cyclic garbage: spare the collector's passes
     try:
-        if path.is_dir():
-            files = {p.name: p.read_text("utf-8") for p in path.iterdir() if p.suffix in (".csv", ".json")}
-            report = container.exchange.import_csv(CLI_ADMIN, files)
-        elif zipfile.is_zipfile(path):
-            report = container.exchange.import_csv_zip(CLI_ADMIN, path.read_bytes())
-        else:
-            report = container.exchange.import_json(CLI_ADMIN, json.loads(path.read_text("utf-8")))
+        with ProgressBar("rows written") as bar:
+            if path.is_dir():
+                files = {p.name: p.read_text("utf-8") for p in path.iterdir() if p.suffix in (".csv", ".json")}
+                report = container.exchange.import_csv(CLI_ADMIN, files, progress=bar)
+            elif zipfile.is_zipfile(path):
+                report = container.exchange.import_csv_zip(CLI_ADMIN, path.read_bytes(), progress=bar)
+            else:
+                report = container.exchange.import_json(CLI_ADMIN, json.loads(path.read_text("utf-8")), progress=bar)
     except UseCaseError as error:
         _fail(error)
         return
@@ -270,7 +272,8 @@ def _indexer(container: Container) -> Indexer:
 def search_rebuild() -> None:
     """Fill a new index from the database and switch the alias to it (searches go on meanwhile)."""
     container = _container()
-    done = _indexer(container).rebuild()
+    with ProgressBar("offers indexed") as bar:
+        done = _indexer(container).rebuild(progress=bar)
     click.echo(f"index {done.index}: {done.offers} offers, {done.caught_up} caught up, dropped {done.dropped or '-'}")
 
 

@@ -417,6 +417,14 @@ def _zip_members(data: bytes, limits: ArchiveLimits | None) -> Iterator[dict[str
         yield files
 
 
+Progress = Callable[[int, int], None]
+"""Told ``(done, total)`` as a long step goes on (a command's progress bar)."""
+
+
+def _quiet(_done: int, _total: int) -> None:
+    pass
+
+
 class Exchange:
     """Import and export of the whole directory (or the part a maintainer may maintain)."""
 
@@ -435,21 +443,23 @@ class Exchange:
         """The store writes the search index in the change's transaction (embedded mode)."""
 
     # -- import ------------------------------------------------------------------------
-    def import_json(self, claims: TokenClaims, document: Any) -> ImportReport:
+    def import_json(self, claims: TokenClaims, document: Any, progress: Progress = _quiet) -> ImportReport:
         rows, where, errors = flatten_json(document)
-        report = self._import(claims, rows, where, errors)
+        report = self._import(claims, rows, where, errors, progress)
         report.warnings[:0] = json_remarks(document)
         return report
 
-    def import_csv(self, claims: TokenClaims, files: Mapping[str, str]) -> ImportReport:
+    def import_csv(self, claims: TokenClaims, files: Mapping[str, str], progress: Progress = _quiet) -> ImportReport:
         rows, where, errors = read_csv_package(files)
-        return self._import(claims, rows, where, errors)
+        return self._import(claims, rows, where, errors, progress)
 
-    def import_csv_zip(self, claims: TokenClaims, data: bytes, limits: ArchiveLimits | None = None) -> ImportReport:
+    def import_csv_zip(
+        self, claims: TokenClaims, data: bytes, limits: ArchiveLimits | None = None, progress: Progress = _quiet
+    ) -> ImportReport:
         """A CSV package as a ZIP archive; ``limits`` for archives from the network (the CLI's are trusted)."""
         with _zip_members(data, limits) as files:
             rows, where, errors = read_csv_package(files)
-        return self._import(claims, rows, where, errors)
+        return self._import(claims, rows, where, errors, progress)
 
     def _import(
         self,
@@ -457,6 +467,7 @@ class Exchange:
         rows: dict[str, dict[str, Row]],
         where: dict[tuple[str, str], str],
         errors: list[Violation],
+        progress: Progress = _quiet,
     ) -> ImportReport:
         if claims.role not in (Role.ADMIN, Role.MAINTAINER):
             raise Forbidden(f"role {claims.role.value} cannot import")
@@ -475,7 +486,7 @@ class Exchange:
             try:
                 with self.store.transaction(bulk=True) as session:
                     referred = _referred_before(session) if documents else _ReferredBefore()
-                    held = self._store(session, claims, rows, where, report)
+                    held = self._store(session, claims, rows, where, report, progress)
                     found, built = checking.result()
                     self._raise_if_invalid(found)
                     session.use_documents(_self_contained(built, rows, held, referred))
@@ -531,8 +542,10 @@ class Exchange:
         rows: dict[str, dict[str, Row]],
         where: Mapping[tuple[str, str], str],
         report: ImportReport,
+        progress: Progress = _quiet,
     ) -> dict[str, set[str]]:
-        """Write the file's rows; the ids of those the directory held already, by entity."""
+        """Write the file's rows; the ids of those the directory held already, by entity. ``progress`` is told
+        the rows written after each entity's."""
         all_ids = {(e, i) for e, by_id in rows.items() for i in by_id}
         addresses = _addresses_by_location(rows)
         for entity, by_id in rows.items():
@@ -546,10 +559,13 @@ class Exchange:
         events = ImportEvents()
         owners = partial(access.owners, session, known=rows, memo={})  # an offer's many entries ask alike
         held: dict[str, set[str]] = {}
+        total, written = sum(len(by_id) for by_id in rows.values()), 0
         for entity in entities():
             by_id = rows.get(entity, {})
             if by_id:
                 held[entity] = self._write(session, claims, entities()[entity], by_id, report, owners, events)
+                written += len(by_id)
+                progress(written, total)
         events.write(session)
         return held
 

@@ -93,9 +93,15 @@ class Indexer:
             documents = build_documents(session, self.gazetteer, versions)
         return {sid: (version, documents.get(sid)) for sid, version in versions.items()}
 
-    def _write_batches(self, versions: Mapping[str, int], index: str | None = None, mark: bool = False) -> None:
+    def _write_batches(
+        self,
+        versions: Mapping[str, int],
+        index: str | None = None,
+        mark: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         """Write these offers' documents at these versions (into ``index``, or behind the alias), a batch at a
-        time; ``mark``: note each batch as indexed once written."""
+        time; ``mark``: note each batch as indexed once written; ``progress`` is told ``(written, total)``."""
         ids = sorted(versions)
         for start in range(0, len(ids), self.batch):
             chunk = {sid: versions[sid] for sid in ids[start : start + self.batch]}
@@ -103,6 +109,8 @@ class Indexer:
             if mark:
                 with self.store.transaction() as session:
                     session.mark_indexed(chunk)
+            if progress is not None:
+                progress(start + len(chunk), len(ids))
 
     def catch_up(self, service_ids: Collection[str] | None = None) -> int:
         """Index the offers (these, or all) whose index entry is behind; how many were written."""
@@ -116,15 +124,16 @@ class Indexer:
             self._write_batches(due, mark=True)
             written += len(due)
 
-    def rebuild(self) -> Rebuilt:
-        """Fill a new index from the database, point the alias at it, drop the old one.
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> Rebuilt:
+        """Fill a new index from the database, point the alias at it, drop the old one; ``progress`` is told
+        ``(offers written, offers)`` while the new index fills.
 
         Searches keep using the old index until the swap. Offers that changed while the new index
         was filled (their version went up) are written again after the swap."""
         with self.store.transaction() as session:
             snapshot = session.indexing_versions()
         index = self.index.create()
-        self._write_batches(snapshot, index=index)
+        self._write_batches(snapshot, index=index, progress=progress)
         dropped = self.index.swap(index)
         with self.store.transaction() as session:
             session.mark_indexed(snapshot)

@@ -3,6 +3,7 @@
 import click
 from cryptography.fernet import Fernet
 from lotse_kit.logs import configure_logging
+from lotse_kit.progress import ProgressBar
 
 from lotse_routing.bootstrap import Container, build
 from lotse_routing.settings import Settings
@@ -46,9 +47,11 @@ def keys_new() -> None:
 def keys_rotate() -> None:
     """Re-encrypt every stored value with the newest key (after which the older keys can be removed)."""
     container = _container()
-    total = 0
-    while done := container.referrals.reseal():
-        total += done
+    total, waiting = 0, container.referrals.sealed_with_older_keys()
+    with ProgressBar("values re-encrypted") as bar:
+        while done := container.referrals.reseal():
+            total += done
+            bar(total, max(waiting, total))
     click.echo(f"re-encrypted {total} value(s) with key {container.referrals.sealer.current}")
 
 

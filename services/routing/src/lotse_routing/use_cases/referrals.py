@@ -578,6 +578,11 @@ class Referrals:
 
     # -- keys -------------------------------------------------------------------------------------------
 
+    def sealed_with_older_keys(self) -> int:
+        """How many stored values are sealed with another key than the newest (what ``reseal`` will do)."""
+        with self.store.transaction() as session:
+            return session.count_sealed_with_other_key(self.sealer.current)
+
     def reseal(self, batch: int = 500) -> int:
         """Re-encrypt up to ``batch`` stored values with the newest key; return how many (0: all done)."""
         with self.store.transaction() as session:

@@ -211,6 +211,16 @@ class SqlReferralSession:
                 break
         return found
 
+    def count_sealed_with_other_key(self, key_id: str) -> int:
+        return sum(
+            int(
+                self.connection.execute(
+                    select(func.count()).where(table.c.sealed.is_not(None), table.c.sealed_with != key_id)
+                ).scalar_one()
+            )
+            for table in (referral, consent, history)
+        )
+
     def reseal(self, table_name: str, key: str, sealed: str, key_id: str) -> None:
         table = {t.name: t for t in (referral, consent, history)}[table_name]
         column = table.c.seq if table is history else table.c.id
