@@ -4,7 +4,10 @@ every service's command exists, its settings parse, its port is the one publishe
 import base64
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -176,3 +179,52 @@ def test_notify_api_consumer_worker_and_beat_reach_their_database_the_directory_
             assert service["depends_on"]["notify"]["condition"] == "service_healthy"
     beats = [n for n, s in services.items() if "beat" in " ".join(s.get("command", [])).split()]
     assert beats == ["notify-beat"]  # one beat for notify (the directory's worker runs its own with --beat)
+
+
+def test_images_run_unprivileged_with_a_healthcheck_of_the_process_they_run() -> None:
+    """Each image runs as a user of its own (not root) and checks the liveness of its process: the API's
+    /health at its port, or, for a worker run from the same image, its probes' port as the compose file sets
+    it (the port the worker listens on by default, so that a deployment without the setting agrees too)."""
+    from lotse_directory.entrypoints.worker import WORKER_METRICS_PORT as DIRECTORY_WORKER
+    from lotse_notify.entrypoints.cli import BEAT_METRICS_PORT, CONSUMER_METRICS_PORT
+    from lotse_notify.entrypoints.worker import WORKER_METRICS_PORT as NOTIFY_WORKER
+
+    compose = _compose()
+    workers = {
+        "directory-worker": DIRECTORY_WORKER,
+        "notify-consumer": CONSUMER_METRICS_PORT,
+        "notify-worker": NOTIFY_WORKER,
+        "notify-beat": BEAT_METRICS_PORT,
+    }
+    images = {}
+    for name, service in compose["services"].items():
+        if "build" in service:
+            text = (REPO / service["build"]["dockerfile"]).read_text("utf-8")
+            [user] = re.findall(r"^USER (\S+)", text, re.M)
+            assert user.split(":")[0] not in ("root", "0"), name
+            assert re.search(r"^HEALTHCHECK .*\n?.*LOTSE_HEALTH_URL", text, re.M), name
+            [exposed] = re.findall(r"^EXPOSE (\d+)", text, re.M)
+            [health] = re.findall(r"LOTSE_HEALTH_URL=(\S+)", text)
+            assert health == f"http://127.0.0.1:{exposed}/health", name
+            assert "LOTSE_METRICS_HOST=0.0.0.0" in text  # a worker's probes reachable from outside its container
+            images[service["image"]] = text
+    assert set(images) == {"lotse-directory", "lotse-routing", "lotse-notify"}
+    for name, port in workers.items():
+        service = compose["services"][name]
+        assert service["image"] in images
+        assert service["environment"]["LOTSE_METRICS_PORT"] == str(port), name
+        assert service["environment"]["LOTSE_HEALTH_URL"] == f"http://127.0.0.1:{port}/health", name
+
+
+def test_the_env_examples_start_each_service(tmp_path: Path) -> None:
+    """The example settings as the compose file uses them, with a local SQLite file for the database: each
+    service's `db upgrade` runs (it builds every adapter, the sealing keys included)."""
+    compose = _compose()["services"]
+    for name in ("directory", "routing", "notify"):
+        service = compose[name]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOTSE_") and k != "DATABASE_URL"}
+        env |= {**_env_file(REPO / service["env_file"]), **service["environment"]}
+        env |= {f"LOTSE_{name.upper()}_DATABASE_URL": f"sqlite:///{tmp_path / name}.db", "LOTSE_VAR_DIR": str(tmp_path)}
+        cli = str(Path(sys.executable).with_name(f"lotse-{name}"))
+        done = subprocess.run([cli, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, f"{name}: {done.stderr[-2000:]}"
