@@ -50,6 +50,7 @@ def _service(name: str, var: Path, extra: dict[str, str] | None = None) -> tuple
 def test_ready_waits_for_the_schema_and_metrics_count_requests_by_route(name: str, tmp_path: Path) -> None:
     container, app = _service(name, tmp_path)
     client = app.test_client()
+    before = metric_samples(client.get("/metrics").data)  # counters are the process's: other tests' requests too
     answer = client.get("/ready")
     assert answer.status_code == 503 and answer.content_type == "application/problem+json"
     assert answer.headers["Retry-After"] == "5"
@@ -69,9 +70,13 @@ def test_ready_waits_for_the_schema_and_metrics_count_requests_by_route(name: st
     metrics = client.get("/metrics")
     assert metrics.status_code == 200 and metrics.content_type.startswith("text/plain")
     samples = metric_samples(metrics.data)
-    assert samples[f'lotse_http_requests_total{{method="GET",route="/health",service="{name}",status="200"}}'] == 3
-    assert samples[f'lotse_http_requests_total{{method="GET",route="/ready",service="{name}",status="503"}}'] == 1
-    assert samples[f'lotse_http_request_duration_seconds_count{{method="GET",route="/health",service="{name}"}}'] == 3
+
+    def counted(key: str) -> float:
+        return samples[key] - before.get(key, 0)
+
+    assert counted(f'lotse_http_requests_total{{method="GET",route="/health",service="{name}",status="200"}}') == 3
+    assert counted(f'lotse_http_requests_total{{method="GET",route="/ready",service="{name}",status="503"}}') == 1
+    assert counted(f'lotse_http_request_duration_seconds_count{{method="GET",route="/health",service="{name}"}}') == 3
     assert not any("7f0c5a9e" in key for key in samples)  # a route's rule, never the id asked for
     assert samples[f'lotse_outbox_pending{{service="{name}"}}'] == 0
     assert samples[f'lotse_outbox_oldest_pending_age_seconds{{service="{name}"}}'] == 0
