@@ -19,6 +19,8 @@ from lotse_kit.problems import install_problem_handlers
 from lotse_kit.tokens import TokenVerifier
 
 access = get_logger("lotse.access")
+POLLED = ("/health", "/ready", "/metrics", "/events")
+"""Routes asked over and over by probes, Prometheus and the services' change-feed readers."""
 
 
 class IsoJsonProvider(DefaultJSONProvider):
@@ -123,8 +125,10 @@ def _install_metrics(app: Flask, service: str, collectors: Sequence[Collector] =
             seconds = time.perf_counter() - begun
             requests.labels(service, request.method, route, str(response.status_code)).inc()
             latency.labels(service, request.method, route).observe(seconds)
-            # the route's rule, not the path: no id a client could be found by, no query (search words)
-            access.info(
+            # the route's rule, not the path: no id a client could be found by, no query (search words); what
+            # machines poll every second or so (probes, metrics, change feeds) only at DEBUG unless it failed
+            polled = route.endswith(POLLED) and response.status_code < 400
+            (access.debug if polled else access.info)(
                 "request", method=request.method, route=route, status=response.status_code, ms=round(seconds * 1000, 1)
             )
             response.headers[REQUEST_ID_HEADER] = current_request_id() or ""
