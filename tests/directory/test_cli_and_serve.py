@@ -136,3 +136,14 @@ def test_processes_starting_together_share_one_embedded_secret(tmp_path: Path) -
         secrets = set(pool.map(lambda _: embedded_secret(tmp_path), range(32)))
     assert len(secrets) == 1 and len(secrets.pop()) >= 32
     assert [p.name for p in tmp_path.iterdir()] == ["auth-secret"], "no drafts left behind"
+
+
+def test_demo_load_without_leave_for_a_loopback_webhook_loads_the_data_and_says_why_there_is_no_webhook(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    _cli(env, "db", "upgrade")
+    done = subprocess.run([CLI, "demo", "load"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "demo data loaded" in done.stdout
+    assert "demo webhook not set up" in done.stderr and "LOTSE_WEBHOOK_ALLOWED_NETWORKS" in done.stderr
+    assert not (tmp_path / "demo-webhook-secret").exists()
