@@ -36,6 +36,13 @@ class Forbidden(UseCaseError):
     reason: str
 
 
+@dataclass
+class Unauthenticated(UseCaseError):
+    """Who the caller is could not be established (a wrong login or password): 401."""
+
+    reason: str
+
+
 @dataclass(frozen=True, slots=True)
 class FieldViolation:
     field: str

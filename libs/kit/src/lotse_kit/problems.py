@@ -16,6 +16,7 @@ from lotse_kit.errors import (
     PreconditionFailed,
     PreconditionRequired,
     TooLarge,
+    Unauthenticated,
     Unavailable,
     UseCaseError,
 )
@@ -96,6 +97,8 @@ def to_problem(error: UseCaseError) -> Problem:
         return Problem(status=404, title="Not Found", detail=f"{error.entity} {error.ident} does not exist")
     if isinstance(error, Forbidden):
         return Problem(status=403, title="Forbidden", detail=error.reason)
+    if isinstance(error, Unauthenticated):
+        return Problem(status=401, title="Unauthorized", detail=error.reason)
     if isinstance(error, Invalid):
         return validation_problem((FieldError(v.field, v.reason) for v in error.violations), error.detail)
     if isinstance(error, TooLarge):

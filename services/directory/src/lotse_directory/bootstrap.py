@@ -24,6 +24,7 @@ from lotse_directory.adapters.search.sqlite_fts import SqliteSearch, write_docum
 from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, SqlStoreSession
 from lotse_directory.adapters.storage.tables import outbox
 from lotse_directory.settings import Settings
+from lotse_directory.use_cases.accounts import Accounts
 from lotse_directory.use_cases.channels import NotificationChannels
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
@@ -44,6 +45,8 @@ class Container:
     entries: Entries
     exchange: Exchange
     verification: Verification
+    accounts: Accounts
+    """Embedded mode's logins (None issuer in scale mode: users log in at the OIDC provider)."""
     channels: NotificationChannels
     outbox: SqlOutbox
     bus: InProcessBus
@@ -190,6 +193,7 @@ def build(settings: Settings) -> Container:
         entries=entries,
         exchange=Exchange(store, gazetteer, documents_in_transaction=isinstance(search, SqliteSearch)),
         verification=Verification(store, entries, settings.stale_after_days),
+        accounts=Accounts(store, None if settings.auth.scale_mode else settings.auth.embedded_issuer()),
         channels=NotificationChannels(
             store, FernetSealer(settings.keys(), "LOTSE_DIRECTORY_DATA_KEYS"), settings.webhook_targets
         ),

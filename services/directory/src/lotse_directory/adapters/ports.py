@@ -141,6 +141,10 @@ class StoreSession(RowReader, Protocol):
 
     def get_user(self, ident: str) -> Row | None: ...
 
+    def password_hash(self, ident: str) -> str | None: ...
+
+    def set_password_hash(self, ident: str, hashed: str) -> None: ...
+
 
 class DirectoryStore(Protocol):
     def transaction(self, bulk: bool = False) -> AbstractContextManager[StoreSession]:

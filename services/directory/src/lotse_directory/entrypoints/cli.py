@@ -3,6 +3,8 @@ serve, worker."""
 
 import gc
 import json
+import re
+import secrets
 import sys
 import uuid
 import zipfile
@@ -13,6 +15,7 @@ from lotse_contracts import Role, TokenClaims
 from lotse_kit.errors import Invalid, UseCaseError
 from lotse_kit.logs import configure_logging
 from lotse_kit.progress import ProgressBar
+from lotse_kit.settings import kept_secret
 from lotse_kit.tokens import HmacTokenVerifier
 
 from lotse_directory.bootstrap import Container, build
@@ -75,9 +78,12 @@ def users() -> None:
     multiple=True,
     help="a maintainer keeps who is responsible in this region (AGS prefix, e.g. 05954 for a Kreis); repeatable",
 )
+@click.option("--login", default=None, help="the name the user logs in with (letters, digits, . _ -); else a UUID")
 @click.option("--days", default=30, show_default=True, help="how long the token is valid")
-def users_create(name: str, role: str, organization_id: str | None, regions: tuple[str, ...], days: int) -> None:
-    """Create a user and print a bearer token for them."""
+def users_create(
+    name: str, role: str, organization_id: str | None, regions: tuple[str, ...], login: str | None, days: int
+) -> None:
+    """Create a user and print a bearer token for them (a password for the web login: `users set-password`)."""
     from datetime import timedelta
 
     container = _container()
@@ -88,10 +94,14 @@ def users_create(name: str, role: str, organization_id: str | None, regions: tup
     for key in regions:
         if not container.gazetteer.region_exists(key):
             raise click.ClickException(f"--region {key} names no German region (AGS prefix)")
-    user_id = str(uuid.uuid4())
+    if login is not None and not re.fullmatch(r"[A-Za-z0-9._-]{3,64}", login):
+        raise click.ClickException("--login: 3 to 64 letters, digits, dots, underscores or hyphens")
+    user_id = login or str(uuid.uuid4())
     with container.store.transaction() as session:
         if organization_id and session.get("organization", organization_id) is None:
             raise click.ClickException(f"no organisation {organization_id}")
+        if session.get_user(user_id) is not None:
+            raise click.ClickException(f"a user {user_id} exists already")
         session.add_user(
             {"id": user_id, "name": name, "role": role, "organization_id": organization_id, "regions": list(regions)}
         )
@@ -100,7 +110,31 @@ def users_create(name: str, role: str, organization_id: str | None, regions: tup
     click.echo(token)
 
 
-@users.command("token")
+@users.command("set-password")
+@click.argument("login")
+@click.password_option(help="the new password (asked twice when not given)")
+def users_set_password(login: str, password: str) -> None:
+    """Set the password a user logs in to the web application with (embedded mode)."""
+    try:
+        _container().accounts.set_password(login, password)
+    except UseCaseError as error:
+        _fail(error)
+    click.echo(f"password of {login} set")
+
+
+@users.command("demo-logins")
+def users_demo_logins() -> None:
+    """Give the demo users a password (made once, kept in var/demo-password) and print their logins."""
+    container = _container()
+    _demo_users(container)
+    password = kept_secret(container.settings.var_dir / "demo-password", lambda: secrets.token_urlsafe(9))
+    for user_id in _DEMO_USERS:
+        container.accounts.set_password(user_id, password)
+    click.echo(f"demo logins (password for each: {password}):")
+    for user_id, (name, role, _) in _DEMO_USERS.items():
+        click.echo(f"  {user_id:<18} {role.value:<12} {name}")
+
+
 @click.argument("user_id")
 @click.option("--days", default=30, show_default=True)
 def users_token(user_id: str, days: int) -> None:
@@ -136,11 +170,8 @@ _DEMO_REGIONS = {"demo-maintainer": ("05954",)}
 """The KIM coordination of the Ennepe-Ruhr-Kreis keeps who is responsible there."""
 
 
-@users.command("demo-tokens")
-@click.option("--shell", is_flag=True, help="print `export <ROLE>_TOKEN=…` lines for eval in a shell")
-def users_demo_tokens(shell: bool) -> None:
-    """Create (once) and print tokens for the demo users, one per role."""
-    container = _container()
+def _demo_users(container: Container) -> dict[str, str | None]:
+    """The demo users, made once: their organisations by user id."""
     organizations: dict[str, str | None] = {}
     with container.store.transaction() as session:
         for user_id, (name, role, org_name) in _DEMO_USERS.items():
@@ -158,6 +189,15 @@ def users_demo_tokens(shell: bool) -> None:
                         "regions": list(_DEMO_REGIONS.get(user_id, ())),
                     }
                 )
+    return organizations
+
+
+@users.command("demo-tokens")
+@click.option("--shell", is_flag=True, help="print `export <ROLE>_TOKEN=…` lines for eval in a shell")
+def users_demo_tokens(shell: bool) -> None:
+    """Create (once) and print tokens for the demo users, one per role."""
+    container = _container()
+    organizations = _demo_users(container)
     issuer = _issuer(container)
     for user_id, (name, role, _) in _DEMO_USERS.items():
         regions = _DEMO_REGIONS.get(user_id, ())

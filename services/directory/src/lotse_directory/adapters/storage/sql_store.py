@@ -383,11 +383,20 @@ class SqlStoreSession:
         self._conn.execute(insert(users).values({**row, "created_at": _now()}))
 
     def users(self) -> list[Row]:
-        return [dict(r) for r in self._conn.execute(select(users).order_by(users.c.name)).mappings()]
+        columns = [c for c in users.c if c.name != "password_hash"]
+        return [dict(r) for r in self._conn.execute(select(*columns).order_by(users.c.name)).mappings()]
 
     def get_user(self, ident: str) -> Row | None:
-        found = self._conn.execute(select(users).where(users.c.id == ident)).mappings().first()
+        columns = [c for c in users.c if c.name != "password_hash"]  # a hash is read only to check a login
+        found = self._conn.execute(select(*columns).where(users.c.id == ident)).mappings().first()
         return dict(found) if found else None
+
+    def password_hash(self, ident: str) -> str | None:
+        found = self._conn.execute(select(users.c.password_hash).where(users.c.id == ident)).scalar()
+        return str(found) if found else None
+
+    def set_password_hash(self, ident: str, hashed: str) -> None:
+        self._conn.execute(update(users).where(users.c.id == ident).values(password_hash=hashed))
 
 
 class SqlDirectoryStore:

@@ -74,6 +74,7 @@ users = Table(
     Column("organization_id", String(64)),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("regions", JSON, comment="region keys whose jurisdictions the user keeps"),
+    Column("password_hash", Text, comment="embedded mode: Argon2id hash of the user's password (none: no login)"),
 )
 
 maintainer_grants = Table(

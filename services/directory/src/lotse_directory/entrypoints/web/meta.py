@@ -1,15 +1,35 @@
-"""Small read-only endpoints: health, legal domains, the gazetteer look-up, the change feed."""
+"""Small endpoints: legal domains, the gazetteer look-up, the change feed, and embedded mode's login."""
 
 from flask import Blueprint, Response, current_app, jsonify
 from lotse_contracts import LegalDomain
 from lotse_kit.auth import require_roles
 from lotse_kit.feed_api import register_change_feed
-from lotse_kit.openapi import ApiDoc, Param, query_args
+from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
 
 from lotse_directory.bootstrap import container_of
 
+LOGIN = {
+    "type": "object",
+    "required": ["login", "password"],
+    "additionalProperties": False,
+    "properties": {
+        "login": {"type": "string", "minLength": 1, "maxLength": 64},
+        "password": {"type": "string", "minLength": 1, "maxLength": 1000},
+    },
+}
+
 
 def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
+    login_schema = doc.add_schema("login", LOGIN)
+
+    def login() -> Response:
+        """Embedded mode: a user's bearer token for login and password (the web application's login). A wrong
+        login and a wrong password get the same 401; in scale mode (OIDC) 409."""
+        body = json_body(login_schema)
+        return jsonify(container_of(current_app).accounts.log_in(body["login"], body["password"]))
+
+    doc.route(bp, "/login", "POST", "Log in (embedded mode)", tags=["meta"], body=login_schema, secured=False)(login)
+
     def legal_domains() -> Response:
         """The legal domains (Rechtskreise) the directory knows."""
         return jsonify([{"code": d.value, "title": d.title_de, "authority": d.authority_de} for d in LegalDomain])

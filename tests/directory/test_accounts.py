@@ -1,0 +1,93 @@
+"""Embedded mode's local accounts: a password stored only as an Argon2id hash, a login that answers a wrong
+login and a wrong password alike, a token that works like any other, no login in scale mode."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from lotse_contracts import Role
+from lotse_directory import create_app
+from lotse_directory.bootstrap import build
+from lotse_directory.settings import Settings
+from sqlalchemy import select
+
+from tests.directory.test_cli_and_serve import CLI, _cli, env  # noqa: F401 (env is a fixture)
+
+SECRET = "accounts-test-secret-" + "a" * 40
+
+
+def _directory(tmp_path: Path, **extra: str):  # type: ignore[no-untyped-def]
+    container = build(Settings.from_env({"LOTSE_VAR_DIR": str(tmp_path), "LOTSE_AUTH_SECRET": SECRET, **extra}))
+    container.migrate()
+    with container.store.transaction() as session:
+        session.add_user({"id": "maria.k", "name": "Maria K.", "role": Role.ADMIN.value, "organization_id": None})
+    return container, create_app(container.settings, container).test_client()
+
+
+def test_a_user_logs_in_with_the_password_set_and_gets_a_token_that_works(tmp_path: Path) -> None:
+    container, client = _directory(tmp_path)
+    container.accounts.set_password("maria.k", "korrekt Pferd Batterie")
+    with container.engine.connect() as conn:
+        from lotse_directory.adapters.storage.tables import users
+
+        stored = conn.execute(select(users.c.password_hash)).scalar_one()
+    assert stored.startswith("$argon2id$") and "Pferd" not in stored
+    answer = client.post("/api/v1/login", json={"login": "maria.k", "password": "korrekt Pferd Batterie"})
+    assert answer.status_code == 200, answer.json
+    assert answer.json["user"] == {"id": "maria.k", "name": "Maria K.", "role": "admin", "organization_id": None}
+    assert "password_hash" not in str(answer.json)
+    token = {"Authorization": f"Bearer {answer.json['token']}"}
+    assert client.get("/api/v1/verification/due", headers=token).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("login", "password"), [("maria.k", "falsches Passwort"), ("niemand", "korrekt Pferd Batterie"), ("maria.k", "")]
+)
+def test_a_wrong_login_or_password_is_refused_alike(tmp_path: Path, login: str, password: str) -> None:
+    container, client = _directory(tmp_path)
+    container.accounts.set_password("maria.k", "korrekt Pferd Batterie")
+    answer = client.post("/api/v1/login", json={"login": login, "password": password})
+    if password:
+        assert answer.status_code == 401 and answer.json["detail"] == "login or password wrong"
+    else:
+        assert answer.status_code == 422 and answer.json["errors"][0]["name"] == "password"
+
+
+def test_a_user_without_password_cannot_log_in_and_a_short_password_is_refused(tmp_path: Path) -> None:
+    container, client = _directory(tmp_path)
+    assert client.post("/api/v1/login", json={"login": "maria.k", "password": "irgendwas"}).status_code == 401
+    answer = client.post("/api/v1/login", json={"login": "maria.k", "password": "x", "role": "admin"})
+    assert answer.status_code == 422  # nothing but login and password
+    from lotse_kit.errors import Invalid
+
+    with pytest.raises(Invalid):
+        container.accounts.set_password("maria.k", "zu kurz")
+
+
+def test_scale_mode_has_no_local_login(tmp_path: Path) -> None:
+    oidc = {"LOTSE_AUTH_OIDC_ISSUER": "https://idp.example", "LOTSE_AUTH_OIDC_JWKS_URI": "https://idp.example/jwks"}
+    _, client = _directory(tmp_path, **oidc)
+    answer = client.post("/api/v1/login", json={"login": "maria.k", "password": "korrekt Pferd Batterie"})
+    assert answer.status_code == 409 and "OIDC" in answer.json["detail"]
+
+
+def test_demo_logins_print_a_password_every_demo_user_logs_in_with(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    _cli(env, "db", "upgrade")
+    _cli(env, "demo", "load")
+    printed = _cli(env, "users", "demo-logins")
+    password = printed.split("password for each: ", 1)[1].split(")", 1)[0]
+    assert "demo-case-manager" in printed and "demo-agency" in printed
+    assert (tmp_path / "demo-password").stat().st_mode & 0o077 == 0
+    assert _cli(env, "users", "demo-logins") == printed  # the same password on the next start
+    container = build(Settings.from_env(env))
+    assert container.accounts.log_in("demo-agency", password)["user"]["role"] == "agency"
+    done = subprocess.run(
+        [CLI, "users", "set-password", "demo-agency", "--password", "neues langes Passwort"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert container.accounts.log_in("demo-agency", "neues langes Passwort")["user"]["id"] == "demo-agency"
