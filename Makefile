@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PACKAGES := -e libs/contracts -e libs/kit -e services/directory -e services/routing -e services/notify
+PACKAGES := -e libs/contracts -e libs/kit -e services/directory -e services/routing -e services/notify -e services/web
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test lint bench demo clean
@@ -21,15 +21,17 @@ $(STAMP): requirements/base.txt requirements/dev.txt libs/*/pyproject.toml servi
 install: $(STAMP) ## create .venv and install every package and tool (pinned)
 
 run: export LOTSE_WEBHOOK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
-run: $(STAMP) ## run the suite embedded (directory :8001, routing :8002, notify :8003) with the NRW demo data
+run: $(STAMP) ## run the suite embedded (web :8000, directory :8001, routing :8002, notify :8003) with the NRW demo data
 	$(BIN)/lotse-directory db upgrade
 	$(BIN)/lotse-directory demo load --if-empty
 	$(BIN)/lotse-directory users demo-tokens
+	$(BIN)/lotse-directory users demo-logins
 	$(BIN)/lotse-routing db upgrade
 	$(BIN)/lotse-notify db upgrade
 	$(BIN)/lotse-directory serve & directory=$$!; \
 	$(BIN)/lotse-notify serve & notify=$$!; \
-	trap 'kill $$directory $$notify 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/lotse-web serve & web=$$!; \
+	trap 'kill $$directory $$notify $$web 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/lotse-routing serve
 
 test: $(STAMP) ## run every test (servers missing -> skipped, unless LOTSE_REQUIRE_SERVERS=1)
@@ -38,7 +40,7 @@ test: $(STAMP) ## run every test (servers missing -> skipped, unless LOTSE_REQUI
 lint: $(STAMP) ## ruff, mypy and the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src services/routing/src services/notify/src bench
+	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src services/routing/src services/notify/src services/web/src bench
 	$(BIN)/lint-imports
 
 bench: $(STAMP) ## benchmarks: directory (100,000 offers: import, search, memory), routing (decisions, referrals), notify (referral → webhook), the floor under notify's throughput

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PORTS = (8001, 8002, 8003, 8009)
+PORTS = (8000, 8001, 8002, 8003, 8009)
 BASH = shutil.which("bash") or "/bin/bash"
 
 
@@ -81,7 +81,7 @@ def test_readme_walkthrough_runs_verbatim(tmp_path: Path) -> None:
                     )
                 )
             if number == 0:  # the receiver reads the secret `make run`'s demo load writes
-                for port in (8001, 8002, 8003):
+                for port in (8000, 8001, 8002, 8003):
                     _wait_for(f"http://127.0.0.1:{port}/health", background[0], logs[0])
         script = "set -euo pipefail\n" + "\n".join(blocks[2:])
         done = subprocess.run(

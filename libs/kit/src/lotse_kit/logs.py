@@ -106,11 +106,3 @@ def configure_logging(service: str, env: dict[str, str] | None = None) -> None:
     for chatty in ("pika", "alembic"):  # every connection's every step; every schema check's plugins
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     logging.captureWarnings(True)
-
-
-def let_celery_log_here(service: str) -> None:
-    """A Celery worker or beat of this process logs through :func:`configure_logging` (a receiver of Celery's
-    ``setup_logging`` signal keeps Celery from setting up handlers of its own)."""
-    from celery.signals import setup_logging
-
-    setup_logging.connect(lambda **_: configure_logging(service), weak=False)

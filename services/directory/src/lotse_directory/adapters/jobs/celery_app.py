@@ -8,8 +8,7 @@ import logging
 from collections.abc import Collection
 
 from celery import Celery
-from lotse_kit.jobs import SWEPT_JOBS
-from lotse_kit.logs import let_celery_log_here
+from lotse_kit.jobs import SWEPT_JOBS, let_celery_log_here
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from celery import Celery
-from lotse_kit.jobs import SWEPT_JOBS
-from lotse_kit.logs import let_celery_log_here
+from lotse_kit.jobs import SWEPT_JOBS, let_celery_log_here
 
 log = logging.getLogger(__name__)
 

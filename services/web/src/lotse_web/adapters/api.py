@@ -1,0 +1,127 @@
+"""Typed clients of the three services' HTTP APIs, called with the signed-in user's token. The web application
+holds no domain data: every page is built from these answers."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import urllib3
+
+from lotse_web.settings import Settings
+
+
+class ApiError(Exception):
+    """A service answered with a problem (4xx/5xx) or not at all; ``status`` 0 for no answer."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(f"{status} {problem.get('title', '')}: {problem.get('detail', '')}")
+        self.status = status
+        self.problem = problem
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The offending fields the problem names, with their reasons."""
+        return {str(e.get("name")): str(e.get("reason")) for e in self.problem.get("errors", [])}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One offer of a search's page, as the search list shows it."""
+
+    id: str
+    name: str
+    organization: str
+    description: str
+    distance_km: float | None
+    languages: list[str]
+    legal_domains: list[str]
+    places: list[str]
+    verified_at: str | None
+    stale: bool
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[Hit]
+    total: int
+    page: int
+    pages: int
+    near: str | None
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    user_id: str
+    name: str
+    role: str
+    organization_id: str | None
+
+
+class Api:
+    def __init__(self, settings: Settings, pool: urllib3.PoolManager | None = None) -> None:
+        self.settings = settings
+        self.pool = pool or urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=3, read=settings.api_timeout_seconds), retries=False
+        )
+
+    def _call(
+        self, method: str, url: str, token: str | None = None, body: Any = None, fields: dict[str, Any] | None = None
+    ) -> Any:
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if fields:
+            url = f"{url}?{urlencode(fields, doseq=True)}"
+        try:
+            answer = self.pool.request(
+                method, url, headers=headers, body=json.dumps(body).encode() if body is not None else None
+            )
+        except urllib3.exceptions.HTTPError as error:
+            raise ApiError(0, {"title": "Service Unavailable", "detail": str(error)}) from error
+        data = json.loads(answer.data) if answer.data else None
+        if answer.status >= 400:
+            raise ApiError(answer.status, data if isinstance(data, dict) else {"title": str(answer.status)})
+        return data
+
+    # -- directory ----------------------------------------------------------------------------
+    def log_in(self, login: str, password: str) -> SignedIn:
+        found = self._call(
+            "POST", f"{self.settings.directory_url}/api/v1/login", body={"login": login, "password": password}
+        )
+        user = found["user"]
+        return SignedIn(found["token"], user["id"], user["name"], user["role"], user["organization_id"])
+
+    def search(self, token: str | None, query: dict[str, Any]) -> SearchPage:
+        fields = {k: v for k, v in query.items() if v not in (None, "", [])}
+        found = self._call("GET", f"{self.settings.directory_url}/api/v1/search", token, fields=fields)
+        hits = [
+            Hit(
+                id=item["id"],
+                name=item["name"],
+                organization=(item.get("organization") or {}).get("name", ""),
+                description=item.get("description") or "",
+                distance_km=item.get("distance_km"),
+                languages=list(item.get("languages") or []),
+                legal_domains=list(item.get("legal_domains") or []),
+                places=[_place(loc) for loc in item.get("locations") or [] if loc.get("address")],
+                verified_at=item.get("verified_at"),
+                stale=bool(item.get("stale")),
+            )
+            for item in found["contents"]
+        ]
+        facets = {
+            name: [(f["value"], int(f["count"])) for f in values] for name, values in found.get("facets", {}).items()
+        }
+        near = (found.get("near") or {}).get("label")
+        return SearchPage(hits, found["total_items"], found["page"], found["total_pages"], near, facets)
+
+
+def _place(location: dict[str, Any]) -> str:
+    address = location["address"]
+    street = ", ".join(part for part in (address.get("address_1"), address.get("address_2")) if part)
+    return f"{street}, {address.get('postal_code', '')} {address.get('city', '')}".strip(", ")

@@ -1,0 +1,89 @@
+"""Who is signed in: the session (a signed, HttpOnly cookie) holds the user's token and who they are; it ends
+after ``idle_minutes`` without a request, at logout, or when a service no longer accepts the token."""
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import current_app, flash, redirect, request, session, url_for
+
+from lotse_web.adapters.api import Api, SignedIn
+from lotse_web.settings import Settings
+
+EXTENSION = "lotse.web"
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROLE_LABELS = {
+    "case_manager": "Case Management",
+    "agency": "Aufnehmende Stelle",
+    "maintainer": "Verzeichnispflege",
+    "coordinator": "Koordination",
+    "admin": "Administration",
+}
+
+
+def api() -> Api:
+    found: Api = current_app.extensions[EXTENSION]["api"]
+    return found
+
+
+def settings() -> Settings:
+    found: Settings = current_app.extensions[EXTENSION]["settings"]
+    return found
+
+
+def sign_in(user: SignedIn) -> None:
+    session.clear()  # a new session for a new login (no fixation)
+    session.permanent = True
+    session.update(
+        token=user.token,
+        user_id=user.user_id,
+        name=user.name,
+        role=user.role,
+        org=user.organization_id,
+        seen=time.time(),
+    )
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def current_user() -> dict[str, Any] | None:
+    """The signed-in user, or None; a session idle for longer than allowed ends here."""
+    if "token" not in session:
+        return None
+    if time.time() - float(session.get("seen", 0)) > settings().idle_minutes * 60:
+        session.clear()
+        flash("Ihre Sitzung ist abgelaufen, weil Sie eine Weile nichts getan haben. Bitte melden Sie sich neu an.")
+        return None
+    session["seen"] = time.time()
+    return {
+        "id": session["user_id"],
+        "name": session["name"],
+        "role": session["role"],
+        "role_label": ROLE_LABELS.get(session["role"], session["role"]),
+        "organization_id": session.get("org"),
+    }
+
+
+def token() -> str:
+    return str(session["token"])
+
+
+def login_required(view: F) -> F:
+    @wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("account.login", weiter=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return cast(F, checked)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: only a path of this site (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("start.home")

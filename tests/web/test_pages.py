@@ -1,0 +1,118 @@
+"""Lotse web over the real directory (demo data, served over HTTP): login with a password the directory
+checks, CSRF on every form, a session that ends when left idle, no open redirect, a security header on every
+page, and the offer search with its filters, distances and German messages."""
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from lotse_contracts import Role
+from lotse_web import create_app
+from lotse_web.settings import Settings
+
+from tests.routing.conftest import Directory, directory  # noqa: F401 (the served directory fixture)
+
+PASSWORD = "korrekt Pferd Batterie"
+
+
+@pytest.fixture
+def web(directory: Directory, tmp_path: Path) -> Iterator[FlaskClient]:  # noqa: F811
+    with directory.container.store.transaction() as session:
+        if session.get_user("cm.witten") is None:
+            org = directory.org_named("Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)")
+            session.add_user(
+                {"id": "cm.witten", "name": "Clara M.", "role": Role.CASE_MANAGER.value, "organization_id": org}
+            )
+    directory.container.accounts.set_password("cm.witten", PASSWORD)
+    settings = Settings.from_env({"LOTSE_VAR_DIR": str(tmp_path), "LOTSE_WEB_DIRECTORY_URL": directory.url})
+    app = create_app(settings)
+    yield app.test_client()
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def _log_in(web: FlaskClient, password: str = PASSWORD, then: str = "") -> object:
+    form = web.get("/anmelden").get_data(as_text=True)
+    target = f"/anmelden?weiter={then}" if then else "/anmelden"
+    return web.post(target, data={"login": "cm.witten", "password": password, "csrf_token": _csrf(form)})
+
+
+def test_pages_ask_for_login_and_the_directory_checks_the_password(web: FlaskClient) -> None:
+    first = web.get("/angebote?q=Deutschkurs")
+    assert first.status_code == 302 and first.headers["Location"].startswith("/anmelden?weiter=/angebote")
+    wrong = _log_in(web, "falsch")
+    assert wrong.status_code == 400  # type: ignore[attr-defined]
+    page = wrong.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Es gibt ein Problem" in page and 'href="#password"' in page and "stimmen nicht" in page
+    assert "<title>Fehler: Anmelden – Lotse</title>" in page
+    right = _log_in(web, then="/angebote?q=Deutschkurs")
+    assert right.status_code == 302 and right.headers["Location"] == "/angebote?q=Deutschkurs"  # type: ignore[attr-defined]
+    start = web.get("/").get_data(as_text=True)
+    assert "Guten Tag, Clara M." in start and "Case Management" in start
+
+
+def test_a_form_without_its_csrf_token_is_refused(web: FlaskClient) -> None:
+    answer = web.post("/anmelden", data={"login": "cm.witten", "password": PASSWORD})
+    assert answer.status_code == 400 and "csrf" in answer.get_data(as_text=True).lower()
+    assert web.get("/").status_code == 302  # not signed in
+
+
+def test_after_login_only_paths_of_this_site_are_followed(web: FlaskClient) -> None:
+    for target in ("//boese.example/", "https://boese.example/", "/\\boese.example"):
+        answer = _log_in(web, then=target)
+        assert answer.headers["Location"] == "/", target  # type: ignore[attr-defined]
+        web.post("/abmelden", data={"csrf_token": _csrf(web.get("/").get_data(as_text=True))})
+
+
+def test_an_idle_session_ends_and_logout_ends_it_at_once(web: FlaskClient) -> None:
+    _log_in(web)
+    with web.session_transaction() as session:
+        session["seen"] = time.time() - 31 * 60  # half an hour without a request
+    answer = web.get("/")
+    assert answer.status_code == 302
+    assert "abgelaufen" in web.get("/anmelden").get_data(as_text=True)
+    _log_in(web)
+    assert web.get("/").status_code == 200
+    assert web.post("/abmelden", data={}).status_code == 400  # logout is a form too (CSRF)
+    done = web.post("/abmelden", data={"csrf_token": _csrf(web.get("/").get_data(as_text=True))})
+    assert done.status_code == 302 and web.get("/").status_code == 302
+
+
+def test_every_page_has_the_security_headers_and_no_inline_script(web: FlaskClient) -> None:
+    signed_in = _log_in(web)
+    cookie = signed_in.headers["Set-Cookie"]  # type: ignore[attr-defined]
+    assert cookie.startswith("lotse_sitzung=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    for path in ("/anmelden", "/", "/angebote", "/angebote?q=Deutschkurs&ort=58453"):
+        answer = web.get(path)
+        policy = answer.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe" not in policy
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["Referrer-Policy"] == "same-origin" and answer.headers["Cache-Control"] == "no-store"
+        page = answer.get_data(as_text=True)
+        assert "<script" not in page and not re.search(r"\son[a-z]+=", page), path  # no inline script or handler
+
+
+def test_the_search_finds_offers_near_a_place_with_filters_distances_and_a_bookmarkable_address(
+    web: FlaskClient,
+) -> None:
+    _log_in(web)
+    page = web.get("/angebote?q=Deutschkurs&ort=58453&umkreis=25").get_data(as_text=True)
+    assert "im Umkreis von 25 km um 58453 Witten" in page
+    assert "Integrationskurs mit Alphabetisierung (Wetter (Ruhr))" in page and "km entfernt" in page
+    assert "Arabisch" in page and "Persisch" in page  # languages by their German names
+    assert 'name="sprache" value="ar"' in page  # a filter with its count
+    filtered = web.get("/angebote?q=Deutschkurs&ort=58453&umkreis=25&sprache=ar").get_data(as_text=True)
+    assert 'value="ar" checked' in filtered
+    unknown = web.get("/angebote?q=Deutschkurs&ort=Atlantis&umkreis=25")
+    assert unknown.status_code == 400
+    assert "Den Ort „Atlantis“ kennen wir nicht" in unknown.get_data(as_text=True)
+    nothing = web.get("/angebote?q=Zyxwvut").get_data(as_text=True)
+    assert "0 Angebote" in nothing and "Nichts gefunden" in nothing
+    assert web.get("/angebote?q=x&umkreis=9999").status_code == 400
