@@ -1,0 +1,113 @@
+"""Lotse web in a real browser (Playwright driving Debian's chromium): a case manager logs in and searches
+offers with the keyboard alone, and axe-core finds no WCAG 2.1 A/AA violation on any page of the journey,
+error pages included. With LOTSE_SCREENSHOTS set to a folder, the pages are saved there as PNG (the web
+service's README shows them)."""
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lotse_contracts import Role
+from lotse_web import create_app
+from lotse_web.settings import Settings
+from werkzeug.serving import make_server
+
+from tests.routing.conftest import Directory, directory  # noqa: F401 (the served directory fixture)
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text("utf-8")
+PASSWORD = "korrekt Pferd Batterie"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        if os.environ.get("LOTSE_REQUIRE_SERVERS") == "1":
+            pytest.fail("chromium is not installed (apt-get install -y chromium)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    args += ["--disable-component-update", "--no-first-run"]
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def site(directory: Directory, tmp_path: Path) -> Iterator[str]:  # noqa: F811
+    with directory.container.store.transaction() as session:
+        if session.get_user("cm.witten") is None:
+            org = directory.org_named("Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)")
+            user = {"id": "cm.witten", "name": "Clara M.", "role": Role.CASE_MANAGER.value, "organization_id": org}
+            session.add_user(user)
+    directory.container.accounts.set_password("cm.witten", PASSWORD)
+    settings = Settings.from_env({"LOTSE_VAR_DIR": str(tmp_path), "LOTSE_WEB_DIRECTORY_URL": directory.url})
+    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def _no_violations(page: Any, name: str) -> None:
+    """axe-core's WCAG 2.1 A/AA rules on the page as it is now; a screenshot when asked for."""
+    page.evaluate(AXE + ";0")  # through the DevTools protocol: the page's own policy forbids inline script
+    found = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})).violations"
+        ".map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+    )
+    assert found == [], name
+    folder = os.environ.get("LOTSE_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_a_case_manager_logs_in_and_searches_with_the_keyboard_alone(browser: Any, site: str) -> None:
+    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/angebote")
+    assert page.url.startswith(f"{site}/anmelden")
+    _no_violations(page, "anmelden")
+
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.textContent") == "Zum Inhalt springen"
+    page.focus("#login")
+    page.keyboard.type("cm.witten")
+    page.keyboard.press("Tab")
+    page.keyboard.type("falsch")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator(".lotse-error-summary").is_visible()
+    assert "stimmen nicht" in page.inner_text(".lotse-error-summary")
+    _no_violations(page, "anmelden-fehler")
+
+    page.focus("#password")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation(url=f"{site}/angebote"):
+        page.keyboard.press("Enter")
+    _no_violations(page, "suche-leer")
+
+    page.focus("#q")
+    page.keyboard.type("Deutschkurs")
+    page.keyboard.press("Tab")
+    page.keyboard.type("58453")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "q=Deutschkurs" in page.url and "ort=58453" in page.url  # the search is in the address
+    heading = page.inner_text("#ergebnisse")
+    assert "Angebote im Umkreis von 10 km um 58453 Witten" in heading or "Angebot im Umkreis" in heading
+    assert page.locator(".lotse-hit").count() >= 1
+    _no_violations(page, "suche-ergebnisse")
+
+    page.fill("#ort", "Atlantis")
+    with page.expect_navigation():
+        page.press("#ort", "Enter")
+    assert "kennen wir nicht" in page.inner_text(".lotse-error-summary")
+    _no_violations(page, "suche-fehler")
+    page.close()
