@@ -5,22 +5,17 @@ service's README shows them)."""
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lotse_contracts import Role
-from lotse_web import create_app
-from lotse_web.settings import Settings
-from werkzeug.serving import make_server
+from flask import Flask
 
-from tests.routing.conftest import Directory, directory  # noqa: F401 (the served directory fixture)
+from tests.web.conftest import PASSWORD, serve
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text("utf-8")
-PASSWORD = "korrekt Pferd Batterie"
 
 
 @pytest.fixture(scope="module")
@@ -40,20 +35,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def site(directory: Directory, tmp_path: Path) -> Iterator[str]:  # noqa: F811
-    with directory.container.store.transaction() as session:
-        if session.get_user("cm.witten") is None:
-            org = directory.org_named("Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)")
-            user = {"id": "cm.witten", "name": "Clara M.", "role": Role.CASE_MANAGER.value, "organization_id": org}
-            session.add_user(user)
-    directory.container.accounts.set_password("cm.witten", PASSWORD)
-    settings = Settings.from_env({"LOTSE_VAR_DIR": str(tmp_path), "LOTSE_WEB_DIRECTORY_URL": directory.url})
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+def site(web_app: Flask) -> Iterator[str]:
+    yield from serve(web_app)
 
 
 def _no_violations(page: Any, name: str) -> None:
@@ -110,4 +93,33 @@ def test_a_case_manager_logs_in_and_searches_with_the_keyboard_alone(browser: An
         page.press("#ort", "Enter")
     assert "kennen wir nicht" in page.inner_text(".lotse-error-summary")
     _no_violations(page, "suche-fehler")
+    page.close()
+
+
+def test_a_case_manager_asks_who_is_responsible_with_the_keyboard_alone(browser: Any, site: str) -> None:
+    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/anmelden?weiter=/zustaendigkeit")
+    page.fill("#login", "cm.witten")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation(url=f"{site}/zustaendigkeit"):
+        page.press("#password", "Enter")
+    _no_violations(page, "zustaendigkeit-leer")
+
+    page.focus("#rechtskreis-SGB_VIII")
+    page.keyboard.press("Space")
+    page.focus("#ort")
+    page.keyboard.type("32046")
+    page.focus("#wohnsitz-parents")
+    page.keyboard.press("Space")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Nicht eindeutig" in page.inner_text("#antwort")
+    assert page.locator(".lotse-hit").count() == 2
+    _no_violations(page, "zustaendigkeit-mehrdeutig")
+
+    page.fill("#ort", "58453")
+    with page.expect_navigation():
+        page.press("#ort", "Enter")
+    assert page.inner_text("#antwort") == "Zuständig ist: Jugendamt der Stadt Witten (Demo)"
+    _no_violations(page, "zustaendigkeit-antwort")
     page.close()

@@ -4,38 +4,20 @@ page, and the offer search with its filters, distances and German messages."""
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from lotse_contracts import Role
-from lotse_web import create_app
-from lotse_web.settings import Settings
 
-from tests.routing.conftest import Directory, directory  # noqa: F401 (the served directory fixture)
-
-PASSWORD = "korrekt Pferd Batterie"
+from tests.web.conftest import PASSWORD, csrf
 
 
 @pytest.fixture
-def web(directory: Directory, tmp_path: Path) -> Iterator[FlaskClient]:  # noqa: F811
-    with directory.container.store.transaction() as session:
-        if session.get_user("cm.witten") is None:
-            org = directory.org_named("Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)")
-            session.add_user(
-                {"id": "cm.witten", "name": "Clara M.", "role": Role.CASE_MANAGER.value, "organization_id": org}
-            )
-    directory.container.accounts.set_password("cm.witten", PASSWORD)
-    settings = Settings.from_env({"LOTSE_VAR_DIR": str(tmp_path), "LOTSE_WEB_DIRECTORY_URL": directory.url})
-    app = create_app(settings)
-    yield app.test_client()
+def web(web_app: Flask) -> FlaskClient:
+    return web_app.test_client()
 
 
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
+_csrf = csrf
 
 
 def _log_in(web: FlaskClient, password: str = PASSWORD, then: str = "") -> object:
@@ -116,3 +98,34 @@ def test_the_search_finds_offers_near_a_place_with_filters_distances_and_a_bookm
     nothing = web.get("/angebote?q=Zyxwvut").get_data(as_text=True)
     assert "0 Angebote" in nothing and "Nichts gefunden" in nothing
     assert web.get("/angebote?q=x&umkreis=9999").status_code == 400
+
+
+def test_who_is_responsible_answers_with_the_office_and_why(web: FlaskClient) -> None:
+    _log_in(web)
+    page = web.get("/zustaendigkeit?frage=1&rechtskreis=SGB_II&ort=58453").get_data(as_text=True)
+    assert "Zuständig ist: Jobcenter Ennepe-Ruhr-Kreis (Demo)" in page
+    assert "Demostraße 240, 58332 Schwelm" in page and "Mo, Di, Mi, Do, Fr 08:00–12:00" in page
+    assert "Warum?" in page and "§ 36 SGB II" in page
+
+
+def test_an_ambiguous_place_shows_every_candidate_and_what_decides_and_picks_none(web: FlaskClient) -> None:
+    _log_in(web)
+    answer = web.get("/zustaendigkeit?frage=1&rechtskreis=SGB_VIII&ort=32046&wohnsitz=parents")
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "Nicht eindeutig: 2 Stellen kommen in Frage" in page
+    assert "Jugendamt Kreis Herford (Demo)" in page and "Jugendamt der Stadt Bielefeld (Demo)" in page
+    assert "Entscheidend ist die Gemeinde" in page and "32046 Kreis Herford, 32046 Bielefeld" in page
+    assert page.count("wahrscheinlich, aber nicht sicher") == 1  # a hint on one, no choice made
+    assert "Zuständig ist:" not in page
+
+
+def test_who_is_responsible_explains_what_is_missing_in_german(web: FlaskClient) -> None:
+    _log_in(web)
+    youth = web.get("/zustaendigkeit?frage=1&rechtskreis=SGB_VIII&ort=58453")
+    assert youth.status_code == 400 and "§ 86 SGB VIII" in youth.get_data(as_text=True)
+    assert 'href="#wohnsitz"' in youth.get_data(as_text=True)
+    nowhere = web.get("/zustaendigkeit?frage=1&rechtskreis=SGB_II&ort=Atlantis")
+    assert nowhere.status_code == 400 and "Diesen Ort kennen wir nicht" in nowhere.get_data(as_text=True)
+    nothing = web.get("/zustaendigkeit?frage=1")
+    text = nothing.get_data(as_text=True)
+    assert nothing.status_code == 400 and 'href="#rechtskreis"' in text and 'href="#ort"' in text

@@ -120,6 +120,19 @@ class Api:
         near = (found.get("near") or {}).get("label")
         return SearchPage(hits, found["total_items"], found["page"], found["total_pages"], near, facets)
 
+    # -- routing --------------------------------------------------------------------------------
+    def responsible(self, token: str, legal_domain: str, location: str, residence_of: str | None) -> dict[str, Any]:
+        """Routing's answer to "who is responsible?" as it gives it: ``outcome``, ``candidates`` (each with its
+        office, opening hours and the explanation), ``decides``, ``likely_organization_id``, ``places``."""
+        fields = {"legal_domain": legal_domain, "location": location, "residence_of": residence_of}
+        found: dict[str, Any] = self._call(
+            "GET",
+            f"{self.settings.routing_url}/api/v1/responsible",
+            token,
+            fields={k: v for k, v in fields.items() if v},
+        )
+        return found
+
 
 def _place(location: dict[str, Any]) -> str:
     address = location["address"]

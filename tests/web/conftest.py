@@ -1,0 +1,66 @@
+"""Lotse web's fixtures: the real directory (demo data) and routing, served over HTTP, a case manager with a
+password, and the web application configured to call them."""
+
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from lotse_contracts import Role
+from lotse_routing import create_app as create_routing_app
+from lotse_routing.bootstrap import build as build_routing
+from lotse_routing.settings import Settings as RoutingSettings
+from lotse_web import create_app
+from lotse_web.settings import Settings
+from werkzeug.serving import make_server
+
+from tests.routing.conftest import SECRET, Directory, directory  # noqa: F401 (the served directory fixture)
+
+PASSWORD = "korrekt Pferd Batterie"
+KI_EN = "Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)"
+
+
+def serve(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def routing_url(directory: Directory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
+    env = {
+        "LOTSE_VAR_DIR": str(tmp_path_factory.mktemp("web-routing")),
+        "LOTSE_AUTH_SECRET": SECRET,
+        "LOTSE_ROUTING_DIRECTORY_URL": directory.url,
+    }
+    routing = build_routing(RoutingSettings.from_env(env))
+    routing.migrate()
+    yield from serve(create_routing_app(routing.settings, routing))
+
+
+@pytest.fixture
+def web_app(directory: Directory, routing_url: str, tmp_path: Path) -> Flask:  # noqa: F811
+    with directory.container.store.transaction() as session:
+        if session.get_user("cm.witten") is None:
+            org = directory.org_named(KI_EN)
+            session.add_user(
+                {"id": "cm.witten", "name": "Clara M.", "role": Role.CASE_MANAGER.value, "organization_id": org}
+            )
+    directory.container.accounts.set_password("cm.witten", PASSWORD)
+    env = {
+        "LOTSE_VAR_DIR": str(tmp_path),
+        "LOTSE_WEB_DIRECTORY_URL": directory.url,
+        "LOTSE_WEB_ROUTING_URL": routing_url,
+    }
+    return create_app(Settings.from_env(env))
+
+
+def csrf(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
