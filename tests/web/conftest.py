@@ -5,10 +5,13 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import urllib3
 from flask import Flask
 from lotse_contracts import Role
+from lotse_kit.tokens import HmacTokenVerifier
 from lotse_routing import create_app as create_routing_app
 from lotse_routing.bootstrap import build as build_routing
 from lotse_routing.settings import Settings as RoutingSettings
@@ -20,6 +23,7 @@ from tests.routing.conftest import SECRET, Directory, directory  # noqa: F401 (t
 
 PASSWORD = "korrekt Pferd Batterie"
 KI_EN = "Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)"
+WITTEN = "Jugendamt der Stadt Witten (Demo)"
 
 
 def serve(app: Flask) -> Iterator[str]:
@@ -64,3 +68,36 @@ def csrf(page: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert found, page
     return found.group(1)
+
+
+def add_user(directory: Directory, login: str, name: str, role: Role, organization: str) -> None:  # noqa: F811
+    with directory.container.store.transaction() as session:
+        if session.get_user(login) is None:
+            org = directory.org_named(organization)
+            session.add_user({"id": login, "name": name, "role": role.value, "organization_id": org})
+    directory.container.accounts.set_password(login, PASSWORD)
+
+
+@pytest.fixture
+def referral(directory: Directory, routing_url: str) -> str:  # noqa: F811
+    """A referral the demo case management sent to the Jugendamt Witten, over routing's API."""
+    token = HmacTokenVerifier(SECRET).issue("cm.witten", Role.CASE_MANAGER, directory.org_named(KI_EN), "Clara M.")
+    body: dict[str, Any] = {
+        "legal_domain": "SGB_VIII",
+        "location": "58453",
+        "residence_of": "parents",
+        "reason": "Beratung zu Hilfen zur Erziehung",
+        "client": {"name": "Samira Beispiel", "birth_date": "1990-04-01"},
+        "consent": {
+            "given_by": "Samira Beispiel",
+            "given_at": "2026-12-01T09:00:00Z",
+            "form": "written",
+            "recipient_organization_id": directory.org_named(WITTEN),
+            "data_categories": ["name", "birth_date", "reason"],
+        },
+    }
+    answer = urllib3.request(
+        "POST", f"{routing_url}/api/v1/referrals", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status == 201, answer.data
+    return str(answer.json()["id"])

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from lotse_contracts import Role
 
-from tests.web.conftest import PASSWORD, serve
+from tests.routing.conftest import Directory
+from tests.web.conftest import PASSWORD, WITTEN, add_user, serve
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text("utf-8")
@@ -122,4 +124,26 @@ def test_a_case_manager_asks_who_is_responsible_with_the_keyboard_alone(browser:
         page.press("#ort", "Enter")
     assert page.inner_text("#antwort") == "Zuständig ist: Jugendamt der Stadt Witten (Demo)"
     _no_violations(page, "zustaendigkeit-antwort")
+    page.close()
+
+
+def test_an_agency_worker_opens_the_referral_and_acknowledges_it_with_the_keyboard_alone(
+    browser: Any, site: str, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/anmelden?weiter=/referrals/{referral}")  # where a notification's link leads
+    page.fill("#login", "ja.witten")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation(url=f"{site}/referrals/{referral}"):
+        page.press("#password", "Enter")
+    assert "Stand: neu" in page.inner_text("main")
+    _no_violations(page, "vermittlung-neu")
+    page.get_by_role("button", name="Zur Kenntnis nehmen").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Die Vermittlung ist zur Kenntnis genommen." in page.inner_text("main")
+    _no_violations(page, "vermittlung-zur-kenntnis")
+    page.goto(f"{site}/vermittlungen")
+    _no_violations(page, "eingang")
     page.close()

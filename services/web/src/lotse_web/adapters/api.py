@@ -133,6 +133,24 @@ class Api:
         )
         return found
 
+    def referrals(self, token: str, status: str | None, page: int) -> dict[str, Any]:
+        """The caller's referrals (sent by their organisation, or addressed to it), a page of summaries."""
+        fields = {"status": status, "page": page, "per_page": 25}
+        found: dict[str, Any] = self._call(
+            "GET", f"{self.settings.routing_url}/api/v1/referrals", token, fields={k: v for k, v in fields.items() if v}
+        )
+        return found
+
+    def referral(self, token: str, ident: str) -> dict[str, Any]:
+        found: dict[str, Any] = self._call("GET", f"{self.settings.routing_url}/api/v1/referrals/{ident}", token)
+        return found
+
+    def act(self, token: str, ident: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One step of the lifecycle (``acknowledge``, ``accept``, ``decline`` …) as the caller's side."""
+        url = f"{self.settings.routing_url}/api/v1/referrals/{ident}/{action}"
+        found: dict[str, Any] = self._call("POST", url, token, body=body)
+        return found
+
 
 def _place(location: dict[str, Any]) -> str:
     address = location["address"]

@@ -1,0 +1,172 @@
+"""Vermittlungen: the list (a case manager's sent referrals, an agency's incoming ones), a referral's page with
+its data, reason, decision and timeline, and the steps the lifecycle allows the user's side, each a form.
+``/referrals/<id>`` is the page notifications link to (``LOTSE_NOTIFY_REFERRAL_PAGE_URL``)."""
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from lotse_contracts import LegalDomain
+from lotse_contracts.referrals import DeclineReason, ReferralStatus
+
+from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.session import api, current_user, login_required, token
+
+bp = Blueprint("referrals", __name__)
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+STATUS = {
+    ReferralStatus.DRAFT: "Entwurf",
+    ReferralStatus.REQUESTED: "neu",
+    ReferralStatus.ACKNOWLEDGED: "zur Kenntnis genommen",
+    ReferralStatus.ACCEPTED: "angenommen",
+    ReferralStatus.IN_PROGRESS: "in Bearbeitung",
+    ReferralStatus.ON_HOLD: "zurückgestellt",
+    ReferralStatus.DECLINED: "abgelehnt",
+    ReferralStatus.FORWARDED: "weitergeleitet",
+    ReferralStatus.COMPLETED: "abgeschlossen",
+    ReferralStatus.FAILED: "ohne Erfolg beendet",
+    ReferralStatus.CANCELLED: "zurückgezogen",
+    ReferralStatus.ENTERED_IN_ERROR: "irrtümlich angelegt",
+}
+ACTIONS = {
+    "acknowledge": ("Zur Kenntnis nehmen", "Die Vermittlung ist zur Kenntnis genommen."),
+    "accept": ("Annehmen", "Die Vermittlung ist angenommen."),
+    "start": ("Bearbeitung beginnen", "Die Vermittlung ist in Bearbeitung."),
+    "hold": ("Zurückstellen", "Die Vermittlung ist zurückgestellt."),
+    "resume": ("Fortsetzen", "Die Vermittlung geht weiter."),
+    "complete": ("Abschließen", "Die Vermittlung ist abgeschlossen."),
+    "fail": ("Ohne Erfolg beenden", "Die Vermittlung ist ohne Erfolg beendet."),
+    "decline": ("Ablehnen", "Die Vermittlung ist abgelehnt."),
+}
+"""The steps this page offers (forwarding and the sender's steps come with the referral flow)."""
+HISTORY = {
+    "create": "angelegt",
+    "submit": "abgeschickt",
+    "acknowledge": "zur Kenntnis genommen",
+    "accept": "angenommen",
+    "start": "Bearbeitung begonnen",
+    "hold": "zurückgestellt",
+    "resume": "fortgesetzt",
+    "complete": "abgeschlossen",
+    "fail": "ohne Erfolg beendet",
+    "decline": "abgelehnt",
+    "forward": "weitergeleitet",
+    "cancel": "zurückgezogen",
+    "entered_in_error": "als irrtümlich markiert",
+}
+SIDE = {"sender": "Absender", "recipient": "Empfänger", "system": "System"}
+
+
+def status_label(status: str) -> str:
+    try:
+        return STATUS[ReferralStatus(status)]
+    except ValueError:
+        return status
+
+
+def domain_title(code: str) -> str:
+    try:
+        return LegalDomain(code).title_de
+    except ValueError:
+        return code
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def german_date(iso: str | None, with_time: bool = True) -> str:
+    """``2026-12-03T10:44:00+00:00`` → ``03.12.2026, 11:44 Uhr`` (the time in Germany); a day as ``03.12.2026``."""
+    if not iso:
+        return ""
+    if len(iso) <= 10:
+        return f"{iso[8:10]}.{iso[5:7]}.{iso[:4]}"
+    moment = datetime.fromisoformat(iso).astimezone(BERLIN)
+    return moment.strftime("%d.%m.%Y, %H:%M Uhr" if with_time else "%d.%m.%Y")
+
+
+@bp.get("/vermittlungen")
+@login_required
+def listing() -> Any:
+    status = request.args.get("status") or None
+    if status is not None and status not in {s.value for s in ReferralStatus}:
+        status = None
+    page = request.args.get("seite", "1")
+    page_number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    found = api().referrals(token(), status, page_number)
+    user = current_user()
+    title = "Eingang" if user and user["role"] == "agency" else "Meine Vermittlungen"
+    return render_template(
+        "referrals.html",
+        title=title,
+        user=user,
+        found=found,
+        status=status,
+        statuses=STATUS,
+        status_label=status_label,
+        domain_title=domain_title,
+        german_date=german_date,
+    )
+
+
+@bp.get("/referrals/<ident>")
+@login_required
+def page(ident: str) -> Any:
+    if not UUID.fullmatch(ident):
+        abort(404)
+    try:
+        referral = api().referral(token(), ident)
+    except ApiError as error:
+        if error.status in (403, 404):
+            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+        raise
+    return render_template(
+        "referral.html",
+        title=f"Vermittlung: {domain_title(referral['legal_domain'])}",
+        user=current_user(),
+        referral=referral,
+        actions={a: ACTIONS[a] for a in referral["allowed_actions"] if a in ACTIONS},
+        reasons=[(r.value, r.label_de) for r in DeclineReason],
+        status_label=status_label,
+        domain_title=domain_title,
+        german_date=german_date,
+        history_label=HISTORY,
+        sides=SIDE,
+        errors={},
+    )
+
+
+@bp.post("/referrals/<ident>/<action>")
+@login_required
+def act(ident: str, action: str) -> Any:
+    if not UUID.fullmatch(ident) or action not in ACTIONS:
+        abort(404)
+    body: dict[str, Any] = {}
+    note = request.form.get("note", "").strip()
+    if action == "decline":
+        body["reason_code"] = request.form.get("reason_code", "")
+        if body["reason_code"] == DeclineReason.SONSTIGES.value and not note:
+            flash("Bitte schreiben Sie bei „sonstiges“ kurz, warum Sie ablehnen.")
+            return redirect(url_for(".page", ident=ident) + "#ablehnen")
+    if note:
+        body["note"] = note
+    try:
+        api().act(token(), ident, action, body)
+    except ApiError as error:
+        if error.status == 409:
+            flash("Das ging nicht: Die Vermittlung hat sich inzwischen geändert. Unten steht ihr aktueller Stand.")
+        elif error.status in (400, 422):
+            flash("Bitte prüfen Sie Ihre Angaben: " + "; ".join(error.fields.values()))
+        elif error.status in (403, 404):
+            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+        else:
+            raise
+    else:
+        flash(ACTIONS[action][1])
+    return redirect(url_for(".page", ident=ident))
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)

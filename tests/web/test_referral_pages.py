@@ -1,0 +1,72 @@
+"""Referrals in the browser application over the real routing and directory: the agency's incoming list and
+the referral page (the page notifications link to), its steps as forms with CSRF, the case manager seeing the
+change and the timeline, and another organisation not reaching the referral by its address."""
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from lotse_contracts import Role
+
+from tests.routing.conftest import Directory
+from tests.web.conftest import KI_EN, PASSWORD, WITTEN, add_user, csrf
+
+
+def _client(app: Flask, login: str) -> FlaskClient:
+    client = app.test_client()
+    form = client.get("/anmelden").get_data(as_text=True)
+    done = client.post("/anmelden", data={"login": login, "password": PASSWORD, "csrf_token": csrf(form)})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    return client
+
+
+def test_the_agency_sees_the_referral_and_takes_its_steps_and_the_case_manager_sees_them(
+    web_app: Flask, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    agency = _client(web_app, "ja.witten")
+    listing = agency.get("/vermittlungen?status=requested").get_data(as_text=True)
+    assert '<h1 class="kern-heading-large">Eingang</h1>' in listing and f"/referrals/{referral}" in listing
+    page = agency.get(f"/referrals/{referral}").get_data(as_text=True)
+    assert "Stand: <strong>neu</strong>" in page and "Samira Beispiel, geboren am 01.04.1990" in page
+    assert "Beratung zu Hilfen zur Erziehung" in page and "Warum diese Stelle?" in page
+    assert "Zur Kenntnis nehmen" in page and "Annehmen" in page and "Grund der Ablehnung" in page
+
+    assert agency.post(f"/referrals/{referral}/acknowledge", data={}).status_code == 400  # CSRF
+    done = agency.post(f"/referrals/{referral}/acknowledge", data={"csrf_token": csrf(page)})
+    assert done.status_code == 302
+    page = agency.get(f"/referrals/{referral}").get_data(as_text=True)
+    assert (
+        "Die Vermittlung ist zur Kenntnis genommen." in page and "Stand: <strong>zur Kenntnis genommen</strong>" in page
+    )
+    sonstiges = agency.post(
+        f"/referrals/{referral}/decline", data={"csrf_token": csrf(page), "reason_code": "sonstiges"}
+    )
+    assert "Bitte schreiben Sie bei „sonstiges“" in agency.get(sonstiges.headers["Location"]).get_data(as_text=True)
+    agency.post(f"/referrals/{referral}/accept", data={"csrf_token": csrf(page)})
+    stale = agency.post(f"/referrals/{referral}/acknowledge", data={"csrf_token": csrf(page)})  # an old page's form
+    assert "Das ging nicht" in agency.get(stale.headers["Location"]).get_data(as_text=True)
+
+    add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
+    case_manager = _client(web_app, "cm.witten")
+    seen = case_manager.get(f"/referrals/{referral}").get_data(as_text=True)
+    assert "Stand: <strong>angenommen</strong>" in seen
+    timeline = re.findall(r"– (Absender|Empfänger|System): ([^<]+)</li>", seen)
+    assert [step for _, step in timeline][:4] == ["angelegt", "abgeschickt", "zur Kenntnis genommen", "angenommen"]
+    assert "Nächster Schritt" not in seen  # the steps left are the recipient's
+    mine = case_manager.get("/vermittlungen").get_data(as_text=True)
+    assert "Meine Vermittlungen" in mine and f"/referrals/{referral}" in mine
+
+
+def test_another_organisation_does_not_reach_the_referral_by_its_address(
+    web_app: Flask, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "ja.herford", "Hanna H.", Role.AGENCY, "Jugendamt Kreis Herford (Demo)")
+    other = _client(web_app, "ja.herford")
+    answer = other.get(f"/referrals/{referral}")
+    assert answer.status_code == 404 and "Nicht gefunden" in answer.get_data(as_text=True)
+    page = other.get("/vermittlungen").get_data(as_text=True)
+    assert referral not in page
+    step = other.post(f"/referrals/{referral}/accept", data={"csrf_token": csrf(page)})
+    assert step.status_code == 404
+    assert other.get("/referrals/kein-uuid").status_code == 404
