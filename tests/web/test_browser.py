@@ -147,3 +147,33 @@ def test_an_agency_worker_opens_the_referral_and_acknowledges_it_with_the_keyboa
     page.goto(f"{site}/vermittlungen")
     _no_violations(page, "eingang")
     page.close()
+
+
+def test_a_case_manager_sends_a_referral_and_every_question_page_is_accessible(browser: Any, site: str) -> None:
+    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/anmelden?weiter=/zustaendigkeit?frage=1%26rechtskreis=SGB_II%26ort=58453")
+    page.fill("#login", "cm.witten")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.press("#password", "Enter")
+    with page.expect_navigation():
+        page.get_by_role("link", name="An Jobcenter Ennepe-Ruhr-Kreis (Demo) vermitteln").click()
+    _no_violations(page, "vermitteln")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Weiter zur Prüfung").click()
+    assert "Es gibt ein Problem" in page.inner_text(".lotse-error-summary")
+    _no_violations(page, "vermitteln-fehler")
+    page.fill("#name", "Amir Beispiel")
+    page.fill("#anliegen", "Hilfe beim Antrag auf Bürgergeld")
+    page.check("#informiert")
+    page.fill("#eingewilligt_von", "Amir Beispiel")
+    page.check("#form-verbal_documented")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Weiter zur Prüfung").click()
+    assert "Prüfen Sie Ihre Angaben" in page.inner_text("h1")
+    _no_violations(page, "vermitteln-pruefen")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Vermittlung abschicken").click()
+    assert "Die Vermittlung ist abgeschickt." in page.inner_text("main")
+    _no_violations(page, "vermittlung-abgeschickt")
+    page.close()

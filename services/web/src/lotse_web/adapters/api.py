@@ -151,6 +151,11 @@ class Api:
         found: dict[str, Any] = self._call("POST", url, token, body=body)
         return found
 
+    def create_referral(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A referral with the client's consent (``draft`` to keep it as the sender's draft)."""
+        found: dict[str, Any] = self._call("POST", f"{self.settings.routing_url}/api/v1/referrals", token, body=body)
+        return found
+
 
 def _place(location: dict[str, Any]) -> str:
     address = location["address"]

@@ -1,0 +1,187 @@
+"""Vermitteln: a referral to the body "Wer ist zuständig?" named, as question pages: the client's data (only
+what the recipient needs), the reason and urgency, the consent (who consented, when, in which form, to which
+data, with the SGB X § 67b information read to the client), then "check your answers", then the referral's
+page. Nothing is stored before the last step; "Als Entwurf speichern" keeps it as the sender's draft."""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from lotse_contracts import LegalDomain
+
+from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.responsible import RESIDENCE
+from lotse_web.entrypoints.web.session import api, current_user, login_required, token
+
+bp = Blueprint("sending", __name__)
+BERLIN = ZoneInfo("Europe/Berlin")
+FORMS = {"written": "schriftlich", "verbal_documented": "mündlich (hier dokumentiert)", "electronic": "elektronisch"}
+CATEGORIES = {"name": "Name", "birth_date": "Geburtsdatum", "contact": "Kontaktdaten", "reason": "Anliegen"}
+FIELDS = (
+    "rechtskreis", "ort", "wohnsitz", "stelle", "name", "geburtsdatum", "telefon", "email", "anliegen",
+    "dringlichkeit", "eingewilligt_von", "eingewilligt_am", "eingewilligt_um", "form", "weitergabe",
+    "informiert",
+)  # fmt: skip
+
+
+def _given() -> dict[str, Any]:
+    source = request.form if request.method == "POST" else request.args
+    given: dict[str, Any] = {name: source.get(name, "").strip() for name in FIELDS}
+    given["daten"] = source.getlist("daten")
+    return given
+
+
+def _recipient(given: dict[str, Any]) -> dict[str, Any] | None:
+    """The chosen body among the candidates routing names for the domain and place (never one it does not)."""
+    residence = given["wohnsitz"] if given["rechtskreis"] == LegalDomain.SGB_VIII.value else None
+    answer = api().responsible(token(), given["rechtskreis"], given["ort"], residence)
+    found = [c for c in answer["candidates"] if c["organization_id"] == given["stelle"]]
+    return {**found[0], "ambiguous": answer["outcome"] == "ambiguous"} if found else None
+
+
+def _errors(given: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not given["name"]:
+        errors["name"] = "Geben Sie den Namen der Person ein."
+    if given["geburtsdatum"] and not _date(given["geburtsdatum"]):
+        errors["geburtsdatum"] = "Geben Sie das Geburtsdatum als Datum ein, zum Beispiel 01.04.1990."
+    if not given["anliegen"]:
+        errors["anliegen"] = "Beschreiben Sie kurz, worum es geht."
+    if not given["eingewilligt_von"]:
+        errors["eingewilligt_von"] = "Geben Sie an, wer eingewilligt hat (die Person selbst oder wer sie vertritt)."
+    if given["form"] not in FORMS:
+        errors["form"] = "Wählen Sie, in welcher Form eingewilligt wurde."
+    if _consented_at(given) is None:
+        errors["eingewilligt_am"] = (
+            "Geben Sie Tag und Uhrzeit der Einwilligung ein; sie darf nicht in der Zukunft liegen."
+        )
+    needed = {"name", "reason"} | ({"birth_date"} if given["geburtsdatum"] else set())
+    needed |= {"contact"} if given["telefon"] or given["email"] else set()
+    missing = [CATEGORIES[c] for c in sorted(needed - set(given["daten"]))]
+    if missing or not set(given["daten"]) <= set(CATEGORIES):
+        errors["daten"] = (
+            "Die Einwilligung muss alle Angaben umfassen, die Sie weitergeben: " + ", ".join(missing) + "."
+        )
+    if given["informiert"] != "ja":
+        errors["informiert"] = "Bestätigen Sie, dass Sie die Person nach § 67b SGB X informiert haben."
+    return errors
+
+
+def _date(text: str) -> str | None:
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            day = datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+        return day.isoformat() if day.year >= 1900 and day <= datetime.now(BERLIN).date() else None
+    return None
+
+
+def _consented_at(given: dict[str, Any]) -> datetime | None:
+    day = _date(given["eingewilligt_am"])
+    try:
+        moment = datetime.fromisoformat(f"{day}T{given['eingewilligt_um'] or '00:00'}").replace(tzinfo=BERLIN)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment <= datetime.now(BERLIN) else None
+
+
+def _body(given: dict[str, Any], draft: bool) -> dict[str, Any]:
+    client: dict[str, Any] = {"name": given["name"]}
+    if given["geburtsdatum"]:
+        client["birth_date"] = _date(given["geburtsdatum"])
+    client |= {k: given[f] for k, f in (("phone", "telefon"), ("email", "email")) if given[f]}
+    consented = _consented_at(given)
+    assert consented is not None
+    body: dict[str, Any] = {
+        "legal_domain": given["rechtskreis"],
+        "location": given["ort"],
+        "reason": given["anliegen"],
+        "urgency": "urgent" if given["dringlichkeit"] == "dringend" else "normal",
+        "recipient_organization_id": given["stelle"],
+        "client": client,
+        "consent": {
+            "given_by": given["eingewilligt_von"],
+            "given_at": consented.isoformat(),
+            "form": given["form"],
+            "recipient_organization_id": given["stelle"],
+            "data_categories": given["daten"],
+            "onward_transfer": given["weitergabe"] == "ja",
+        },
+        "draft": draft,
+    }
+    if given["rechtskreis"] == LegalDomain.SGB_VIII.value:
+        body["residence_of"] = given["wohnsitz"]
+    return body
+
+
+def _page(template: str, given: dict[str, Any], recipient: dict[str, Any], errors: dict[str, str]) -> Any:
+    return (
+        render_template(
+            template,
+            title="Vermittlung prüfen" if template == "send_check.html" else "Vermitteln",
+            user=current_user(),
+            given=given,
+            recipient=recipient,
+            errors=errors,
+            forms=FORMS,
+            categories=CATEGORIES,
+            residence=RESIDENCE,
+            domain=LegalDomain(given["rechtskreis"]),
+            fields=FIELDS,
+        ),
+        400 if errors else 200,
+    )
+
+
+@bp.route("/vermitteln", methods=["GET", "POST"])
+@login_required
+def send() -> Any:
+    user = current_user()
+    if not user or user["role"] != "case_manager":
+        return render_template("not_found.html", title="Nicht gefunden", user=user), 404
+    given = _given()
+    if given["rechtskreis"] not in {d.value for d in LegalDomain} or not given["ort"] or not given["stelle"]:
+        flash("Wählen Sie zuerst über „Wer ist zuständig?“ die Stelle, an die Sie vermitteln.")
+        return redirect(url_for("responsible.ask"))
+    try:
+        recipient = _recipient(given)
+    except ApiError:
+        recipient = None
+    if recipient is None:
+        flash("Diese Stelle ist für den Ort und das Anliegen nicht zuständig. Bitte fragen Sie erneut.")
+        return redirect(url_for("responsible.ask"))
+    step = request.form.get("schritt", "")
+    if request.method == "GET":
+        now = datetime.now(BERLIN)
+        given |= {"eingewilligt_am": now.date().isoformat(), "eingewilligt_um": now.strftime("%H:%M")}
+        given["daten"] = ["name", "reason"]
+        return _page("send.html", given, recipient, {})
+    if step == "aendern":
+        return _page("send.html", given, recipient, {})
+    errors = _errors(given)
+    if errors:
+        return _page("send.html", given, recipient, errors)
+    if step == "pruefen":
+        return _page("send_check.html", given, recipient, {})
+    draft = step == "entwurf"
+    try:
+        made = api().create_referral(token(), _body(given, draft))
+    except ApiError as error:
+        if error.status in (400, 409, 422):
+            reasons = "; ".join(error.fields.values()) or error.problem.get("detail", "")
+            return _page("send.html", given, recipient, {"name": f"Die Vermittlung wurde nicht angenommen: {reasons}"})
+        raise
+    if draft:
+        flash("Die Vermittlung ist als Entwurf gespeichert. Nur Ihre Stelle sieht sie, bis Sie sie abschicken.")
+    else:
+        flash(
+            f"Die Vermittlung ist abgeschickt. {recipient['name']} wird jetzt benachrichtigt. Sie sehen hier, "
+            "wann die Stelle sie zur Kenntnis nimmt und annimmt."
+        )
+    return redirect(url_for("referrals.page", ident=made["id"]))
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,97 @@
+"""Sending a referral in the browser application: from "Wer ist zuständig?" to the question page, the check
+page and the referral's page; the consent has to cover every piece of data given; a body routing does not
+name cannot be chosen; only case managers send."""
+
+import html
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from lotse_contracts import Role
+
+from tests.routing.conftest import Directory
+from tests.web.conftest import PASSWORD, WITTEN, add_user, csrf
+
+
+def _client(app: Flask, login: str) -> FlaskClient:
+    client = app.test_client()
+    form = client.get("/anmelden").get_data(as_text=True)
+    assert (
+        client.post("/anmelden", data={"login": login, "password": PASSWORD, "csrf_token": csrf(form)}).status_code
+        == 302
+    )
+    return client
+
+
+def _form(page: str) -> dict[str, str]:
+    """The hidden fields of the page's form."""
+    return {
+        name: html.unescape(value) for name, value in re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page)
+    }
+
+
+def test_a_case_manager_sends_a_referral_from_the_answer_through_the_check_page(
+    web_app: Flask, directory: Directory
+) -> None:
+    client = _client(web_app, "cm.witten")
+    answer = client.get("/zustaendigkeit?frage=1&rechtskreis=SGB_VIII&ort=58453&wohnsitz=parents").get_data(
+        as_text=True
+    )
+    [link] = re.findall(r'href="(/vermitteln\?[^"]+)">An Jugendamt der Stadt Witten \(Demo\) vermitteln', answer)
+    form_page = client.get(html.unescape(link)).get_data(as_text=True)
+    assert "Vermitteln an Jugendamt der Stadt Witten (Demo)" in form_page and "§ 67b SGB X" in form_page
+    hidden = _form(form_page)
+
+    empty = client.post("/vermitteln", data={**hidden, "schritt": "pruefen"})
+    text = empty.get_data(as_text=True)
+    assert empty.status_code == 400
+    for field in ("name", "anliegen", "eingewilligt_von", "form", "informiert"):
+        assert f'href="#{field}"' in text, field
+
+    filled = {
+        **hidden,
+        "name": "Samira Beispiel",
+        "geburtsdatum": "01.04.1990",
+        "anliegen": "Beratung zu Hilfen zur Erziehung",
+        "eingewilligt_von": "Samira Beispiel",
+        "eingewilligt_am": "2026-12-01",
+        "eingewilligt_um": "09:30",
+        "form": "written",
+        "informiert": "ja",
+        "daten": ["name", "reason"],
+        "schritt": "pruefen",
+    }
+    uncovered = client.post("/vermitteln", data=filled)
+    assert uncovered.status_code == 400 and "umfassen, die Sie weitergeben: Geburtsdatum" in uncovered.get_data(
+        as_text=True
+    )
+
+    check = client.post("/vermitteln", data={**filled, "daten": ["name", "birth_date", "reason"]})
+    page = check.get_data(as_text=True)
+    assert check.status_code == 200 and "Prüfen Sie Ihre Angaben" in page and "Samira Beispiel" in page
+    final = _form(page)
+    sent = client.post("/vermitteln", data={**final, "daten": ["name", "birth_date", "reason"], "schritt": "senden"})
+    assert sent.status_code == 302 and sent.headers["Location"].startswith("/referrals/")
+    shown = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "Die Vermittlung ist abgeschickt. Jugendamt der Stadt Witten (Demo) wird jetzt benachrichtigt." in shown
+    assert "Stand: <strong>neu</strong>" in shown and "geboren am 01.04.1990" in shown
+    assert "von Samira Beispiel, am 01.12.2026, 09:30 Uhr" in shown
+
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    agency = _client(web_app, "ja.witten")
+    assert sent.headers["Location"] in agency.get("/vermittlungen").get_data(as_text=True)
+
+
+def test_a_body_routing_does_not_name_cannot_be_chosen_and_only_case_managers_send(
+    web_app: Flask, directory: Directory
+) -> None:
+    client = _client(web_app, "cm.witten")
+    herford = directory.org_named("Jugendamt Kreis Herford (Demo)")
+    wrong = client.get(f"/vermitteln?rechtskreis=SGB_VIII&ort=58453&wohnsitz=parents&stelle={herford}")
+    assert wrong.status_code == 302 and wrong.headers["Location"] == "/zustaendigkeit"
+    assert "nicht zuständig" in client.get("/zustaendigkeit").get_data(as_text=True)
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    agency = _client(web_app, "ja.witten")
+    assert (
+        agency.get(f"/vermitteln?rechtskreis=SGB_VIII&ort=58453&wohnsitz=parents&stelle={herford}").status_code == 404
+    )
