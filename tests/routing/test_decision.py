@@ -46,7 +46,7 @@ def test_the_explanation_names_the_rule_the_source_and_when_it_was_checked() -> 
     decision = decide(VIII, [Place(WITTEN, "58452")], JUGENDAEMTER)
     assert isinstance(decision, Responsible)
     text = decision.match.explanation()
-    assert "05954036" in text and "Kreisverwaltung EN" in text and "2026-10-01" in text
+    assert "05954036" in text and "Kreisverwaltung EN" in text and "geprüft am 01.10.2026" in text
 
 
 def test_a_postal_code_list_narrows_a_jurisdiction() -> None:

@@ -27,7 +27,7 @@ def test_a_city_with_its_own_jugendamt_beats_its_kreis(sqlite_api: Api) -> None:
     assert chosen["jurisdiction"]["region_key"] == "05954036"
     assert chosen["jurisdiction"]["verified_on"] == "2026-10-01"
     assert "Demodaten" in chosen["jurisdiction"]["source"]
-    assert "05954036" in body["explanation"] and "geprüft am 2026-10-01" in body["explanation"]
+    assert "05954036" in body["explanation"] and "geprüft am 01.10.2026" in body["explanation"]
     office = chosen["office"]
     assert office["address"].endswith("Witten") and office["opening_hours"]
     assert office["distance_km"] is not None and office["distance_km"] < 10

@@ -82,19 +82,23 @@ class Match:
         return len(self.jurisdiction.region_key), self.postal_code_listed
 
     def explanation(self) -> str:
+        """Why this body, in plain German: the area the directory lists it for and how the place lies in it,
+        the source, when it was checked and who entered and confirmed it."""
         j, place = self.jurisdiction, self.place
-        if j.region_key.startswith(place.region_key) and j.region_key != place.region_key:
-            rule = (
-                f"Regionalschlüssel {j.region_key} liegt im Gebiet {place.region_key}, "
-                "dessen Gemeinde nicht bekannt ist"
-            )
+        where = f"{place.name} ({place.region_key})" if place.name else place.region_key
+        inside = j.region_key.startswith(place.region_key) and j.region_key != place.region_key
+        if j.region_key == place.region_key:
+            rule = f"Laut Verzeichnis zuständig für {where}"
+        elif inside:
+            rule = f"Laut Verzeichnis zuständig für das Gebiet {j.region_key} in {where}, "
+            rule += "dessen Gemeinde nicht bekannt ist"
         else:
-            rule = f"Regionalschlüssel {j.region_key} ist der längste passende Präfix von {place.region_key}"
-            if not place.gemeinde_known:
-                rule += " (Ort nur auf Kreisebene bekannt)"
+            rule = f"Laut Verzeichnis zuständig für das Gebiet {j.region_key}, zu dem {where} gehört"
+        if not place.gemeinde_known and not inside:
+            rule += " (Ort nur auf Kreisebene bekannt)"
         if self.postal_code_listed:
             rule += f", eingeschränkt auf PLZ {place.postal_code or ', '.join(sorted(j.postal_codes))}"
-        verified = f", geprüft am {j.verified_on.isoformat()}" if j.verified_on else ", nicht geprüft"
+        verified = f", geprüft am {j.verified_on.strftime('%d.%m.%Y')}" if j.verified_on else ", nicht geprüft"
         declared = f", eingetragen von {j.declared_by}" if j.declared_by else ""
         confirmed = f", bestätigt von {j.confirmed_by}" if j.confirmed_by else ""
         return f"{rule} (Quelle: {j.source or 'unbekannt'}{verified}{declared}{confirmed})"
