@@ -53,7 +53,7 @@ def test_the_agency_sees_the_referral_and_takes_its_steps_and_the_case_manager_s
     assert "Stand: <strong>angenommen</strong>" in seen
     timeline = re.findall(r"– (Absender|Empfänger|System): ([^<]+)</li>", seen)
     assert [step for _, step in timeline][:4] == ["angelegt", "abgeschickt", "zur Kenntnis genommen", "angenommen"]
-    assert "Nächster Schritt" not in seen  # the steps left are the recipient's
+    assert "Zur Kenntnis nehmen" not in seen and "Annehmen" not in seen  # the recipient's steps are not the sender's
     mine = case_manager.get("/vermittlungen").get_data(as_text=True)
     assert "Meine Vermittlungen" in mine and f"/referrals/{referral}" in mine
 
@@ -70,3 +70,31 @@ def test_another_organisation_does_not_reach_the_referral_by_its_address(
     step = other.post(f"/referrals/{referral}/accept", data={"csrf_token": csrf(page)})
     assert step.status_code == 404
     assert other.get("/referrals/kein-uuid").status_code == 404
+
+
+def test_the_sender_withdraws_the_consent_after_confirming_and_its_referrals_are_cancelled(
+    web_app: Flask, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
+    client = _client(web_app, "cm.witten")
+    page = client.get(f"/referrals/{referral}").get_data(as_text=True)
+    assert "Zurückziehen" in page and "Die Person hat ihre Einwilligung widerrufen" in page
+    confirm = client.get(f"/referrals/{referral}/einwilligung-widerrufen").get_data(as_text=True)
+    assert "Einwilligung widerrufen?" in confirm and "Jugendamt der Stadt Witten (Demo)" in confirm
+    assert "Stand: <strong>neu</strong>" in client.get(f"/referrals/{referral}").get_data(as_text=True)  # not yet
+    done = client.post(f"/referrals/{referral}/einwilligung-widerrufen", data={"csrf_token": csrf(confirm)})
+    after = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Die Einwilligung ist widerrufen. Eine Vermittlung wurde zurückgezogen." in after
+    assert "Stand: <strong>zurückgezogen</strong>" in after and "widerrufen am" in after
+    assert "Die Person hat ihre Einwilligung widerrufen" not in after  # once
+
+
+def test_the_sender_cancels_with_a_reason(web_app: Flask, directory: Directory, referral: str) -> None:
+    add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
+    client = _client(web_app, "cm.witten")
+    page = client.get(f"/referrals/{referral}").get_data(as_text=True)
+    no_reason = client.post(f"/referrals/{referral}/cancel", data={"csrf_token": csrf(page)})
+    assert "warum Sie die Vermittlung zurückziehen" in client.get(no_reason.headers["Location"]).get_data(as_text=True)
+    client.post(f"/referrals/{referral}/cancel", data={"csrf_token": csrf(page), "reason_code": "client_moved"})
+    after = client.get(f"/referrals/{referral}").get_data(as_text=True)
+    assert "Stand: <strong>zurückgezogen</strong>" in after and "zurückgezogen (" in after

@@ -156,6 +156,12 @@ class Api:
         found: dict[str, Any] = self._call("POST", f"{self.settings.routing_url}/api/v1/referrals", token, body=body)
         return found
 
+    def withdraw_consent(self, token: str, consent_id: str) -> list[str]:
+        """Record that the client withdrew consent; the referrals that were cancelled with it."""
+        url = f"{self.settings.routing_url}/api/v1/consents/{consent_id}/withdraw"
+        found: dict[str, Any] = self._call("POST", url, token, body={})
+        return list(found["cancelled_referrals"])
+
 
 def _place(location: dict[str, Any]) -> str:
     address = location["address"]

@@ -40,8 +40,15 @@ ACTIONS = {
     "complete": ("Abschließen", "Die Vermittlung ist abgeschlossen."),
     "fail": ("Ohne Erfolg beenden", "Die Vermittlung ist ohne Erfolg beendet."),
     "decline": ("Ablehnen", "Die Vermittlung ist abgelehnt."),
+    "submit": ("Abschicken", "Die Vermittlung ist abgeschickt. Die Stelle wird jetzt benachrichtigt."),
+    "cancel": ("Zurückziehen", "Die Vermittlung ist zurückgezogen. Die Stelle wird benachrichtigt."),
+    "entered_in_error": ("Als irrtümlich angelegt markieren", "Die Vermittlung ist als irrtümlich angelegt markiert."),
 }
-"""The steps this page offers (forwarding and the sender's steps come with the referral flow)."""
+"""The steps this page offers (forwarding comes with its own page)."""
+CANCEL_REASONS = {
+    "client_moved": "Die Person ist umgezogen.",
+    "no_longer_needed": "Die Vermittlung ist nicht mehr nötig.",
+}
 HISTORY = {
     "create": "angelegt",
     "submit": "abgeschickt",
@@ -129,6 +136,8 @@ def page(ident: str) -> Any:
         referral=referral,
         actions={a: ACTIONS[a] for a in referral["allowed_actions"] if a in ACTIONS},
         reasons=[(r.value, r.label_de) for r in DeclineReason],
+        cancel_reasons=CANCEL_REASONS,
+        may_withdraw=_may_withdraw(referral),
         status_label=status_label,
         domain_title=domain_title,
         german_date=german_date,
@@ -145,6 +154,11 @@ def act(ident: str, action: str) -> Any:
         abort(404)
     body: dict[str, Any] = {}
     note = request.form.get("note", "").strip()
+    if action == "cancel":
+        body["reason_code"] = request.form.get("reason_code", "")
+        if body["reason_code"] not in CANCEL_REASONS:
+            flash("Bitte wählen Sie, warum Sie die Vermittlung zurückziehen.")
+            return redirect(url_for(".page", ident=ident) + "#zurueckziehen")
     if action == "decline":
         body["reason_code"] = request.form.get("reason_code", "")
         if body["reason_code"] == DeclineReason.SONSTIGES.value and not note:
@@ -165,6 +179,57 @@ def act(ident: str, action: str) -> Any:
             raise
     else:
         flash(ACTIONS[action][1])
+    return redirect(url_for(".page", ident=ident))
+
+
+def _may_withdraw(referral: dict[str, Any]) -> bool:
+    """The sender's case managers record a withdrawal while the consent stands and the referral is open."""
+    user = current_user()
+    consent = referral.get("consent") or {}
+    open_states = {ReferralStatus.DRAFT, ReferralStatus.REQUESTED, ReferralStatus.ACKNOWLEDGED}
+    open_states |= {ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD}
+    return bool(
+        user
+        and user["role"] == "case_manager"
+        and user["organization_id"] == referral.get("sender_organization_id")
+        and consent.get("id")
+        and not consent.get("withdrawn_at")
+        and referral["status"] in {s.value for s in open_states}
+    )
+
+
+@bp.route("/referrals/<ident>/einwilligung-widerrufen", methods=["GET", "POST"])
+@login_required
+def withdraw(ident: str) -> Any:
+    """Withdrawing the consent, confirmed first: it cancels every open referral resting on it."""
+    if not UUID.fullmatch(ident):
+        abort(404)
+    try:
+        referral = api().referral(token(), ident)
+    except ApiError as error:
+        if error.status in (403, 404):
+            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+        raise
+    if not _may_withdraw(referral):
+        flash(
+            "Die Einwilligung kann hier nicht widerrufen werden: Sie ist schon widerrufen, "
+            "oder die Vermittlung ist abgeschlossen."
+        )
+        return redirect(url_for(".page", ident=ident))
+    if request.method == "GET":
+        return render_template(
+            "withdraw.html",
+            title="Einwilligung widerrufen",
+            user=current_user(),
+            referral=referral,
+            german_date=german_date,
+        )
+    cancelled = api().withdraw_consent(token(), referral["consent"]["id"])
+    count = len(cancelled)
+    flash(
+        "Die Einwilligung ist widerrufen. "
+        + ("Eine Vermittlung wurde zurückgezogen." if count == 1 else f"{count} Vermittlungen wurden zurückgezogen.")
+    )
     return redirect(url_for(".page", ident=ident))
 
 
