@@ -98,3 +98,25 @@ def test_the_sender_cancels_with_a_reason(web_app: Flask, directory: Directory, 
     client.post(f"/referrals/{referral}/cancel", data={"csrf_token": csrf(page), "reason_code": "client_moved"})
     after = client.get(f"/referrals/{referral}").get_data(as_text=True)
     assert "Stand: <strong>zurückgezogen</strong>" in after and "zurückgezogen (" in after
+
+
+def test_the_agency_forwards_to_the_body_responsible_where_the_family_really_lives(
+    web_app: Flask, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    agency = _client(web_app, "ja.witten")
+    here = agency.get(f"/referrals/{referral}/weiterleiten").get_data(as_text=True)
+    assert "keine andere Stelle eingetragen" in here  # Witten's own Jugendamt is the only one for 58453
+    there = agency.get(f"/referrals/{referral}/weiterleiten?ort=32049+Herford").get_data(as_text=True)
+    options = re.findall(r'name="stelle" value="([^"]+)">\s*<label class="kern-label" for="[^"]+">([^<]+)', there)
+    assert options and all(name.strip() != WITTEN for _, name in options), options
+    wrong = agency.post(f"/referrals/{referral}/weiterleiten", data={"csrf_token": csrf(there), "ort": "32049 Herford"})
+    assert wrong.status_code == 400 and "Wählen Sie die Stelle" in wrong.get_data(as_text=True)
+    chosen, name = options[0]
+    done = agency.post(
+        f"/referrals/{referral}/weiterleiten",
+        data={"csrf_token": csrf(there), "ort": "32049 Herford", "stelle": chosen},
+    )
+    page = agency.get(done.headers["Location"]).get_data(as_text=True)
+    assert f"Die Vermittlung ist an {name.strip()} weitergeleitet" in page and "sobald die absendende" in page
+    assert "Stand: <strong>weitergeleitet</strong>" in page

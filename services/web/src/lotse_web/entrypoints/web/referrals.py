@@ -233,5 +233,67 @@ def withdraw(ident: str) -> Any:
     return redirect(url_for(".page", ident=ident))
 
 
+@bp.route("/referrals/<ident>/weiterleiten", methods=["GET", "POST"])
+@login_required
+def forward(ident: str) -> Any:
+    """Forwarding to the competent body (§ 16 SGB I): the bodies routing names for the referral's domain and
+    place, the receiving one left out; the choice is the user's."""
+    if not UUID.fullmatch(ident):
+        abort(404)
+    try:
+        referral = api().referral(token(), ident)
+    except ApiError as error:
+        if error.status in (403, 404):
+            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+        raise
+    if "forward" not in referral["allowed_actions"]:
+        flash("Diese Vermittlung kann nicht mehr weitergeleitet werden.")
+        return redirect(url_for(".page", ident=ident))
+    place = (request.values.get("ort") or "").strip() or referral.get("postal_code") or referral.get("place_name") or ""
+    residence = referral.get("residence_of") if referral["legal_domain"] == "SGB_VIII" else None
+    try:
+        answer = api().responsible(token(), referral["legal_domain"], place, residence)
+        candidates = [c for c in answer["candidates"] if c["organization_id"] != referral["recipient_organization_id"]]
+    except ApiError:
+        candidates = []
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        chosen = request.form.get("stelle", "")
+        if chosen not in {c["organization_id"] for c in candidates}:
+            errors["stelle"] = "Wählen Sie die Stelle, an die Sie weiterleiten."
+        else:
+            try:
+                api().act(token(), ident, "forward", {"to_organization_id": chosen})
+            except ApiError as error:
+                if error.status not in (400, 409, 422):
+                    raise
+                errors["stelle"] = "Die Weiterleitung ging nicht: " + (
+                    "; ".join(error.fields.values()) or "bitte erneut"
+                )
+            else:
+                name = next(c["name"] for c in candidates if c["organization_id"] == chosen)
+                if (referral.get("consent") or {}).get("onward_transfer"):
+                    flash(f"Die Vermittlung ist an {name} weitergeleitet. Die Stelle wird benachrichtigt.")
+                else:
+                    flash(
+                        f"Die Vermittlung ist an {name} weitergeleitet. Sie geht dort ein, sobald die absendende "
+                        "Stelle die Einwilligung der Person für diese Stelle festgehalten hat."
+                    )
+                return redirect(url_for(".page", ident=ident))
+    return (
+        render_template(
+            "forward.html",
+            title="Weiterleiten",
+            user=current_user(),
+            referral=referral,
+            candidates=candidates,
+            place=place,
+            errors=errors,
+            domain_title=domain_title,
+        ),
+        400 if errors else 200,
+    )
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
