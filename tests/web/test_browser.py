@@ -177,3 +177,20 @@ def test_a_case_manager_sends_a_referral_and_every_question_page_is_accessible(b
     assert "Die Vermittlung ist abgeschickt." in page.inner_text("main")
     _no_violations(page, "vermittlung-abgeschickt")
     page.close()
+
+
+def test_the_client_s_sheet_prints_without_the_application_s_frame(browser: Any, site: str, referral: str) -> None:
+    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/anmelden?weiter=/referrals/{referral}/merkblatt")
+    page.fill("#login", "cm.witten")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.press("#password", "Enter")
+    _no_violations(page, "merkblatt")
+    page.emulate_media(media="print")
+    assert not page.locator(".lotse-header").is_visible() and not page.locator(".lotse-noprint").is_visible()
+    assert page.locator(".lotse-sheet").is_visible()
+    folder = os.environ.get("LOTSE_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / "merkblatt-druck.png"), full_page=True)
+    page.close()

@@ -120,3 +120,16 @@ def test_the_agency_forwards_to_the_body_responsible_where_the_family_really_liv
     page = agency.get(done.headers["Location"]).get_data(as_text=True)
     assert f"Die Vermittlung ist an {name.strip()} weitergeleitet" in page and "sobald die absendende" in page
     assert "Stand: <strong>weitergeleitet</strong>" in page
+
+
+def test_the_client_s_sheet_says_where_to_go_when_it_is_open_and_what_to_bring(
+    web_app: Flask, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
+    client = _client(web_app, "cm.witten")
+    assert f"/referrals/{referral}/merkblatt" in client.get(f"/referrals/{referral}").get_data(as_text=True)
+    sheet = client.get(f"/referrals/{referral}/merkblatt").get_data(as_text=True)
+    assert "Ihre nächste Stelle: Jugendamt der Stadt Witten (Demo)" in sheet
+    assert "Wann ist geöffnet?" in sheet and "08:00–12:00" in sheet
+    assert "Geburtsurkunde oder Ausweis des Kindes" in sheet and "jederzeit widerrufen" in sheet
+    assert "Samira" not in sheet  # the sheet names the office, not the client: it may lie on a desk

@@ -295,5 +295,54 @@ def forward(ident: str) -> Any:
     )
 
 
+BRING = {
+    "SGB_II": ["Personalausweis, Pass oder Aufenthaltstitel", "Mietvertrag und Nachweise über die Wohnkosten",
+               "Kontoauszüge der letzten drei Monate", "Nachweise über Einkommen und Vermögen"],
+    "SGB_III": ["Personalausweis, Pass oder Aufenthaltstitel", "Lebenslauf", "Zeugnisse und Nachweise über Abschlüsse",
+                "das Kündigungsschreiben oder den Arbeitsvertrag, falls vorhanden"],
+    "SGB_VIII": ["Personalausweis, Pass oder Aufenthaltstitel", "Geburtsurkunde oder Ausweis des Kindes",
+                 "Unterlagen, die das Anliegen betreffen (zum Beispiel Schreiben der Schule oder Kita)"],
+    "AUFENTHG": ["Pass", "Aufenthaltstitel oder Bescheinigung", "ein aktuelles biometrisches Passfoto",
+                 "Schreiben der Ausländerbehörde, falls vorhanden"],
+    "STAG": ["Pass und Aufenthaltstitel", "Nachweis über Deutschkenntnisse (mindestens B1)",
+             "Nachweis über den Einbürgerungstest", "Nachweise über Einkommen"],
+}  # fmt: skip
+"""What a client typically brings to a first appointment, by legal domain (a hint; the office may ask more)."""
+
+
+@bp.get("/referrals/<ident>/merkblatt")
+@login_required
+def sheet(ident: str) -> Any:
+    """The printable sheet for the client: where to go, when the office is open, what to bring."""
+    if not UUID.fullmatch(ident):
+        abort(404)
+    try:
+        referral = api().referral(token(), ident)
+    except ApiError as error:
+        if error.status in (403, 404):
+            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+        raise
+    office = None
+    place = referral.get("postal_code") or referral.get("place_name") or ""
+    residence = referral.get("residence_of") if referral["legal_domain"] == "SGB_VIII" else None
+    try:
+        answer = api().responsible(token(), referral["legal_domain"], place, residence)
+    except ApiError:
+        answer = {"candidates": []}
+    for candidate in answer["candidates"]:
+        if candidate["organization_id"] == referral["recipient_organization_id"]:
+            office = {**(candidate.get("office") or {}), "email": candidate.get("email")}
+    return render_template(
+        "sheet.html",
+        title="Merkblatt",
+        user=current_user(),
+        referral=referral,
+        office=office,
+        bring=BRING.get(referral["legal_domain"], []),
+        domain_title=domain_title,
+        german_date=german_date,
+    )
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
