@@ -41,11 +41,25 @@ def test_an_unacknowledged_referral_gets_one_reminder_and_an_acknowledged_one_no
     walk.act(on_time, "acknowledge", walk.recipient)
     referrals = api.container.referrals
     assert referrals.sweep_reminders() == 0  # nothing is due yet
+
+    def listed() -> dict[str, tuple[bool, str | None]]:
+        page = api.get("/referrals", walk.sender).json["contents"]
+        return {r["id"]: (r["overdue"], r["acknowledge_by"]) for r in page if r["id"] in (late, on_time)}
+
+    assert listed()[late][0] is False and listed()[late][1] is not None
+    assert listed()[on_time] == (False, None)  # acknowledged: nothing is awaited
     clock = referrals.now
     try:
         referrals.now = lambda: clock() + timedelta(days=8)
+        assert listed()[late][0] is True  # overdue before the sweep sent its reminder, and after
         assert referrals.sweep_reminders() == 1
         assert referrals.sweep_reminders() == 0  # a timer fires once
+        assert listed()[late][0] is True and listed()[on_time] == (False, None)
+        counts = api.container.store.reminder_counts(referrals.now())
+        assert counts == {"due": 0, "overdue": 1}  # what /metrics shows
+        walk.act(late, "acknowledge", walk.recipient)
+        assert listed()[late] == (False, None)
+        assert api.container.store.reminder_counts(referrals.now()) == {"due": 0, "overdue": 0}
     finally:
         referrals.now = clock
     with api.container.engine.connect() as conn:

@@ -133,3 +133,12 @@ def test_the_client_s_sheet_says_where_to_go_when_it_is_open_and_what_to_bring(
     assert "Wann ist geöffnet?" in sheet and "08:00–12:00" in sheet
     assert "Geburtsurkunde oder Ausweis des Kindes" in sheet and "jederzeit widerrufen" in sheet
     assert "Samira" not in sheet  # the sheet names the office, not the client: it may lie on a desk
+
+
+def test_the_list_says_until_when_an_acknowledgement_is_due(
+    web_app: Flask, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
+    listing = _client(web_app, "cm.witten").get("/vermittlungen").get_data(as_text=True)
+    row = listing[listing.index(f"/referrals/{referral}") - 1500 : listing.index(f"/referrals/{referral}")]
+    assert "Kenntnisnahme bis" in row and "überfällig" not in row  # sent a moment ago: three working days remain

@@ -340,7 +340,12 @@ class Referrals:
             rows, total = session.page(where, page, per_page, () if drafts else (S.DRAFT.value,))
             now = self.now()
             session.add_audit([audit_row(actor, "list", now, r["id"]) for r in rows])
-            return [self._summary(r, actor) for r in rows], total
+            found = []
+            for r in rows:
+                due = r.get("acknowledge_by")  # only while the referral waits for its acknowledgement
+                overdue = due is not None and due <= now
+                found.append({**self._summary(r, actor), "acknowledge_by": iso(due), "overdue": overdue})
+            return found, total
 
     # -- acting -----------------------------------------------------------------------------------------
 

@@ -5,10 +5,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from lotse_contracts import EventEnvelope
+from lotse_contracts import EventEnvelope, ReferralStatus
 from lotse_kit.outbox import add_events
 from lotse_kit.sql import write_turn
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -79,8 +79,14 @@ class SqlReferralSession:
         if hidden_statuses:
             conditions.append(referral.c.status.not_in(hidden_statuses))
         total = self.connection.execute(select(func.count()).select_from(referral).where(*conditions)).scalar_one()
+        awaited = and_(  # a referral still waiting for its acknowledgement: when it is due
+            reminder.c.referral_id == referral.c.id,
+            reminder.c.kind == "acknowledge",
+            referral.c.status == ReferralStatus.REQUESTED.value,
+        )
         rows = self.connection.execute(
-            select(referral)
+            select(referral, reminder.c.due_at.label("acknowledge_by"))
+            .outerjoin(reminder, awaited)
             .where(*conditions)
             .order_by(referral.c.updated_at.desc(), referral.c.id)
             .limit(per_page)
@@ -237,16 +243,18 @@ class SqlReferralStore:
         self._after_commit.append(hook)
 
     def reminder_counts(self, now: datetime) -> dict[str, int]:
-        """Open reminders (for metrics): ``due`` (past due, not yet sent by the sweep: should stay near 0) and
-        ``overdue`` (sent: referrals still not acted on by their recipient)."""
+        """Acknowledgement reminders (for metrics): ``due`` (past due, not yet sent by the sweep: should stay
+        near 0) and ``overdue`` (referrals past the date and still not acknowledged, reminded or not)."""
         r = reminder.c
         with self.engine.connect() as conn:
-            due, overdue = conn.execute(
-                select(
-                    func.count().filter(r.fired.is_(False), r.due_at <= now),
-                    func.count().filter(r.fired.is_(True)),
-                ).where(r.done_at.is_(None))
-            ).one()
+            due = conn.execute(
+                select(func.count()).where(r.done_at.is_(None), r.fired.is_(False), r.due_at <= now)
+            ).scalar_one()
+            overdue = conn.execute(
+                select(func.count())
+                .select_from(reminder.join(referral, referral.c.id == r.referral_id))
+                .where(r.kind == "acknowledge", r.due_at <= now, referral.c.status == ReferralStatus.REQUESTED.value)
+            ).scalar_one()
         return {"due": int(due), "overdue": int(overdue)}
 
     @contextmanager

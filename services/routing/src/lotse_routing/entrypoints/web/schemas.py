@@ -181,7 +181,14 @@ _SUMMARY_PROPERTIES: dict[str, Any] = {
     "revision": {"type": "integer"},
     "allowed_actions": {"type": "array", "items": {"enum": list(ACTIONS)}},
 }
-SUMMARY = answer_object(_SUMMARY_PROPERTIES)
+SUMMARY = answer_object(
+    {
+        **_SUMMARY_PROPERTIES,
+        "acknowledge_by": {**_OPT_STR, "description": "until when the recipient is to acknowledge (open referrals)"},
+        "overdue": {"type": "boolean", "description": "not acknowledged by then: the reminder is due or was sent"},
+    },
+    required=list(_SUMMARY_PROPERTIES),
+)
 
 REFERRAL = answer_object(
     {
