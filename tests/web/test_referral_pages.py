@@ -142,3 +142,11 @@ def test_the_list_says_until_when_an_acknowledgement_is_due(
     listing = _client(web_app, "cm.witten").get("/vermittlungen").get_data(as_text=True)
     row = listing[listing.index(f"/referrals/{referral}") - 1500 : listing.index(f"/referrals/{referral}")]
     assert "Kenntnisnahme bis" in row and "überfällig" not in row  # sent a moment ago: three working days remain
+
+
+def test_the_list_counts_the_referrals_in_each_state(web_app: Flask, directory: Directory, referral: str) -> None:
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    listing = _client(web_app, "ja.witten").get("/vermittlungen?status=requested").get_data(as_text=True)
+    counts = dict(re.findall(r'<option value="(\w*)"(?: selected)?>[^<(]+\((\d+)\)</option>', listing))
+    assert int(counts["requested"]) >= 1 and int(counts[""]) == sum(int(v) for k, v in counts.items() if k)
+    assert 'value="requested" selected' in listing

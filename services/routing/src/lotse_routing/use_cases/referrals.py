@@ -323,8 +323,9 @@ class Referrals:
 
     def page(
         self, actor: TokenClaims, status: ReferralStatus | None, page: int, per_page: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        """The caller's referrals: sent by their organisation (case managers) or addressed to it (agencies)."""
+    ) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
+        """The caller's referrals: sent by their organisation (case managers) or addressed to it (agencies); and
+        how many of them are in each status (whatever ``status`` selects)."""
         where: dict[str, Any] = {}
         drafts = False
         if actor.role is Role.CASE_MANAGER and actor.organization_id:
@@ -334,10 +335,12 @@ class Referrals:
             where["recipient_organization_id"] = actor.organization_id
         elif actor.role is not Role.ADMIN:
             raise Forbidden(f"role {actor.role.value} sees no referrals (coordinators see figures only)")
-        if status is not None:
-            where["status"] = status.value
+        hidden = () if drafts else (S.DRAFT.value,)
         with self.store.transaction() as session:
-            rows, total = session.page(where, page, per_page, () if drafts else (S.DRAFT.value,))
+            counts = session.status_counts(where, hidden)
+            if status is not None:
+                where["status"] = status.value
+            rows, total = session.page(where, page, per_page, hidden)
             now = self.now()
             session.add_audit([audit_row(actor, "list", now, r["id"]) for r in rows])
             found = []
@@ -345,7 +348,7 @@ class Referrals:
                 due = r.get("acknowledge_by")  # only while the referral waits for its acknowledgement
                 overdue = due is not None and due <= now
                 found.append({**self._summary(r, actor), "acknowledge_by": iso(due), "overdue": overdue})
-            return found, total
+            return found, total, counts
 
     # -- acting -----------------------------------------------------------------------------------------
 

@@ -94,6 +94,16 @@ class SqlReferralSession:
         ).mappings()
         return [dict(r) for r in rows], int(total)
 
+    def status_counts(self, where: Mapping[str, Any], hidden_statuses: Sequence[str] = ()) -> dict[str, int]:
+        """How many of the referrals ``where`` selects are in each status."""
+        conditions = [referral.c[name] == value for name, value in where.items()]
+        if hidden_statuses:
+            conditions.append(referral.c.status.not_in(hidden_statuses))
+        rows = self.connection.execute(
+            select(referral.c.status, func.count()).where(*conditions).group_by(referral.c.status)
+        ).all()
+        return {str(status): int(count) for status, count in rows}
+
     def add_history(self, row: Row) -> None:
         self.connection.execute(insert(history), row)
 

@@ -211,7 +211,9 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         """Referrals sent by your organisation (case managers) or addressed to it (agencies)."""
         args = query_args(LIST_PARAMS)
         status = ReferralStatus(args["status"]) if "status" in args else None
-        rows, total = container_of(current_app).referrals.page(current_claims(), status, args["page"], args["per_page"])
+        rows, total, counts = container_of(current_app).referrals.page(
+            current_claims(), status, args["page"], args["per_page"]
+        )
         pages = (total + args["per_page"] - 1) // args["per_page"]
         return jsonify(
             {
@@ -220,6 +222,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
                 "per_page": args["per_page"],
                 "total_pages": pages,
                 "contents": rows,
+                "counts_by_status": counts,
             }
         )
 

@@ -250,7 +250,17 @@ REFERRAL = answer_object(
     }
 )
 
-REFERRAL_PAGE = paged_answer(SUMMARY)
+REFERRAL_PAGE = {
+    **paged_answer(SUMMARY),
+    "properties": {
+        **paged_answer(SUMMARY)["properties"],
+        "counts_by_status": {
+            "type": "object",
+            "additionalProperties": {"type": "integer", "minimum": 0},
+            "description": "how many of the caller's referrals are in each status (whatever status filters)",
+        },
+    },
+}
 
 AUDIT = answer_object(
     {
