@@ -89,6 +89,12 @@ def test_a_case_manager_logs_in_and_searches_with_the_keyboard_alone(browser: An
     assert "Angebote im Umkreis von 10 km um 58453 Witten" in heading or "Angebot im Umkreis" in heading
     assert page.locator(".lotse-hit").count() >= 1
     _no_violations(page, "suche-ergebnisse")
+    results = page.url
+    with page.expect_navigation():
+        page.locator(".lotse-hit a.kern-link").first.click()
+    assert "Öffnungszeiten" in page.inner_text("main")
+    _no_violations(page, "angebot")
+    page.goto(results)
 
     page.fill("#ort", "Atlantis")
     with page.expect_navigation():

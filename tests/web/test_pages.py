@@ -129,3 +129,18 @@ def test_who_is_responsible_explains_what_is_missing_in_german(web: FlaskClient)
     nothing = web.get("/zustaendigkeit?frage=1")
     text = nothing.get_data(as_text=True)
     assert nothing.status_code == 400 and 'href="#rechtskreis"' in text and 'href="#ort"' in text
+
+
+def test_an_offer_page_has_what_a_client_needs(web: FlaskClient) -> None:
+    _log_in(web)
+    results = web.get("/angebote?q=Deutschkurs&ort=58453&umkreis=25").get_data(as_text=True)
+    [link] = re.findall(
+        r'<a class="kern-link" href="(/angebote/[0-9a-f-]{36})">Integrationskurs mit Alphabetisierung \(Wetter', results
+    )
+    page = web.get(link).get_data(as_text=True)
+    assert '<h1 class="kern-heading-large">Integrationskurs mit Alphabetisierung (Wetter (Ruhr))</h1>' in page
+    assert "Demostraße 5024, 58300 Wetter (Ruhr)" in page and "Telefon +49 000 5024-0" in page
+    assert "Mo, Di, Mi, Do, Fr 08:00–12:00" in page and "Do 14:00–18:00 (nach Vereinbarung)" in page
+    assert "An Feiertagen geschlossen" in page and "Arabisch" in page
+    assert web.get("/angebote/00000000-0000-0000-0000-000000000000").status_code == 404
+    assert web.get("/angebote/kein-angebot").status_code == 404

@@ -120,6 +120,12 @@ class Api:
         near = (found.get("near") or {}).get("label")
         return SearchPage(hits, found["total_items"], found["page"], found["total_pages"], near, facets)
 
+    def offer(self, ident: str) -> dict[str, Any]:
+        """An offer with its organisation, places, opening hours, languages and contacts (the directory's HSDS
+        read API: what is public)."""
+        found: dict[str, Any] = self._call("GET", f"{self.settings.directory_url}/hsds/services/{ident}")
+        return found
+
     # -- routing --------------------------------------------------------------------------------
     def responsible(self, token: str, legal_domain: str, location: str, residence_of: str | None) -> dict[str, Any]:
         """Routing's answer to "who is responsible?" as it gives it: ``outcome``, ``candidates`` (each with its

@@ -2,6 +2,7 @@
 it can be bookmarked or sent to a colleague (it holds a need and a place, never a client's name)."""
 
 import gettext
+import re
 from functools import cache
 from typing import Any
 
@@ -93,6 +94,41 @@ def offers() -> Any:
             page_args=_page_args,
         ),
         status,
+    )
+
+
+DAYS = {"MO": "Mo", "TU": "Di", "WE": "Mi", "TH": "Do", "FR": "Fr", "SA": "Sa", "SU": "So"}
+
+
+def opening_hours(schedule: dict[str, Any]) -> str:
+    """One schedule in German, e.g. Mo, Di 08:00 bis 12:00 with an en dash, then (nach Vereinbarung)."""
+    days = ", ".join(DAYS.get(d, d) for d in (schedule.get("byday") or "").split(",") if d)
+    hours = f"{schedule.get('opens_at', '')}–{schedule.get('closes_at', '')}" if schedule.get("opens_at") else ""
+    notes = [text for flag, text in (("by_appointment", "nach Vereinbarung"),) if schedule.get(flag)]
+    line = " ".join(part for part in (days, hours) if part) or (schedule.get("description") or "")
+    return line + (f" ({', '.join(notes)})" if notes else "")
+
+
+@bp.get("/angebote/<ident>")
+@login_required
+def offer(ident: str) -> Any:
+    """An offer with everything a client needs: where, when, in which languages, what it costs, how to apply."""
+    if not re.fullmatch(r"[0-9a-f-]{36}", ident):
+        return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+    try:
+        found = api().offer(ident)
+    except ApiError as error:
+        if error.status == 404:
+            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+        raise
+    return render_template(
+        "offer.html",
+        title=found["name"],
+        user=current_user(),
+        offer=found,
+        language_name=language_name,
+        domain_name=domain_name,
+        opening_hours=opening_hours,
     )
 
 
