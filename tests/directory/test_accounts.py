@@ -91,3 +91,34 @@ def test_demo_logins_print_a_password_every_demo_user_logs_in_with(env: dict[str
     )
     assert done.returncode == 0, done.stderr
     assert container.accounts.log_in("demo-agency", "neues langes Passwort")["user"]["id"] == "demo-agency"
+
+
+def test_five_wrong_passwords_in_a_row_lock_a_login_for_a_while_whether_it_exists_or_not(tmp_path: Path) -> None:
+    container, client = _directory(tmp_path)
+    container.accounts.set_password("maria.k", "korrekt Pferd Batterie")
+    for login in ("maria.k", "niemand"):
+        for _ in range(5):
+            assert client.post("/api/v1/login", json={"login": login, "password": "falsch"}).status_code == 401
+        locked = client.post("/api/v1/login", json={"login": login, "password": "korrekt Pferd Batterie"})
+        assert locked.status_code == 429 and 800 < int(locked.headers["Retry-After"]) <= 901, login
+        assert "too many wrong passwords" in locked.json["detail"]
+    with container.store.transaction() as session:  # the lock ran out
+        session.set_login_attempts("maria.k", 0, None)
+    assert (
+        client.post("/api/v1/login", json={"login": "maria.k", "password": "korrekt Pferd Batterie"}).status_code == 200
+    )
+
+
+def test_a_right_password_clears_the_wrong_ones_before_it(tmp_path: Path) -> None:
+    container, client = _directory(tmp_path)
+    container.accounts.set_password("maria.k", "korrekt Pferd Batterie")
+    for _ in range(4):
+        client.post("/api/v1/login", json={"login": "maria.k", "password": "falsch"})
+    assert (
+        client.post("/api/v1/login", json={"login": "maria.k", "password": "korrekt Pferd Batterie"}).status_code == 200
+    )
+    for _ in range(4):  # four more are allowed again
+        assert client.post("/api/v1/login", json={"login": "maria.k", "password": "falsch"}).status_code == 401
+    assert (
+        client.post("/api/v1/login", json={"login": "maria.k", "password": "korrekt Pferd Batterie"}).status_code == 200
+    )

@@ -56,6 +56,8 @@ def web_app(directory: Directory, routing_url: str, tmp_path: Path) -> Flask:  #
                 {"id": "cm.witten", "name": "Clara M.", "role": Role.CASE_MANAGER.value, "organization_id": org}
             )
     directory.container.accounts.set_password("cm.witten", PASSWORD)
+    with directory.container.store.transaction() as session:  # a test may have locked it (wrong passwords)
+        session.set_login_attempts("cm.witten", 0, None)
     env = {
         "LOTSE_VAR_DIR": str(tmp_path),
         "LOTSE_WEB_DIRECTORY_URL": directory.url,
@@ -76,6 +78,8 @@ def add_user(directory: Directory, login: str, name: str, role: Role, organizati
             org = directory.org_named(organization)
             session.add_user({"id": login, "name": name, "role": role.value, "organization_id": org})
     directory.container.accounts.set_password(login, PASSWORD)
+    with directory.container.store.transaction() as session:
+        session.set_login_attempts(login, 0, None)
 
 
 @pytest.fixture

@@ -144,3 +144,11 @@ def test_an_offer_page_has_what_a_client_needs(web: FlaskClient) -> None:
     assert "An Feiertagen geschlossen" in page and "Arabisch" in page
     assert web.get("/angebote/00000000-0000-0000-0000-000000000000").status_code == 404
     assert web.get("/angebote/kein-angebot").status_code == 404
+
+
+def test_too_many_wrong_passwords_are_explained_in_german(web: FlaskClient) -> None:
+    for _ in range(5):
+        _log_in(web, "falsch")
+    locked = _log_in(web)  # the right password, too late
+    assert locked.status_code == 400  # type: ignore[attr-defined]
+    assert "Zu viele falsche Passwörter" in locked.get_data(as_text=True)  # type: ignore[attr-defined]

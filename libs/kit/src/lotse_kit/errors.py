@@ -89,6 +89,14 @@ class Unavailable(UseCaseError):
     reason: str
 
 
+@dataclass
+class TooManyAttempts(UseCaseError):
+    """Refused for a while after too many failed attempts (429, ``Retry-After``)."""
+
+    reason: str
+    retry_after_seconds: int
+
+
 def parse_if_match(header: str | None) -> int | None:
     """The revision an If-Match header names; ``*`` matches any (None)."""
     if header is None:

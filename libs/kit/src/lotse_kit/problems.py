@@ -16,6 +16,7 @@ from lotse_kit.errors import (
     PreconditionFailed,
     PreconditionRequired,
     TooLarge,
+    TooManyAttempts,
     Unauthenticated,
     Unavailable,
     UseCaseError,
@@ -126,6 +127,13 @@ def to_problem(error: UseCaseError) -> Problem:
         return Problem(status=409, title="Conflict", detail=error.reason, extra=dict(error.details))
     if isinstance(error, Unavailable):
         return Problem(status=503, title="Service Unavailable", detail=error.reason)
+    if isinstance(error, TooManyAttempts):
+        return Problem(
+            status=429,
+            title="Too Many Requests",
+            detail=error.reason,
+            headers={"Retry-After": str(error.retry_after_seconds)},
+        )
     return Problem(status=400, title="Bad Request", detail=str(error))
 
 

@@ -10,12 +10,16 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from lotse_contracts import Role
-from lotse_kit.errors import Conflict, NotFound, Unauthenticated, invalid
+from lotse_kit.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated, invalid
 from lotse_kit.tokens import HmacTokenVerifier
 
 from lotse_directory.adapters.ports import DirectoryStore
 
 MIN_PASSWORD = 12
+MAX_FAILURES = 5
+LOCKED_FOR = timedelta(minutes=15)
+"""After this many wrong passwords in a row a login is refused for this long (whether a user has it or not, so
+that the refusal tells nothing about which logins exist)."""
 SESSION_TOKEN_HOURS = 10
 """A login's token lasts a working day; the web application ends a session earlier when it is left idle."""
 
@@ -39,7 +43,12 @@ class Accounts:
         """The user's token and who they are; Unauthorized for a wrong login or password."""
         if self.issuer is None:
             raise Conflict("users log in at the OIDC provider (scale mode)")
+        now = datetime.now(UTC)
         with self.store.transaction() as session:
+            failures, locked_until = session.login_attempts(login)
+            if locked_until is not None and locked_until > now:
+                wait = int((locked_until - now).total_seconds()) + 1
+                raise TooManyAttempts(f"too many wrong passwords: try again in {wait // 60 + 1} minute(s)", wait)
             user = session.get_user(login)
             stored = session.password_hash(login) if user else None
         try:
@@ -47,7 +56,14 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             stored = None
         if user is None or stored is None:
+            with self.store.transaction() as session:
+                failures = session.login_attempts(login)[0] + 1
+                locked = failures >= MAX_FAILURES
+                session.set_login_attempts(login, 0 if locked else failures, now + LOCKED_FOR if locked else None)
             raise Unauthenticated("login or password wrong")
+        if failures:
+            with self.store.transaction() as session:
+                session.set_login_attempts(login, 0, None)
         if self.hasher.check_needs_rehash(stored):
             with self.store.transaction() as session:
                 session.set_password_hash(login, self.hasher.hash(password))

@@ -20,6 +20,7 @@ from lotse_directory.adapters.ports import AtLeast, Row
 from lotse_directory.adapters.storage.tables import (
     REVISION,
     entity_tables,
+    login_attempts,
     maintainer_grants,
     notification_channels,
     outbox,
@@ -390,6 +391,19 @@ class SqlStoreSession:
         columns = [c for c in users.c if c.name != "password_hash"]  # a hash is read only to check a login
         found = self._conn.execute(select(*columns).where(users.c.id == ident)).mappings().first()
         return dict(found) if found else None
+
+    def login_attempts(self, login: str) -> tuple[int, datetime | None]:
+        """Failed attempts in a row for ``login``, and until when it is refused."""
+        row = self._conn.execute(
+            select(login_attempts.c.failures, login_attempts.c.locked_until).where(login_attempts.c.login == login)
+        ).first()
+        return (int(row[0]), row[1]) if row else (0, None)
+
+    def set_login_attempts(self, login: str, failures: int, locked_until: datetime | None) -> None:
+        t = login_attempts
+        self._conn.execute(sql_delete(t).where(t.c.login == login))
+        if failures or locked_until:
+            self._conn.execute(insert(t).values(login=login, failures=failures, locked_until=locked_until))
 
     def password_hash(self, ident: str) -> str | None:
         found = self._conn.execute(select(users.c.password_hash).where(users.c.id == ident)).scalar()

@@ -77,6 +77,15 @@ users = Table(
     Column("password_hash", Text, comment="embedded mode: Argon2id hash of the user's password (none: no login)"),
 )
 
+login_attempts = Table(
+    "lotse_login_attempt",
+    metadata,
+    Column("login", String(64), primary_key=True, comment="as typed, whether a user has it or not"),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", UtcDateTime()),
+    comment="Embedded mode's logins: failed attempts in a row, and until when a login is refused after too many",
+)
+
 maintainer_grants = Table(
     "lotse_maintainer_grant",
     metadata,

@@ -8,6 +8,10 @@ from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.session import api, current_user, safe_next, sign_in, sign_out
 
 bp = Blueprint("account", __name__)
+LOCKED = (
+    "Zu viele falsche Passwörter nacheinander. Aus Sicherheitsgründen ist die Anmeldung mit diesem Benutzernamen "
+    "für eine Viertelstunde gesperrt."
+)
 
 
 @bp.route("/anmelden", methods=["GET", "POST"])
@@ -24,7 +28,9 @@ def login() -> Any:
             try:
                 sign_in(api().log_in(given["login"], password))
             except ApiError as error:
-                if error.status in (401, 422):
+                if error.status == 429:
+                    errors["password"] = LOCKED
+                elif error.status in (401, 422):
                     errors["password"] = "Benutzername oder Passwort stimmen nicht. Bitte prüfen Sie beides."  # noqa: S105
                 else:
                     errors["login"] = (
