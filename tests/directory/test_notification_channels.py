@@ -41,11 +41,16 @@ def test_maintainer_adds_a_webhook_with_a_secret_and_only_its_own_people_see_it(
     assert service.json["contents"][0]["secrets"] == channel["secrets"]
 
     stranger = api.token(Role.MAINTAINER, other["id"])
-    agency = api.token(Role.AGENCY, org["id"])
+    agency = api.token(Role.AGENCY, org["id"])  # the organisation's own receiving staff set where they are told
+    other_agency = api.token(Role.AGENCY, other["id"])
     of_org = f"/api/v1/organizations/{org['id']}/notification_channels"
     assert api.client.get(of_org, headers=stranger).status_code == 403
     assert api.client.get(f"/api/v1/notification_channels/{channel['id']}", headers=stranger).status_code == 404
-    assert api.client.get(of_org, headers=agency).status_code == 403
+    assert api.client.get(of_org, headers=agency).status_code == 200
+    assert api.client.get(of_org, headers=other_agency).status_code == 403
+    assert api.client.get(f"/api/v1/notification_channels/{channel['id']}", headers=other_agency).status_code == 404
+    assert _add(api, org["id"], {"kind": "email", "target": "eingang@jugendamt.example"}, agency).status_code == 201
+    assert _add(api, org["id"], {"kind": "email", "target": "a@b.de"}, other_agency).status_code == 403
     assert _add(api, org["id"], {"kind": "email", "target": "a@b.de"}, stranger).status_code == 403
     patched = api.client.patch(
         f"/api/v1/notification_channels/{channel['id']}",

@@ -77,7 +77,7 @@ class NotificationChannels:
         with self.store.transaction() as session:
             if session.get("organization", organization_id) is None:
                 raise NotFound("organization", organization_id)
-            access.require_maintainer(session, claims, ENTITY, {organization_id})
+            _require_manager(session, claims, {organization_id})
             ident = str(uuid.uuid4())
             row: Row = {
                 "id": ident,
@@ -145,23 +145,21 @@ class NotificationChannels:
         return self._shown({**current, **changes, "updated_by": claims.subject, "revision": revision + 1})
 
     def _require_reader(self, session: StoreSession, claims: TokenClaims, organization_id: str) -> None:
-        if claims.role is Role.SERVICE or access.can_maintain(session, claims, {organization_id}):
+        if claims.role is Role.SERVICE or _may_manage(session, claims, {organization_id}):
             return
-        raise Forbidden("only the organisation's maintainers see its notification channels")
+        raise Forbidden("only the organisation's own staff and maintainers see its notification channels")
 
     def _readable(self, session: StoreSession, claims: TokenClaims, ident: str) -> Row:
         found = session.get_channel(ident)
         row = self._opened(found) if found else None
         # someone else's channel is not found: its id says nothing about whether it exists
-        if row is None or not (
-            claims.role is Role.SERVICE or access.can_maintain(session, claims, {row["organization_id"]})
-        ):
+        if row is None or not (claims.role is Role.SERVICE or _may_manage(session, claims, {row["organization_id"]})):
             raise NotFound(ENTITY, ident)
         return row
 
     def _maintainable(self, session: StoreSession, claims: TokenClaims, ident: str, expected: int | None) -> Row:
         row = self._readable(session, claims, ident)
-        access.require_maintainer(session, claims, ENTITY, {row["organization_id"]})
+        _require_manager(session, claims, {row["organization_id"]})
         if expected is not None and expected != row["revision"]:
             raise PreconditionFailed(current_etag=f'"{row["revision"]}"')
         return row
@@ -195,3 +193,17 @@ def drop_channels(session: StoreSession, organization_id: str) -> None:
     for row in session.channels(organization_id):
         session.delete_channel(row["id"], row["revision"])
         add_change_event(session, ENTITY, row["id"], "delete", [], {organization_id}, 0)
+
+
+def _may_manage(session: StoreSession, claims: TokenClaims, organization_ids: set[str]) -> bool:
+    """Where an organisation is told of its referrals is set by its maintainers, admins, and its own receiving
+    staff (role agency): they know their inbox and their systems best."""
+    own = claims.role is Role.AGENCY and claims.organization_id is not None
+    return (own and organization_ids == {claims.organization_id}) or access.can_maintain(
+        session, claims, organization_ids
+    )
+
+
+def _require_manager(session: StoreSession, claims: TokenClaims, organization_ids: set[str]) -> None:
+    if not _may_manage(session, claims, organization_ids):
+        access.require_maintainer(session, claims, ENTITY, organization_ids)  # says why not

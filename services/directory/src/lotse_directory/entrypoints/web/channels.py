@@ -66,7 +66,7 @@ def register_channel_routes(bp: Blueprint, doc: ApiDoc) -> None:
     collection = "/organizations/<organization_id>/notification_channels"
     item = "/notification_channels/<ident>"
 
-    @require_roles(*MAINTAINERS, Role.SERVICE)
+    @require_roles(*MAINTAINERS, Role.AGENCY, Role.SERVICE)
     def list_channels(organization_id: str) -> Response:
         """The organisation's channels with their active secrets: for its maintainers, admins and Lotse services."""
         check_id(organization_id)
@@ -75,7 +75,7 @@ def register_channel_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
     doc.route(bp, collection, "GET", "An organisation's notification channels", tags=TAGS)(list_channels)
 
-    @require_roles(*MAINTAINERS)
+    @require_roles(*MAINTAINERS, Role.AGENCY)
     def create_channel(organization_id: str) -> Response:
         """A new channel; a webhook gets its first secret (``whsec_…``), shown in the answer."""
         check_id(organization_id)
@@ -86,14 +86,14 @@ def register_channel_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
     doc.route(bp, collection, "POST", "Add a notification channel", tags=TAGS, body=create_schema)(create_channel)
 
-    @require_roles(*MAINTAINERS, Role.SERVICE)
+    @require_roles(*MAINTAINERS, Role.AGENCY, Role.SERVICE)
     def get_channel(ident: str) -> Response:
         check_id(ident)
         return _answer(_channels().get(current_claims(), ident))
 
     doc.route(bp, item, "GET", "A notification channel", tags=TAGS)(get_channel)
 
-    @require_roles(*MAINTAINERS)
+    @require_roles(*MAINTAINERS, Role.AGENCY)
     def update_channel(ident: str) -> Response:
         """Change the target, description or whether it is used (a webhook endpoint marked gone by a
         ``410`` is tried again after any change)."""
@@ -112,7 +112,7 @@ def register_channel_routes(bp: Blueprint, doc: ApiDoc) -> None:
         params=IF_MATCH,
     )(update_channel)
 
-    @require_roles(*MAINTAINERS)
+    @require_roles(*MAINTAINERS, Role.AGENCY)
     def delete_channel(ident: str) -> Response:
         check_id(ident)
         _channels().delete(current_claims(), ident, request.headers.get("If-Match"))
@@ -122,7 +122,7 @@ def register_channel_routes(bp: Blueprint, doc: ApiDoc) -> None:
         delete_channel
     )
 
-    @require_roles(*MAINTAINERS)
+    @require_roles(*MAINTAINERS, Role.AGENCY)
     def rotate_secret(ident: str) -> Response:
         """A new webhook secret; the ones before keep signing as well for ``keep_old_hours``."""
         check_id(ident)
