@@ -200,3 +200,21 @@ def test_the_client_s_sheet_prints_without_the_application_s_frame(browser: Any,
     if folder:
         page.screenshot(path=str(Path(folder) / "merkblatt-druck.png"), full_page=True)
     page.close()
+
+
+def test_the_notification_settings_are_accessible(browser: Any, site: str, directory: Directory) -> None:
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/anmelden?weiter=/einstellungen/benachrichtigungen")
+    page.fill("#login", "ja.witten")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.press("#password", "Enter")
+    _no_violations(page, "benachrichtigungen")
+    page.check("#kind-webhook")
+    page.fill("#target", "http://127.0.0.1:9/fachverfahren")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Hinzufügen").click()
+    assert "nur jetzt sichtbar" in page.inner_text("main")
+    _no_violations(page, "benachrichtigungen-schluessel")
+    page.close()

@@ -9,7 +9,7 @@ from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
 
 from lotse_web.adapters.api import Api
-from lotse_web.entrypoints.web import account, referrals, responsible, search, sending, start
+from lotse_web.entrypoints.web import account, referrals, responsible, search, sending, settings_pages, start
 from lotse_web.entrypoints.web.session import EXTENSION
 from lotse_web.settings import Settings
 
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
     app.extensions[EXTENSION] = {"settings": settings, "api": api or Api(settings)}
     CSRFProtect(app)
     app.jinja_env.globals["kern_version"] = KERN_VERSION
-    for module in (start, account, search, responsible, referrals, sending):
+    for module in (start, account, search, responsible, referrals, sending, settings_pages):
         module.register(app)
 
     @app.after_request

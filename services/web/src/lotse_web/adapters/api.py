@@ -68,9 +68,15 @@ class Api:
         )
 
     def _call(
-        self, method: str, url: str, token: str | None = None, body: Any = None, fields: dict[str, Any] | None = None
+        self,
+        method: str,
+        url: str,
+        token: str | None = None,
+        body: Any = None,
+        fields: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if body is not None:
@@ -125,6 +131,34 @@ class Api:
         read API: what is public)."""
         found: dict[str, Any] = self._call("GET", f"{self.settings.directory_url}/hsds/services/{ident}")
         return found
+
+    def channels(self, token: str, organization_id: str) -> list[dict[str, Any]]:
+        url = f"{self.settings.directory_url}/api/v1/organizations/{organization_id}/notification_channels"
+        found: dict[str, Any] = self._call("GET", url, token)
+        return list(found["contents"])
+
+    def add_channel(self, token: str, organization_id: str, kind: str, target: str) -> dict[str, Any]:
+        url = f"{self.settings.directory_url}/api/v1/organizations/{organization_id}/notification_channels"
+        found: dict[str, Any] = self._call("POST", url, token, body={"kind": kind, "target": target})
+        return found
+
+    def _revision(self, token: str, url: str) -> str:
+        """The ETag of an entry, for a change guarded by If-Match."""
+        answer = self.pool.request("GET", url, headers={"Authorization": f"Bearer {token}"})
+        if answer.status >= 400:
+            raise ApiError(answer.status, json.loads(answer.data) if answer.data else {})
+        return str(answer.headers.get("ETag", ""))
+
+    def rotate_channel_secret(self, token: str, channel_id: str) -> dict[str, Any]:
+        """A new webhook secret (the old one signs along for a day)."""
+        url = f"{self.settings.directory_url}/api/v1/notification_channels/{channel_id}"
+        headers = {"If-Match": self._revision(token, url)}
+        found: dict[str, Any] = self._call("POST", f"{url}/rotate_secret", token, body={}, headers=headers)
+        return found
+
+    def remove_channel(self, token: str, channel_id: str) -> None:
+        url = f"{self.settings.directory_url}/api/v1/notification_channels/{channel_id}"
+        self._call("DELETE", url, token, headers={"If-Match": self._revision(token, url)})
 
     # -- routing --------------------------------------------------------------------------------
     def responsible(self, token: str, legal_domain: str, location: str, residence_of: str | None) -> dict[str, Any]:

@@ -1,0 +1,72 @@
+"""An agency's notification settings in the browser application: e-mail addresses and webhooks of its own
+organisation, a webhook's signing secret shown once (never in the session cookie), renewed and removed."""
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from lotse_contracts import Role
+
+from tests.routing.conftest import Directory
+from tests.web.conftest import PASSWORD, add_user, csrf
+
+ORG = "Jugendamt der Stadt Bochum (Demo)"
+
+
+def _client(app: Flask, login: str) -> FlaskClient:
+    client = app.test_client()
+    form = client.get("/anmelden").get_data(as_text=True)
+    assert (
+        client.post("/anmelden", data={"login": login, "password": PASSWORD, "csrf_token": csrf(form)}).status_code
+        == 302
+    )
+    return client
+
+
+def test_an_agency_sets_where_it_is_told_and_sees_a_webhook_secret_once(web_app: Flask, directory: Directory) -> None:
+    add_user(directory, "ja.bochum", "Bea B.", Role.AGENCY, ORG)
+    client = _client(web_app, "ja.bochum")
+    page = client.get("/einstellungen/benachrichtigungen").get_data(as_text=True)
+    assert "Benachrichtigungen" in page
+    mail = client.post(
+        "/einstellungen/benachrichtigungen",
+        data={"csrf_token": csrf(page), "kind": "email", "target": "eingang@jugendamt-bochum.example"},
+    )
+    assert mail.status_code == 302
+    page = client.get("/einstellungen/benachrichtigungen").get_data(as_text=True)
+    assert "E-Mail:</span> eingang@jugendamt-bochum.example" in page
+
+    made = client.post(
+        "/einstellungen/benachrichtigungen",
+        data={"csrf_token": csrf(page), "kind": "webhook", "target": "http://127.0.0.1:9/lotse"},
+    )
+    shown = made.get_data(as_text=True)
+    [secret] = re.findall(r'<code class="lotse-secret">(whsec_[^<]+)</code>', shown)
+    assert "whsec_" not in str(made.headers.get("Set-Cookie", ""))
+    again = client.get("/einstellungen/benachrichtigungen").get_data(as_text=True)
+    assert secret not in again and "Webhook (in Ihr Fachverfahren):</span> http://127.0.0.1:9/lotse" in again
+
+    [webhook] = re.findall(r'action="/einstellungen/benachrichtigungen/([0-9a-f-]+)/schluessel"', again)
+    renewed = client.post(f"/einstellungen/benachrichtigungen/{webhook}/schluessel", data={"csrf_token": csrf(again)})
+    [new_secret] = re.findall(r'<code class="lotse-secret">(whsec_[^<]+)</code>', renewed.get_data(as_text=True))
+    assert new_secret != secret
+
+    bad = client.post(
+        "/einstellungen/benachrichtigungen", data={"csrf_token": csrf(again), "kind": "webhook", "target": "ftp://x"}
+    )
+    assert bad.status_code == 400 and "Diese Adresse nehmen wir nicht an" in bad.get_data(as_text=True)
+
+    removed = client.post(f"/einstellungen/benachrichtigungen/{webhook}/entfernen", data={"csrf_token": csrf(again)})
+    after = client.get(removed.headers["Location"]).get_data(as_text=True)
+    assert "Der Weg ist entfernt." in after and "127.0.0.1:9/lotse" not in after
+
+    add_user(directory, "ja.herford2", "Hugo H.", Role.AGENCY, "Jugendamt Kreis Herford (Demo)")
+    other = _client(web_app, "ja.herford2")
+    own = other.get("/einstellungen/benachrichtigungen").get_data(as_text=True)
+    assert "jugendamt-bochum" not in own
+    [mail_id] = re.findall(r'action="/einstellungen/benachrichtigungen/([0-9a-f-]+)/entfernen"', after)
+    assert (
+        other.post(f"/einstellungen/benachrichtigungen/{mail_id}/entfernen", data={"csrf_token": csrf(own)}).status_code
+        == 404
+    )
+    assert _client(web_app, "cm.witten").get("/einstellungen/benachrichtigungen").status_code == 404
