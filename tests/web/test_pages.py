@@ -4,11 +4,13 @@ page, and the offer search with its filters, distances and German messages."""
 
 import re
 import time
+from dataclasses import replace
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.conftest import metric_samples
 from tests.web.conftest import PASSWORD, csrf
 
 
@@ -152,3 +154,22 @@ def test_too_many_wrong_passwords_are_explained_in_german(web: FlaskClient) -> N
     locked = _log_in(web)  # the right password, too late
     assert locked.status_code == 400  # type: ignore[attr-defined]
     assert "Zu viele falsche Passwörter" in locked.get_data(as_text=True)  # type: ignore[attr-defined]
+
+
+def test_the_web_application_has_probes_and_metrics_like_every_service(web: FlaskClient) -> None:
+    assert web.get("/health").json == {"status": "ok"}
+    ready = web.get("/ready")
+    assert ready.status_code == 200 and ready.json["checks"] == {"directory": "ok", "routing": "ok"}
+    _log_in(web)
+    web.get("/angebote?q=Deutschkurs")
+    samples = metric_samples(web.get("/metrics").data)
+    assert samples['lotse_http_requests_total{method="GET",route="/angebote",service="web",status="200"}'] >= 1
+    assert not any("Deutschkurs" in key for key in samples)  # the route, never what was searched
+
+
+def test_the_web_application_is_not_ready_while_a_service_it_shows_does_not_answer(web_app: Flask) -> None:
+    web_app.extensions["lotse.web"]["settings"] = replace(
+        web_app.extensions["lotse.web"]["settings"], routing_url="http://127.0.0.1:9"
+    )
+    ready = web_app.test_client().get("/ready")
+    assert ready.status_code == 503 and [e["name"] for e in ready.json["errors"]] == ["routing"]

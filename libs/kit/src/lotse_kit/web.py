@@ -62,7 +62,7 @@ def service_app(
     root = Blueprint("root", import_name)
     register_health(root, doc)
     _register_ready(root, doc, checks)
-    metrics = _install_metrics(app, service, collectors)
+    metrics = install_metrics(app, service, collectors)
     for blueprint in (*blueprints, root, metrics):
         app.register_blueprint(blueprint)
     doc.install(app)
@@ -103,7 +103,7 @@ def _register_ready(bp: Blueprint, doc: ApiDoc, checks: Sequence[Check]) -> None
     )(ready)
 
 
-def _install_metrics(app: Flask, service: str, collectors: Sequence[Collector] = ()) -> Blueprint:
+def install_metrics(app: Flask, service: str, collectors: Sequence[Collector] = ()) -> Blueprint:
     """Count every request of ``app`` by method, route (the rule, not the path: ids stay out) and status, with
     its latency; and the blueprint serving ``GET /metrics`` (not in the API document: it is for Prometheus)."""
     requests = counter("lotse_http_requests_total", "HTTP requests answered", ("service", "method", "route", "status"))

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import Flask, Response
 from flask_wtf.csrf import CSRFProtect
+from lotse_kit.web import install_metrics
 
 from lotse_web.adapters.api import Api
 from lotse_web.entrypoints.web import account, referrals, responsible, search, sending, settings_pages, start
@@ -44,10 +45,13 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
         MAX_CONTENT_LENGTH=1_000_000,
     )
     app.extensions[EXTENSION] = {"settings": settings, "api": api or Api(settings)}
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
+    probes = install_metrics(app, "web")  # /metrics, and requests counted by route and status
+    csrf.exempt(probes)
     app.jinja_env.globals["kern_version"] = KERN_VERSION
     for module in (start, account, search, responsible, referrals, sending, settings_pages):
         module.register(app)
+    app.register_blueprint(probes)
 
     @app.after_request
     def guarded(response: Response) -> Response:

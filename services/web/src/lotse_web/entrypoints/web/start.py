@@ -1,10 +1,12 @@
 """The start page: what the signed-in user can do here."""
 
+import json
 from typing import Any
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, Response, render_template
+from lotse_kit.probes import Check, ready_answer
 
-from lotse_web.entrypoints.web.session import current_user, login_required
+from lotse_web.entrypoints.web.session import api, current_user, login_required, settings
 
 bp = Blueprint("start", __name__)
 
@@ -18,6 +20,24 @@ def home() -> Any:
 @bp.get("/health")
 def health() -> Any:
     return {"status": "ok"}
+
+
+@bp.get("/ready")
+def ready() -> Any:
+    """Ready while the services it shows answer (it has no database or broker of its own)."""
+    status, body, content_type = ready_answer(
+        [
+            Check("directory", lambda: _answers(f"{settings().directory_url}/health")),
+            Check("routing", lambda: _answers(f"{settings().routing_url}/health")),
+        ]
+    )
+    return Response(json.dumps(body), status=status, content_type=content_type)
+
+
+def _answers(url: str) -> None:
+    answer = api().pool.request("GET", url, timeout=2, retries=False)
+    if answer.status != 200:
+        raise LookupError(f"{url} answered {answer.status}")
 
 
 def register(app: Flask) -> None:
