@@ -208,7 +208,7 @@ def test_images_run_unprivileged_with_a_healthcheck_of_the_process_they_run() ->
             assert health == f"http://127.0.0.1:{exposed}/health", name
             assert "LOTSE_METRICS_HOST=0.0.0.0" in text  # a worker's probes reachable from outside its container
             images[service["image"]] = text
-    assert set(images) == {"lotse-directory", "lotse-routing", "lotse-notify"}
+    assert set(images) == {"lotse-directory", "lotse-routing", "lotse-notify", "lotse-web"}
     for name, port in workers.items():
         service = compose["services"][name]
         assert service["image"] in images
@@ -228,3 +228,15 @@ def test_the_env_examples_start_each_service(tmp_path: Path) -> None:
         cli = str(Path(sys.executable).with_name(f"lotse-{name}"))
         done = subprocess.run([cli, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, f"{name}: {done.stderr[-2000:]}"
+
+
+def test_the_web_application_calls_the_services_the_compose_file_runs() -> None:
+    from lotse_web.settings import Settings as WebSettings
+
+    services = _compose()["services"]
+    web = services["web"]
+    settings = WebSettings.from_env({**_env_file(REPO / web["env_file"]), **web["environment"]})
+    assert settings.host == "0.0.0.0" and f"{settings.port}:{settings.port}" in web["ports"]
+    assert settings.directory_url == f"http://directory:{services['directory']['environment']['LOTSE_DIRECTORY_PORT']}"
+    assert settings.routing_url == "http://routing:8002" and settings.notify_url == "http://notify:8003"
+    assert len(settings.secret_key) >= 32

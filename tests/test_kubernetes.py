@@ -18,11 +18,17 @@ from lotse_notify.entrypoints.cli import BEAT_METRICS_PORT, CONSUMER_METRICS_POR
 from lotse_notify.entrypoints.worker import WORKER_METRICS_PORT as NOTIFY_WORKER
 from lotse_notify.settings import Settings as NotifySettings
 from lotse_routing.settings import Settings as RoutingSettings
+from lotse_web.settings import Settings as WebSettings
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "deploy" / "kubernetes" / "base"
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")  # an older release many clusters still run, and the newest known
-SETTINGS: dict[str, Any] = {"directory": DirectorySettings, "routing": RoutingSettings, "notify": NotifySettings}
+SETTINGS: dict[str, Any] = {
+    "directory": DirectorySettings,
+    "routing": RoutingSettings,
+    "notify": NotifySettings,
+    "web": WebSettings,
+}
 WORKER_PORTS = {
     "directory-worker": DIRECTORY_WORKER,
     "notify-consumer": CONSUMER_METRICS_PORT,
@@ -98,7 +104,7 @@ def test_each_container_s_settings_parse_and_its_probes_ask_the_port_its_process
     secret = yaml.safe_load((BASE / "secret.example.yaml").read_text("utf-8"))["stringData"]
     dockerfile_user = {
         image: (REPO / f"deploy/{image.removeprefix('lotse-')}.Dockerfile").read_text("utf-8")
-        for image in ("lotse-directory", "lotse-routing", "lotse-notify")
+        for image in ("lotse-directory", "lotse-routing", "lotse-notify", "lotse-web")
     }
     seen = set()
     for name, container in _containers():
@@ -109,7 +115,10 @@ def test_each_container_s_settings_parse_and_its_probes_ask_the_port_its_process
         assert {"secretRef": {"name": "lotse-secrets"}} in container["envFrom"]
         env = {**config, **secret, **{e["name"]: e["value"] for e in container.get("env", [])}}
         settings = SETTINGS[service].from_env(env)
-        assert settings.database_url.startswith("postgresql+psycopg://")
+        if service == "web":  # no database: the services, by their in-cluster names
+            assert settings.directory_url == "http://directory:8001" and settings.secure_cookies
+        else:
+            assert settings.database_url.startswith("postgresql+psycopg://")
         assert "USER 10001" in dockerfile_user[image]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         if "-migrate" in name:
@@ -125,8 +134,8 @@ def test_each_container_s_settings_parse_and_its_probes_ask_the_port_its_process
         assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": port["name"]}
         assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
         seen.add(name)
-    assert seen == {"directory", "routing", "notify", *WORKER_PORTS}
-    assert settings.amqp_url and _named("Job").keys() == {"directory-migrate", "routing-migrate", "notify-migrate"}
+    assert seen == {"directory", "routing", "notify", "web", *WORKER_PORTS}
+    assert _named("Job").keys() == {"directory-migrate", "routing-migrate", "notify-migrate"}
 
 
 def test_singletons_stay_single_and_the_apis_keep_one_pod_through_a_drain() -> None:
@@ -136,7 +145,7 @@ def test_singletons_stay_single_and_the_apis_keep_one_pod_through_a_drain() -> N
         assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}, name
     assert "--beat" in deployments["directory-worker"]["spec"]["template"]["spec"]["containers"][0]["args"]
     budgets = _named("PodDisruptionBudget")
-    for name in ("directory", "routing", "notify"):
+    for name in ("directory", "routing", "notify", "web"):
         assert deployments[name]["spec"]["replicas"] >= 2
         assert budgets[name]["spec"] == {
             "minAvailable": 1,
@@ -204,9 +213,12 @@ def test_network_policies_let_through_what_the_suite_needs_and_nothing_else() ->
     assert not _connects("notify-worker", "routing", 8002)
     assert not _connects("routing", "directory", 5432)  # a port the directory does not serve
     for api, port in (("directory", 8001), ("routing", 8002), ("notify", 8003)):
+        assert _connects("web", api, port), api  # the browser application calls the three APIs
+    assert not _allowed("Egress", "web", "", None, 5432) and not _allowed("Egress", "web", "", None, 5672)
+    for api, port in (("web", 8000), ("directory", 8001), ("routing", 8002), ("notify", 8003)):
         assert _allowed("Ingress", api, "ingress-nginx", "controller", port)
         assert not _allowed("Ingress", api, "somewhere-else", "anything", port)
-    for pod, port in {"directory": 8001, "routing": 8002, "notify": 8003, **WORKER_PORTS}.items():
+    for pod, port in {"web": 8000, "directory": 8001, "routing": 8002, "notify": 8003, **WORKER_PORTS}.items():
         assert _allowed("Ingress", pod, "monitoring", "prometheus", port), pod
     # backing services and receivers outside the cluster, by port
     assert _allowed("Egress", "routing", "", None, 5432) and _allowed("Egress", "routing-migrate", "", None, 5432)
