@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import urllib3
 from flask import Flask
+from flask.testing import FlaskClient
 from lotse_contracts import Role
 from lotse_kit.tokens import HmacTokenVerifier
 from lotse_routing import create_app as create_routing_app
@@ -105,3 +106,12 @@ def referral(directory: Directory, routing_url: str) -> str:  # noqa: F811
     )
     assert answer.status == 201, answer.data
     return str(answer.json()["id"])
+
+
+def signed_in(app: Flask, login: str) -> FlaskClient:
+    """A client of the web application with ``login`` signed in (password ``PASSWORD``)."""
+    client = app.test_client()
+    form = client.get("/anmelden").get_data(as_text=True)
+    done = client.post("/anmelden", data={"login": login, "password": PASSWORD, "csrf_token": csrf(form)})
+    assert done.status_code == 302, done.get_data(as_text=True)
+    return client

@@ -5,26 +5,17 @@ change and the timeline, and another organisation not reaching the referral by i
 import re
 
 from flask import Flask
-from flask.testing import FlaskClient
 from lotse_contracts import Role
 
 from tests.routing.conftest import Directory
-from tests.web.conftest import KI_EN, PASSWORD, WITTEN, add_user, csrf
-
-
-def _client(app: Flask, login: str) -> FlaskClient:
-    client = app.test_client()
-    form = client.get("/anmelden").get_data(as_text=True)
-    done = client.post("/anmelden", data={"login": login, "password": PASSWORD, "csrf_token": csrf(form)})
-    assert done.status_code == 302, done.get_data(as_text=True)
-    return client
+from tests.web.conftest import KI_EN, WITTEN, add_user, csrf, signed_in
 
 
 def test_the_agency_sees_the_referral_and_takes_its_steps_and_the_case_manager_sees_them(
     web_app: Flask, directory: Directory, referral: str
 ) -> None:
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
-    agency = _client(web_app, "ja.witten")
+    agency = signed_in(web_app, "ja.witten")
     listing = agency.get("/vermittlungen?status=requested").get_data(as_text=True)
     assert '<h1 class="kern-heading-large">Eingang</h1>' in listing and f"/referrals/{referral}" in listing
     page = agency.get(f"/referrals/{referral}").get_data(as_text=True)
@@ -48,7 +39,7 @@ def test_the_agency_sees_the_referral_and_takes_its_steps_and_the_case_manager_s
     assert "Das ging nicht" in agency.get(stale.headers["Location"]).get_data(as_text=True)
 
     add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
-    case_manager = _client(web_app, "cm.witten")
+    case_manager = signed_in(web_app, "cm.witten")
     seen = case_manager.get(f"/referrals/{referral}").get_data(as_text=True)
     assert "Stand: <strong>angenommen</strong>" in seen
     timeline = re.findall(r"– (Absender|Empfänger|System): ([^<]+)</li>", seen)
@@ -62,7 +53,7 @@ def test_another_organisation_does_not_reach_the_referral_by_its_address(
     web_app: Flask, directory: Directory, referral: str
 ) -> None:
     add_user(directory, "ja.herford", "Hanna H.", Role.AGENCY, "Jugendamt Kreis Herford (Demo)")
-    other = _client(web_app, "ja.herford")
+    other = signed_in(web_app, "ja.herford")
     answer = other.get(f"/referrals/{referral}")
     assert answer.status_code == 404 and "Nicht gefunden" in answer.get_data(as_text=True)
     page = other.get("/vermittlungen").get_data(as_text=True)
@@ -76,7 +67,7 @@ def test_the_sender_withdraws_the_consent_after_confirming_and_its_referrals_are
     web_app: Flask, directory: Directory, referral: str
 ) -> None:
     add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
-    client = _client(web_app, "cm.witten")
+    client = signed_in(web_app, "cm.witten")
     page = client.get(f"/referrals/{referral}").get_data(as_text=True)
     assert "Zurückziehen" in page and "Die Person hat ihre Einwilligung widerrufen" in page
     confirm = client.get(f"/referrals/{referral}/einwilligung-widerrufen").get_data(as_text=True)
@@ -91,7 +82,7 @@ def test_the_sender_withdraws_the_consent_after_confirming_and_its_referrals_are
 
 def test_the_sender_cancels_with_a_reason(web_app: Flask, directory: Directory, referral: str) -> None:
     add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
-    client = _client(web_app, "cm.witten")
+    client = signed_in(web_app, "cm.witten")
     page = client.get(f"/referrals/{referral}").get_data(as_text=True)
     no_reason = client.post(f"/referrals/{referral}/cancel", data={"csrf_token": csrf(page)})
     assert "warum Sie die Vermittlung zurückziehen" in client.get(no_reason.headers["Location"]).get_data(as_text=True)
@@ -104,7 +95,7 @@ def test_the_agency_forwards_to_the_body_responsible_where_the_family_really_liv
     web_app: Flask, directory: Directory, referral: str
 ) -> None:
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
-    agency = _client(web_app, "ja.witten")
+    agency = signed_in(web_app, "ja.witten")
     here = agency.get(f"/referrals/{referral}/weiterleiten").get_data(as_text=True)
     assert "keine andere Stelle eingetragen" in here  # Witten's own Jugendamt is the only one for 58453
     there = agency.get(f"/referrals/{referral}/weiterleiten?ort=32049+Herford").get_data(as_text=True)
@@ -126,7 +117,7 @@ def test_the_client_s_sheet_says_where_to_go_when_it_is_open_and_what_to_bring(
     web_app: Flask, directory: Directory, referral: str
 ) -> None:
     add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
-    client = _client(web_app, "cm.witten")
+    client = signed_in(web_app, "cm.witten")
     assert f"/referrals/{referral}/merkblatt" in client.get(f"/referrals/{referral}").get_data(as_text=True)
     sheet = client.get(f"/referrals/{referral}/merkblatt").get_data(as_text=True)
     assert "Ihre nächste Stelle: Jugendamt der Stadt Witten (Demo)" in sheet
@@ -139,14 +130,14 @@ def test_the_list_says_until_when_an_acknowledgement_is_due(
     web_app: Flask, directory: Directory, referral: str
 ) -> None:
     add_user(directory, "cm.witten", "Clara M.", Role.CASE_MANAGER, KI_EN)
-    listing = _client(web_app, "cm.witten").get("/vermittlungen").get_data(as_text=True)
+    listing = signed_in(web_app, "cm.witten").get("/vermittlungen").get_data(as_text=True)
     row = listing[listing.index(f"/referrals/{referral}") - 1500 : listing.index(f"/referrals/{referral}")]
     assert "Kenntnisnahme bis" in row and "überfällig" not in row  # sent a moment ago: three working days remain
 
 
 def test_the_list_counts_the_referrals_in_each_state(web_app: Flask, directory: Directory, referral: str) -> None:
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
-    listing = _client(web_app, "ja.witten").get("/vermittlungen?status=requested").get_data(as_text=True)
+    listing = signed_in(web_app, "ja.witten").get("/vermittlungen?status=requested").get_data(as_text=True)
     counts = dict(re.findall(r'<option value="(\w*)"(?: selected)?>[^<(]+\((\d+)\)</option>', listing))
     assert int(counts["requested"]) >= 1 and int(counts[""]) == sum(int(v) for k, v in counts.items() if k)
     assert 'value="requested" selected' in listing

@@ -6,21 +6,10 @@ import html
 import re
 
 from flask import Flask
-from flask.testing import FlaskClient
 from lotse_contracts import Role
 
 from tests.routing.conftest import Directory
-from tests.web.conftest import PASSWORD, WITTEN, add_user, csrf
-
-
-def _client(app: Flask, login: str) -> FlaskClient:
-    client = app.test_client()
-    form = client.get("/anmelden").get_data(as_text=True)
-    assert (
-        client.post("/anmelden", data={"login": login, "password": PASSWORD, "csrf_token": csrf(form)}).status_code
-        == 302
-    )
-    return client
+from tests.web.conftest import WITTEN, add_user, signed_in
 
 
 def _form(page: str) -> dict[str, str]:
@@ -33,7 +22,7 @@ def _form(page: str) -> dict[str, str]:
 def test_a_case_manager_sends_a_referral_from_the_answer_through_the_check_page(
     web_app: Flask, directory: Directory
 ) -> None:
-    client = _client(web_app, "cm.witten")
+    client = signed_in(web_app, "cm.witten")
     answer = client.get("/zustaendigkeit?frage=1&rechtskreis=SGB_VIII&ort=58453&wohnsitz=parents").get_data(
         as_text=True
     )
@@ -78,20 +67,20 @@ def test_a_case_manager_sends_a_referral_from_the_answer_through_the_check_page(
     assert "von Samira Beispiel, am 01.12.2026, 09:30 Uhr" in shown
 
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
-    agency = _client(web_app, "ja.witten")
+    agency = signed_in(web_app, "ja.witten")
     assert sent.headers["Location"] in agency.get("/vermittlungen").get_data(as_text=True)
 
 
 def test_a_body_routing_does_not_name_cannot_be_chosen_and_only_case_managers_send(
     web_app: Flask, directory: Directory
 ) -> None:
-    client = _client(web_app, "cm.witten")
+    client = signed_in(web_app, "cm.witten")
     herford = directory.org_named("Jugendamt Kreis Herford (Demo)")
     wrong = client.get(f"/vermitteln?rechtskreis=SGB_VIII&ort=58453&wohnsitz=parents&stelle={herford}")
     assert wrong.status_code == 302 and wrong.headers["Location"] == "/zustaendigkeit"
     assert "nicht zuständig" in client.get("/zustaendigkeit").get_data(as_text=True)
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
-    agency = _client(web_app, "ja.witten")
+    agency = signed_in(web_app, "ja.witten")
     assert (
         agency.get(f"/vermitteln?rechtskreis=SGB_VIII&ort=58453&wohnsitz=parents&stelle={herford}").status_code == 404
     )

@@ -4,28 +4,17 @@ organisation, a webhook's signing secret shown once (never in the session cookie
 import re
 
 from flask import Flask
-from flask.testing import FlaskClient
 from lotse_contracts import Role
 
 from tests.routing.conftest import Directory
-from tests.web.conftest import PASSWORD, add_user, csrf
+from tests.web.conftest import add_user, csrf, signed_in
 
 ORG = "Jugendamt der Stadt Bochum (Demo)"
 
 
-def _client(app: Flask, login: str) -> FlaskClient:
-    client = app.test_client()
-    form = client.get("/anmelden").get_data(as_text=True)
-    assert (
-        client.post("/anmelden", data={"login": login, "password": PASSWORD, "csrf_token": csrf(form)}).status_code
-        == 302
-    )
-    return client
-
-
 def test_an_agency_sets_where_it_is_told_and_sees_a_webhook_secret_once(web_app: Flask, directory: Directory) -> None:
     add_user(directory, "ja.bochum", "Bea B.", Role.AGENCY, ORG)
-    client = _client(web_app, "ja.bochum")
+    client = signed_in(web_app, "ja.bochum")
     page = client.get("/einstellungen/benachrichtigungen").get_data(as_text=True)
     assert "Benachrichtigungen" in page
     mail = client.post(
@@ -61,7 +50,7 @@ def test_an_agency_sets_where_it_is_told_and_sees_a_webhook_secret_once(web_app:
     assert "Der Weg ist entfernt." in after and "127.0.0.1:9/lotse" not in after
 
     add_user(directory, "ja.herford2", "Hugo H.", Role.AGENCY, "Jugendamt Kreis Herford (Demo)")
-    other = _client(web_app, "ja.herford2")
+    other = signed_in(web_app, "ja.herford2")
     own = other.get("/einstellungen/benachrichtigungen").get_data(as_text=True)
     assert "jugendamt-bochum" not in own
     [mail_id] = re.findall(r'action="/einstellungen/benachrichtigungen/([0-9a-f-]+)/entfernen"', after)
@@ -69,4 +58,4 @@ def test_an_agency_sets_where_it_is_told_and_sees_a_webhook_secret_once(web_app:
         other.post(f"/einstellungen/benachrichtigungen/{mail_id}/entfernen", data={"csrf_token": csrf(own)}).status_code
         == 404
     )
-    assert _client(web_app, "cm.witten").get("/einstellungen/benachrichtigungen").status_code == 404
+    assert signed_in(web_app, "cm.witten").get("/einstellungen/benachrichtigungen").status_code == 404
