@@ -41,6 +41,17 @@ def site(web_app: Flask) -> Iterator[str]:
     yield from serve(web_app)
 
 
+def _signed_in(browser: Any, site: str, login: str, target: str) -> Any:
+    """A new page, ``login`` signed in through the login page, which then leads on to ``target``."""
+    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/anmelden?weiter={target}")
+    page.fill("#login", login)
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.press("#password", "Enter")
+    return page
+
+
 def _no_violations(page: Any, name: str) -> None:
     """axe-core's WCAG 2.1 A/AA rules on the page as it is now; a screenshot when asked for."""
     page.evaluate(AXE + ";0")  # through the DevTools protocol: the page's own policy forbids inline script
@@ -105,12 +116,8 @@ def test_a_case_manager_logs_in_and_searches_with_the_keyboard_alone(browser: An
 
 
 def test_a_case_manager_asks_who_is_responsible_with_the_keyboard_alone(browser: Any, site: str) -> None:
-    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
-    page.goto(f"{site}/anmelden?weiter=/zustaendigkeit")
-    page.fill("#login", "cm.witten")
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation(url=f"{site}/zustaendigkeit"):
-        page.press("#password", "Enter")
+    page = _signed_in(browser, site, "cm.witten", "/zustaendigkeit")
+    assert page.url == f"{site}/zustaendigkeit"
     _no_violations(page, "zustaendigkeit-leer")
 
     page.focus("#rechtskreis-SGB_VIII")
@@ -137,12 +144,8 @@ def test_an_agency_worker_opens_the_referral_and_acknowledges_it_with_the_keyboa
     browser: Any, site: str, directory: Directory, referral: str
 ) -> None:
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
-    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
-    page.goto(f"{site}/anmelden?weiter=/referrals/{referral}")  # where a notification's link leads
-    page.fill("#login", "ja.witten")
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation(url=f"{site}/referrals/{referral}"):
-        page.press("#password", "Enter")
+    page = _signed_in(browser, site, "ja.witten", f"/referrals/{referral}")  # where a notification's link leads
+    assert page.url == f"{site}/referrals/{referral}"
     assert "Stand: neu" in page.inner_text("main")
     _no_violations(page, "vermittlung-neu")
     page.get_by_role("button", name="Zur Kenntnis nehmen").focus()
@@ -156,12 +159,7 @@ def test_an_agency_worker_opens_the_referral_and_acknowledges_it_with_the_keyboa
 
 
 def test_a_case_manager_sends_a_referral_and_every_question_page_is_accessible(browser: Any, site: str) -> None:
-    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
-    page.goto(f"{site}/anmelden?weiter=/zustaendigkeit?frage=1%26rechtskreis=SGB_II%26ort=58453")
-    page.fill("#login", "cm.witten")
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.press("#password", "Enter")
+    page = _signed_in(browser, site, "cm.witten", "/zustaendigkeit?frage=1%26rechtskreis=SGB_II%26ort=58453")
     with page.expect_navigation():
         page.get_by_role("link", name="An Jobcenter Ennepe-Ruhr-Kreis (Demo) vermitteln").click()
     _no_violations(page, "vermitteln")
@@ -186,12 +184,7 @@ def test_a_case_manager_sends_a_referral_and_every_question_page_is_accessible(b
 
 
 def test_the_client_s_sheet_prints_without_the_application_s_frame(browser: Any, site: str, referral: str) -> None:
-    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
-    page.goto(f"{site}/anmelden?weiter=/referrals/{referral}/merkblatt")
-    page.fill("#login", "cm.witten")
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.press("#password", "Enter")
+    page = _signed_in(browser, site, "cm.witten", f"/referrals/{referral}/merkblatt")
     _no_violations(page, "merkblatt")
     page.emulate_media(media="print")
     assert not page.locator(".lotse-header").is_visible() and not page.locator(".lotse-noprint").is_visible()
@@ -204,12 +197,7 @@ def test_the_client_s_sheet_prints_without_the_application_s_frame(browser: Any,
 
 def test_the_notification_settings_are_accessible(browser: Any, site: str, directory: Directory) -> None:
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
-    page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
-    page.goto(f"{site}/anmelden?weiter=/einstellungen/benachrichtigungen")
-    page.fill("#login", "ja.witten")
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.press("#password", "Enter")
+    page = _signed_in(browser, site, "ja.witten", "/einstellungen/benachrichtigungen")
     _no_violations(page, "benachrichtigungen")
     page.check("#kind-webhook")
     page.fill("#target", "http://127.0.0.1:9/fachverfahren")

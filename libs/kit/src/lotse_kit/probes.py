@@ -57,6 +57,30 @@ def broker_check(url: str, name: str = "broker") -> Check:
     return Check(name, run)
 
 
+def schema_check(package: str, engine: Engine) -> Check:
+    """The database is at the newest migration of ``package`` (``lotse_routing`` → ``lotse-routing db upgrade``)."""
+
+    def run() -> None:
+        from lotse_kit.sql import is_current
+
+        if not is_current(package, engine):
+            command = package.replace("_", "-")
+            raise LookupError(f"the database schema is not current: run `{command} db upgrade`")
+
+    return Check("schema", run)
+
+
+def service_checks(package: str, engine: Engine, amqp_url: str | None, schema: bool = True) -> list[Check]:
+    """What a service's ``/ready`` asks at least: its database, its schema (not a worker's, which checked it at
+    start and loads no Alembic after), and in scale mode the broker."""
+    found = [database_check(engine)]
+    if schema:
+        found.append(schema_check(package, engine))
+    if amqp_url:
+        found.append(broker_check(amqp_url))
+    return found
+
+
 def readiness(checks: Sequence[Check]) -> dict[str, str]:
     """Each check's outcome: ``ok`` or why not (one line)."""
     outcomes: dict[str, str] = {}

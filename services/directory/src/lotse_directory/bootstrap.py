@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 from lotse_kit.metrics import Collector, Gauges, GaugesCollector, OutboxCollector
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
-from lotse_kit.probes import Check, broker_check, database_check
+from lotse_kit.probes import Check, broker_check, service_checks
 from lotse_kit.sealing import FernetSealer
 from lotse_kit.sql import is_current, make_engine, upgrade
 from lotse_kit.tokens import TokenVerifier
@@ -67,15 +67,11 @@ class Container:
         """What ``/ready`` asks: the database, the search engine (scale mode), the brokers events and indexing
         jobs go to (scale mode)."""
         s = self.settings
-        found = [database_check(self.engine)]
-        if schema:  # a worker checks the schema once at start and loads no Alembic after
-            found.append(Check("schema", self._schema_ready))
+        found = service_checks("lotse_directory", self.engine, s.amqp_url, schema)
         if self.search is None:
             found.append(Check("search", _no_search_backend))
         elif self.search_index is not None:
             found.append(Check("search", self.search_index.ready))
-        if s.amqp_url:
-            found.append(broker_check(s.amqp_url))
         if self.jobs is not None and s.celery_broker_url != s.amqp_url:
             found.append(broker_check(s.celery_broker_url, "job broker"))
         return found
@@ -103,10 +99,6 @@ class Container:
         upgrade("lotse_directory", self.engine)
         self.channels.seal_stored_secrets()  # those stored in the clear before secrets were sealed
         self.search_use_case.miss_log.hide_rare()  # the words of searches kept before they were withheld
-
-    def _schema_ready(self) -> None:
-        if not self.schema_current():
-            raise LookupError("the database schema is not current: run `lotse-directory db upgrade`")
 
     def schema_current(self) -> bool:
         return is_current("lotse_directory", self.engine)

@@ -18,7 +18,7 @@ from lotse_kit.feed import FeedReader, HttpFeed, KeptCursor
 from lotse_kit.metrics import Collector, Gauges, GaugesCollector, OutboxCollector, histogram
 from lotse_kit.outbox import InProcessBus, Publisher, RelayWorker, SqlOutbox
 from lotse_kit.periodic import Periodic
-from lotse_kit.probes import Check, broker_check, database_check
+from lotse_kit.probes import Check, service_checks
 from lotse_kit.sql import is_current, make_engine, upgrade
 from lotse_kit.tokens import TokenVerifier
 from sqlalchemy import Engine
@@ -79,12 +79,7 @@ class Container:
 
     def checks(self, schema: bool = True) -> list[Check]:
         """What ``/ready`` asks: the database, and in scale mode the broker."""
-        found = [database_check(self.engine)]
-        if schema:  # a worker checks the schema once at start and loads no Alembic after
-            found.append(Check("schema", self._schema_ready))
-        if self.settings.amqp_url:
-            found.append(broker_check(self.settings.amqp_url))
-        return found
+        return service_checks("lotse_notify", self.engine, self.settings.amqp_url, schema)
 
     def collectors(self) -> list[Collector]:
         """What ``/metrics`` reads from the database: the outbox's backlog (delivery reports) and the
@@ -157,10 +152,6 @@ class Container:
 
     def migrate(self) -> None:
         upgrade("lotse_notify", self.engine)
-
-    def _schema_ready(self) -> None:
-        if not self.schema_current():
-            raise LookupError("the database schema is not current: run `lotse-notify db upgrade`")
 
     def schema_current(self) -> bool:
         return is_current("lotse_notify", self.engine)

@@ -12,7 +12,7 @@ from lotse_contracts import LegalDomain
 from lotse_contracts.referrals import DeclineReason, ReferralStatus
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.session import api, current_user, login_required, token
+from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
 
 bp = Blueprint("referrals", __name__)
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -65,6 +65,8 @@ HISTORY = {
     "entered_in_error": "als irrtümlich markiert",
 }
 SIDE = {"sender": "Absender", "recipient": "Empfänger", "system": "System"}
+OPEN = {"draft", "requested", "acknowledged", "accepted", "in_progress", "on_hold"}
+"""States in which a consent still carries the referral (a withdrawal cancels it)."""
 
 
 def status_label(status: str) -> str:
@@ -94,6 +96,18 @@ def german_date(iso: str | None, with_time: bool = True) -> str:
     return moment.strftime("%d.%m.%Y, %H:%M Uhr" if with_time else "%d.%m.%Y")
 
 
+def _referral(ident: str) -> dict[str, Any] | None:
+    """The referral as the user may see it, or None where it does not exist for them."""
+    if not UUID.fullmatch(ident):
+        return None
+    try:
+        return api().referral(token(), ident)
+    except ApiError as error:
+        if error.status in (403, 404):
+            return None
+        raise
+
+
 @bp.get("/vermittlungen")
 @login_required
 def listing() -> Any:
@@ -121,14 +135,9 @@ def listing() -> Any:
 @bp.get("/referrals/<ident>")
 @login_required
 def page(ident: str) -> Any:
-    if not UUID.fullmatch(ident):
-        abort(404)
-    try:
-        referral = api().referral(token(), ident)
-    except ApiError as error:
-        if error.status in (403, 404):
-            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
-        raise
+    referral = _referral(ident)
+    if referral is None:
+        return not_found()
     return render_template(
         "referral.html",
         title=f"Vermittlung: {domain_title(referral['legal_domain'])}",
@@ -174,7 +183,7 @@ def act(ident: str, action: str) -> Any:
         elif error.status in (400, 422):
             flash("Bitte prüfen Sie Ihre Angaben: " + "; ".join(error.fields.values()))
         elif error.status in (403, 404):
-            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+            return not_found()
         else:
             raise
     else:
@@ -186,15 +195,13 @@ def _may_withdraw(referral: dict[str, Any]) -> bool:
     """The sender's case managers record a withdrawal while the consent stands and the referral is open."""
     user = current_user()
     consent = referral.get("consent") or {}
-    open_states = {ReferralStatus.DRAFT, ReferralStatus.REQUESTED, ReferralStatus.ACKNOWLEDGED}
-    open_states |= {ReferralStatus.ACCEPTED, ReferralStatus.IN_PROGRESS, ReferralStatus.ON_HOLD}
     return bool(
         user
         and user["role"] == "case_manager"
         and user["organization_id"] == referral.get("sender_organization_id")
         and consent.get("id")
         and not consent.get("withdrawn_at")
-        and referral["status"] in {s.value for s in open_states}
+        and referral["status"] in OPEN
     )
 
 
@@ -202,14 +209,9 @@ def _may_withdraw(referral: dict[str, Any]) -> bool:
 @login_required
 def withdraw(ident: str) -> Any:
     """Withdrawing the consent, confirmed first: it cancels every open referral resting on it."""
-    if not UUID.fullmatch(ident):
-        abort(404)
-    try:
-        referral = api().referral(token(), ident)
-    except ApiError as error:
-        if error.status in (403, 404):
-            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
-        raise
+    referral = _referral(ident)
+    if referral is None:
+        return not_found()
     if not _may_withdraw(referral):
         flash(
             "Die Einwilligung kann hier nicht widerrufen werden: Sie ist schon widerrufen, "
@@ -238,14 +240,9 @@ def withdraw(ident: str) -> Any:
 def forward(ident: str) -> Any:
     """Forwarding to the competent body (§ 16 SGB I): the bodies routing names for the referral's domain and
     place, the receiving one left out; the choice is the user's."""
-    if not UUID.fullmatch(ident):
-        abort(404)
-    try:
-        referral = api().referral(token(), ident)
-    except ApiError as error:
-        if error.status in (403, 404):
-            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
-        raise
+    referral = _referral(ident)
+    if referral is None:
+        return not_found()
     if "forward" not in referral["allowed_actions"]:
         flash("Diese Vermittlung kann nicht mehr weitergeleitet werden.")
         return redirect(url_for(".page", ident=ident))
@@ -314,14 +311,9 @@ BRING = {
 @login_required
 def sheet(ident: str) -> Any:
     """The printable sheet for the client: where to go, when the office is open, what to bring."""
-    if not UUID.fullmatch(ident):
-        abort(404)
-    try:
-        referral = api().referral(token(), ident)
-    except ApiError as error:
-        if error.status in (403, 404):
-            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
-        raise
+    referral = _referral(ident)
+    if referral is None:
+        return not_found()
     office = None
     place = referral.get("postal_code") or referral.get("place_name") or ""
     residence = referral.get("residence_of") if referral["legal_domain"] == "SGB_VIII" else None

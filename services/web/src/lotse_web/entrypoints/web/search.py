@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, render_template, request
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.session import api, current_user, login_required, token
+from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
 
 bp = Blueprint("search", __name__)
 PER_PAGE = 20
@@ -114,12 +114,12 @@ def opening_hours(schedule: dict[str, Any]) -> str:
 def offer(ident: str) -> Any:
     """An offer with everything a client needs: where, when, in which languages, what it costs, how to apply."""
     if not re.fullmatch(r"[0-9a-f-]{36}", ident):
-        return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+        return not_found()
     try:
         found = api().offer(ident)
     except ApiError as error:
         if error.status == 404:
-            return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
+            return not_found()
         raise
     return render_template(
         "offer.html",

@@ -12,7 +12,7 @@ from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.responsible import RESIDENCE
-from lotse_web.entrypoints.web.session import api, current_user, login_required, token
+from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
 
 bp = Blueprint("sending", __name__)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -140,7 +140,7 @@ def _page(template: str, given: dict[str, Any], recipient: dict[str, Any], error
 def send() -> Any:
     user = current_user()
     if not user or user["role"] != "case_manager":
-        return render_template("not_found.html", title="Nicht gefunden", user=user), 404
+        return not_found()
     given = _given()
     if given["rechtskreis"] not in {d.value for d in LegalDomain} or not given["ort"] or not given["stelle"]:
         flash("Wählen Sie zuerst über „Wer ist zuständig?“ die Stelle, an die Sie vermitteln.")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 
 from lotse_web.adapters.api import Api, SignedIn
 from lotse_web.settings import Settings
@@ -80,6 +80,11 @@ def login_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, checked)
+
+
+def not_found() -> Any:
+    """The German "Nicht gefunden" page: someone else's entry and one that does not exist look alike."""
+    return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
 
 
 def safe_next(target: str | None) -> str:

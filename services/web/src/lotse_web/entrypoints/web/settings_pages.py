@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.session import api, current_user, login_required, token
+from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
 
 bp = Blueprint("settings", __name__)
 KINDS = {"webhook": "Webhook (in Ihr Fachverfahren)", "email": "E-Mail"}
@@ -38,7 +38,7 @@ def _page(errors: dict[str, str] | None = None, given: dict[str, str] | None = N
 def notifications() -> Any:
     user = current_user()
     if not user or user["role"] not in MANAGERS or not user["organization_id"]:
-        return render_template("not_found.html", title="Nicht gefunden", user=user), 404
+        return not_found()
     if request.method == "GET":
         return _page()
     given = {"kind": request.form.get("kind", ""), "target": request.form.get("target", "").strip()}
@@ -66,7 +66,7 @@ def notifications() -> Any:
 def change(ident: str, step: str) -> Any:
     user = current_user()
     if not user or user["role"] not in MANAGERS or step not in ("schluessel", "entfernen"):
-        return render_template("not_found.html", title="Nicht gefunden", user=user), 404
+        return not_found()
     try:
         if step == "entfernen":
             api().remove_channel(token(), ident)
@@ -75,7 +75,7 @@ def change(ident: str, step: str) -> Any:
         rotated = api().rotate_channel_secret(token(), ident)
     except ApiError as error:
         if error.status in (403, 404):
-            return render_template("not_found.html", title="Nicht gefunden", user=user), 404
+            return not_found()
         if error.status in (409, 412):
             flash("Das ging nicht: Der Eintrag wurde inzwischen geändert. Bitte versuchen Sie es noch einmal.")
             return redirect(url_for(".notifications"))
