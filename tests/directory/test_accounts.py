@@ -38,6 +38,9 @@ def test_a_user_logs_in_with_the_password_set_and_gets_a_token_that_works(tmp_pa
     assert "password_hash" not in str(answer.json)
     token = {"Authorization": f"Bearer {answer.json['token']}"}
     assert client.get("/api/v1/verification/due", headers=token).status_code == 200
+    me = client.get("/api/v1/me", headers=token)
+    assert me.json == {"id": "maria.k", "name": "Maria K.", "role": "admin", "organization_id": None, "regions": []}
+    assert client.get("/api/v1/me").status_code == 401
 
 
 @pytest.mark.parametrize(

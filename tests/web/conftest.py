@@ -1,7 +1,9 @@
 """Lotse web's fixtures: the real directory (demo data) and routing, served over HTTP, a case manager with a
 password, and the web application configured to call them."""
 
+import os
 import re
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,8 @@ from werkzeug.serving import make_server
 
 from tests.routing.conftest import SECRET, Directory, directory  # noqa: F401 (the served directory fixture)
 
+CHROMIUM = "/usr/bin/chromium"
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text("utf-8")
 PASSWORD = "korrekt Pferd Batterie"
 KI_EN = "Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)"
 WITTEN = "Jugendamt der Stadt Witten (Demo)"
@@ -115,3 +119,32 @@ def signed_in(app: Flask, login: str) -> FlaskClient:
     done = client.post("/anmelden", data={"login": login, "password": PASSWORD, "csrf_token": csrf(form)})
     assert done.status_code == 302, done.get_data(as_text=True)
     return client
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        if os.environ.get("LOTSE_REQUIRE_SERVERS") == "1":
+            pytest.fail("chromium is not installed (apt-get install -y chromium)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    args += ["--disable-component-update", "--no-first-run"]
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield launched
+        launched.close()
+
+
+def no_violations(page: Any, name: str) -> None:
+    """axe-core's WCAG 2.1 A/AA rules on the page as it is now; a screenshot when asked for."""
+    page.evaluate(AXE + ";0")  # through the DevTools protocol: the page's own policy forbids inline script
+    found = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})).violations"
+        ".map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
+    )
+    assert found == [], name
+    folder = os.environ.get("LOTSE_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

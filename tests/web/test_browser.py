@@ -4,7 +4,6 @@ error pages included. With LOTSE_SCREENSHOTS set to a folder, the pages are save
 service's README shows them)."""
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,26 +13,7 @@ from flask import Flask
 from lotse_contracts import Role
 
 from tests.routing.conftest import Directory
-from tests.web.conftest import PASSWORD, WITTEN, add_user, serve
-
-CHROMIUM = "/usr/bin/chromium"
-AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text("utf-8")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        if os.environ.get("LOTSE_REQUIRE_SERVERS") == "1":
-            pytest.fail("chromium is not installed (apt-get install -y chromium)")
-        pytest.skip("chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-    args += ["--disable-component-update", "--no-first-run"]
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield launched
-        launched.close()
+from tests.web.conftest import PASSWORD, WITTEN, add_user, no_violations, serve
 
 
 @pytest.fixture
@@ -52,24 +32,11 @@ def _signed_in(browser: Any, site: str, login: str, target: str) -> Any:
     return page
 
 
-def _no_violations(page: Any, name: str) -> None:
-    """axe-core's WCAG 2.1 A/AA rules on the page as it is now; a screenshot when asked for."""
-    page.evaluate(AXE + ";0")  # through the DevTools protocol: the page's own policy forbids inline script
-    found = page.evaluate(
-        "async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})).violations"
-        ".map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', '))"
-    )
-    assert found == [], name
-    folder = os.environ.get("LOTSE_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
 def test_a_case_manager_logs_in_and_searches_with_the_keyboard_alone(browser: Any, site: str) -> None:
     page = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
     page.goto(f"{site}/angebote")
     assert page.url.startswith(f"{site}/anmelden")
-    _no_violations(page, "anmelden")
+    no_violations(page, "anmelden")
 
     page.keyboard.press("Tab")  # the skip link comes first
     assert page.evaluate("document.activeElement.textContent") == "Zum Inhalt springen"
@@ -81,13 +48,13 @@ def test_a_case_manager_logs_in_and_searches_with_the_keyboard_alone(browser: An
         page.keyboard.press("Enter")
     assert page.locator(".lotse-error-summary").is_visible()
     assert "stimmen nicht" in page.inner_text(".lotse-error-summary")
-    _no_violations(page, "anmelden-fehler")
+    no_violations(page, "anmelden-fehler")
 
     page.focus("#password")
     page.keyboard.type(PASSWORD)
     with page.expect_navigation(url=f"{site}/angebote"):
         page.keyboard.press("Enter")
-    _no_violations(page, "suche-leer")
+    no_violations(page, "suche-leer")
 
     page.focus("#q")
     page.keyboard.type("Deutschkurs")
@@ -99,26 +66,26 @@ def test_a_case_manager_logs_in_and_searches_with_the_keyboard_alone(browser: An
     heading = page.inner_text("#ergebnisse")
     assert "Angebote im Umkreis von 10 km um 58453 Witten" in heading or "Angebot im Umkreis" in heading
     assert page.locator(".lotse-hit").count() >= 1
-    _no_violations(page, "suche-ergebnisse")
+    no_violations(page, "suche-ergebnisse")
     results = page.url
     with page.expect_navigation():
         page.locator(".lotse-hit a.kern-link").first.click()
     assert "Öffnungszeiten" in page.inner_text("main")
-    _no_violations(page, "angebot")
+    no_violations(page, "angebot")
     page.goto(results)
 
     page.fill("#ort", "Atlantis")
     with page.expect_navigation():
         page.press("#ort", "Enter")
     assert "kennen wir nicht" in page.inner_text(".lotse-error-summary")
-    _no_violations(page, "suche-fehler")
+    no_violations(page, "suche-fehler")
     page.close()
 
 
 def test_a_case_manager_asks_who_is_responsible_with_the_keyboard_alone(browser: Any, site: str) -> None:
     page = _signed_in(browser, site, "cm.witten", "/zustaendigkeit")
     assert page.url == f"{site}/zustaendigkeit"
-    _no_violations(page, "zustaendigkeit-leer")
+    no_violations(page, "zustaendigkeit-leer")
 
     page.focus("#rechtskreis-SGB_VIII")
     page.keyboard.press("Space")
@@ -130,13 +97,13 @@ def test_a_case_manager_asks_who_is_responsible_with_the_keyboard_alone(browser:
         page.keyboard.press("Enter")
     assert "Nicht eindeutig" in page.inner_text("#antwort")
     assert page.locator(".lotse-hit").count() == 2
-    _no_violations(page, "zustaendigkeit-mehrdeutig")
+    no_violations(page, "zustaendigkeit-mehrdeutig")
 
     page.fill("#ort", "58453")
     with page.expect_navigation():
         page.press("#ort", "Enter")
     assert page.inner_text("#antwort") == "Zuständig ist: Jugendamt der Stadt Witten (Demo)"
-    _no_violations(page, "zustaendigkeit-antwort")
+    no_violations(page, "zustaendigkeit-antwort")
     page.close()
 
 
@@ -147,14 +114,14 @@ def test_an_agency_worker_opens_the_referral_and_acknowledges_it_with_the_keyboa
     page = _signed_in(browser, site, "ja.witten", f"/referrals/{referral}")  # where a notification's link leads
     assert page.url == f"{site}/referrals/{referral}"
     assert "Stand: neu" in page.inner_text("main")
-    _no_violations(page, "vermittlung-neu")
+    no_violations(page, "vermittlung-neu")
     page.get_by_role("button", name="Zur Kenntnis nehmen").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "Die Vermittlung ist zur Kenntnis genommen." in page.inner_text("main")
-    _no_violations(page, "vermittlung-zur-kenntnis")
+    no_violations(page, "vermittlung-zur-kenntnis")
     page.goto(f"{site}/vermittlungen")
-    _no_violations(page, "eingang")
+    no_violations(page, "eingang")
     page.close()
 
 
@@ -162,11 +129,11 @@ def test_a_case_manager_sends_a_referral_and_every_question_page_is_accessible(b
     page = _signed_in(browser, site, "cm.witten", "/zustaendigkeit?frage=1%26rechtskreis=SGB_II%26ort=58453")
     with page.expect_navigation():
         page.get_by_role("link", name="An Jobcenter Ennepe-Ruhr-Kreis (Demo) vermitteln").click()
-    _no_violations(page, "vermitteln")
+    no_violations(page, "vermitteln")
     with page.expect_navigation():
         page.get_by_role("button", name="Weiter zur Prüfung").click()
     assert "Es gibt ein Problem" in page.inner_text(".lotse-error-summary")
-    _no_violations(page, "vermitteln-fehler")
+    no_violations(page, "vermitteln-fehler")
     page.fill("#name", "Amir Beispiel")
     page.fill("#anliegen", "Hilfe beim Antrag auf Bürgergeld")
     page.check("#informiert")
@@ -175,17 +142,17 @@ def test_a_case_manager_sends_a_referral_and_every_question_page_is_accessible(b
     with page.expect_navigation():
         page.get_by_role("button", name="Weiter zur Prüfung").click()
     assert "Prüfen Sie Ihre Angaben" in page.inner_text("h1")
-    _no_violations(page, "vermitteln-pruefen")
+    no_violations(page, "vermitteln-pruefen")
     with page.expect_navigation():
         page.get_by_role("button", name="Vermittlung abschicken").click()
     assert "Die Vermittlung ist abgeschickt." in page.inner_text("main")
-    _no_violations(page, "vermittlung-abgeschickt")
+    no_violations(page, "vermittlung-abgeschickt")
     page.close()
 
 
 def test_the_client_s_sheet_prints_without_the_application_s_frame(browser: Any, site: str, referral: str) -> None:
     page = _signed_in(browser, site, "cm.witten", f"/referrals/{referral}/merkblatt")
-    _no_violations(page, "merkblatt")
+    no_violations(page, "merkblatt")
     page.emulate_media(media="print")
     assert not page.locator(".lotse-header").is_visible() and not page.locator(".lotse-noprint").is_visible()
     assert page.locator(".lotse-sheet").is_visible()
@@ -198,11 +165,11 @@ def test_the_client_s_sheet_prints_without_the_application_s_frame(browser: Any,
 def test_the_notification_settings_are_accessible(browser: Any, site: str, directory: Directory) -> None:
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
     page = _signed_in(browser, site, "ja.witten", "/einstellungen/benachrichtigungen")
-    _no_violations(page, "benachrichtigungen")
+    no_violations(page, "benachrichtigungen")
     page.check("#kind-webhook")
     page.fill("#target", "http://127.0.0.1:9/fachverfahren")
     with page.expect_navigation():
         page.get_by_role("button", name="Hinzufügen").click()
     assert "nur jetzt sichtbar" in page.inner_text("main")
-    _no_violations(page, "benachrichtigungen-schluessel")
+    no_violations(page, "benachrichtigungen-schluessel")
     page.close()

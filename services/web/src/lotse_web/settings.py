@@ -26,6 +26,16 @@ class Settings:
     """Send the session cookie over https only: on wherever Lotse is served over https (everywhere but a
     laptop's ``make run``)."""
     api_timeout_seconds: float = 10.0
+    oidc_issuer: str | None = None
+    """Scale mode: users log in at this OIDC provider (authorization code flow with PKCE); its discovery
+    document is read from ``<issuer>/.well-known/openid-configuration``. Unset: embedded mode's passwords."""
+    oidc_client_id: str = "lotse-web"
+    oidc_client_secret: str | None = None
+    """None for a public client (PKCE alone); set where the provider requires a confidential client."""
+    oidc_scope: str = "openid profile"
+    public_url: str | None = None
+    """The address users reach the application at (``https://lotse.kreis.example``), for the provider's
+    redirect back; unset: the address of the request."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -44,4 +54,9 @@ class Settings:
             threads=int(env.get(f"{p}THREADS", "4")),
             idle_minutes=int(env.get(f"{p}IDLE_MINUTES", "30")),
             secure_cookies=env.get(f"{p}SECURE_COOKIES", "") in ("1", "true", "yes"),
+            oidc_issuer=(env.get(f"{p}OIDC_ISSUER") or "").rstrip("/") or None,
+            oidc_client_id=env.get(f"{p}OIDC_CLIENT_ID", "lotse-web"),
+            oidc_client_secret=env.get(f"{p}OIDC_CLIENT_SECRET") or None,
+            oidc_scope=env.get(f"{p}OIDC_SCOPE", "openid profile"),
+            public_url=(env.get(f"{p}PUBLIC_URL") or "").rstrip("/") or None,
         )

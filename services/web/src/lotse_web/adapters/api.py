@@ -7,8 +7,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import urllib3
+from lotse_kit.logs import REQUEST_ID_HEADER, current_request_id
 
 from lotse_web.settings import Settings
+
+
+class TokenRejected(Exception):
+    """A service no longer accepts the user's token (401: it expired or was revoked); the session ends."""
 
 
 class ApiError(Exception):
@@ -77,6 +82,9 @@ class Api:
         headers: dict[str, str] | None = None,
     ) -> Any:
         headers = {"Accept": "application/json", **(headers or {})}
+        request_id = current_request_id()
+        if request_id:  # the services log and pass on the same id as this page's request
+            headers[REQUEST_ID_HEADER] = request_id
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if body is not None:
@@ -90,6 +98,8 @@ class Api:
         except urllib3.exceptions.HTTPError as error:
             raise ApiError(0, {"title": "Service Unavailable", "detail": str(error)}) from error
         data = json.loads(answer.data) if answer.data else None
+        if answer.status == 401 and token:
+            raise TokenRejected(str(data))
         if answer.status >= 400:
             raise ApiError(answer.status, data if isinstance(data, dict) else {"title": str(answer.status)})
         return data
@@ -101,6 +111,11 @@ class Api:
         )
         user = found["user"]
         return SignedIn(found["token"], user["id"], user["name"], user["role"], user["organization_id"])
+
+    def who_is(self, token: str) -> SignedIn:
+        """Who the token names, as the services read it (after an OIDC login: the provider's token)."""
+        found = self._call("GET", f"{self.settings.directory_url}/api/v1/me", token)
+        return SignedIn(token, found["id"], found["name"], found["role"], found["organization_id"])
 
     def search(self, token: str | None, query: dict[str, Any]) -> SearchPage:
         fields = {k: v for k, v in query.items() if v not in (None, "", [])}

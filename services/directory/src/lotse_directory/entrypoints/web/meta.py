@@ -1,8 +1,9 @@
-"""Small endpoints: legal domains, the gazetteer look-up, the change feed, and embedded mode's login."""
+"""Small endpoints: legal domains, the gazetteer look-up, the change feed, embedded mode's login and who the
+caller is."""
 
 from flask import Blueprint, Response, current_app, jsonify
 from lotse_contracts import LegalDomain
-from lotse_kit.auth import require_roles
+from lotse_kit.auth import current_claims, require_roles
 from lotse_kit.feed_api import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
 
@@ -29,6 +30,23 @@ def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
         return jsonify(container_of(current_app).accounts.log_in(body["login"], body["password"]))
 
     doc.route(bp, "/login", "POST", "Log in (embedded mode)", tags=["meta"], body=login_schema, secured=False)(login)
+
+    @require_roles()
+    def me() -> Response:
+        """Who the bearer token says the caller is, as every service reads it (the web application asks this
+        after an OIDC login: the provider's claims are mapped once, here, by the services' settings)."""
+        claims = current_claims()
+        return jsonify(
+            {
+                "id": claims.subject,
+                "name": claims.name,
+                "role": claims.role.value,
+                "organization_id": claims.organization_id,
+                "regions": list(claims.regions),
+            }
+        )
+
+    doc.route(bp, "/me", "GET", "Who the token names", tags=["meta"])(me)
 
     def legal_domains() -> Response:
         """The legal domains (Rechtskreise) the directory knows."""
