@@ -9,9 +9,10 @@ from dataclasses import replace
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from lotse_web import create_app
 
 from tests.conftest import metric_samples
-from tests.web.conftest import PASSWORD, csrf
+from tests.web.conftest import PASSWORD, csrf, signed_in
 
 
 @pytest.fixture
@@ -173,3 +174,12 @@ def test_the_web_application_is_not_ready_while_a_service_it_shows_does_not_answ
     )
     ready = web_app.test_client().get("/ready")
     assert ready.status_code == 503 and [e["name"] for e in ready.json["errors"]] == ["routing"]
+
+
+def test_a_service_that_does_not_answer_gives_a_german_page_with_the_request_id(web_app: Flask) -> None:
+    settings = replace(web_app.extensions["lotse.web"]["settings"], routing_url="http://127.0.0.1:9")
+    web = signed_in(create_app(settings), "cm.witten")
+    page = web.get("/vermittlungen", headers={"X-Request-Id": "fall-58453"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 503 and "Ein Dienst von Lotse antwortet gerade nicht." in text
+    assert "fall-58453" in text and "Traceback" not in text
