@@ -167,6 +167,9 @@ class ChannelTable:
     def of(self, organization_id: str) -> Sequence[Channel]:
         return [c for c in self.channels if c.organization_id == organization_id]
 
+    def manageable(self, token: str, channel_id: str) -> str | None:
+        return None
+
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:

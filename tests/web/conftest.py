@@ -15,6 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lotse_contracts import Role
 from lotse_kit.tokens import HmacTokenVerifier
+from lotse_notify.bootstrap import build as build_notify
+from lotse_notify.entrypoints.web import create_app as create_notify_app
+from lotse_notify.settings import Settings as NotifySettings
 from lotse_routing import create_app as create_routing_app
 from lotse_routing.bootstrap import build as build_routing
 from lotse_routing.settings import Settings as RoutingSettings
@@ -22,6 +25,7 @@ from lotse_web import create_app
 from lotse_web.settings import Settings
 from werkzeug.serving import make_server
 
+from tests.conftest import LOOPBACK_WEBHOOKS
 from tests.routing.conftest import SECRET, Directory, directory  # noqa: F401 (the served directory fixture)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,8 +56,21 @@ def routing_url(directory: Directory, tmp_path_factory: pytest.TempPathFactory) 
     yield from serve(create_routing_app(routing.settings, routing))
 
 
+@pytest.fixture(scope="session")
+def notify_url(directory: Directory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
+    env = {
+        "LOTSE_VAR_DIR": str(tmp_path_factory.mktemp("web-notify")),
+        "LOTSE_AUTH_SECRET": SECRET,
+        "LOTSE_NOTIFY_DIRECTORY_URL": directory.url,
+        **LOOPBACK_WEBHOOKS,
+    }
+    notify = build_notify(NotifySettings.from_env(env))
+    notify.migrate()
+    yield from serve(create_notify_app(notify.settings, notify))
+
+
 @pytest.fixture
-def web_app(directory: Directory, routing_url: str, tmp_path: Path) -> Flask:  # noqa: F811
+def web_app(directory: Directory, routing_url: str, notify_url: str, tmp_path: Path) -> Flask:  # noqa: F811
     with directory.container.store.transaction() as session:
         if session.get_user("cm.witten") is None:
             org = directory.org_named(KI_EN)
@@ -67,6 +84,7 @@ def web_app(directory: Directory, routing_url: str, tmp_path: Path) -> Flask:  #
         "LOTSE_VAR_DIR": str(tmp_path),
         "LOTSE_WEB_DIRECTORY_URL": directory.url,
         "LOTSE_WEB_ROUTING_URL": routing_url,
+        "LOTSE_WEB_NOTIFY_URL": notify_url,
     }
     return create_app(Settings.from_env(env))
 

@@ -172,4 +172,9 @@ def test_the_notification_settings_are_accessible(browser: Any, site: str, direc
         page.get_by_role("button", name="Hinzufügen").click()
     assert "nur jetzt sichtbar" in page.inner_text("main")
     no_violations(page, "benachrichtigungen-schluessel")
+    page.goto(f"{site}/einstellungen/benachrichtigungen")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Testnachricht senden an http://127.0.0.1:9/fachverfahren").click()
+    assert "Die Testnachricht ist nicht angekommen (keine Verbindung" in page.inner_text("main")
+    no_violations(page, "benachrichtigungen-test")
     page.close()

@@ -50,6 +50,20 @@ class HttpChannels:
             if c.get("enabled", True)
         ]
 
+    def manageable(self, token: str, channel_id: str) -> str | None:
+        """Asked with the caller's own token: the directory decides who manages a channel."""
+        url = f"{self.base_url}/api/v1/notification_channels/{quote(channel_id, safe='')}"
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        try:
+            response = self._http.request("GET", url, headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ChannelsUnavailable(f"the directory at {self.base_url} did not answer: {exc}") from exc
+        if response.status in (401, 403, 404):
+            return None
+        if response.status != 200:
+            raise ChannelsUnavailable(f"the directory answered {response.status} for channel {channel_id}")
+        return str(json.loads(response.data)["organization_id"])
+
 
 class CachedChannels:
     """Keeps each organisation's channels for up to ``max_age`` seconds; :meth:`on_event` (subscribed to
@@ -74,6 +88,14 @@ class CachedChannels:
         with self._lock:
             if generation == self._generation:  # not kept if a change came in while it was read
                 self._held[organization_id] = (stamp, found)
+        return found
+
+    def manageable(self, token: str, channel_id: str) -> str | None:
+        found = self._origin.manageable(token, channel_id)
+        if found is not None:
+            with self._lock:  # the caller may have changed it a moment ago: read it afresh
+                self._held.pop(found, None)
+                self._generation += 1
         return found
 
     def forget(self) -> None:

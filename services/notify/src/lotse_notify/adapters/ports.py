@@ -24,6 +24,11 @@ class Channels(Protocol):
         """The organisation's webhook and e-mail channels in use (the inbox is implied)."""
         ...
 
+    def manageable(self, token: str, channel_id: str) -> str | None:
+        """The channel's organisation if the caller (by their token) may manage the channel, else None; the
+        channels are read afresh afterwards."""
+        ...
+
 
 class Sender(Protocol):
     def send(self, channel: Channel, notice: Notice) -> Attempt:

@@ -28,8 +28,19 @@ class Notice:
     link: str
 
 
+TEST_EVENT = "notify.test"
+"""A test message an organisation sends itself from its notification settings: no referral behind it."""
+
+
+def test_notice(delivery_id: str, created_at: datetime) -> Notice:
+    return Notice(delivery_id, delivery_id, TEST_EVENT, "", "", "", "test", None, "recipient", created_at, "")
+
+
 def webhook_body(notice: Notice) -> bytes:
     """The request body, after the Standard Webhooks payload structure (``type``, ``timestamp``, ``data``)."""
+    if notice.event_type == TEST_EVENT:
+        test = {"type": TEST_EVENT, "timestamp": notice.created_at.isoformat(timespec="seconds"), "data": {}}
+        return json.dumps(test, separators=(",", ":")).encode()
     payload = {
         "type": notice.event_type,
         "timestamp": notice.created_at.isoformat(timespec="seconds"),
@@ -61,8 +72,24 @@ _SUBJECTS = {
 }
 
 
+_TEST_LINES = (
+    "Guten Tag,",
+    "",
+    "dies ist eine Testnachricht von Lotse. Jemand aus Ihrer Stelle hat sie in den Einstellungen",
+    "zu den Benachrichtigungen ausgelöst.",
+    "",
+    "Sie kommt an: Auf diesem Weg erfahren Sie auch von Vermittlungen an Ihre Stelle.",
+    "",
+    "Sie wurde automatisch erstellt; bitte antworten Sie nicht darauf.",
+    "",
+    "Lotse – Kommunales Integrationsmanagement",
+)
+
+
 def email_text(notice: Notice) -> tuple[str, str]:
     """Subject and plain text of the e-mail."""
+    if notice.event_type == TEST_EVENT:
+        return "Lotse: Testnachricht", "\n".join(_TEST_LINES) + "\n"
     name = notice.event_type.partition(".")[2]
     event = ReferralEvent(name) if name in ReferralEvent._value2member_map_ else None
     what = _SUBJECTS.get(event, "Neuigkeit zu einer Vermittlung") if event else "Neuigkeit zu einer Vermittlung"

@@ -4,6 +4,7 @@ give no answer paused, so that deliveries to them wait instead of each holding a
 the sweep that sends what is due again; the operator's list of dead deliveries and their re-drive."""
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from lotse_notify.adapters.ports import (
 )
 from lotse_notify.domain.channels import Channel, Kind
 from lotse_notify.domain.delivery import Attempt, Pauses, Retries, State
-from lotse_notify.domain.messages import Notice
+from lotse_notify.domain.messages import Notice, test_notice
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,18 @@ class Deliveries:
             created_at=row["notified_at"],
             link=self.link(row["referral_id"]),
         )
+
+    def send_test(self, token: str, channel_id: str) -> Attempt | None:
+        """One test message over the channel, now, for someone who manages it (None: no such channel for
+        them): whether the endpoint or mailbox takes it. It is no notification: nothing is kept or retried,
+        and a paused endpoint is tried all the same."""
+        organization_id = self.channels.manageable(token, channel_id)
+        if organization_id is None:
+            return None
+        channel = next((c for c in self.channels.of(organization_id) if c.id == channel_id), None)
+        if channel is None:  # switched off
+            return Attempt(ok=False, detail="Kanal abgeschaltet")
+        return self.senders[channel.kind].send(channel, test_notice(f"test_{uuid.uuid4().hex}", self.now()))
 
     def sweep(self, jobs: Jobs, limit: int = 500) -> int:
         """Send a job for every delivery due now (a retry, a job that was lost, a lease run out) for which

@@ -175,6 +175,13 @@ class Api:
         url = f"{self.settings.directory_url}/api/v1/notification_channels/{channel_id}"
         self._call("DELETE", url, token, headers={"If-Match": self._revision(token, url)})
 
+    # -- notify ---------------------------------------------------------------------------------
+    def test_channel(self, token: str, channel_id: str) -> dict[str, Any]:
+        """A test message over the channel, now: ``delivered``, ``status`` and ``detail`` (what came back)."""
+        url = f"{self.settings.notify_url}/api/v1/notification_channels/{channel_id}/test"
+        found: dict[str, Any] = self._call("POST", url, token, body={})
+        return found
+
     # -- routing --------------------------------------------------------------------------------
     def responsible(self, token: str, legal_domain: str, location: str, residence_of: str | None) -> dict[str, Any]:
         """Routing's answer to "who is responsible?" as it gives it: ``outcome``, ``candidates`` (each with its

@@ -3,14 +3,15 @@ endpoints, the change feed."""
 
 import re
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from lotse_contracts import Role
 from lotse_kit.auth import current_claims, require_roles
-from lotse_kit.errors import Conflict
+from lotse_kit.errors import Conflict, NotFound, Unavailable
 from lotse_kit.feed_api import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, answer_object, json_body, paged_answer, query_args
 from lotse_kit.problems import bad_request
 
+from lotse_notify.adapters.ports import ChannelsUnavailable
 from lotse_notify.bootstrap import container_of
 
 UUID = r"^[0-9a-fA-F-]{36}$"
@@ -93,6 +94,7 @@ PAUSED = answer_object(
     }
 )
 REDRIVEN = answer_object({"delivery_id": _STR, "state": {"const": "pending"}})
+TESTED = answer_object({"delivered": {"type": "boolean"}, "status": {"type": ["integer", "null"]}, "detail": _STR})
 
 
 def _page(rows: list[dict[str, object]], total: int, page: int, per_page: int) -> Response:
@@ -107,6 +109,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
     dead_schema = doc.add_schema("dead_deliveries", DEAD)
     paused_schema = doc.add_schema("paused_endpoints", PAUSED)
     redriven_schema = doc.add_schema("redriven", REDRIVEN)
+    tested_schema = doc.add_schema("test_delivery", TESTED)
 
     @require_roles()
     def inbox() -> Response:
@@ -198,4 +201,29 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         tags=["operations"],
         responses={202: ("Pending again", redriven_schema), 409: ("No dead delivery with this id", None)},
     )(redrive)
+
+    @require_roles(Role.AGENCY, Role.MAINTAINER, Role.ADMIN)
+    def test_delivery(channel_id: str) -> Response:
+        """Send a test message over one of your organisation's channels now (who may manage the channel in the
+        directory may test it): whether the webhook endpoint or the mail server took it, and what it answered.
+        Nothing is kept or retried; the message holds no referral."""
+        if not re.match(UUID, channel_id):
+            raise bad_request("channel_id", "is not a UUID")
+        token = request.headers["Authorization"].partition(" ")[2].strip()
+        try:
+            attempt = container_of(current_app).deliveries.send_test(token, channel_id)
+        except ChannelsUnavailable as exc:
+            raise Unavailable(str(exc)) from exc
+        if attempt is None:
+            raise NotFound("notification_channel", channel_id)
+        return jsonify({"delivered": attempt.ok, "status": attempt.status, "detail": attempt.detail})
+
+    doc.route(
+        bp,
+        "/notification_channels/<channel_id>/test",
+        "POST",
+        "Send a test message over a channel",
+        tags=["inbox"],
+        responses={200: ("What the endpoint or mail server answered", tested_schema), 404: ("No such channel", None)},
+    )(test_delivery)
     register_change_feed(bp, doc, lambda: container_of(current_app).outbox, "notify")

@@ -65,9 +65,12 @@ def notifications() -> Any:
 @login_required
 def change(ident: str, step: str) -> Any:
     user = current_user()
-    if not user or user["role"] not in MANAGERS or step not in ("schluessel", "entfernen"):
+    if not user or user["role"] not in MANAGERS or step not in ("schluessel", "entfernen", "testen"):
         return not_found()
     try:
+        if step == "testen":
+            flash(_tested(api().test_channel(token(), ident)))
+            return redirect(url_for(".notifications"))
         if step == "entfernen":
             api().remove_channel(token(), ident)
             flash("Der Weg ist entfernt.")
@@ -81,6 +84,15 @@ def change(ident: str, step: str) -> Any:
             return redirect(url_for(".notifications"))
         raise
     return _page(secret=rotated["secrets"][0]["secret"])  # the new one; the old signs along for a day
+
+
+def _tested(answer: dict[str, Any]) -> str:
+    if answer["delivered"]:
+        return "Die Testnachricht ist angekommen: Benachrichtigungen erreichen Ihre Stelle auf diesem Weg."
+    return (
+        f"Die Testnachricht ist nicht angekommen ({answer['detail']}). Bitte prüfen Sie die Adresse und ob Ihr "
+        "System erreichbar ist; bis dahin sehen Sie neue Vermittlungen im Eingang."
+    )
 
 
 def register(app: Flask) -> None:
