@@ -52,6 +52,13 @@ def test_an_unacknowledged_referral_gets_one_reminder_and_an_acknowledged_one_no
     try:
         referrals.now = lambda: clock() + timedelta(days=8)
         assert listed()[late][0] is True  # overdue before the sweep sent its reminder, and after
+        only = api.get("/referrals", walk.sender, overdue="true").json
+        assert [r["id"] for r in only["contents"]] == [late] and only["total_items"] == 1
+        assert only["counts_by_status"]["overdue"] == 1 and only["counts_by_status"]["requested"] >= 1
+        assert api.get("/referrals", walk.sender, sort="due").json["contents"][0]["id"] == late  # due soonest
+        oldest = [r["id"] for r in api.get("/referrals", walk.sender, sort="oldest").json["contents"]]
+        assert oldest.index(late) < oldest.index(on_time)
+        assert api.get("/referrals", walk.sender, sort="anders").status_code == 400
         assert referrals.sweep_reminders() == 1
         assert referrals.sweep_reminders() == 0  # a timer fires once
         assert listed()[late][0] is True and listed()[on_time] == (False, None)
@@ -59,6 +66,7 @@ def test_an_unacknowledged_referral_gets_one_reminder_and_an_acknowledged_one_no
         assert counts == {"due": 0, "overdue": 1}  # what /metrics shows
         walk.act(late, "acknowledge", walk.recipient)
         assert listed()[late] == (False, None)
+        assert api.get("/referrals", walk.sender).json["counts_by_status"]["overdue"] == 0
         assert api.container.store.reminder_counts(referrals.now()) == {"due": 0, "overdue": 0}
     finally:
         referrals.now = clock

@@ -57,16 +57,27 @@ def routing_url(directory: Directory, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.fixture(scope="session")
-def notify_url(directory: Directory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
+def notify_url(
+    directory: Directory,  # noqa: F811
+    routing_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """Notify, reading routing's change feed (every 0.2 s) into the organisations' inboxes."""
     env = {
         "LOTSE_VAR_DIR": str(tmp_path_factory.mktemp("web-notify")),
         "LOTSE_AUTH_SECRET": SECRET,
         "LOTSE_NOTIFY_DIRECTORY_URL": directory.url,
+        "LOTSE_NOTIFY_ROUTING_URL": routing_url,
+        "LOTSE_NOTIFY_POLL_SECONDS": "0.2",
         **LOOPBACK_WEBHOOKS,
     }
     notify = build_notify(NotifySettings.from_env(env))
     notify.migrate()
-    yield from serve(create_notify_app(notify.settings, notify))
+    notify.start_background("serve")
+    try:
+        yield from serve(create_notify_app(notify.settings, notify))
+    finally:
+        notify.stop_background()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import re
 from flask import Flask
 from lotse_contracts import Role
 
+from tests.notify.conftest import wait_for
 from tests.routing.conftest import Directory
 from tests.web.conftest import KI_EN, WITTEN, add_user, csrf, signed_in
 
@@ -139,5 +140,22 @@ def test_the_list_counts_the_referrals_in_each_state(web_app: Flask, directory: 
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
     listing = signed_in(web_app, "ja.witten").get("/vermittlungen?status=requested").get_data(as_text=True)
     counts = dict(re.findall(r'<option value="(\w*)"(?: selected)?>[^<(]+\((\d+)\)</option>', listing))
-    assert int(counts["requested"]) >= 1 and int(counts[""]) == sum(int(v) for k, v in counts.items() if k)
+    states = [int(v) for k, v in counts.items() if k and k != "ueberfaellig"]
+    assert int(counts["requested"]) >= 1 and int(counts[""]) == sum(states)
     assert 'value="requested" selected' in listing
+
+
+def test_the_inbox_marks_what_nobody_of_the_organisation_has_opened_yet(
+    web_app: Flask, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    agency = signed_in(web_app, "ja.witten")
+
+    def row() -> str:
+        listing = agency.get("/vermittlungen?sortierung=newest").get_data(as_text=True)
+        at = listing.index(f"/referrals/{referral}")
+        return listing[listing.rindex("<tr", 0, at) : at]
+
+    wait_for(lambda: "ungelesen" in row(), 10, "notify's inbox has the new referral")
+    assert agency.get(f"/referrals/{referral}").status_code == 200
+    assert "ungelesen" not in row()  # opened: read, for everyone of the organisation

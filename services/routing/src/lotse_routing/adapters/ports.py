@@ -75,12 +75,22 @@ class ReferralSession(Protocol):
     def seal_topic(self, referral_id: str, sealed: str, key_id: str) -> None: ...
 
     def page(
-        self, where: Mapping[str, Any], page: int, per_page: int, hidden_statuses: Sequence[str] = ()
+        self,
+        where: Mapping[str, Any],
+        page: int,
+        per_page: int,
+        hidden_statuses: Sequence[str] = (),
+        sort: str = "changed",
+        overdue_at: datetime | None = None,
     ) -> tuple[list[Row], int]:
-        """Referrals matching ``where`` (equal values), without those in ``hidden_statuses``, newest change first."""
+        """Referrals matching ``where`` (equal values), without those in ``hidden_statuses``; with ``overdue_at``
+        only those whose acknowledgement was due by then. ``sort``: ``changed`` (latest change first),
+        ``newest`` / ``oldest`` (by when sent), ``due`` (the acknowledgement due soonest first)."""
         ...
 
-    def status_counts(self, where: Mapping[str, Any], hidden_statuses: Sequence[str] = ()) -> dict[str, int]: ...
+    def status_counts(
+        self, where: Mapping[str, Any], hidden_statuses: Sequence[str] = (), overdue_at: datetime | None = None
+    ) -> dict[str, int]: ...
     def add_history(self, row: Row) -> None: ...
 
     def history(self, referral_id: str) -> list[Row]: ...

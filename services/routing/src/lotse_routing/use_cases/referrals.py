@@ -322,10 +322,17 @@ class Referrals:
         return view
 
     def page(
-        self, actor: TokenClaims, status: ReferralStatus | None, page: int, per_page: int
+        self,
+        actor: TokenClaims,
+        status: ReferralStatus | None,
+        page: int,
+        per_page: int,
+        sort: str = "changed",
+        overdue: bool = False,
     ) -> tuple[list[dict[str, Any]], int, dict[str, int]]:
-        """The caller's referrals: sent by their organisation (case managers) or addressed to it (agencies); and
-        how many of them are in each status (whatever ``status`` selects)."""
+        """The caller's referrals: sent by their organisation (case managers) or addressed to it (agencies),
+        ``overdue`` only those whose acknowledgement is overdue; and how many of them are in each status and
+        overdue (whatever ``status`` and ``overdue`` select)."""
         where: dict[str, Any] = {}
         drafts = False
         if actor.role is Role.CASE_MANAGER and actor.organization_id:
@@ -336,12 +343,12 @@ class Referrals:
         elif actor.role is not Role.ADMIN:
             raise Forbidden(f"role {actor.role.value} sees no referrals (coordinators see figures only)")
         hidden = () if drafts else (S.DRAFT.value,)
+        now = self.now()
         with self.store.transaction() as session:
-            counts = session.status_counts(where, hidden)
+            counts = session.status_counts(where, hidden, overdue_at=now)
             if status is not None:
                 where["status"] = status.value
-            rows, total = session.page(where, page, per_page, hidden)
-            now = self.now()
+            rows, total = session.page(where, page, per_page, hidden, sort, now if overdue else None)
             session.add_audit([audit_row(actor, "list", now, r["id"]) for r in rows])
             found = []
             for r in rows:

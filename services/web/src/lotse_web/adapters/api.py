@@ -182,6 +182,18 @@ class Api:
         found: dict[str, Any] = self._call("POST", url, token, body={})
         return found
 
+    def unread(self, token: str) -> dict[str, list[str]]:
+        """The organisation's unread notifications (the newest 200), their ids by referral."""
+        url = f"{self.settings.notify_url}/api/v1/inbox"
+        found = self._call("GET", url, token, fields={"unread": "true", "per_page": 200})
+        by_referral: dict[str, list[str]] = {}
+        for item in found["contents"]:
+            by_referral.setdefault(item["referral_id"], []).append(item["id"])
+        return by_referral
+
+    def mark_read(self, token: str, ids: list[str]) -> None:
+        self._call("POST", f"{self.settings.notify_url}/api/v1/inbox/read", token, body={"ids": ids})
+
     # -- routing --------------------------------------------------------------------------------
     def responsible(self, token: str, legal_domain: str, location: str, residence_of: str | None) -> dict[str, Any]:
         """Routing's answer to "who is responsible?" as it gives it: ``outcome``, ``candidates`` (each with its
@@ -195,9 +207,11 @@ class Api:
         )
         return found
 
-    def referrals(self, token: str, status: str | None, page: int) -> dict[str, Any]:
+    def referrals(
+        self, token: str, status: str | None, page: int, sort: str = "changed", overdue: bool = False
+    ) -> dict[str, Any]:
         """The caller's referrals (sent by their organisation, or addressed to it), a page of summaries."""
-        fields = {"status": status, "page": page, "per_page": 25}
+        fields = {"status": status, "page": page, "per_page": 25, "sort": sort, "overdue": "true" if overdue else None}
         found: dict[str, Any] = self._call(
             "GET", f"{self.settings.routing_url}/api/v1/referrals", token, fields={k: v for k, v in fields.items() if v}
         )

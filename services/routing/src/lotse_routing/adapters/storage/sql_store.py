@@ -73,36 +73,64 @@ class SqlReferralSession:
         return [dict(r) for r in self.connection.execute(query.with_for_update()).mappings()]
 
     def page(
-        self, where: Mapping[str, Any], page: int, per_page: int, hidden_statuses: Sequence[str] = ()
+        self,
+        where: Mapping[str, Any],
+        page: int,
+        per_page: int,
+        hidden_statuses: Sequence[str] = (),
+        sort: str = "changed",
+        overdue_at: datetime | None = None,
     ) -> tuple[list[Row], int]:
         conditions = [referral.c[name] == value for name, value in where.items()]
         if hidden_statuses:
             conditions.append(referral.c.status.not_in(hidden_statuses))
-        total = self.connection.execute(select(func.count()).select_from(referral).where(*conditions)).scalar_one()
         awaited = and_(  # a referral still waiting for its acknowledgement: when it is due
             reminder.c.referral_id == referral.c.id,
             reminder.c.kind == "acknowledge",
             referral.c.status == ReferralStatus.REQUESTED.value,
         )
+        if overdue_at is not None:
+            conditions.append(reminder.c.due_at <= overdue_at)
+        joined = referral.outerjoin(reminder, awaited)
+        total = self.connection.execute(select(func.count()).select_from(joined).where(*conditions)).scalar_one()
+        order = {
+            "changed": (referral.c.updated_at.desc(),),
+            "newest": (referral.c.requested_at.desc(), referral.c.created_at.desc()),
+            "oldest": (referral.c.requested_at.asc(), referral.c.created_at.asc()),
+            "due": (reminder.c.due_at.is_(None), reminder.c.due_at.asc(), referral.c.updated_at.desc()),
+        }[sort]
         rows = self.connection.execute(
             select(referral, reminder.c.due_at.label("acknowledge_by"))
-            .outerjoin(reminder, awaited)
+            .select_from(joined)
             .where(*conditions)
-            .order_by(referral.c.updated_at.desc(), referral.c.id)
+            .order_by(*order, referral.c.id)
             .limit(per_page)
             .offset((page - 1) * per_page)
         ).mappings()
         return [dict(r) for r in rows], int(total)
 
-    def status_counts(self, where: Mapping[str, Any], hidden_statuses: Sequence[str] = ()) -> dict[str, int]:
-        """How many of the referrals ``where`` selects are in each status."""
+    def status_counts(
+        self, where: Mapping[str, Any], hidden_statuses: Sequence[str] = (), overdue_at: datetime | None = None
+    ) -> dict[str, int]:
+        """How many of the referrals ``where`` selects are in each status; with ``overdue_at`` also how many
+        wait for an acknowledgement due by then (``overdue``)."""
         conditions = [referral.c[name] == value for name, value in where.items()]
         if hidden_statuses:
             conditions.append(referral.c.status.not_in(hidden_statuses))
         rows = self.connection.execute(
             select(referral.c.status, func.count()).where(*conditions).group_by(referral.c.status)
         ).all()
-        return {str(status): int(count) for status, count in rows}
+        counts = {str(status): int(count) for status, count in rows}
+        if overdue_at is not None:
+            late = and_(
+                reminder.c.referral_id == referral.c.id,
+                reminder.c.kind == "acknowledge",
+                referral.c.status == ReferralStatus.REQUESTED.value,
+                reminder.c.due_at <= overdue_at,
+            )
+            overdue = select(func.count()).select_from(referral.join(reminder, late)).where(*conditions)
+            counts["overdue"] = int(self.connection.execute(overdue).scalar_one())
+        return counts
 
     def add_history(self, row: Row) -> None:
         self.connection.execute(insert(history), row)

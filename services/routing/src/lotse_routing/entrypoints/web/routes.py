@@ -111,6 +111,12 @@ RESPONSIBLE_PARAMS = (
 
 LIST_PARAMS = (
     Param("status", {"enum": [s.value for s in ReferralStatus]}),
+    Param(
+        "sort",
+        {"enum": ["changed", "newest", "oldest", "due"], "default": "changed"},
+        "changed: latest change first; newest/oldest: by when sent; due: the acknowledgement due soonest first",
+    ),
+    Param("overdue", {"type": "boolean", "default": False}, "only those whose acknowledgement is overdue"),
     Param("page", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}),
     Param("per_page", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
 )
@@ -212,7 +218,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         args = query_args(LIST_PARAMS)
         status = ReferralStatus(args["status"]) if "status" in args else None
         rows, total, counts = container_of(current_app).referrals.page(
-            current_claims(), status, args["page"], args["per_page"]
+            current_claims(), status, args["page"], args["per_page"], args["sort"], args["overdue"]
         )
         pages = (total + args["per_page"] - 1) // args["per_page"]
         return jsonify(

@@ -257,7 +257,8 @@ REFERRAL_PAGE = {
         "counts_by_status": {
             "type": "object",
             "additionalProperties": {"type": "integer", "minimum": 0},
-            "description": "how many of the caller's referrals are in each status (whatever status filters)",
+            "description": "how many of the caller's referrals are in each status, and `overdue`: how many wait "
+            "for an acknowledgement that was due (whatever status and overdue filter)",
         },
     },
 }

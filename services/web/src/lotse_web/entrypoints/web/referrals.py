@@ -3,6 +3,7 @@ its data, reason, decision and timeline, and the steps the lifecycle allows the 
 ``/referrals/<id>`` is the page notifications link to (``LOTSE_NOTIFY_REFERRAL_PAGE_URL``)."""
 
 import re
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -108,15 +109,28 @@ def _referral(ident: str) -> dict[str, Any] | None:
         raise
 
 
+SORTS = {
+    "changed": "letzte Änderung zuerst",
+    "newest": "zuletzt abgeschickt zuerst",
+    "oldest": "zuerst abgeschickt zuerst",
+    "due": "Frist zur Kenntnisnahme zuerst",
+}
+OVERDUE = "ueberfaellig"
+"""The list's filter value for referrals whose acknowledgement is overdue (beside the states)."""
+
+
 @bp.get("/vermittlungen")
 @login_required
 def listing() -> Any:
     status = request.args.get("status") or None
-    if status is not None and status not in {s.value for s in ReferralStatus}:
+    if status is not None and status not in {s.value for s in ReferralStatus} | {OVERDUE}:
         status = None
+    sort = request.args.get("sortierung") or "changed"
+    sort = sort if sort in SORTS else "changed"
     page = request.args.get("seite", "1")
     page_number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
-    found = api().referrals(token(), status, page_number)
+    overdue = status == OVERDUE
+    found = api().referrals(token(), None if overdue else status, page_number, sort, overdue)
     user = current_user()
     title = "Eingang" if user and user["role"] == "agency" else "Meine Vermittlungen"
     return render_template(
@@ -124,6 +138,10 @@ def listing() -> Any:
         title=title,
         user=user,
         found=found,
+        unread=_unread(),
+        sort=sort,
+        sorts=SORTS,
+        overdue_value=OVERDUE,
         status=status,
         statuses=STATUS,
         status_label=status_label,
@@ -132,12 +150,25 @@ def listing() -> Any:
     )
 
 
+def _unread() -> dict[str, list[str]]:
+    """The organisation's unread notifications (notify's inbox) by referral: the list marks those referrals.
+    Without notify the list is shown all the same, without marks."""
+    try:
+        return api().unread(token())
+    except ApiError:
+        return {}
+
+
 @bp.get("/referrals/<ident>")
 @login_required
 def page(ident: str) -> Any:
     referral = _referral(ident)
     if referral is None:
         return not_found()
+    unread = _unread().get(ident)
+    if unread:  # opened: its notifications are read, for everyone of the organisation
+        with suppress(ApiError):
+            api().mark_read(token(), unread)
     return render_template(
         "referral.html",
         title=f"Vermittlung: {domain_title(referral['legal_domain'])}",
