@@ -7,12 +7,13 @@ search first waits until the worker has indexed every change."""
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from lotse_contracts import Role
 from lotse_directory import create_app
+from lotse_directory.domain.search.documents import LOCAL, hours_on
 from lotse_directory.use_cases.search_documents import build_documents
 from sqlalchemy import text as sql_text
 
@@ -220,6 +221,28 @@ def test_opening_hours_and_public_holidays(search_api: SearchApi, data: dict[str
     assert _names(_search(api, open_at="2026-11-23T15:00:00+01:00")) == ["Beratungsstelle für Geflüchtete"]
     assert _names(_search(api, open_at="2026-12-25T10:00:00+01:00")) == []  # Friday, Christmas Day
     assert _names(_search(api, open_at="2026-11-21T10:00:00+01:00")) == []  # Saturday
+    today = datetime.now(LOCAL).date().isoformat()
+    assert {hit["today"]["date"] for hit in _search(api)["contents"]} == {today}  # each result says today's hours
+
+
+def test_a_result_says_what_the_schedules_mean_for_one_day() -> None:
+    weekly = {"freq": "WEEKLY", "byday": "MO,TU,TH", "opens_at": "08:00", "closes_at": "12:00"}
+    late = {"freq": "WEEKLY", "byday": "TH", "opens_at": "14:00", "closes_at": "18:30"}
+    holidays_closed = {**weekly, "byday": "FR", "closed_on_public_holidays": True}
+    appointments = {"by_appointment": True, "description": "Termine nach Vereinbarung"}
+    summer = {**weekly, "byday": "WE", "valid_from": "2026-06-01", "valid_to": "2026-08-31"}
+    schedules = [weekly, late, holidays_closed, appointments, summer]
+    assert hours_on(schedules, date(2026, 12, 3)) == {  # a Thursday
+        "date": "2026-12-03",
+        "hours": ["08:00–12:00", "14:00–18:30"],
+        "by_appointment": True,
+        "closed_for_holiday": None,
+    }
+    assert hours_on(schedules, date(2026, 12, 25))["closed_for_holiday"] == "Erster Weihnachtstag"
+    assert hours_on(schedules, date(2026, 12, 25))["hours"] == []
+    assert hours_on([weekly], date(2026, 12, 25))["closed_for_holiday"] is None  # only where the schedule says so
+    assert hours_on(schedules, date(2026, 12, 2))["hours"] == []  # a Wednesday, outside the summer hours
+    assert hours_on(schedules, date(2026, 7, 1))["hours"] == ["08:00–12:00"]
 
 
 def test_public_callers_see_only_public_places(search_api: SearchApi, data: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from lotse_web import create_app
+from lotse_web.adapters.api import today_in_german
 
 from tests.conftest import metric_samples
 from tests.web.conftest import PASSWORD, csrf, signed_in
@@ -93,6 +94,9 @@ def test_the_search_finds_offers_near_a_place_with_filters_distances_and_a_bookm
     assert "Integrationskurs mit Alphabetisierung (Wetter (Ruhr))" in page and "km entfernt" in page
     assert "Arabisch" in page and "Persisch" in page  # languages by their German names
     assert 'name="sprache" value="ar"' in page  # a filter with its count
+    assert re.search(
+        r'key">Heute</dt><dd class="kern-description-list-item__value">[^<]*(Uhr|Vereinbarung|geschlossen)', page
+    )
     filtered = web.get("/angebote?q=Deutschkurs&ort=58453&umkreis=25&sprache=ar").get_data(as_text=True)
     assert 'value="ar" checked' in filtered
     unknown = web.get("/angebote?q=Deutschkurs&ort=Atlantis&umkreis=25")
@@ -183,3 +187,17 @@ def test_a_service_that_does_not_answer_gives_a_german_page_with_the_request_id(
     text = page.get_data(as_text=True)
     assert page.status_code == 503 and "Ein Dienst von Lotse antwortet gerade nicht." in text
     assert "fall-58453" in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize(
+    ("today", "said"),
+    [
+        ({"hours": ["08:00–12:00", "14:00–18:30"]}, "08:00 bis 12:00 und 14:00 bis 18:30 Uhr"),
+        ({"hours": ["09:00–12:00"], "by_appointment": True}, "09:00 bis 12:00 Uhr, sonst nach Vereinbarung"),
+        ({"hours": [], "by_appointment": True}, "nach Vereinbarung"),
+        ({"hours": [], "closed_for_holiday": "Erster Weihnachtstag"}, "geschlossen (Erster Weihnachtstag)"),
+        ({"hours": []}, "keine Öffnungszeiten angegeben"),
+    ],
+)
+def test_today_s_opening_hours_read_as_german(today: dict[str, object], said: str) -> None:
+    assert today_in_german(today) == said

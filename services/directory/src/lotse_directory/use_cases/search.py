@@ -15,7 +15,9 @@ from lotse_kit.errors import Forbidden, Unavailable
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import BackendUnavailable, DirectoryStore, Row
 from lotse_directory.domain.search.analysis import tokens
+from lotse_directory.domain.search.documents import LOCAL, hours_on
 from lotse_directory.domain.search.query import SearchQuery, SearchResult, km_between
+from lotse_directory.use_cases.search_documents import SCHEDULE_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +157,13 @@ class Search:
                 location = locations.get(str(sal.get("location_id")))
                 if location is not None:
                     places_of.setdefault(str(sal.get("service_id")), []).append(location)
+            own_schedules: dict[str, list[Row]] = {}
+            for row in session.select("schedule", {"service_id": ids}, fields=SCHEDULE_FIELDS):
+                own_schedules.setdefault(str(row["service_id"]), []).append(row)
+            place_schedules: dict[str, list[Row]] = {}
+            for row in session.select("schedule", {"location_id": location_ids}, fields=SCHEDULE_FIELDS):
+                place_schedules.setdefault(str(row["location_id"]), []).append(row)
+            today = datetime.now(LOCAL).date()
             languages: dict[str, set[str]] = {}
             for lang in session.select("language", {"service_id": ids}):
                 languages.setdefault(str(lang.get("service_id")), set()).add(str(lang["code"]))
@@ -170,6 +179,11 @@ class Search:
                         continue  # a place the caller may not know of (shelters and similar)
                     places.append(self._place(location, address, place))
                 places.sort(key=lambda p: (p["distance_km"] is None, p["distance_km"] or 0, p["id"]))
+                schedules = own_schedules.get(hit.service_id) or [  # as the open-now filter reads them
+                    s
+                    for location in places_of.get(hit.service_id, [])
+                    for s in place_schedules.get(str(location["id"]), [])
+                ]
                 org = orgs.get(str(service.get("organization_id")), {})
                 contents.append(
                     {
@@ -186,6 +200,7 @@ class Search:
                         "score": hit.score,
                         "distance_km": round(hit.distance_km, 3) if hit.distance_km is not None else None,
                         "locations": places,
+                        "today": hours_on(schedules, today),
                     }
                 )
         pages = (result.total + query.per_page - 1) // query.per_page

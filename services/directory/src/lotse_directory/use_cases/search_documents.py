@@ -20,7 +20,7 @@ _SAL = ("service_id", "location_id")
 _LOCATION = ("latitude", "longitude")
 _ADDRESS = ("location_id", "visibility", "country", "postal_code", "city")
 _LANGUAGE = ("service_id", "code")
-_SCHEDULE = (
+SCHEDULE_FIELDS = (
     "service_id",
     "location_id",
     "by_appointment",
@@ -174,9 +174,9 @@ def build_documents(
         else {}
     )
     languages = _group(session.select("language", {"service_id": ids}, fields=_LANGUAGE), "service_id")
-    own_schedules = _group(session.select("schedule", {"service_id": ids}, fields=_SCHEDULE), "service_id")
+    own_schedules = _group(session.select("schedule", {"service_id": ids}, fields=SCHEDULE_FIELDS), "service_id")
     location_schedules = (
-        _group(session.select("schedule", {"location_id": location_ids}, fields=_SCHEDULE), "location_id")
+        _group(session.select("schedule", {"location_id": location_ids}, fields=SCHEDULE_FIELDS), "location_id")
         if location_ids
         else {}
     )

@@ -44,6 +44,8 @@ class Hit:
     places: list[str]
     verified_at: str | None
     stale: bool
+    today: str
+    """Today's opening hours in German, e.g. ``08:00–12:00 und 14:00–18:30 Uhr``."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ class Api:
                 places=[_place(loc) for loc in item.get("locations") or [] if loc.get("address")],
                 verified_at=item.get("verified_at"),
                 stale=bool(item.get("stale")),
+                today=today_in_german(item.get("today") or {}),
             )
             for item in found["contents"]
         ]
@@ -237,6 +240,17 @@ class Api:
         url = f"{self.settings.routing_url}/api/v1/consents/{consent_id}/withdraw"
         found: dict[str, Any] = self._call("POST", url, token, body={})
         return list(found["cancelled_referrals"])
+
+
+def today_in_german(day: dict[str, Any]) -> str:
+    """The directory's ``today`` of a search result in German."""
+    if day.get("closed_for_holiday"):
+        return f"geschlossen ({day['closed_for_holiday']})"
+    hours = [h.replace("–", " bis ") for h in day.get("hours") or []]
+    said = f"{' und '.join(hours)} Uhr" if hours else ""
+    if day.get("by_appointment"):
+        return f"{said}, sonst nach Vereinbarung" if said else "nach Vereinbarung"
+    return said or "keine Öffnungszeiten angegeben"
 
 
 def _place(location: dict[str, Any]) -> str:

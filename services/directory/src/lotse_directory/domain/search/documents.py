@@ -141,9 +141,40 @@ def weekly_intervals(schedules: Iterable[Mapping[str, Any]]) -> list[Interval]:
     return sorted(set(out), key=lambda i: (i.start, i.end, i.valid_from or "", i.valid_to or ""))
 
 
+def hours_on(schedules: Iterable[Mapping[str, Any]], day: date) -> dict[str, Any]:
+    """What an offer's HSDS schedules say of one day, as a search result shows it: the day's weekly hours
+    (opening and closing time joined by an en dash), whether it is by appointment, and the NRW public holiday
+    that closes it."""
+    code = _DAYS[day.weekday()]
+    iso = day.isoformat()
+    ranges: set[tuple[int, int]] = set()
+    by_appointment = False
+    for s in schedules:
+        if (s.get("valid_from") and str(s["valid_from"])[:10] > iso) or (
+            s.get("valid_to") and str(s["valid_to"])[:10] < iso
+        ):
+            continue
+        by_appointment = by_appointment or bool(s.get("by_appointment"))
+        if s.get("by_appointment") or (s.get("freq") or "WEEKLY").upper() != "WEEKLY":
+            continue
+        days = {d.strip().upper()[-2:] for d in str(s.get("byday") or "").split(",")}
+        opens, closes = _minutes(str(s.get("opens_at") or "")), _minutes(str(s.get("closes_at") or ""))
+        if code in days and opens is not None and closes is not None and opens != closes:
+            ranges.add((opens, closes))
+    holiday = _nrw_holidays(day.year).get(day) if is_public_holiday(day) else None
+    closed = holiday is not None and any(s.get("closed_on_public_holidays") for s in schedules)
+    hours = [f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in sorted(ranges)]
+    return {
+        "date": iso,
+        "hours": [] if closed else hours,
+        "by_appointment": by_appointment,
+        "closed_for_holiday": holiday if closed else None,
+    }
+
+
 @cache
 def _nrw_holidays(year: int) -> holidays.HolidayBase:
-    return holidays.country_holidays("DE", subdiv="NW", years=year)
+    return holidays.country_holidays("DE", subdiv="NW", years=year, language="de")
 
 
 def is_public_holiday(day: date) -> bool:
