@@ -4,6 +4,7 @@ error pages included. With LOTSE_SCREENSHOTS set to a folder, the pages are save
 service's README shows them)."""
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,9 @@ def test_a_case_manager_logs_in_and_searches_with_the_keyboard_alone(browser: An
     page.keyboard.type("Deutschkurs")
     page.keyboard.press("Tab")
     page.keyboard.type("58453")
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-    assert "q=Deutschkurs" in page.url and "ort=58453" in page.url  # the search is in the address
+    page.keyboard.press("Enter")  # htmx puts the results into the page
+    page.wait_for_url(re.compile(r"q=Deutschkurs.*ort=58453"))  # the search is in the address
+    page.wait_for_selector("#ergebnisse")
     heading = page.inner_text("#ergebnisse")
     assert "Angebote im Umkreis von 10 km um 58453 Witten" in heading or "Angebot im Umkreis" in heading
     assert page.locator(".lotse-hit").count() >= 1
@@ -75,10 +76,51 @@ def test_a_case_manager_logs_in_and_searches_with_the_keyboard_alone(browser: An
     page.goto(results)
 
     page.fill("#ort", "Atlantis")
+    page.press("#ort", "Enter")
+    page.wait_for_selector(".lotse-error-summary")
+    assert "kennen wir nicht" in page.inner_text(".lotse-error-summary")
+    assert page.evaluate("document.activeElement.classList.contains('lotse-error-summary')")  # focus moved there
+    no_violations(page, "suche-fehler")
+    page.close()
+
+
+def test_the_search_works_without_javascript(browser: Any, site: str) -> None:
+    context = browser.new_context(java_script_enabled=False, locale="de-DE")
+    page = context.new_page()
+    page.goto(f"{site}/anmelden?weiter=/angebote")
+    page.fill("#login", "cm.witten")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation(url=f"{site}/angebote"):
+        page.press("#password", "Enter")
+    page.fill("#q", "Deutschkurs")
+    page.fill("#ort", "58453")
     with page.expect_navigation():
         page.press("#ort", "Enter")
-    assert "kennen wir nicht" in page.inner_text(".lotse-error-summary")
-    no_violations(page, "suche-fehler")
+    assert "q=Deutschkurs" in page.url and page.locator(".lotse-hit").count() >= 1
+    with page.expect_navigation():
+        page.locator(".lotse-search__filters input[name=sprache]").first.check()
+        page.get_by_role("button", name="Suchen").click()
+    assert "sprache=" in page.url
+    context.close()
+
+
+def test_a_filter_updates_the_results_in_place_and_keeps_the_focus_and_the_address(browser: Any, site: str) -> None:
+    page = _signed_in(browser, site, "cm.witten", "/angebote?q=Deutschkurs%26ort=58453%26umkreis=25")
+    page.evaluate("window.lotseMarker = 'same page'")
+    before = page.locator(".lotse-hit").count()
+    arabic = page.locator(".lotse-search__filters input[name=sprache][value=ar]")
+    arabic.focus()
+    with page.expect_response(lambda r: "sprache=ar" in r.url and r.request.headers.get("hx-request") == "true"):
+        page.keyboard.press("Space")
+    page.wait_for_function("document.querySelector('#suche-status').textContent.includes('gefunden')")
+    assert page.evaluate("window.lotseMarker") == "same page"  # no page load: htmx swapped the part
+    assert "sprache=ar" in page.url  # the address keeps the search
+    assert page.evaluate("document.activeElement.getAttribute('value')") == "ar"  # the focus stays put
+    assert page.locator(".lotse-search__filters input[name=sprache][value=ar]").is_checked()
+    assert 1 <= page.locator(".lotse-hit").count() <= before
+    no_violations(page, "suche-gefiltert")
+    page.go_back()
+    page.wait_for_url(lambda url: "sprache=ar" not in url)
     page.close()
 
 
@@ -122,6 +164,11 @@ def test_an_agency_worker_opens_the_referral_and_acknowledges_it_with_the_keyboa
     no_violations(page, "vermittlung-zur-kenntnis")
     page.goto(f"{site}/vermittlungen")
     no_violations(page, "eingang")
+    page.select_option("#sortierung", "oldest")  # the list follows at once (htmx), the address with it
+    page.wait_for_url(re.compile(r"sortierung=oldest"))
+    page.wait_for_function("document.querySelector('#liste-status').textContent.includes('angezeigt')")
+    assert "zuerst abgeschickt zuerst" in page.inner_text("caption")
+    no_violations(page, "eingang-sortiert")
     page.close()
 
 

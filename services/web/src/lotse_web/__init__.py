@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
         response.headers["X-Frame-Options"] = "DENY"
         if response.mimetype == "text/html":
             response.headers["Cache-Control"] = "no-store"  # pages may hold a client's data
+            response.vary.add("HX-Request")  # a part of the page or all of it
         return response
 
     return app

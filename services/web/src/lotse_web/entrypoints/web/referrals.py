@@ -13,7 +13,7 @@ from lotse_contracts import LegalDomain
 from lotse_contracts.referrals import DeclineReason, ReferralStatus
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
+from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, partial, token
 
 bp = Blueprint("referrals", __name__)
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -134,7 +134,8 @@ def listing() -> Any:
     user = current_user()
     title = "Eingang" if user and user["role"] == "agency" else "Meine Vermittlungen"
     return render_template(
-        "referrals.html",
+        "_referrals.html" if partial() else "referrals.html",
+        partial=partial(),
         title=title,
         user=user,
         found=found,

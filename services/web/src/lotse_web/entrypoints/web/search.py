@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, render_template, request
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
+from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, partial, token
 
 bp = Blueprint("search", __name__)
 PER_PAGE = 20
@@ -81,7 +81,8 @@ def offers() -> Any:
     status = 400 if errors else 200
     return (
         render_template(
-            "search.html",
+            "_search.html" if partial() else "search.html",
+            partial=partial(),
             title="Angebote suchen",
             user=current_user(),
             given=given,

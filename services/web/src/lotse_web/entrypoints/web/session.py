@@ -92,3 +92,9 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return url_for("start.home")
+
+
+def partial() -> bool:
+    """htmx asks for a part of the page (a filter changed): answer with that part only. Without JavaScript,
+    and when the browser restores history, the whole page."""
+    return request.headers.get("HX-Request") == "true" and "HX-History-Restore-Request" not in request.headers
