@@ -119,6 +119,41 @@ def test_the_referral_as_created_is_the_referral_as_read_back(api: Api) -> None:
         assert api.get(f"/referrals/{made['id']}", walk.sender).json == made
 
 
+def test_the_sender_writes_a_draft_anew_then_sends_it_and_nobody_else_may(api: Api) -> None:
+    walk = Walk(api)
+    draft = walk.create(draft=True)
+    url = f"/api/v1/referrals/{draft['id']}"
+    less = {"name": "Amina Beispiel", "birth_date": "2009-04-01"}  # no phone any more
+    consent = {**body(walk.witten)["consent"], "data_categories": ["name", "birth_date", "reason"]}
+
+    def written(**changes: Any) -> dict[str, Any]:
+        return body(
+            walk.witten, **{"draft": True, "client": less, "consent": consent, "revision": draft["revision"], **changes}
+        )
+
+    uncovered = written(client=CLIENT)  # the phone is given, the consent does not cover contact data
+    answer = api.client.put(url, json=uncovered, headers=walk.sender)
+    assert answer.status_code == 422 and answer.json["errors"][0]["name"] == "consent.data_categories"
+    changed = api.client.put(
+        url, json=written(reason="Beratung zur Schulanmeldung", urgency="normal"), headers=walk.sender
+    )
+    assert changed.status_code == 200, changed.json
+    now = changed.json
+    assert now["status"] == "draft" and now["reason"] == "Beratung zur Schulanmeldung" and now["client"] == less
+    assert now["urgency"] == "normal" and now["consent"]["id"] != draft["consent"]["id"]
+    assert [h["action"] for h in now["history"]] == ["create", "revise"] and now["revision"] == draft["revision"] + 1
+    assert api.client.put(url, json=written(), headers=walk.sender).status_code == 409  # read before the change
+    assert api.client.put(url, json=written(), headers=walk.other_sender).status_code == 404  # another team's
+    assert api.client.put(url, json=written(), headers=walk.recipient).status_code == 403
+
+    sent = api.client.put(url, json={**written(), "draft": False, "revision": now["revision"]}, headers=walk.sender)
+    assert sent.status_code == 200 and sent.json["status"] == "requested", sent.json
+    assert [h["action"] for h in sent.json["history"]] == ["create", "revise", "revise", "submit"]
+    again = {**written(), "revision": sent.json["revision"]}
+    assert api.client.put(url, json=again, headers=walk.sender).status_code == 409  # no draft any more
+    assert api.get(url.removeprefix("/api/v1"), walk.recipient).json["client"] == less  # as last written
+
+
 def test_a_referral_walks_from_draft_to_completed_and_only_the_right_side_moves_it(api: Api) -> None:
     walk = Walk(api)
     draft = walk.create(draft=True)

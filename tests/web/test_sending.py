@@ -84,3 +84,52 @@ def test_a_body_routing_does_not_name_cannot_be_chosen_and_only_case_managers_se
     assert (
         agency.get(f"/vermitteln?rechtskreis=SGB_VIII&ort=58453&wohnsitz=parents&stelle={herford}").status_code == 404
     )
+
+
+def test_a_saved_draft_is_changed_on_the_question_page_and_sent_later(web_app: Flask, directory: Directory) -> None:
+    client = signed_in(web_app, "cm.witten")
+    answer = client.get("/zustaendigkeit?frage=1&rechtskreis=SGB_II&ort=58453").get_data(as_text=True)
+    [link] = re.findall(r'href="(/vermitteln\?[^"]+)">An Jobcenter', answer)
+    hidden = _form(client.get(html.unescape(link)).get_data(as_text=True))
+    filled = {
+        **hidden,
+        "name": "Amir Beispiel",
+        "anliegen": "Antrag auf Bürgergeld",
+        "eingewilligt_von": "Amir Beispiel",
+        "eingewilligt_am": "2026-12-01",
+        "eingewilligt_um": "10:15",
+        "form": "verbal_documented",
+        "informiert": "ja",
+        "daten": ["name", "reason"],
+    }
+    saved = client.post("/vermitteln", data={**filled, "schritt": "entwurf"})
+    page_url = saved.headers["Location"]
+    ident = page_url.rsplit("/", 1)[1]
+    page = client.get(page_url).get_data(as_text=True)
+    assert (
+        "Stand: <strong>Entwurf</strong>" in page and f'href="/vermitteln/entwurf/{ident}">Entwurf bearbeiten' in page
+    )
+
+    form = client.get(f"/vermitteln/entwurf/{ident}").get_data(as_text=True)
+    assert 'value="Amir Beispiel"' in form and "Antrag auf Bürgergeld" in form and 'value="10:15"' in form
+    again = _form(form)
+    assert again["entwurf"] == ident and again["revision"] == "1"
+    written = {**filled, **again, "anliegen": "Antrag auf Bürgergeld, Termin mit Sprachmittlung", "informiert": "ja"}
+    changed = client.post("/vermitteln", data={**written, "schritt": "entwurf"})
+    assert changed.headers["Location"] == page_url
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Termin mit Sprachmittlung" in page and "Stand: <strong>Entwurf</strong>" in page
+
+    stale = client.post("/vermitteln", data={**written, "schritt": "senden"})  # revision 1 was read before
+    assert stale.headers["Location"] == page_url
+    assert "inzwischen geändert oder abgeschickt" in client.get(page_url).get_data(as_text=True)
+
+    fresh = _form(client.get(f"/vermitteln/entwurf/{ident}").get_data(as_text=True))
+    sent = client.post("/vermitteln", data={**written, **fresh, "informiert": "ja", "schritt": "senden"})
+    assert sent.headers["Location"] == page_url
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Stand: <strong>neu</strong>" in page and "Entwurf bearbeiten" not in page
+    assert client.get(f"/vermitteln/entwurf/{ident}").status_code == 302  # no draft any more
+
+    add_user(directory, "cm.bochum", "Bert B.", Role.CASE_MANAGER, "Jugendamt der Stadt Bochum (Demo)")
+    assert signed_in(web_app, "cm.bochum").get(f"/vermitteln/entwurf/{ident}").status_code == 404

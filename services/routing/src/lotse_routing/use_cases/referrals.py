@@ -135,48 +135,20 @@ class Referrals:
     # -- creating ---------------------------------------------------------------------------------------
 
     def create(self, actor: TokenClaims, new: NewReferral) -> dict[str, Any]:
-        if actor.role is not Role.CASE_MANAGER or not actor.organization_id:
-            raise Forbidden("only case managers of an organisation create referrals")
-        if new.consent is None:
-            raise invalid("consent", "is required: a referral needs the client's documented consent (SGB X § 67b)")
-        _check_birth_date(new.client.birth_date, self.now())
-        answer = self.responsibility.ask(new.question)
-        chosen = _chosen(answer, new.recipient_organization_id)
-        needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
-        self._check_consent(new.consent, chosen.match.jurisdiction.authority_id, needed)
         now = self.now()
-        recipient = chosen.match.jurisdiction.authority_id
         consent_id, referral_id = str(uuid.uuid4()), str(uuid.uuid4())
-        decision = answer.record()
-        if answer.outcome == "ambiguous":
-            decision["chosen_by_case_manager"] = True
-            decision["explanation"] += f" Gewählt: {chosen.authority.name if chosen.authority else recipient}."
         row: dict[str, Any] = {
             "id": referral_id,
             "consent_id": consent_id,
-            "legal_domain": new.question.legal_domain.value,
-            "region_key": chosen.match.place.region_key,
-            "postal_code": chosen.match.place.postal_code,
-            "place_name": chosen.match.place.name,
-            "residence_of": new.question.residence_of.value,
-            "topic": None,  # free text that could name the client: sealed with the client's data
-            "language": new.question.language,
-            "urgency": new.urgency.value,
+            **self._decided(actor, new),
             "status": S.DRAFT.value,
             "sender_organization_id": actor.organization_id,
             "sender_subject": actor.subject,
-            "recipient_organization_id": recipient,
-            "recipient_name": chosen.authority.name if chosen.authority else recipient,
-            "decision": decision,
-            "explanation": decision["explanation"],
-            "sealed": self.sealer.seal(
-                {"client": new.client.given(), "reason": new.reason, "topic": new.question.topic}
-            ),
-            "sealed_with": self.sealer.current,
             "revision": 1,
             "created_at": now,
             "updated_at": now,
         }
+        assert new.consent is not None  # checked by _decided
         consent_row = self._consent_row(consent_id, actor, new.consent, now)
         with self.store.transaction() as session:
             session.add_consent(consent_row)
@@ -194,6 +166,72 @@ class Referrals:
             session.add_audit([audit_row(actor, "create", now, referral_id, consent_id)])
         # what was written is the whole referral: no notification can be recorded before its event is out
         return self._view(row, actor, {**consent_row, "withdrawn_at": None}, history, [])
+
+    def revise(self, actor: TokenClaims, referral_id: str, new: NewReferral, revision: int) -> dict[str, Any]:
+        """A draft written anew by its sender (as creating it: the recipient decided again, the consent checked
+        again and recorded anew), read at ``revision``; submitted at once unless ``new.draft``. A forwarded
+        draft keeps what was forwarded (it only takes a consent)."""
+        now = self.now()
+        with self.store.reading() as reading:
+            row = reading.referral(referral_id)
+        if row is None or actor.role is not Role.CASE_MANAGER or _side(actor, row) is not Side.SENDER:
+            with self.store.transaction() as session:
+                session.add_audit([audit_row(actor, "revise", now, referral_id, allowed=False)])
+            raise NotFound("referral", referral_id)
+        if row["status"] != S.DRAFT.value or row.get("parent_id"):
+            raise Conflict("only a draft its sender wrote can be changed", {"status": row["status"]})
+        if row["revision"] != revision:
+            raise Conflict("the draft was changed meanwhile; read it again", {"revision": row["revision"]})
+        values = self._decided(actor, new)
+        assert new.consent is not None  # checked by _decided
+        consent_id = str(uuid.uuid4())
+        values |= {"consent_id": consent_id, "updated_at": now}
+        with self.store.transaction() as session:
+            session.add_consent(self._consent_row(consent_id, actor, new.consent, now))
+            if not session.update_referral(referral_id, revision, values):
+                raise Conflict("the draft was changed meanwhile; read it again")
+            row = _changed(row, values)
+            self._history(session, referral_id, actor, Side.SENDER, "revise", S.DRAFT, S.DRAFT, now)
+            if not new.draft:
+                row, _ = self._submit(session, row, actor, now)
+            session.add_audit([audit_row(actor, "revise", now, referral_id, consent_id)])
+        return self._read_view(row, actor)
+
+    def _decided(self, actor: TokenClaims, new: NewReferral) -> dict[str, Any]:
+        """What a referral's row takes from what the case manager wrote: who is responsible (decided now), the
+        place, and the client's data sealed; the consent checked to name that recipient and cover the data."""
+        if actor.role is not Role.CASE_MANAGER or not actor.organization_id:
+            raise Forbidden("only case managers of an organisation create referrals")
+        if new.consent is None:
+            raise invalid("consent", "is required: a referral needs the client's documented consent (SGB X § 67b)")
+        _check_birth_date(new.client.birth_date, self.now())
+        answer = self.responsibility.ask(new.question)
+        chosen = _chosen(answer, new.recipient_organization_id)
+        needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
+        self._check_consent(new.consent, chosen.match.jurisdiction.authority_id, needed)
+        recipient = chosen.match.jurisdiction.authority_id
+        decision = answer.record()
+        if answer.outcome == "ambiguous":
+            decision["chosen_by_case_manager"] = True
+            decision["explanation"] += f" Gewählt: {chosen.authority.name if chosen.authority else recipient}."
+        return {
+            "legal_domain": new.question.legal_domain.value,
+            "region_key": chosen.match.place.region_key,
+            "postal_code": chosen.match.place.postal_code,
+            "place_name": chosen.match.place.name,
+            "residence_of": new.question.residence_of.value,
+            "topic": None,  # free text that could name the client: sealed with the client's data
+            "language": new.question.language,
+            "urgency": new.urgency.value,
+            "recipient_organization_id": recipient,
+            "recipient_name": chosen.authority.name if chosen.authority else recipient,
+            "decision": decision,
+            "explanation": decision["explanation"],
+            "sealed": self.sealer.seal(
+                {"client": new.client.given(), "reason": new.reason, "topic": new.question.topic}
+            ),
+            "sealed_with": self.sealer.current,
+        }
 
     def _check_consent(self, c: ConsentRecord, recipient: str, needed: set[str]) -> None:
         """The consent names the recipient and covers every kind of data given."""

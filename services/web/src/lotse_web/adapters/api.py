@@ -235,6 +235,12 @@ class Api:
         found: dict[str, Any] = self._call("POST", f"{self.settings.routing_url}/api/v1/referrals", token, body=body)
         return found
 
+    def revise_referral(self, token: str, ident: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A draft written anew (``revision``: as read); sent at once unless ``draft``."""
+        url = f"{self.settings.routing_url}/api/v1/referrals/{ident}"
+        found: dict[str, Any] = self._call("PUT", url, token, body=body)
+        return found
+
     def withdraw_consent(self, token: str, consent_id: str) -> list[str]:
         """Record that the client withdrew consent; the referrals that were cancelled with it."""
         url = f"{self.settings.routing_url}/api/v1/consents/{consent_id}/withdraw"

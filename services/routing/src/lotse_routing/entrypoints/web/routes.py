@@ -165,34 +165,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
     @require_roles(Role.CASE_MANAGER)
     def create() -> Response:
         """Refer a client: the recipient is decided here, the consent is recorded, the client's data sealed."""
-        body = json_body(new_schema)
-        try:
-            domain = LegalDomain(body["legal_domain"])
-        except ValueError:
-            raise invalid("legal_domain", f"is not one of: {', '.join(d.value for d in LegalDomain)}") from None
-        c = body["client"]
-        consent = body.get("consent")
-        new = NewReferral(
-            question=Question(
-                domain,
-                body["location"],
-                residence_for(domain, _residence(body.get("residence_of"))),
-                body.get("topic"),
-                body.get("language"),
-            ),
-            client=ClientData(
-                name=c["name"],
-                birth_date=date.fromisoformat(c["birth_date"]) if c.get("birth_date") else None,
-                phone=c.get("phone"),
-                email=c.get("email"),
-                address=c.get("address"),
-            ),
-            consent=_consent(consent) if consent else None,
-            reason=body["reason"],
-            urgency=Urgency(body.get("urgency", "normal")),
-            recipient_organization_id=body.get("recipient_organization_id"),
-            draft=bool(body.get("draft", False)),
-        )
+        new = _new_referral(json_body(new_schema))
         view = container_of(current_app).referrals.create(current_claims(), new)
         response = jsonify(view)
         response.status_code = 201
@@ -211,6 +184,38 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
             422: ("Invalid, no consent, or no/ambiguous responsibility", None),
         },
     )(create)
+
+    revised_schema = doc.add_schema(
+        "revised_referral",
+        {
+            **schemas.NEW_REFERRAL,
+            "required": [*schemas.NEW_REFERRAL["required"], "revision"],
+            "properties": {
+                **schemas.NEW_REFERRAL["properties"],
+                "revision": {"type": "integer", "minimum": 1, "description": "the draft's revision as read"},
+            },
+        },
+    )
+
+    @require_roles(Role.CASE_MANAGER)
+    def revise(referral_id: str) -> Response:
+        """Write a draft anew (the body of creating it, and the revision read): the recipient is decided again
+        and the consent recorded anew; with ``draft: false`` it is sent at once. 409 when it is no draft of
+        the caller's organisation any more or changed meanwhile."""
+        _check_uuid("referral_id", referral_id)
+        body = json_body(revised_schema)
+        new = _new_referral(body)
+        return jsonify(container_of(current_app).referrals.revise(current_claims(), referral_id, new, body["revision"]))
+
+    doc.route(
+        bp,
+        "/referrals/<referral_id>",
+        "PUT",
+        "Change a draft",
+        tags=["referrals"],
+        body=revised_schema,
+        responses={200: ("Changed (and sent, without draft)", referral_schema), 409: ("No draft, or changed", None)},
+    )(revise)
 
     @require_roles()
     def referral_list() -> Response:
@@ -353,3 +358,34 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
 def _has_body() -> bool:
     return bool(request.get_data(cache=True))
+
+
+def _new_referral(body: dict[str, Any]) -> NewReferral:
+    """A referral as the case manager wrote it (creating it, or writing a draft anew)."""
+    try:
+        domain = LegalDomain(body["legal_domain"])
+    except ValueError:
+        raise invalid("legal_domain", f"is not one of: {', '.join(d.value for d in LegalDomain)}") from None
+    c = body["client"]
+    consent = body.get("consent")
+    return NewReferral(
+        question=Question(
+            domain,
+            body["location"],
+            residence_for(domain, _residence(body.get("residence_of"))),
+            body.get("topic"),
+            body.get("language"),
+        ),
+        client=ClientData(
+            name=c["name"],
+            birth_date=date.fromisoformat(c["birth_date"]) if c.get("birth_date") else None,
+            phone=c.get("phone"),
+            email=c.get("email"),
+            address=c.get("address"),
+        ),
+        consent=_consent(consent) if consent else None,
+        reason=body["reason"],
+        urgency=Urgency(body.get("urgency", "normal")),
+        recipient_organization_id=body.get("recipient_organization_id"),
+        draft=bool(body.get("draft", False)),
+    )

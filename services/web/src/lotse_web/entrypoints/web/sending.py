@@ -3,6 +3,7 @@ what the recipient needs), the reason and urgency, the consent (who consented, w
 data, with the SGB X § 67b information read to the client), then "check your answers", then the referral's
 page. Nothing is stored before the last step; "Als Entwurf speichern" keeps it as the sender's draft."""
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,13 +17,15 @@ from lotse_web.entrypoints.web.session import api, current_user, login_required,
 
 bp = Blueprint("sending", __name__)
 BERLIN = ZoneInfo("Europe/Berlin")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 FORMS = {"written": "schriftlich", "verbal_documented": "mündlich (hier dokumentiert)", "electronic": "elektronisch"}
 CATEGORIES = {"name": "Name", "birth_date": "Geburtsdatum", "contact": "Kontaktdaten", "reason": "Anliegen"}
 FIELDS = (
     "rechtskreis", "ort", "wohnsitz", "stelle", "name", "geburtsdatum", "telefon", "email", "anliegen",
     "dringlichkeit", "eingewilligt_von", "eingewilligt_am", "eingewilligt_um", "form", "weitergabe",
-    "informiert",
+    "informiert", "entwurf", "revision",
 )  # fmt: skip
+"""The question page's fields; ``entwurf`` and ``revision`` name a draft being written anew."""
 
 
 def _given() -> dict[str, Any]:
@@ -167,8 +170,20 @@ def send() -> Any:
         return _page("send_check.html", given, recipient, {})
     draft = step == "entwurf"
     try:
-        made = api().create_referral(token(), _body(given, draft))
+        if given["entwurf"]:
+            body = {**_body(given, draft), "revision": int(given["revision"] or 0)}
+            made = api().revise_referral(token(), given["entwurf"], body)
+        else:
+            made = api().create_referral(token(), _body(given, draft))
     except ApiError as error:
+        if error.status == 409 and given["entwurf"]:
+            flash(
+                "Der Entwurf wurde inzwischen geändert oder abgeschickt; Ihre Änderungen sind nicht gespeichert. "
+                "Unten steht sein aktueller Stand."
+            )
+            return redirect(url_for("referrals.page", ident=given["entwurf"]))
+        if error.status in (403, 404) and given["entwurf"]:
+            return not_found()
         if error.status in (400, 409, 422):
             reasons = "; ".join(error.fields.values()) or error.problem.get("detail", "")
             return _page("send.html", given, recipient, {"name": f"Die Vermittlung wurde nicht angenommen: {reasons}"})
@@ -181,6 +196,67 @@ def send() -> Any:
             "wann die Stelle sie zur Kenntnis nimmt und annimmt."
         )
     return redirect(url_for("referrals.page", ident=made["id"]))
+
+
+@bp.get("/vermitteln/entwurf/<ident>")
+@login_required
+def edit(ident: str) -> Any:
+    """A saved draft on the question page again, as it was written (the consent's time as recorded)."""
+    user = current_user()
+    if not user or user["role"] != "case_manager" or not UUID.fullmatch(ident):
+        return not_found()
+    try:
+        draft = api().referral(token(), ident)
+    except ApiError as error:
+        if error.status in (403, 404):
+            return not_found()
+        raise
+    if (
+        draft["status"] != "draft"
+        or draft.get("parent_id")
+        or draft["sender_organization_id"] != user["organization_id"]
+    ):
+        flash("Nur ein Entwurf Ihrer Stelle lässt sich noch ändern.")
+        return redirect(url_for("referrals.page", ident=ident))
+    given = _from_draft(draft)
+    try:
+        recipient = _recipient(given)
+    except ApiError:
+        recipient = None
+    if recipient is None:
+        flash("Für diesen Ort ist die Stelle des Entwurfs nicht mehr zuständig. Bitte fragen Sie erneut.")
+        return redirect(url_for("responsible.ask", frage=1, rechtskreis=given["rechtskreis"], ort=given["ort"]))
+    return _page("send.html", given, recipient, {})
+
+
+def _from_draft(draft: dict[str, Any]) -> dict[str, Any]:
+    """The question page's fields of a draft routing holds."""
+    client = draft.get("client") or {}
+    consent = draft["consent"]
+    consented = datetime.fromisoformat(consent["given_at"]).astimezone(BERLIN)
+    birth = client.get("birth_date")
+    given: dict[str, Any] = {
+        "rechtskreis": draft["legal_domain"],
+        "ort": draft.get("postal_code") or draft.get("place_name") or "",
+        "wohnsitz": draft.get("residence_of") or "",
+        "stelle": draft["recipient_organization_id"],
+        "name": client.get("name", ""),
+        "geburtsdatum": f"{birth[8:10]}.{birth[5:7]}.{birth[:4]}" if birth else "",
+        "telefon": client.get("phone", ""),
+        "email": client.get("email", ""),
+        "anliegen": draft.get("reason") or "",
+        "dringlichkeit": "dringend" if draft.get("urgency") == "urgent" else "",
+        "eingewilligt_von": consent.get("given_by") or "",
+        "eingewilligt_am": consented.date().isoformat(),
+        "eingewilligt_um": consented.strftime("%H:%M"),
+        "form": consent["form"],
+        "weitergabe": "ja" if consent.get("onward_transfer") else "",
+        "informiert": "",  # confirmed again: the person is told again before the referral goes out
+        "entwurf": draft["id"],
+        "revision": str(draft["revision"]),
+        "daten": list(consent.get("data_categories") or []),
+    }
+    return given
 
 
 def register(app: Flask) -> None:
