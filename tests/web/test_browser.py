@@ -5,6 +5,7 @@ service's README shows them)."""
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,4 +225,111 @@ def test_the_notification_settings_are_accessible(browser: Any, site: str, direc
         page.get_by_role("button", name="Testnachricht senden an http://127.0.0.1:9/fachverfahren").click()
     assert "Die Testnachricht ist nicht angekommen (keine Verbindung" in page.inner_text("main")
     no_violations(page, "benachrichtigungen-test")
+    page.close()
+
+
+def _send_from_the_answer(page: Any, site: str, client: str) -> str:
+    """The case manager asks who is responsible for a family in Witten and sends the referral there; the
+    referral's address."""
+    page.goto(f"{site}/zustaendigkeit")
+    page.check("#rechtskreis-SGB_VIII")
+    page.fill("#ort", "58453")
+    page.check("#wohnsitz-parents")
+    with page.expect_navigation():
+        page.press("#ort", "Enter")
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"An {WITTEN} vermitteln").click()
+    page.fill("#name", client)
+    page.fill("#anliegen", "Beratung zu Hilfen zur Erziehung")
+    page.check("#informiert")
+    page.fill("#eingewilligt_von", client)
+    page.check("#form-written")
+    page.check("#weitergabe")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Weiter zur Prüfung").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Vermittlung abschicken").click()
+    assert "Die Vermittlung ist abgeschickt." in page.inner_text("main")
+    return str(page.url)
+
+
+def test_journey_search_responsible_referral_then_the_agency_declines_and_the_case_manager_sees_why(
+    browser: Any, site: str, directory: Directory
+) -> None:
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    case_manager = _signed_in(browser, site, "cm.witten", "/angebote?q=Beratung%26ort=58453%26umkreis=25")
+    assert case_manager.locator(".lotse-hit").count() >= 1  # first, what is there near the family
+    address = _send_from_the_answer(case_manager, site, "Leyla Beispiel")
+    referral = address.rsplit("/", 1)[1]
+
+    agency = _signed_in(browser, site, "ja.witten", "/vermittlungen?sortierung=newest")
+    row = agency.locator("tr", has=agency.locator(f'a[href="/referrals/{referral}"]'))
+    for _ in range(50):  # notify reads routing's feed every 0.2 s
+        if "ungelesen" in row.inner_text():
+            break
+        time.sleep(0.2)
+        agency.reload()
+    assert "ungelesen" in row.inner_text()
+    with agency.expect_navigation():
+        row.get_by_role("link").click()
+    assert "Leyla Beispiel" in agency.inner_text("main")
+    with agency.expect_navigation():
+        agency.get_by_role("button", name="Zur Kenntnis nehmen").click()
+    agency.select_option("#reason_code", "sonstiges")
+    with agency.expect_navigation():
+        agency.get_by_role("button", name="Ablehnen").click()
+    assert "kurz, warum Sie ablehnen" in agency.inner_text("main")  # "sonstiges" needs a few words
+    agency.select_option("#reason_code", "sonstiges")
+    agency.fill("#note-decline", "Familie ist bereits bei uns angebunden.")
+    with agency.expect_navigation():
+        agency.get_by_role("button", name="Ablehnen").click()
+    assert "Die Vermittlung ist abgelehnt." in agency.inner_text("main")
+    no_violations(agency, "vermittlung-abgelehnt")
+
+    case_manager.goto(address)
+    shown = case_manager.inner_text("main")
+    assert "Stand: abgelehnt" in shown and "Familie ist bereits bei uns angebunden." in shown
+    case_manager.goto(f"{site}/vermittlungen?status=declined")
+    assert case_manager.locator(f'a[href="/referrals/{referral}"]').count() == 1
+    case_manager.close()
+    agency.close()
+
+
+def test_journey_the_agency_forwards_to_the_body_responsible_where_the_family_lives(
+    browser: Any, site: str, directory: Directory
+) -> None:
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    case_manager = _signed_in(browser, site, "cm.witten", "/zustaendigkeit")
+    address = _send_from_the_answer(case_manager, site, "Omar Beispiel")
+    agency = _signed_in(browser, site, "ja.witten", address.removeprefix(site))
+    with agency.expect_navigation():
+        agency.get_by_role("link", name="Nicht zuständig? An die zuständige Stelle weiterleiten").click()
+    agency.fill("#ort", "32049 Herford")
+    with agency.expect_navigation():
+        agency.press("#ort", "Enter")
+    no_violations(agency, "weiterleiten")
+    agency.locator("input[name=stelle]").first.check()
+    with agency.expect_navigation():
+        agency.get_by_role("button", name="Weiterleiten").click()
+    assert "Stand: weitergeleitet" in agency.inner_text("main")
+
+    case_manager.goto(address)
+    assert "Stand: weitergeleitet" in case_manager.inner_text("main")
+    assert "weitergeleitet" in case_manager.inner_text("main")
+    case_manager.close()
+    agency.close()
+
+
+def test_another_organisation_s_referral_is_not_reachable_and_logout_ends_the_session(
+    browser: Any, site: str, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "ja.bochum", "Bea B.", Role.AGENCY, "Jugendamt der Stadt Bochum (Demo)")
+    page = _signed_in(browser, site, "ja.bochum", f"/referrals/{referral}")
+    assert "Nicht gefunden" in page.inner_text("h1") and "Samira" not in page.content()
+    no_violations(page, "nicht-gefunden")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Abmelden").click()
+    assert "Sie haben sich abgemeldet." in page.inner_text("main")
+    page.goto(f"{site}/vermittlungen")
+    assert page.url.startswith(f"{site}/anmelden")
     page.close()
