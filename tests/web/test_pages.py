@@ -7,12 +7,14 @@ import time
 from dataclasses import replace
 
 import pytest
+import urllib3
 from flask import Flask
 from flask.testing import FlaskClient
 from lotse_web import create_app
 from lotse_web.adapters.api import today_in_german
 
 from tests.conftest import metric_samples
+from tests.routing.conftest import ADMIN, Directory
 from tests.web.conftest import PASSWORD, csrf, signed_in
 
 
@@ -218,3 +220,37 @@ def test_htmx_gets_the_search_s_part_of_the_page_and_a_browser_without_it_the_wh
     restored = web.get(address, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert "<html" in restored.get_data(as_text=True)  # back in history: the whole page
     assert "<html" in web.get(address).get_data(as_text=True)
+
+
+def test_an_offer_page_shows_staff_what_only_staff_may_see_and_the_public_sees_none_of_it(
+    web: FlaskClient, directory: Directory
+) -> None:
+    _log_in(web)
+    results = web.get("/angebote?q=Deutschkurs&ort=58453&umkreis=25").get_data(as_text=True)
+    [link] = re.findall(r'href="(/angebote/[0-9a-f-]{36})">Integrationskurs mit Alphabetisierung \(Wetter', results)
+    offer = link.rsplit("/", 1)[1]
+    entries = directory.container.entries
+    made = [
+        entries.create(ADMIN, "contact", {"service_id": offer, "name": "Frau Öffentlich", "title": "Kursleitung"}),
+        entries.create(
+            ADMIN,
+            "contact",
+            {"service_id": offer, "name": "Herr Intern", "department": "Sozialdienst", "visibility": "case_managers"},
+        ),
+    ]
+    made.append(
+        entries.create(
+            ADMIN, "phone", {"contact_id": made[1].values["id"], "number": "+49 000 777", "visibility": "case_managers"}
+        )
+    )
+    try:
+        page = web.get(link).get_data(as_text=True)
+        assert "Ansprechperson</dt>" in page and "Frau Öffentlich, Kursleitung" in page
+        staff = page[page.index('id="fachkraefte"') :]
+        assert "Herr Intern (Sozialdienst)" in staff and "Telefon +49 000 777" in staff
+        assert "Herr Intern" not in page[: page.index('id="fachkraefte"')]
+        public = urllib3.request("GET", f"{directory.url}/hsds/services/{offer}").data.decode()
+        assert "Frau Öffentlich" in public and "Herr Intern" not in public and "777" not in public
+    finally:
+        for entry in reversed(made):
+            entries.delete(ADMIN, entry.entity, entry.values["id"], entry.etag)

@@ -150,6 +150,30 @@ class Api:
         found: dict[str, Any] = self._call("GET", f"{self.settings.directory_url}/hsds/services/{ident}")
         return found
 
+    def for_staff(self, token: str, offer: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """What of an offer only staff see (visibility ``case_managers``; ``internal`` for its maintainers):
+        its contacts with their phones, its phones, and its places' addresses, read with the user's token."""
+        base = f"{self.settings.directory_url}/api/v1"
+
+        def hidden(collection: str, **where: str) -> list[dict[str, Any]]:
+            found = self._call("GET", f"{base}/{collection}", token, fields={**where, "per_page": 50})
+            return [row for row in found["contents"] if (row.get("visibility") or "public") != "public"]
+
+        contacts = hidden("contacts", service_id=offer["id"])
+        phones = hidden("phones", service_id=offer["id"])
+        for contact in contacts[:5]:
+            contact["phones"] = [
+                p for p in self._call("GET", f"{base}/phones", token, fields={"contact_id": contact["id"]})["contents"]
+            ]
+        addresses = []
+        for sal in (offer.get("service_at_locations") or [])[:5]:
+            location = sal.get("location") or {}
+            if location.get("id"):
+                addresses += [
+                    a | {"place": location.get("name")} for a in hidden("addresses", location_id=location["id"])
+                ]
+        return {"contacts": contacts, "phones": phones, "addresses": addresses}
+
     def channels(self, token: str, organization_id: str) -> list[dict[str, Any]]:
         url = f"{self.settings.directory_url}/api/v1/organizations/{organization_id}/notification_channels"
         found: dict[str, Any] = self._call("GET", url, token)

@@ -122,11 +122,16 @@ def offer(ident: str) -> Any:
         if error.status == 404:
             return not_found()
         raise
+    try:
+        staff = api().for_staff(token(), found)
+    except ApiError:  # the public page all the same
+        staff = None
     return render_template(
         "offer.html",
         title=found["name"],
         user=current_user(),
         offer=found,
+        staff=staff,
         language_name=language_name,
         domain_name=domain_name,
         opening_hours=opening_hours,
