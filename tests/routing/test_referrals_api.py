@@ -154,6 +154,40 @@ def test_the_sender_writes_a_draft_anew_then_sends_it_and_nobody_else_may(api: A
     assert api.get(url.removeprefix("/api/v1"), walk.recipient).json["client"] == less  # as last written
 
 
+def test_a_client_is_referred_to_an_offer_the_case_manager_chose_and_its_provider_receives_it(api: Api) -> None:
+    walk = Walk(api)
+    with api.directory.container.store.transaction() as session:
+        [offer] = session.select("service", {"name": "Integrationskurs mit Alphabetisierung (Wetter (Ruhr))"})
+    provider = str(offer["organization_id"])
+    consent = {**body(provider)["consent"], "recipient_organization_id": provider}
+    to_offer = {
+        "legal_domain": offer["legal_domains"][0],
+        "location": "58453",
+        "service_id": offer["id"],
+        "reason": "Deutschkurs mit Kinderbetreuung",
+        "client": CLIENT,
+        "consent": consent,
+    }
+    made = api.post("/referrals", to_offer, walk.sender)
+    assert made.status_code == 201, made.json
+    assert made.json["recipient_organization_id"] == provider and made.json["status"] == "requested"
+    assert made.json["decision"]["outcome"] == "offer" and made.json["decision"]["service_id"] == offer["id"]
+    assert "Integrationskurs mit Alphabetisierung (Wetter (Ruhr))" in made.json["explanation"]
+    assert made.json["place_name"] and made.json["region_key"].startswith("05954")  # the client's place
+    staff = api.token(Role.AGENCY, provider, "kurs-1")
+    assert api.get(f"/referrals/{made.json['id']}", staff).json["client"] == CLIENT  # the provider receives it
+
+    wrong = api.post(
+        "/referrals", {**to_offer, "consent": {**consent, "recipient_organization_id": walk.witten}}, walk.sender
+    )
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["name"] == "consent.recipient_organization_id"
+    unknown = api.post("/referrals", {**to_offer, "service_id": "0a1b2c3d-0000-4000-8000-000000000000"}, walk.sender)
+    assert unknown.status_code == 422 and unknown.json["errors"][0]["name"] == "service_id"
+    other = next(d for d in ("SGB_II", "SGB_III", "SGB_VIII", "AUFENTHG", "STAG") if d not in offer["legal_domains"])
+    mismatch = api.post("/referrals", {**to_offer, "legal_domain": other}, walk.sender)
+    assert mismatch.status_code == 422 and mismatch.json["errors"][0]["name"] == "legal_domain"
+
+
 def test_a_referral_walks_from_draft_to_completed_and_only_the_right_side_moves_it(api: Api) -> None:
     walk = Walk(api)
     draft = walk.create(draft=True)

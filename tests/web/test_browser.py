@@ -333,3 +333,17 @@ def test_another_organisation_s_referral_is_not_reachable_and_logout_ends_the_se
     page.goto(f"{site}/vermittlungen")
     assert page.url.startswith(f"{site}/anmelden")
     page.close()
+
+
+def test_the_question_page_for_an_offer_is_accessible(browser: Any, site: str) -> None:
+    page = _signed_in(browser, site, "cm.witten", "/angebote?q=Deutschkurs%26ort=58453%26umkreis=25")
+    with page.expect_navigation():
+        page.locator(".lotse-hit a.kern-link").first.click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="An dieses Angebot vermitteln").click()
+    no_violations(page, "vermitteln-angebot")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Weiter zur Prüfung").click()
+    assert "Geben Sie den Wohnort der Person ein" in page.inner_text(".lotse-error-summary")
+    no_violations(page, "vermitteln-angebot-fehler")
+    page.close()

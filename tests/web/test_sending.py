@@ -133,3 +133,37 @@ def test_a_saved_draft_is_changed_on_the_question_page_and_sent_later(web_app: F
 
     add_user(directory, "cm.bochum", "Bert B.", Role.CASE_MANAGER, "Jugendamt der Stadt Bochum (Demo)")
     assert signed_in(web_app, "cm.bochum").get(f"/vermitteln/entwurf/{ident}").status_code == 404
+
+
+def test_a_case_manager_refers_to_an_offer_found_in_the_search(web_app: Flask, directory: Directory) -> None:
+    client = signed_in(web_app, "cm.witten")
+    results = client.get("/angebote?q=Deutschkurs&ort=58453&umkreis=25").get_data(as_text=True)
+    [link] = re.findall(r'href="(/angebote/[0-9a-f-]{36})">Integrationskurs mit Alphabetisierung \(Wetter', results)
+    offer = client.get(link).get_data(as_text=True)
+    [start] = re.findall(
+        r'href="(/vermitteln\?angebot=[0-9a-f-]{36})"><span class="kern-label">An dieses Angebot', offer
+    )
+    form = client.get(start).get_data(as_text=True)
+    assert "Angebot „Integrationskurs mit Alphabetisierung (Wetter (Ruhr))“" in form and 'id="ort"' in form
+    hidden = _form(form)
+    filled = {
+        **hidden,
+        "name": "Amir Beispiel",
+        "anliegen": "Deutschkurs mit Kinderbetreuung",
+        "eingewilligt_von": "Amir Beispiel",
+        "eingewilligt_am": "2026-12-01",
+        "eingewilligt_um": "11:00",
+        "form": "written",
+        "informiert": "ja",
+        "daten": ["name", "reason"],
+    }
+    nowhere = client.post("/vermitteln", data={**filled, "schritt": "pruefen"})
+    assert nowhere.status_code == 400 and 'href="#ort"' in nowhere.get_data(as_text=True)  # the place is asked
+    check = client.post("/vermitteln", data={**filled, "ort": "58453", "schritt": "pruefen"}).get_data(as_text=True)
+    assert "Prüfen Sie Ihre Angaben" in check and "Integrationskurs mit Alphabetisierung (Wetter (Ruhr))" in check
+    sent = client.post("/vermitteln", data={**_form(check), "daten": ["name", "reason"], "schritt": "senden"})
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    page = client.get(sent.headers["Location"]).get_data(as_text=True)
+    provider = html.unescape(re.findall(r'<p class="kern-body">([^<]+)</p>', offer)[0])
+    assert f"{provider} wird jetzt benachrichtigt" in page and "Angebot „Integrationskurs mit Alphabetisierung" in page
+    assert client.get("/vermitteln?angebot=00000000-0000-4000-8000-000000000000").status_code == 302

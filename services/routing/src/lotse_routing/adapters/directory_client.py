@@ -13,13 +13,14 @@ from lotse_contracts import EventEnvelope, LegalDomain
 
 from lotse_routing.adapters.ports import DirectoryUnavailable
 from lotse_routing.domain.decision import Jurisdiction, Place
-from lotse_routing.domain.offices import Authority, FoundPlace, Office
+from lotse_routing.domain.offices import Authority, FoundPlace, Offer, Office
 
 PAGE = 200
 
 
 class HttpDirectory:
-    """The directory's API: ``/api/v1/geocode``, ``/api/v1/jurisdictions`` and ``/hsds/organizations/<id>``.
+    """The directory's API: ``/api/v1/geocode``, ``/api/v1/jurisdictions``, ``/hsds/organizations/<id>`` and
+    ``/hsds/services/<id>``.
 
     ``token`` is called for each request and returns the bearer token to send (routing's own, role
     ``service``). Connections are kept open and shared by threads.
@@ -89,6 +90,14 @@ class HttpDirectory:
             email=body.get("email"),
             offices=tuple(_office(loc) for loc in body.get("locations", []) if loc.get("location_type") != "virtual"),
         )
+
+    def offer(self, service_id: str) -> Offer | None:
+        body = self._get(f"/hsds/services/{quote(service_id, safe='')}")
+        organization = (body or {}).get("organization_id") or ((body or {}).get("organization") or {}).get("id")
+        if body is None or not organization:
+            return None
+        domains = tuple(str(d) for d in body.get("legal_domains") or ())
+        return Offer(str(body["id"]), str(body["name"]), str(organization), domains)
 
 
 def _jurisdiction(row: dict[str, Any]) -> Jurisdiction:
@@ -225,6 +234,9 @@ class CachedDirectory:
             if generation == self._generation:
                 self._authorities[organization_id] = (stamp, found)
         return found
+
+    def offer(self, service_id: str) -> Offer | None:
+        return self._origin.offer(service_id)  # read when a referral is made: no cache needed
 
     def forget(self) -> None:
         """Drop every answer (e.g. after the events that say what changed may have been missed)."""

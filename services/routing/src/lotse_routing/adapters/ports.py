@@ -9,7 +9,7 @@ from lotse_contracts import EventEnvelope, LegalDomain
 from lotse_kit.errors import PeerAway
 
 from lotse_routing.domain.decision import Jurisdiction
-from lotse_routing.domain.offices import Authority, FoundPlace
+from lotse_routing.domain.offices import Authority, FoundPlace, Offer
 
 
 class DirectoryUnavailable(PeerAway):
@@ -33,6 +33,10 @@ class Directory(Protocol):
         ...
 
     def authority(self, organization_id: str) -> Authority | None: ...
+
+    def offer(self, service_id: str) -> Offer | None:
+        """A public offer of the directory, or None."""
+        ...
 
 
 class Sealer(Protocol):

@@ -37,6 +37,16 @@ class Authority:
 
 
 @dataclass(frozen=True, slots=True)
+class Offer:
+    """An offer (HSDS service) of the directory a case manager refers a client to directly."""
+
+    id: str
+    name: str
+    organization_id: str
+    legal_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class NearestOffice:
     office: Office
     distance_km: float | None

@@ -109,6 +109,9 @@ class NewReferral:
     recipient_organization_id: str | None = None
     """Where the answer is ambiguous: which of the candidates the case manager chose."""
     draft: bool = False
+    service_id: str | None = None
+    """An offer of the directory the case manager chose: its organisation receives the referral (no
+    jurisdiction decides it), the client's place counts for the figures only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +208,8 @@ class Referrals:
         if new.consent is None:
             raise invalid("consent", "is required: a referral needs the client's documented consent (SGB X § 67b)")
         _check_birth_date(new.client.birth_date, self.now())
+        if new.service_id:
+            return self._to_offer(new)
         answer = self.responsibility.ask(new.question)
         chosen = _chosen(answer, new.recipient_organization_id)
         needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
@@ -227,6 +232,48 @@ class Referrals:
             "recipient_name": chosen.authority.name if chosen.authority else recipient,
             "decision": decision,
             "explanation": decision["explanation"],
+            "sealed": self.sealer.seal(
+                {"client": new.client.given(), "reason": new.reason, "topic": new.question.topic}
+            ),
+            "sealed_with": self.sealer.current,
+        }
+
+    def _to_offer(self, new: NewReferral) -> dict[str, Any]:
+        """A referral to an offer the case manager chose: its organisation receives it."""
+        assert new.service_id is not None and new.consent is not None
+        offer = self.directory.offer(new.service_id)
+        if offer is None:
+            raise invalid("service_id", "is no public offer of the directory")
+        domain = new.question.legal_domain.value
+        if offer.legal_domains and domain not in offer.legal_domains:
+            raise invalid("legal_domain", f"the offer serves {', '.join(offer.legal_domains)}, not {domain}")
+        found = self.directory.places(new.question.location)
+        if not found:
+            raise invalid("location", "is no place the gazetteer knows")
+        place = max(found, key=lambda f: f.place.weight).place
+        needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
+        self._check_consent(new.consent, offer.organization_id, needed)
+        provider = self.directory.authority(offer.organization_id)
+        name = provider.name if provider else offer.organization_id
+        explanation = f"Angebot „{offer.name}“ von {name}, im Verzeichnis gewählt (keine Zuständigkeitsregel)."
+        return {
+            "legal_domain": domain,
+            "region_key": place.region_key,
+            "postal_code": place.postal_code,
+            "place_name": place.name,
+            "residence_of": new.question.residence_of.value,
+            "topic": None,
+            "language": new.question.language,
+            "urgency": new.urgency.value,
+            "recipient_organization_id": offer.organization_id,
+            "recipient_name": name,
+            "decision": {
+                "outcome": "offer",
+                "service_id": offer.id,
+                "service_name": offer.name,
+                "explanation": explanation,
+            },
+            "explanation": explanation,
             "sealed": self.sealer.seal(
                 {"client": new.client.given(), "reason": new.reason, "topic": new.question.topic}
             ),

@@ -372,7 +372,9 @@ def _new_referral(body: dict[str, Any]) -> NewReferral:
         question=Question(
             domain,
             body["location"],
-            residence_for(domain, _residence(body.get("residence_of"))),
+            residence_for(domain, _residence(body.get("residence_of")))
+            if not body.get("service_id")
+            else _residence(body.get("residence_of")) or ResidenceOf.CLIENT,  # an offer: no rule asks whose
             body.get("topic"),
             body.get("language"),
         ),
@@ -388,4 +390,5 @@ def _new_referral(body: dict[str, Any]) -> NewReferral:
         urgency=Urgency(body.get("urgency", "normal")),
         recipient_organization_id=body.get("recipient_organization_id"),
         draft=bool(body.get("draft", False)),
+        service_id=body.get("service_id"),
     )

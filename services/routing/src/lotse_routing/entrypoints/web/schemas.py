@@ -60,6 +60,11 @@ NEW_REFERRAL: dict[str, Any] = {
         "urgency": {"enum": [u.value for u in Urgency], "default": "normal"},
         "reason": {**_TEXT, "description": "a short reason for the recipient (stored encrypted)"},
         "recipient_organization_id": {**_ID, "description": "where the answer is ambiguous: the chosen candidate"},
+        "service_id": {
+            **_ID,
+            "description": "an offer of the directory the client is referred to: its organisation receives the "
+            "referral, no jurisdiction decides it (the consent names that organisation)",
+        },
         "draft": {"type": "boolean", "default": False},
         "client": {
             "type": "object",

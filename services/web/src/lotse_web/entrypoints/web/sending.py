@@ -23,9 +23,10 @@ CATEGORIES = {"name": "Name", "birth_date": "Geburtsdatum", "contact": "Kontaktd
 FIELDS = (
     "rechtskreis", "ort", "wohnsitz", "stelle", "name", "geburtsdatum", "telefon", "email", "anliegen",
     "dringlichkeit", "eingewilligt_von", "eingewilligt_am", "eingewilligt_um", "form", "weitergabe",
-    "informiert", "entwurf", "revision",
+    "informiert", "entwurf", "revision", "angebot",
 )  # fmt: skip
-"""The question page's fields; ``entwurf`` and ``revision`` name a draft being written anew."""
+"""The question page's fields; ``entwurf`` and ``revision`` name a draft being written anew, ``angebot`` an
+offer the referral goes to (instead of the body "Wer ist zuständig?" named)."""
 
 
 def _given() -> dict[str, Any]:
@@ -36,7 +37,18 @@ def _given() -> dict[str, Any]:
 
 
 def _recipient(given: dict[str, Any]) -> dict[str, Any] | None:
-    """The chosen body among the candidates routing names for the domain and place (never one it does not)."""
+    """The chosen body among the candidates routing names for the domain and place (never one it does not), or
+    the organisation of the offer chosen in the search."""
+    if given["angebot"]:
+        offer = api().offer(given["angebot"])
+        domains = [d for d in offer.get("legal_domains") or [] if d in {x.value for x in LegalDomain}]
+        domains = domains or [d.value for d in LegalDomain]
+        if given["rechtskreis"] not in domains:
+            given["rechtskreis"] = domains[0]
+        organization = offer.get("organization") or {}
+        given["stelle"] = organization.get("id") or offer.get("organization_id") or ""
+        return {"organization_id": given["stelle"], "name": organization.get("name", ""), "offer": offer["name"],
+                "legal_domains": domains, "ambiguous": False}  # fmt: skip
     residence = given["wohnsitz"] if given["rechtskreis"] == LegalDomain.SGB_VIII.value else None
     answer = api().responsible(token(), given["rechtskreis"], given["ort"], residence)
     found = [c for c in answer["candidates"] if c["organization_id"] == given["stelle"]]
@@ -45,6 +57,8 @@ def _recipient(given: dict[str, Any]) -> dict[str, Any] | None:
 
 def _errors(given: dict[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
+    if given["angebot"] and not given["ort"]:
+        errors["ort"] = "Geben Sie den Wohnort der Person ein: Postleitzahl, „PLZ Ort“ oder Adresse."
     if not given["name"]:
         errors["name"] = "Geben Sie den Namen der Person ein."
     if given["geburtsdatum"] and not _date(given["geburtsdatum"]):
@@ -102,7 +116,6 @@ def _body(given: dict[str, Any], draft: bool) -> dict[str, Any]:
         "location": given["ort"],
         "reason": given["anliegen"],
         "urgency": "urgent" if given["dringlichkeit"] == "dringend" else "normal",
-        "recipient_organization_id": given["stelle"],
         "client": client,
         "consent": {
             "given_by": given["eingewilligt_von"],
@@ -114,7 +127,11 @@ def _body(given: dict[str, Any], draft: bool) -> dict[str, Any]:
         },
         "draft": draft,
     }
-    if given["rechtskreis"] == LegalDomain.SGB_VIII.value:
+    if given["angebot"]:
+        body["service_id"] = given["angebot"]
+    else:
+        body["recipient_organization_id"] = given["stelle"]
+    if given["rechtskreis"] == LegalDomain.SGB_VIII.value and given["wohnsitz"]:
         body["residence_of"] = given["wohnsitz"]
     return body
 
@@ -132,6 +149,7 @@ def _page(template: str, given: dict[str, Any], recipient: dict[str, Any], error
             categories=CATEGORIES,
             residence=RESIDENCE,
             domain=LegalDomain(given["rechtskreis"]),
+            domain_title=lambda code: LegalDomain(code).title_de,
             fields=FIELDS,
         ),
         400 if errors else 200,
@@ -145,13 +163,19 @@ def send() -> Any:
     if not user or user["role"] != "case_manager":
         return not_found()
     given = _given()
-    if given["rechtskreis"] not in {d.value for d in LegalDomain} or not given["ort"] or not given["stelle"]:
+    chosen = given["angebot"] and UUID.fullmatch(given["angebot"])
+    if not chosen and (
+        given["rechtskreis"] not in {d.value for d in LegalDomain} or not given["ort"] or not given["stelle"]
+    ):
         flash("Wählen Sie zuerst über „Wer ist zuständig?“ die Stelle, an die Sie vermitteln.")
         return redirect(url_for("responsible.ask"))
     try:
         recipient = _recipient(given)
     except ApiError:
         recipient = None
+    if recipient is None and chosen:
+        flash("Dieses Angebot steht nicht mehr im Verzeichnis.")
+        return redirect(url_for("search.offers"))
     if recipient is None:
         flash("Diese Stelle ist für den Ort und das Anliegen nicht zuständig. Bitte fragen Sie erneut.")
         return redirect(url_for("responsible.ask"))
@@ -185,6 +209,10 @@ def send() -> Any:
         if error.status in (403, 404) and given["entwurf"]:
             return not_found()
         if error.status in (400, 409, 422):
+            if "location" in error.fields:
+                return _page(
+                    "send.html", given, recipient, {"ort": "Diesen Ort kennen wir nicht. Bitte prüfen Sie ihn."}
+                )
             reasons = "; ".join(error.fields.values()) or error.problem.get("detail", "")
             return _page("send.html", given, recipient, {"name": f"Die Vermittlung wurde nicht angenommen: {reasons}"})
         raise
@@ -254,6 +282,7 @@ def _from_draft(draft: dict[str, Any]) -> dict[str, Any]:
         "informiert": "",  # confirmed again: the person is told again before the referral goes out
         "entwurf": draft["id"],
         "revision": str(draft["revision"]),
+        "angebot": (draft.get("decision") or {}).get("service_id") or "",
         "daten": list(consent.get("data_categories") or []),
     }
     return given
