@@ -225,6 +225,11 @@ def test_network_policies_let_through_what_the_suite_needs_and_nothing_else() ->
     assert _allowed("Egress", "notify-consumer", "", None, 5672)
     assert not _allowed("Egress", "routing-migrate", "", None, 5672)
     assert _allowed("Egress", "directory-worker", "", None, 9200) and not _allowed("Egress", "routing", "", None, 9200)
+    oidc = _named("NetworkPolicy")["oidc-provider"]["spec"]  # token checks and the web login reach the provider
+    assert all(_selects(oidc["podSelector"], {"app.kubernetes.io/name": p}) for p in ("web", "directory", "routing"))
+    assert oidc["egress"] == [
+        {"to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+    ]
     for port in (443, 587):
         assert _allowed("Egress", "notify-worker", "", None, port)
         assert not _allowed("Egress", "routing", "", None, port) and not _allowed("Egress", "notify", "", None, port)
