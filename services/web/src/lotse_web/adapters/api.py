@@ -162,8 +162,8 @@ class Api:
         contacts = hidden("contacts", service_id=offer["id"])
         phones = hidden("phones", service_id=offer["id"])
         for contact in contacts[:5]:
-            contact["phones"] = [
-                p for p in self._call("GET", f"{base}/phones", token, fields={"contact_id": contact["id"]})["contents"]
+            contact["phones"] = self._call("GET", f"{base}/phones", token, fields={"contact_id": contact["id"]})[
+                "contents"
             ]
         addresses = []
         for sal in (offer.get("service_at_locations") or [])[:5]:

@@ -2,7 +2,6 @@
 its data, reason, decision and timeline, and the steps the lifecycle allows the user's side, each a form.
 ``/referrals/<id>`` is the page notifications link to (``LOTSE_NOTIFY_REFERRAL_PAGE_URL``)."""
 
-import re
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -13,10 +12,9 @@ from lotse_contracts import LegalDomain
 from lotse_contracts.referrals import DeclineReason, ReferralStatus
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, partial, token
+from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, partial, token
 
 bp = Blueprint("referrals", __name__)
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 STATUS = {
     ReferralStatus.DRAFT: "Entwurf",

@@ -2,7 +2,6 @@
 it can be bookmarked or sent to a colleague (it holds a need and a place, never a client's name)."""
 
 import gettext
-import re
 from functools import cache
 from typing import Any
 
@@ -11,7 +10,7 @@ from flask import Blueprint, Flask, render_template, request
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, partial, token
+from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, partial, token
 
 bp = Blueprint("search", __name__)
 PER_PAGE = 20
@@ -114,7 +113,7 @@ def opening_hours(schedule: dict[str, Any]) -> str:
 @login_required
 def offer(ident: str) -> Any:
     """An offer with everything a client needs: where, when, in which languages, what it costs, how to apply."""
-    if not re.fullmatch(r"[0-9a-f-]{36}", ident):
+    if not UUID.fullmatch(ident):
         return not_found()
     try:
         found = api().offer(ident)

@@ -3,7 +3,6 @@ what the recipient needs), the reason and urgency, the consent (who consented, w
 data, with the SGB X § 67b information read to the client), then "check your answers", then the referral's
 page. Nothing is stored before the last step; "Als Entwurf speichern" keeps it as the sender's draft."""
 
-import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,11 +12,10 @@ from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.responsible import RESIDENCE
-from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
+from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, token
 
 bp = Blueprint("sending", __name__)
 BERLIN = ZoneInfo("Europe/Berlin")
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 FORMS = {"written": "schriftlich", "verbal_documented": "mündlich (hier dokumentiert)", "electronic": "elektronisch"}
 CATEGORIES = {"name": "Name", "birth_date": "Geburtsdatum", "contact": "Kontaktdaten", "reason": "Anliegen"}
 FIELDS = (

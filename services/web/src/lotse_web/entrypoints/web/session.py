@@ -1,6 +1,7 @@
 """Who is signed in: the session (a signed, HttpOnly cookie) holds the user's token and who they are; it ends
 after ``idle_minutes`` without a request, at logout, or when a service no longer accepts the token."""
 
+import re
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -12,6 +13,8 @@ from lotse_web.adapters.api import Api, SignedIn
 from lotse_web.settings import Settings
 
 EXTENSION = "lotse.web"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""An entry's id as the services make them; anything else in an address is "Nicht gefunden" at once."""
 F = TypeVar("F", bound=Callable[..., Any])
 
 ROLE_LABELS = {
