@@ -26,9 +26,13 @@ PRIVATE_FIELDS = frozenset({"verified_by"})
 NDJSON_PAGE = 500
 
 
-def _hidden_locations(session: StoreSession) -> set[str]:
-    """Places whose address is not public (shelters and similar): not even their coordinates are published."""
-    hidden = session.select("address", {"visibility": [v for v in VISIBILITIES if v != "public"]})
+def _hidden_locations(session: StoreSession, among: list[str] | None = None) -> set[str]:
+    """Places whose address is not public (shelters and similar): not even their coordinates are published.
+    ``among``: only these places are asked about (by the indexed ``location_id``, not every address)."""
+    where: dict[str, Any] = {"visibility": [v for v in VISIBILITIES if v != "public"]}
+    if among is not None:
+        where["location_id"] = among
+    hidden = session.select("address", where)
     return {str(a["location_id"]) for a in hidden if a.get("location_id")}
 
 
@@ -70,7 +74,7 @@ def nest(
     rows = [r for r in rows if _public(r)]
     if entity in ("location", "service_at_location"):
         key = "id" if entity == "location" else "location_id"
-        hidden = _hidden_locations(session)
+        hidden = _hidden_locations(session, [str(r[key]) for r in rows if r.get(key)])
         rows = [r for r in rows if str(r.get(key)) not in hidden]
     out = [_fields(entity, r) for r in rows]
     if not rows:
