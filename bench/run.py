@@ -72,23 +72,35 @@ class Query:
     path: str
 
 
+def words(rng: random.Random) -> tuple[str, str]:
+    """The words of one search and their kind: common or rare words, two words, a typo, or none."""
+    roll = rng.random()
+    for below, kind, choices in (
+        (0.35, "common word", COMMON),
+        (0.55, "rare word", RARE),
+        (0.75, "two words", PHRASES),
+    ):
+        if roll < below:
+            return kind, rng.choice(choices)
+    return ("typo", rng.choice(TYPOS)) if roll < 0.85 else ("no words", "")
+
+
+def offers_file(count: int) -> Path:
+    """The generated offers (bench/generate.py, seeded), written once to var/bench and kept."""
+    data = ROOT / "var" / "bench" / f"offers-{count}.json"
+    if not data.exists():
+        data.parent.mkdir(parents=True, exist_ok=True)
+        data.write_text(json.dumps(generate.document(count), ensure_ascii=False), "utf-8")
+    return data
+
+
 def query_mix(count: int, seed: int = 7) -> list[Query]:
     """``count`` searches: mostly text + place + radius + two filters, all with facets."""
     rng = random.Random(seed)
     places = [p for p in packaged_gazetteer().postal_places("05") if p.ags]
     out = []
     for i in range(count):
-        roll = rng.random()
-        if roll < 0.35:
-            kind, text = "common word", rng.choice(COMMON)
-        elif roll < 0.55:
-            kind, text = "rare word", rng.choice(RARE)
-        elif roll < 0.75:
-            kind, text = "two words", rng.choice(PHRASES)
-        elif roll < 0.85:
-            kind, text = "typo", rng.choice(TYPOS)
-        else:
-            kind, text = "no words", ""
+        kind, text = words(rng)
         params: dict[str, Any] = {"q": text} if text else {}
         place = rng.choice(places)
         where = rng.random()
@@ -320,12 +332,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
-    work = ROOT / "var" / "bench"
-    data = work / f"offers-{args.offers}.json"
-    var = work / f"directory-{args.offers}"
-    if not data.exists():
-        work.mkdir(parents=True, exist_ok=True)
-        data.write_text(json.dumps(generate.document(args.offers), ensure_ascii=False), "utf-8")
+    data = offers_file(args.offers)
+    var = data.parent / f"directory-{args.offers}"
     done = var / "imported.json"  # written only after a whole import
     if args.keep and done.exists():
         imported: dict[str, Any] = {"skipped": "database kept from an earlier run"}

@@ -34,22 +34,19 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import generate
 from lotse_directory.adapters.geocoding.gazetteer import packaged_gazetteer
 from routing import start, stop
 from run import (
     BIN,
-    COMMON,
     FILTERS,
-    PHRASES,
-    RARE,
-    ROOT,
-    TYPOS,
     _free_port,
     _stats,
     import_offers,
     machine,
+    offers_file,
     pace,
+    send,
+    words,
     write_result,
 )
 
@@ -68,8 +65,12 @@ class Session:
         self.headers = dict(headers or {})
         self.cookies: dict[str, str] = {}
 
+    def cookie(self) -> str:
+        """The session's cookies as a ``Cookie`` header (for bench/run.py's ``send``)."""
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+
     def call(self, method: str, path: str, body: bytes | None = None, **headers: str) -> tuple[int, bytes, Any]:
-        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        cookie = self.cookie()
         sent = {**self.headers, **headers, **({"Cookie": cookie} if cookie else {})}
         self.conn.request(method, path, body=body, headers=sent)
         response = self.conn.getresponse()
@@ -112,18 +113,7 @@ def searches(count: int, seed: int = 7) -> list[tuple[str, str, str]]:
     places = [p for p in packaged_gazetteer().postal_places("05") if p.ags]
     out = []
     for i in range(count):
-        roll = rng.random()
-        kind, text = (
-            ("common word", rng.choice(COMMON))
-            if roll < 0.35
-            else ("rare word", rng.choice(RARE))
-            if roll < 0.55
-            else ("two words", rng.choice(PHRASES))
-            if roll < 0.75
-            else ("typo", rng.choice(TYPOS))
-            if roll < 0.85
-            else ("no words", "")
-        )
+        kind, text = words(rng)
         place = rng.choice(places)
         near = place.postal_code if rng.random() < 0.6 else f"{place.postal_code} {place.name.split(',')[0]}"
         radius = rng.choice(PAGE_RADII)
@@ -185,36 +175,6 @@ def side_by_side(
     return api_ms, page_ms, errors
 
 
-def pages(make: Callable[[], Session], paths: Sequence[str], clients: int, expect: bytes) -> tuple[list[float], int]:
-    """The paths in turn from ``clients`` sessions; latencies and answers without ``expect`` or not 200."""
-    samples: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    position = iter(range(len(paths)))
-
-    def client() -> None:
-        nonlocal errors
-        session = make()
-        while True:
-            with lock:
-                i = next(position, None)
-            if i is None:
-                return
-            begun = time.perf_counter()
-            status, body, _ = session.call("GET", paths[i])
-            elapsed = (time.perf_counter() - begun) * 1000
-            with lock:
-                samples.append(elapsed)
-                errors += status != 200 or expect not in body
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return samples, errors
-
-
 def prepare(data: Path, var: Path, keep: bool) -> dict[str, Any]:
     env = {**os.environ, "LOTSE_VAR_DIR": str(var)}
     done = var / "prepared.json"
@@ -236,12 +196,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the prepared database for the next run")
     args = parser.parse_args()
 
-    work = ROOT / "var" / "bench"
-    data = work / f"offers-{args.offers}.json"
-    var = work / f"web-{args.offers}"
-    if not data.exists():
-        work.mkdir(parents=True, exist_ok=True)
-        data.write_text(json.dumps(generate.document(args.offers), ensure_ascii=False), "utf-8")
+    data = offers_file(args.offers)
+    var = data.parent / f"web-{args.offers}"
     result: dict[str, Any] = {
         "date": date.today().isoformat(),
         "machine": machine(),
@@ -279,8 +235,7 @@ def main() -> None:
         def case_manager() -> Session:
             return web_login(url["web"], "demo-case-manager", password)
 
-        def agency() -> Session:
-            return web_login(url["web"], "demo-agency", password)
+        cookies = {who: web_login(url["web"], who, password).cookie() for who in ("demo-case-manager", "demo-agency")}
 
         mix = searches(args.searches + 200)
         side_by_side(url["directory"], token, case_manager, mix[:200], args.clients)  # warm-up
@@ -305,23 +260,29 @@ def main() -> None:
             for domain in ("SGB_II", "SGB_III", "SGB_VIII", "AUFENTHG", "STAG")
         ]
         n = args.pages
-        plan: list[tuple[str, Callable[[], Session], list[str], bytes]] = [
-            ("Start", case_manager, ["/"], b"<h1"),
-            ("Angebote suchen (leer)", case_manager, ["/angebote"], b'id="q"'),
-            ("Angebot", case_manager, [f"/angebote/{i}" for i in offers], b"<h1"),
-            ("Wer ist zuständig? (Antwort)", case_manager, questions, b'id="antwort"'),
-            ("Meine Vermittlungen", case_manager, ["/vermittlungen"], b"kern-table"),
-            ("Vermittlung (Absender)", case_manager, [f"/referrals/{i}" for i in referral_ids], b"<h1"),
-            ("Merkblatt", case_manager, [f"/referrals/{i}/merkblatt" for i in referral_ids], b"lotse-sheet"),
+        cm, agency = "demo-case-manager", "demo-agency"
+        plan: list[tuple[str, str, list[str], bytes]] = [
+            ("Start", cm, ["/"], b"<h1"),
+            ("Angebote suchen (leer)", cm, ["/angebote"], b'id="q"'),
+            ("Angebot", cm, [f"/angebote/{i}" for i in offers], b"<h1"),
+            ("Wer ist zuständig? (Antwort)", cm, questions, b'id="antwort"'),
+            ("Meine Vermittlungen", cm, ["/vermittlungen"], b"kern-table"),
+            ("Vermittlung (Absender)", cm, [f"/referrals/{i}" for i in referral_ids], b"<h1"),
+            ("Merkblatt", cm, [f"/referrals/{i}/merkblatt" for i in referral_ids], b"lotse-sheet"),
             ("Eingang", agency, ["/vermittlungen"], b"kern-table"),
             ("Vermittlung (Empfänger)", agency, [f"/referrals/{i}" for i in referral_ids], b"<h1"),
             ("Benachrichtigungen", agency, ["/einstellungen/benachrichtigungen"], b"<h1"),
         ]
         result["pages"] = {}
         for name, who, paths, expect in plan:
-            pages(who, (paths * n)[: max(50, n // 5)], args.clients, expect)  # warm-up
-            samples, failed = pages(who, (paths * n)[:n], args.clients, expect)
-            result["pages"][name] = {**_stats(samples), "errors": failed}
+
+            def ok(status: int, body: bytes, expect: bytes = expect) -> bool:
+                return status == 200 and expect in body
+
+            for count in (max(50, n // 5), n):  # a warm-up, then the measured run
+                requests = [("GET", path, None) for path in (paths * n)[:count]]
+                samples, _, failed = send(url["web"], requests, args.clients, 600, {"Cookie": cookies[who]}, ok)
+            result["pages"][name] = {**_stats([ms for _, ms in samples]), "errors": failed}
             print(name, result["pages"][name])
     finally:
         for process in reversed(running):

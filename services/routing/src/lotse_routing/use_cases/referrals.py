@@ -175,12 +175,7 @@ class Referrals:
         again and recorded anew), read at ``revision``; submitted at once unless ``new.draft``. A forwarded
         draft keeps what was forwarded (it only takes a consent)."""
         now = self.now()
-        with self.store.reading() as reading:
-            row = reading.referral(referral_id)
-        if row is None or actor.role is not Role.CASE_MANAGER or _side(actor, row) is not Side.SENDER:
-            with self.store.transaction() as session:
-                session.add_audit([audit_row(actor, "revise", now, referral_id, allowed=False)])
-            raise NotFound("referral", referral_id)
+        row = self._senders(actor, referral_id, "revise", now)
         if row["status"] != S.DRAFT.value or row.get("parent_id"):
             raise Conflict("only a draft its sender wrote can be changed", {"status": row["status"]})
         if row["revision"] != revision:
@@ -199,6 +194,17 @@ class Referrals:
                 row, _ = self._submit(session, row, actor, now)
             session.add_audit([audit_row(actor, "revise", now, referral_id, consent_id)])
         return self._read_view(row, actor)
+
+    def _senders(self, actor: TokenClaims, referral_id: str, action: str, now: datetime) -> dict[str, Any]:
+        """The referral, read for a change only its sender's case managers make; for anyone else it does not
+        exist (404, the attempt audited)."""
+        with self.store.reading() as reading:
+            row = reading.referral(referral_id)
+        if row is None or actor.role is not Role.CASE_MANAGER or _side(actor, row) is not Side.SENDER:
+            with self.store.transaction() as session:
+                session.add_audit([audit_row(actor, action, now, referral_id, allowed=False)])
+            raise NotFound("referral", referral_id)
+        return row
 
     def _decided(self, actor: TokenClaims, new: NewReferral) -> dict[str, Any]:
         """What a referral's row takes from what the case manager wrote: who is responsible (decided now), the
@@ -315,12 +321,7 @@ class Referrals:
         """A consent for a draft's recipient: a forward the first consent did not cover waits for it."""
         self._refuse_role(actor, "record_consent", referral_id)
         now = self.now()
-        with self.store.reading() as reading:
-            row = reading.referral(referral_id)
-        if row is None or actor.role is not Role.CASE_MANAGER or _side(actor, row) is not Side.SENDER:
-            with self.store.transaction() as session:
-                session.add_audit([audit_row(actor, "record_consent", now, referral_id, allowed=False)])
-            raise NotFound("referral", referral_id)
+        row = self._senders(actor, referral_id, "record_consent", now)
         if row["status"] != S.DRAFT.value:
             raise Conflict("a consent is recorded for a draft only", {"status": row["status"]})
         sealed = self.sealer.open(row["sealed"]) if row["sealed"] else {}

@@ -143,9 +143,6 @@ def listing() -> Any:
         overdue_value=OVERDUE,
         status=status,
         statuses=STATUS,
-        status_label=status_label,
-        domain_title=domain_title,
-        german_date=german_date,
     )
 
 
@@ -177,9 +174,6 @@ def page(ident: str) -> Any:
         reasons=[(r.value, r.label_de) for r in DeclineReason],
         cancel_reasons=CANCEL_REASONS,
         may_withdraw=_may_withdraw(referral),
-        status_label=status_label,
-        domain_title=domain_title,
-        german_date=german_date,
         history_label=HISTORY,
         sides=SIDE,
         errors={},
@@ -254,7 +248,6 @@ def withdraw(ident: str) -> Any:
             title="Einwilligung widerrufen",
             user=current_user(),
             referral=referral,
-            german_date=german_date,
         )
     cancelled = api().withdraw_consent(token(), referral["consent"]["id"])
     count = len(cancelled)
@@ -316,7 +309,6 @@ def forward(ident: str) -> Any:
             candidates=candidates,
             place=place,
             errors=errors,
-            domain_title=domain_title,
         ),
         400 if errors else 200,
     )
@@ -361,10 +353,10 @@ def sheet(ident: str) -> Any:
         referral=referral,
         office=office,
         bring=BRING.get(referral["legal_domain"], []),
-        domain_title=domain_title,
-        german_date=german_date,
     )
 
 
 def register(app: Flask) -> None:
+    for helper in (status_label, domain_title, german_date):  # every template writes states, domains, dates
+        app.add_template_global(helper)
     app.register_blueprint(bp)

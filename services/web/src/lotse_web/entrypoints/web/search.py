@@ -89,8 +89,6 @@ def offers() -> Any:
             result=result,
             radii=RADII,
             filters=FILTERS,
-            language_name=language_name,
-            domain_name=domain_name,
             page_args=_page_args,
         ),
         status,
@@ -131,8 +129,6 @@ def offer(ident: str) -> Any:
         user=current_user(),
         offer=found,
         staff=staff,
-        language_name=language_name,
-        domain_name=domain_name,
         opening_hours=opening_hours,
     )
 
@@ -155,4 +151,6 @@ def _page_args(page: int) -> dict[str, Any]:
 
 
 def register(app: Flask) -> None:
+    for helper in (language_name, domain_name):
+        app.add_template_global(helper)
     app.register_blueprint(bp)

@@ -147,7 +147,6 @@ def _page(template: str, given: dict[str, Any], recipient: dict[str, Any], error
             categories=CATEGORIES,
             residence=RESIDENCE,
             domain=LegalDomain(given["rechtskreis"]),
-            domain_title=lambda code: LegalDomain(code).title_de,
             fields=FIELDS,
         ),
         400 if errors else 200,
