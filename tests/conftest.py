@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -13,6 +14,22 @@ REPO = Path(__file__).resolve().parents[1]
 LOOPBACK_WEBHOOKS = {"LOTSE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128"}
 """The tests' webhook receivers listen on this machine, which an operator must allow (the demo does too)."""
 POSTGRES_ADMIN_URL = os.environ.get("LOTSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+_ports_given: set[int] = set()
+
+
+def free_port() -> int:
+    """A port nothing listens on now, and never one this test run has handed out before: two ports asked for
+    one after the other may otherwise be the same once the first probe is closed (a served directory and a
+    webhook receiver once came up on one port)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def server_missing(name: str, how: str) -> None:

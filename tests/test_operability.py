@@ -2,7 +2,6 @@
 red naming the broker or the search engine that does not answer, green otherwise; ``/metrics`` counting
 requests by route (never by id) and status, and the figures read from the database."""
 
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +10,9 @@ from flask import Flask
 from lotse_contracts import Role
 from lotse_kit.tokens import HmacTokenVerifier
 
-from tests.conftest import metric_samples
+from tests.conftest import free_port, metric_samples
 
 SECRET = "operability-test-secret-" + "o" * 40
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _service(name: str, var: Path, extra: dict[str, str] | None = None) -> tuple[Any, Flask]:
@@ -107,7 +100,7 @@ def test_the_directory_counts_searches_that_found_nothing_and_events_waiting_in_
 
 @pytest.mark.parametrize("name", ["directory", "routing", "notify"])
 def test_a_broker_that_does_not_answer_turns_ready_red(name: str, tmp_path: Path) -> None:
-    broker = f"amqp://guest:guest@127.0.0.1:{_closed_port()}//"
+    broker = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
     container, app = _service(name, tmp_path, {"LOTSE_AMQP_URL": broker})
     container.migrate()
     answer = app.test_client().get("/ready")

@@ -14,20 +14,16 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import free_port
+
 CLI = str(Path(sys.executable).with_name("lotse-directory"))
 FIXTURE = Path(__file__).parent / "fixtures" / "hsds-examples"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LOTSE_") and k != "DATABASE_URL"}
-    return {**clean, "LOTSE_VAR_DIR": str(tmp_path), "LOTSE_DIRECTORY_PORT": str(_free_port())}
+    return {**clean, "LOTSE_VAR_DIR": str(tmp_path), "LOTSE_DIRECTORY_PORT": str(free_port())}
 
 
 def _cli(env: dict[str, str], *args: str) -> str:

@@ -5,7 +5,6 @@ publishing to RabbitMQ, and notify's `consume` and `worker --beat` as processes 
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from lotse_routing.settings import Settings as RoutingSettings
 from sqlalchemy import Engine, func, select, text
 from werkzeug.serving import make_server
 
-from tests.conftest import LOOPBACK_WEBHOOKS, fresh_postgres_database, rabbitmq_tool
+from tests.conftest import LOOPBACK_WEBHOOKS, free_port, fresh_postgres_database, rabbitmq_tool
 from tests.routing.conftest import SECRET, Directory, directory  # noqa: F401 (the served directory fixture)
 from tests.routing.test_referrals_api import SENDER_ORG, WITTEN_JUGENDAMT, body
 
@@ -145,9 +144,7 @@ def mailbox() -> Iterator[Mailbox]:
             box.messages.append(message_from_bytes(envelope.content, policy=policy.default))
             return "250 Message accepted for delivery"
 
-    with socket.socket() as probe:  # the controller checks its port by connecting, so it needs a real one
-        probe.bind(("127.0.0.1", 0))
-        box.port = probe.getsockname()[1]
+    box.port = free_port()  # the controller checks its port by connecting, so it needs a real one
     controller = Controller(Handler(), hostname="127.0.0.1", port=box.port)
     controller.start()
     try:
@@ -287,9 +284,7 @@ class Scale:
         known by its first word, and wait until the consumer's queue is declared and bound."""
         for command in commands:
             name = command.split()[0]
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
+            port = free_port()
             self.probes[name] = f"http://127.0.0.1:{port}"
             with (self.logs / f"{name}.log").open("a") as out:
                 self.processes[name] = subprocess.Popen(

@@ -12,8 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import LOOPBACK_WEBHOOKS, metric_samples
-from tests.directory.test_cli_and_serve import _call, _cli, _free_port, env  # noqa: F401 (env is a fixture)
+from tests.conftest import LOOPBACK_WEBHOOKS, free_port, metric_samples
+from tests.directory.test_cli_and_serve import _call, _cli, env  # noqa: F401 (env is a fixture)
 
 ROUTING = str(Path(sys.executable).with_name("lotse-routing"))
 NOTIFY = str(Path(sys.executable).with_name("lotse-notify"))
@@ -31,7 +31,7 @@ def _wait(url: str) -> None:
 
 
 def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
-    ports = {"routing": _free_port(), "notify": _free_port(), "receiver": _free_port()}
+    ports = {"routing": free_port(), "notify": free_port(), "receiver": free_port()}
     env = {**env, "LOTSE_ROUTING_PORT": str(ports["routing"]), "LOTSE_ROUTING_DIRECTORY_POLL_SECONDS": "0.5"}
     env["LOTSE_LOG_FORMAT"] = "json"  # as in scale mode: one JSON object per line
     env |= LOOPBACK_WEBHOOKS  # as `make run` sets it for the demo receiver
@@ -204,7 +204,7 @@ def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path)
 
 def test_served_metrics_add_up_every_process(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     """gunicorn runs 2 processes; whichever answers /metrics counts the requests both answered."""
-    port = _free_port()
+    port = free_port()
     env = {**env, "LOTSE_ROUTING_PORT": str(port), "LOTSE_ROUTING_WORKERS": "2"}
     done = subprocess.run([ROUTING, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
