@@ -237,12 +237,46 @@ def test_a_result_says_what_the_schedules_mean_for_one_day() -> None:
         "hours": ["08:00–12:00", "14:00–18:30"],
         "by_appointment": True,
         "closed_for_holiday": None,
+        "closed_until": None,
+        "closed_because": None,
     }
     assert hours_on(schedules, date(2026, 12, 25))["closed_for_holiday"] == "Erster Weihnachtstag"
     assert hours_on(schedules, date(2026, 12, 25))["hours"] == []
     assert hours_on([weekly], date(2026, 12, 25))["closed_for_holiday"] is None  # only where the schedule says so
     assert hours_on(schedules, date(2026, 12, 2))["hours"] == []  # a Wednesday, outside the summer hours
     assert hours_on(schedules, date(2026, 7, 1))["hours"] == ["08:00–12:00"]
+    closure = {"closed": True, "valid_from": "2026-12-21", "valid_to": "2027-01-01", "description": "Betriebsferien"}
+    assert hours_on([*schedules, closure], date(2026, 12, 22)) == {  # a Tuesday
+        "date": "2026-12-22",
+        "hours": [],
+        "by_appointment": False,
+        "closed_for_holiday": None,
+        "closed_until": "2027-01-01",
+        "closed_because": "Betriebsferien",
+    }
+    assert hours_on([*schedules, closure], date(2027, 1, 4))["hours"] == ["08:00–12:00"]  # the Monday after
+
+
+def test_a_temporary_closure_closes_the_offer_in_the_open_at_filter(
+    search_api: SearchApi, data: dict[str, Any]
+) -> None:
+    api = search_api
+    kurs = data["kurs"]
+    read = api.client.get(f"/api/v1/services/{kurs['id']}/opening_hours", headers=api.admin())
+    assert read.status_code == 200, read.json
+    assert read.json["weekly"] == [{"days": ["MO", "TU", "WE", "TH", "FR"], "opens_at": "09:00", "closes_at": "12:00"}]
+    hours = {**read.json, "closures": [{"from": "2026-11-23", "to": "2026-11-27", "note": "Fortbildung"}]}
+    del hours["service_id"], hours["kept"]
+    changed = api.client.put(
+        f"/api/v1/services/{kurs['id']}/opening_hours",
+        json=hours,
+        headers={**api.admin(), "If-Match": read.headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.json
+    assert _names(_search(api, open_at="2026-11-23T10:00:00+01:00")) == []  # the Monday of the closure
+    assert _names(_search(api, open_at="2026-11-27T10:00:00+01:00")) == []  # its last day
+    assert _names(_search(api, open_at="2026-11-30T10:00:00+01:00")) == ["Integrationskurs für Frauen"]
+    assert _names(_search(api, open_at="2026-11-20T10:00:00+01:00")) == ["Integrationskurs für Frauen"]
 
 
 def test_public_callers_see_only_public_places(search_api: SearchApi, data: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from lotse_directory.use_cases.channels import NotificationChannels
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
 from lotse_directory.use_cases.open_data import OpenData
+from lotse_directory.use_cases.opening_hours import OpeningHours
 from lotse_directory.use_cases.search import Search, SearchBackend
 from lotse_directory.use_cases.search_indexing import Indexer, queue_changed, refresh_index
 from lotse_directory.use_cases.verification import Verification
@@ -45,6 +46,7 @@ class Container:
     entries: Entries
     exchange: Exchange
     verification: Verification
+    opening_hours: OpeningHours
     accounts: Accounts
     """Embedded mode's logins (None issuer in scale mode: users log in at the OIDC provider)."""
     channels: NotificationChannels
@@ -185,6 +187,7 @@ def build(settings: Settings) -> Container:
         entries=entries,
         exchange=Exchange(store, gazetteer, documents_in_transaction=isinstance(search, SqliteSearch)),
         verification=Verification(store, entries, settings.stale_after_days),
+        opening_hours=OpeningHours(store, entries),
         accounts=Accounts(store, None if settings.auth.scale_mode else settings.auth.embedded_issuer()),
         channels=NotificationChannels(
             store, FernetSealer(settings.keys(), "LOTSE_DIRECTORY_DATA_KEYS"), settings.webhook_targets

@@ -174,6 +174,14 @@ PROFILE_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
             default=None,
             description="Closed on public holidays of Nordrhein-Westfalen.",
         ),
+        FieldSpec(
+            "closed",
+            "boolean",
+            extension=True,
+            default=None,
+            description="A temporary closure (Betriebsferien, Umbau): closed on every day from valid_from to "
+            "valid_to, whatever the weekly hours say; description says why.",
+        ),
     ),
 }
 

@@ -128,6 +128,8 @@ def _schedule(v: Mapping[str, Any], german: bool) -> list[Violation]:
     interval = v.get("interval")
     if interval is not None and (interval < 1 or interval != int(interval)):
         out.append(Violation("interval", "must be a whole number of at least 1"))
+    if v.get("closed") and not (v.get("valid_from") and v.get("valid_to")):
+        out.append(Violation("closed", "a temporary closure needs valid_from and valid_to"))
     if v.get("freq") and not (byday or v.get("bymonthday") or v.get("byyearday") or opens or v.get("dtstart")):
         out.append(Violation("freq", "a recurring schedule needs byday, bymonthday, byyearday, opens_at or dtstart"))
     return out

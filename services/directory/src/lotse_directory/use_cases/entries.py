@@ -149,48 +149,52 @@ class Entries:
             return visible, total
 
     def create(self, claims: TokenClaims, entity: str, body: Mapping[str, Any]) -> Entry:
+        with self.store.transaction() as session:
+            return self.create_in(session, claims, entity, body)
+
+    def create_in(self, session: StoreSession, claims: TokenClaims, entity: str, body: Mapping[str, Any]) -> Entry:
+        """:meth:`create` within the caller's transaction (one change of several that stand or fall together)."""
         spec = entities()[entity]
         if entity == "metadata":
             raise Conflict("the change history is written by the directory itself")
         _refuse_read_only(spec, body)
         values = _with_defaults(spec, body)
-        with self.store.transaction() as session:
-            if session.get(entity, values["id"]) is not None:
-                raise Conflict(f"a {entity} with id {values['id']} exists already")
-            violations = validate(session, self.gazetteer, spec, values)
-            if violations:
-                raise Invalid(violations)
-            if entity == "jurisdiction":
-                jurisdictions.require_region(claims, values["region_key"])
-                _raise_if(jurisdictions.authority_violations(session, values, {}))
-                values = jurisdictions.declared(session, claims, values, None)
-            elif entity == "organization" and claims.role is Role.MAINTAINER:
-                # a new organisation: its creator's organisation will maintain it
-                access.require_maintainer(session, claims, entity, {claims.organization_id or ""})
-            else:
-                access.require_maintainer(session, claims, entity, access.owners(session, entity, values))
-            if entity == "organization" and values.get("authority_for"):
-                jurisdictions.require_authority_keeper(claims)
-            session.insert(entity, [values])
-            if (
-                entity == "organization"
-                and claims.role is Role.MAINTAINER
-                and claims.organization_id
-                and claims.organization_id != values["id"]
-            ):
-                session.grant(values["id"], claims.organization_id)
-            record_change(
-                session,
-                entity=entity,
-                ident=values["id"],
-                action="create",
-                old={},
-                new=values,
-                updated_by=claims.subject,
-                owner_ids=access.owners(session, entity, values),
-                revision=1,
-            )
-            return Entry(entity, values, 1)
+        if session.get(entity, values["id"]) is not None:
+            raise Conflict(f"a {entity} with id {values['id']} exists already")
+        violations = validate(session, self.gazetteer, spec, values)
+        if violations:
+            raise Invalid(violations)
+        if entity == "jurisdiction":
+            jurisdictions.require_region(claims, values["region_key"])
+            _raise_if(jurisdictions.authority_violations(session, values, {}))
+            values = jurisdictions.declared(session, claims, values, None)
+        elif entity == "organization" and claims.role is Role.MAINTAINER:
+            # a new organisation: its creator's organisation will maintain it
+            access.require_maintainer(session, claims, entity, {claims.organization_id or ""})
+        else:
+            access.require_maintainer(session, claims, entity, access.owners(session, entity, values))
+        if entity == "organization" and values.get("authority_for"):
+            jurisdictions.require_authority_keeper(claims)
+        session.insert(entity, [values])
+        if (
+            entity == "organization"
+            and claims.role is Role.MAINTAINER
+            and claims.organization_id
+            and claims.organization_id != values["id"]
+        ):
+            session.grant(values["id"], claims.organization_id)
+        record_change(
+            session,
+            entity=entity,
+            ident=values["id"],
+            action="create",
+            old={},
+            new=values,
+            updated_by=claims.subject,
+            owner_ids=access.owners(session, entity, values),
+            revision=1,
+        )
+        return Entry(entity, values, 1)
 
     def update(
         self,
@@ -203,73 +207,92 @@ class Entries:
     ) -> Entry:
         """Apply a JSON merge patch; the caller's If-Match must name the current revision. ``confirm``: the
         caller confirms a proposed jurisdiction (:func:`jurisdictions.confirmation`)."""
-        spec = entities()[entity]
         expected = parse_if_match(if_match)
+        with self.store.transaction() as session:
+            return self.update_in(session, claims, entity, ident, patch, expected, confirm)
+
+    def update_in(
+        self,
+        session: StoreSession,
+        claims: TokenClaims,
+        entity: str,
+        ident: str,
+        patch: Mapping[str, Any],
+        expected: int | None,
+        confirm: bool = False,
+    ) -> Entry:
+        """:meth:`update` within the caller's transaction; ``expected``: the revision read (None: any)."""
+        spec = entities()[entity]
         if "id" in patch and patch["id"] != ident:
             raise Invalid([Violation("id", "cannot be changed")])
         _refuse_read_only(spec, patch)
-        with self.store.transaction() as session:
-            row = session.get(entity, ident)
-            if row is None or not access.may_see(session, claims, entity, row):
-                raise NotFound(entity, ident)
-            current = _split(row)
-            if expected is not None and expected != current.revision:
-                raise PreconditionFailed(current_etag=f'"{current.revision}"')
-            old_owners = access.owners(session, entity, current.values)
-            if entity == "jurisdiction":
-                jurisdictions.require_region(claims, current.values["region_key"])
-            else:
-                access.require_maintainer(session, claims, entity, old_owners)
-            new_values = {**current.values, **patch}
-            violations = validate(session, self.gazetteer, spec, new_values)
-            if violations:
-                raise Invalid(violations)
-            new_owners = access.owners(session, entity, new_values)
-            if entity == "jurisdiction":
-                jurisdictions.require_region(claims, new_values["region_key"])
-                _raise_if(jurisdictions.authority_violations(session, new_values, {}))
-                new_values = jurisdictions.declared(session, claims, new_values, current.values)
-                if confirm:
-                    new_values.update(jurisdictions.confirmation(claims, new_values, datetime.now(UTC)))
-            elif new_owners != old_owners:
-                access.require_maintainer(session, claims, entity, new_owners)
-            if entity == "organization" and new_values.get("authority_for") != current.values.get("authority_for"):
-                jurisdictions.require_authority_keeper(claims)
-            changes = {k: v for k, v in new_values.items() if current.values.get(k) != v}
-            if not changes:
-                return Entry(entity, current.values, current.revision)
-            if not session.update(entity, ident, changes, current.revision):
-                latest = session.get(entity, ident)
-                raise PreconditionFailed(current_etag=f'"{latest[REVISION]}"' if latest else None)
-            record_change(
-                session,
-                entity=entity,
-                ident=ident,
-                action="update",
-                old=current.values,
-                new=new_values,
-                updated_by=claims.subject,
-                owner_ids=old_owners | new_owners,
-                revision=current.revision + 1,
-            )
-            return Entry(entity, new_values, current.revision + 1)
+        row = session.get(entity, ident)
+        if row is None or not access.may_see(session, claims, entity, row):
+            raise NotFound(entity, ident)
+        current = _split(row)
+        if expected is not None and expected != current.revision:
+            raise PreconditionFailed(current_etag=f'"{current.revision}"')
+        old_owners = access.owners(session, entity, current.values)
+        if entity == "jurisdiction":
+            jurisdictions.require_region(claims, current.values["region_key"])
+        else:
+            access.require_maintainer(session, claims, entity, old_owners)
+        new_values = {**current.values, **patch}
+        violations = validate(session, self.gazetteer, spec, new_values)
+        if violations:
+            raise Invalid(violations)
+        new_owners = access.owners(session, entity, new_values)
+        if entity == "jurisdiction":
+            jurisdictions.require_region(claims, new_values["region_key"])
+            _raise_if(jurisdictions.authority_violations(session, new_values, {}))
+            new_values = jurisdictions.declared(session, claims, new_values, current.values)
+            if confirm:
+                new_values.update(jurisdictions.confirmation(claims, new_values, datetime.now(UTC)))
+        elif new_owners != old_owners:
+            access.require_maintainer(session, claims, entity, new_owners)
+        if entity == "organization" and new_values.get("authority_for") != current.values.get("authority_for"):
+            jurisdictions.require_authority_keeper(claims)
+        changes = {k: v for k, v in new_values.items() if current.values.get(k) != v}
+        if not changes:
+            return Entry(entity, current.values, current.revision)
+        if not session.update(entity, ident, changes, current.revision):
+            latest = session.get(entity, ident)
+            raise PreconditionFailed(current_etag=f'"{latest[REVISION]}"' if latest else None)
+        record_change(
+            session,
+            entity=entity,
+            ident=ident,
+            action="update",
+            old=current.values,
+            new=new_values,
+            updated_by=claims.subject,
+            owner_ids=old_owners | new_owners,
+            revision=current.revision + 1,
+        )
+        return Entry(entity, new_values, current.revision + 1)
 
     def delete(self, claims: TokenClaims, entity: str, ident: str, if_match: str | None) -> None:
         """Delete an entry; entries that belong only to it go with it, shared ones are unlinked."""
         expected = parse_if_match(if_match)
         with self.store.transaction() as session:
-            row = session.get(entity, ident)
-            if row is None or not access.may_see(session, claims, entity, row):
-                raise NotFound(entity, ident)
-            current = _split(row)
-            if expected is not None and expected != current.revision:
-                raise PreconditionFailed(current_etag=f'"{current.revision}"')
-            owner_ids = access.owners(session, entity, current.values)
-            if entity == "jurisdiction":
-                jurisdictions.require_region(claims, current.values["region_key"])
-            else:
-                access.require_maintainer(session, claims, entity, owner_ids)
-            self._delete_tree(session, claims, entity, current.values, owner_ids)
+            self.delete_in(session, claims, entity, ident, expected)
+
+    def delete_in(
+        self, session: StoreSession, claims: TokenClaims, entity: str, ident: str, expected: int | None
+    ) -> None:
+        """:meth:`delete` within the caller's transaction; ``expected``: the revision read (None: any)."""
+        row = session.get(entity, ident)
+        if row is None or not access.may_see(session, claims, entity, row):
+            raise NotFound(entity, ident)
+        current = _split(row)
+        if expected is not None and expected != current.revision:
+            raise PreconditionFailed(current_etag=f'"{current.revision}"')
+        owner_ids = access.owners(session, entity, current.values)
+        if entity == "jurisdiction":
+            jurisdictions.require_region(claims, current.values["region_key"])
+        else:
+            access.require_maintainer(session, claims, entity, owner_ids)
+        self._delete_tree(session, claims, entity, current.values, owner_ids)
 
     def _delete_tree(
         self, session: StoreSession, claims: TokenClaims, entity: str, values: Row, owner_ids: set[str]

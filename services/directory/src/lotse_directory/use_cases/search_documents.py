@@ -31,6 +31,8 @@ SCHEDULE_FIELDS = (
     "valid_from",
     "valid_to",
     "closed_on_public_holidays",
+    "closed",
+    "description",
 )
 _ATTRIBUTE = ("link_id", "link_type", "taxonomy_term_id")
 _CONTACT = ("service_id", "visibility", "title", "department")

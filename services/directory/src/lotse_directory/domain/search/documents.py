@@ -3,7 +3,7 @@
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -116,43 +116,87 @@ def _minutes(value: str) -> int | None:
     return hours * 60 + minutes
 
 
+def closures(schedules: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The temporary closures among an offer's schedules (``closed`` with both dates), as ISO day pairs."""
+    return sorted(
+        (str(s["valid_from"])[:10], str(s["valid_to"])[:10])
+        for s in schedules
+        if s.get("closed") and s.get("valid_from") and s.get("valid_to")
+    )
+
+
+def _next_day(iso: str, days: int) -> str:
+    return (date.fromisoformat(iso) + timedelta(days=days)).isoformat()
+
+
+def _outside(
+    valid_from: str | None, valid_to: str | None, closed: list[tuple[str, str]]
+) -> list[tuple[str | None, str | None]]:
+    """The days of ``valid_from``..``valid_to`` that no closure covers, as the parts between the closures."""
+    parts: list[tuple[str | None, str | None]] = [(valid_from, valid_to)]
+    for first, last in closed:
+        kept: list[tuple[str | None, str | None]] = []
+        for start, end in parts:
+            if (end is not None and end < first) or (start is not None and start > last):
+                kept.append((start, end))
+                continue
+            if start is None or start < first:
+                kept.append((start, _next_day(first, -1)))
+            if end is None or end > last:
+                kept.append((_next_day(last, 1), end))
+        parts = kept
+    return parts
+
+
 def weekly_intervals(schedules: Iterable[Mapping[str, Any]]) -> list[Interval]:
-    """Regular weekly opening hours of HSDS schedules; by-appointment schedules open nothing."""
+    """Regular weekly opening hours of HSDS schedules; by-appointment schedules open nothing, and on the days
+    of a temporary closure nothing is open."""
+    schedules = list(schedules)
+    closed = closures(schedules)
     out: list[Interval] = []
     for s in schedules:
-        if s.get("by_appointment") or (s.get("freq") or "WEEKLY").upper() != "WEEKLY":
+        if s.get("by_appointment") or s.get("closed") or (s.get("freq") or "WEEKLY").upper() != "WEEKLY":
             continue
         opens, closes = _minutes(str(s.get("opens_at") or "")), _minutes(str(s.get("closes_at") or ""))
         if opens is None or closes is None or opens == closes:
             continue
         days = [d.strip().upper()[-2:] for d in str(s.get("byday") or "").split(",") if d.strip()]
-        valid_from = str(s["valid_from"])[:10] if s.get("valid_from") else None
-        valid_to = str(s["valid_to"])[:10] if s.get("valid_to") else None
+        valid = _outside(
+            str(s["valid_from"])[:10] if s.get("valid_from") else None,
+            str(s["valid_to"])[:10] if s.get("valid_to") else None,
+            closed,
+        )
         for day in days:
             if day not in _DAYS:
                 continue
             start = _DAYS.index(day) * 1440 + opens
             end = _DAYS.index(day) * 1440 + closes + (1440 if closes < opens else 0)
-            if end > WEEK_MINUTES:  # Sunday night into Monday
-                out.append(Interval(start, WEEK_MINUTES, valid_from, valid_to))
-                out.append(Interval(0, end - WEEK_MINUTES, valid_from, valid_to))
-            else:
-                out.append(Interval(start, end, valid_from, valid_to))
+            for valid_from, valid_to in valid:
+                if end > WEEK_MINUTES:  # Sunday night into Monday
+                    out.append(Interval(start, WEEK_MINUTES, valid_from, valid_to))
+                    out.append(Interval(0, end - WEEK_MINUTES, valid_from, valid_to))
+                else:
+                    out.append(Interval(start, end, valid_from, valid_to))
     return sorted(set(out), key=lambda i: (i.start, i.end, i.valid_from or "", i.valid_to or ""))
 
 
 def hours_on(schedules: Iterable[Mapping[str, Any]], day: date) -> dict[str, Any]:
     """What an offer's HSDS schedules say of one day, as a search result shows it: the day's weekly hours
-    (opening and closing time joined by an en dash), whether it is by appointment, and the NRW public holiday
-    that closes it."""
+    (opening and closing time joined by an en dash), whether it is by appointment, the NRW public holiday
+    that closes it, and a temporary closure (``closed_until``, with its ``closed_because``)."""
     code = _DAYS[day.weekday()]
     iso = day.isoformat()
     ranges: set[tuple[int, int]] = set()
     by_appointment = False
+    closure: Mapping[str, Any] | None = None
     for s in schedules:
         if (s.get("valid_from") and str(s["valid_from"])[:10] > iso) or (
             s.get("valid_to") and str(s["valid_to"])[:10] < iso
         ):
+            continue
+        if s.get("closed"):
+            if s.get("valid_from") and s.get("valid_to"):
+                closure = s
             continue
         by_appointment = by_appointment or bool(s.get("by_appointment"))
         if s.get("by_appointment") or (s.get("freq") or "WEEKLY").upper() != "WEEKLY":
@@ -166,9 +210,11 @@ def hours_on(schedules: Iterable[Mapping[str, Any]], day: date) -> dict[str, Any
     hours = [f"{a // 60:02d}:{a % 60:02d}–{b // 60:02d}:{b % 60:02d}" for a, b in sorted(ranges)]
     return {
         "date": iso,
-        "hours": [] if closed else hours,
-        "by_appointment": by_appointment,
+        "hours": [] if closed or closure else hours,
+        "by_appointment": by_appointment and closure is None,
         "closed_for_holiday": holiday if closed else None,
+        "closed_until": str(closure["valid_to"])[:10] if closure else None,
+        "closed_because": (closure.get("description") or None) if closure else None,
     }
 
 
