@@ -14,7 +14,16 @@ from lotse_kit.web import install_metrics
 from werkzeug.exceptions import InternalServerError
 
 from lotse_web.adapters.api import Api, ApiError, TokenRejected
-from lotse_web.entrypoints.web import account, referrals, responsible, search, sending, settings_pages, start
+from lotse_web.entrypoints.web import (
+    account,
+    maintain,
+    referrals,
+    responsible,
+    search,
+    sending,
+    settings_pages,
+    start,
+)
 from lotse_web.entrypoints.web.session import EXTENSION, current_user, not_found, sign_out
 from lotse_web.settings import Settings
 
@@ -59,7 +68,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
     probes = install_metrics(app, "web")  # /metrics, and requests counted by route and status
     csrf.exempt(probes)
     app.jinja_env.globals["kern_version"] = KERN_VERSION
-    for module in (start, account, search, responsible, referrals, sending, settings_pages):
+    for module in (start, account, search, responsible, referrals, sending, settings_pages, maintain):
         module.register(app)
     app.register_blueprint(probes)
 

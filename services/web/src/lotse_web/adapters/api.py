@@ -83,6 +83,18 @@ class Api:
         fields: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
+        return self._send(method, url, token, body, fields, headers)[0]
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        token: str | None = None,
+        body: Any = None,
+        fields: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[Any, str]:
+        """The answer's JSON and its ETag (empty when it has none)."""
         headers = {"Accept": "application/json", **(headers or {})}
         request_id = current_request_id()
         if request_id:  # the services log and pass on the same id as this page's request
@@ -104,7 +116,7 @@ class Api:
             raise TokenRejected(str(data))
         if answer.status >= 400:
             raise ApiError(answer.status, data if isinstance(data, dict) else {"title": str(answer.status)})
-        return data
+        return data, str(answer.headers.get("ETag", ""))
 
     # -- directory ----------------------------------------------------------------------------
     def log_in(self, login: str, password: str) -> SignedIn:
@@ -186,10 +198,47 @@ class Api:
 
     def _revision(self, token: str, url: str) -> str:
         """The ETag of an entry, for a change guarded by If-Match."""
-        answer = self.pool.request("GET", url, headers={"Authorization": f"Bearer {token}"})
-        if answer.status >= 400:
-            raise ApiError(answer.status, json.loads(answer.data) if answer.data else {})
-        return str(answer.headers.get("ETag", ""))
+        return self._send("GET", url, token)[1]
+
+    # -- directory: maintaining entries ---------------------------------------------------------
+    def entry(self, token: str, collection: str, ident: str) -> tuple[dict[str, Any], str]:
+        """A directory entry as its maintainers see it, and its ETag."""
+        found, etag = self._send("GET", f"{self.settings.directory_url}/api/v1/{collection}/{ident}", token)
+        return dict(found), etag
+
+    def change_entry(
+        self, token: str, collection: str, ident: str, patch: dict[str, Any], etag: str
+    ) -> tuple[dict[str, Any], str]:
+        """A JSON merge patch guarded by the ETag read (ApiError 412 when it changed meanwhile)."""
+        url = f"{self.settings.directory_url}/api/v1/{collection}/{ident}"
+        found, new_etag = self._send("PATCH", url, token, body=patch, headers={"If-Match": etag})
+        return dict(found), new_etag
+
+    def history(self, token: str, collection: str, ident: str) -> list[dict[str, Any]]:
+        """Who changed which field of the entry when, oldest first."""
+        found = self._call("GET", f"{self.settings.directory_url}/api/v1/{collection}/{ident}/history", token)
+        return list(found)
+
+    def due(self, token: str) -> dict[str, Any]:
+        """Entries of the caller's organisations whose confirmation is due (``stale_after_days``, ``contents``)."""
+        found: dict[str, Any] = self._call("GET", f"{self.settings.directory_url}/api/v1/verification/due", token)
+        return found
+
+    def confirm(self, token: str, collection: str, ident: str) -> None:
+        """Confirm an entry as current, as it is now."""
+        url = f"{self.settings.directory_url}/api/v1/{collection}/{ident}"
+        self._call("POST", f"{url}/verify", token, body={}, headers={"If-Match": self._revision(token, url)})
+
+    def opening_hours(self, token: str, service_id: str) -> tuple[dict[str, Any], str]:
+        """An offer's own opening hours as the editor shows them, and the offer's ETag."""
+        url = f"{self.settings.directory_url}/api/v1/services/{service_id}/opening_hours"
+        found, etag = self._send("GET", url, token)
+        return dict(found), etag
+
+    def save_opening_hours(self, token: str, service_id: str, hours: dict[str, Any], etag: str) -> str:
+        """Replace the offer's hours (ApiError 412 when the offer changed meanwhile); its new ETag."""
+        url = f"{self.settings.directory_url}/api/v1/services/{service_id}/opening_hours"
+        return self._send("PUT", url, token, body=hours, headers={"If-Match": etag})[1]
 
     def rotate_channel_secret(self, token: str, channel_id: str) -> dict[str, Any]:
         """A new webhook secret (the old one signs along for a day)."""
@@ -276,6 +325,10 @@ def today_in_german(day: dict[str, Any]) -> str:
     """The directory's ``today`` of a search result in German."""
     if day.get("closed_for_holiday"):
         return f"geschlossen ({day['closed_for_holiday']})"
+    if day.get("closed_until"):
+        until = str(day["closed_until"])
+        why = f", {day['closed_because']}" if day.get("closed_because") else ""
+        return f"vorübergehend geschlossen bis {until[8:10]}.{until[5:7]}.{until[:4]}{why}"
     hours = [h.replace("–", " bis ") for h in day.get("hours") or []]
     said = f"{' und '.join(hours)} Uhr" if hours else ""
     if day.get("by_appointment"):

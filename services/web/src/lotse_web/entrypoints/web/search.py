@@ -2,6 +2,7 @@
 it can be bookmarked or sent to a colleague (it holds a need and a place, never a client's name)."""
 
 import gettext
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Blueprint, Flask, render_template, request
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.referrals import german_date
 from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, partial, token
 
 bp = Blueprint("search", __name__)
@@ -99,7 +101,12 @@ DAYS = {"MO": "Mo", "TU": "Di", "WE": "Mi", "TH": "Do", "FR": "Fr", "SA": "Sa", 
 
 
 def opening_hours(schedule: dict[str, Any]) -> str:
-    """One schedule in German, e.g. Mo, Di 08:00 bis 12:00 with an en dash, then (nach Vereinbarung)."""
+    """One schedule in German, e.g. Mo, Di 08:00 bis 12:00 with an en dash, then (nach Vereinbarung); a
+    temporary closure with its days and reason."""
+    if schedule.get("closed") and schedule.get("valid_from") and schedule.get("valid_to"):
+        why = f" ({schedule['description']})" if schedule.get("description") else ""
+        first, last = german_date(schedule["valid_from"][:10]), german_date(schedule["valid_to"][:10])
+        return f"Vorübergehend geschlossen vom {first} bis {last}{why}"
     days = ", ".join(DAYS.get(d, d) for d in (schedule.get("byday") or "").split(",") if d)
     hours = f"{schedule.get('opens_at', '')}–{schedule.get('closes_at', '')}" if schedule.get("opens_at") else ""
     notes = [text for flag, text in (("by_appointment", "nach Vereinbarung"),) if schedule.get(flag)]
@@ -119,6 +126,10 @@ def offer(ident: str) -> Any:
         if error.status == 404:
             return not_found()
         raise
+    today = date.today().isoformat()
+    found["schedules"] = [  # a closure that is over says nothing any more
+        s for s in found.get("schedules") or [] if not (s.get("closed") and str(s.get("valid_to"))[:10] < today)
+    ]
     try:
         staff = api().for_staff(token(), found)
     except ApiError:  # the public page all the same
