@@ -16,6 +16,7 @@ from lotse_contracts import Role
 
 from tests.routing.conftest import Directory
 from tests.web.conftest import PASSWORD, WITTEN, add_user, no_violations, serve
+from tests.web.test_maintain import maintained_offer
 
 
 @pytest.fixture
@@ -347,3 +348,73 @@ def test_the_question_page_for_an_offer_is_accessible(browser: Any, site: str) -
     assert "Geben Sie den Wohnort der Person ein" in page.inner_text(".lotse-error-summary")
     no_violations(page, "vermitteln-angebot-fehler")
     page.close()
+
+
+def test_journey_a_maintainer_changes_opening_hours_and_a_case_manager_s_search_shows_them(
+    browser: Any, site: str, directory: Directory
+) -> None:
+    org, _, offer_name = maintained_offer(directory)
+    add_user(directory, "pflege.browser", "Mara P.", Role.MAINTAINER, org)
+    page = _signed_in(browser, site, "pflege.browser", "/pflege")
+    assert offer_name in page.inner_text("#angebote ~ ul"), page.inner_text("main")
+    no_violations(page, "pflege")
+    with page.expect_navigation():
+        page.locator("a[href$='/oeffnungszeiten']").click()
+    no_violations(page, "pflege-oeffnungszeiten")
+
+    for day in ("TU", "WE", "TH", "FR"):  # Monday 09:00 to 12:00 was there; now every weekday, with a break
+        page.check(f"#tag-0-{day}")
+    page.fill("#bis_0", "12:30")
+    for day in ("MO", "TU", "WE", "TH", "FR"):
+        page.check(f"#tag-1-{day}")
+    page.fill("#von_1", "13:30")
+    page.fill("#bis_1", "13:00")  # before it opens: the page says so
+    with page.expect_navigation():
+        page.get_by_role("button", name="Speichern", exact=True).click()
+    assert page.locator(".lotse-error-summary").is_visible()
+    assert "Die Schließzeit muss nach der Öffnungszeit liegen." in page.inner_text(".lotse-error-summary")
+    no_violations(page, "pflege-oeffnungszeiten-fehler")
+    page.fill("#bis_1", "16:00")
+    page.check("#nach_vereinbarung")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Vorschau aktualisieren").click()
+    assert "Dienstag: 09:00 bis 12:30 und 13:30 bis 16:00 Uhr" in page.inner_text(".lotse-preview")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Speichern", exact=True).click()
+    assert "Die Öffnungszeiten sind gespeichert." in page.inner_text("main")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name=offer_name).click()
+    no_violations(page, "pflege-angebot")
+    page.close()
+
+    search = _signed_in(browser, site, "cm.witten", f"/angebote?q={offer_name.replace(' ', '+')}")
+    search.wait_for_selector(".lotse-hit")
+    assert "09:00 bis 12:30 und 13:30 bis 16:00 Uhr" in search.inner_text(".lotse-hit") or "nach Vereinbarung" in (
+        search.inner_text(".lotse-hit")
+    )
+    search.close()
+
+
+def test_a_concurrent_edit_is_settled_in_the_browser(browser: Any, site: str, directory: Directory) -> None:
+    org, offer, _ = maintained_offer(directory)
+    add_user(directory, "pflege.eins", "Mara P.", Role.MAINTAINER, org)
+    add_user(directory, "pflege.zwei", "Paul Z.", Role.MAINTAINER, org)
+    first = _signed_in(browser, site, "pflege.eins", f"/pflege/angebote/{offer}")
+    second = _signed_in(browser, site, "pflege.zwei", f"/pflege/angebote/{offer}")
+    second.fill("#wait_time", "etwa drei Wochen")
+    with second.expect_navigation():
+        second.get_by_role("button", name="Speichern", exact=True).click()
+    second.close()
+
+    first.fill("#wait_time", "keine")
+    with first.expect_navigation():
+        first.get_by_role("button", name="Speichern", exact=True).click()
+    assert "Jemand hat das Angebot inzwischen geändert" in first.inner_text("main")
+    no_violations(first, "pflege-konflikt")
+    first.check("#wahl_wait_time-gespeichert")
+    with first.expect_navigation():
+        first.get_by_role("button", name="Speichern", exact=True).click()
+    assert "Die Änderungen sind gespeichert." in first.inner_text("main")
+    assert first.input_value("#wait_time") == "etwa drei Wochen"
+    first.close()

@@ -17,7 +17,7 @@ from tests.routing.conftest import ADMIN, Directory
 from tests.web.conftest import add_user, csrf, signed_in
 
 
-def _offer(directory: Directory) -> tuple[str, str, str]:
+def maintained_offer(directory: Directory) -> tuple[str, str, str]:
     """A new organisation (its name) with one offer (its id, name) open Mondays 09:00 to 12:00."""
     entries = directory.container.entries
     name = f"Beratungszentrum {uuid.uuid4().hex[:6]} (Test)"
@@ -63,7 +63,7 @@ def _maintainer(web_app: Flask, directory: Directory, org: str, login: str) -> F
 def test_a_maintainer_finds_the_offers_confirms_what_is_due_and_edits_an_offer(
     web_app: Flask, directory: Directory
 ) -> None:
-    org, offer, offer_name = _offer(directory)
+    org, offer, offer_name = maintained_offer(directory)
     client = _maintainer(web_app, directory, org, f"pflege.{uuid.uuid4().hex[:6]}")
     overview = client.get("/pflege").get_data(as_text=True)
     assert offer_name in overview and "Zu bestätigen (2)" in overview  # the organisation and its offer
@@ -95,7 +95,7 @@ def test_a_maintainer_finds_the_offers_confirms_what_is_due_and_edits_an_offer(
     case_manager = signed_in(web_app, "cm.witten")
     assert case_manager.get("/pflege").status_code == 404
     assert case_manager.get(f"/pflege/angebote/{offer}").status_code == 404
-    stranger_org, _, _ = _offer(directory)
+    stranger_org, _, _ = maintained_offer(directory)
     stranger = _maintainer(web_app, directory, stranger_org, f"fremd.{uuid.uuid4().hex[:6]}")
     assert offer_name not in stranger.get("/pflege").get_data(as_text=True)
     other_page = stranger.get(f"/pflege/angebote/{offer}").get_data(as_text=True)
@@ -107,7 +107,7 @@ def test_a_maintainer_finds_the_offers_confirms_what_is_due_and_edits_an_offer(
 def test_a_concurrent_edit_is_shown_side_by_side_and_settled_field_by_field(
     web_app: Flask, directory: Directory
 ) -> None:
-    org, offer, offer_name = _offer(directory)
+    org, offer, offer_name = maintained_offer(directory)
     first = _maintainer(web_app, directory, org, f"pflege.a.{uuid.uuid4().hex[:6]}")
     second = _maintainer(web_app, directory, org, f"pflege.b.{uuid.uuid4().hex[:6]}")
     mine = _form(first.get(f"/pflege/angebote/{offer}").get_data(as_text=True))
@@ -139,7 +139,7 @@ def test_a_concurrent_edit_is_shown_side_by_side_and_settled_field_by_field(
 def test_opening_hours_with_a_break_a_closure_and_appointments_reach_the_case_managers_search(
     web_app: Flask, directory: Directory
 ) -> None:
-    org, offer, offer_name = _offer(directory)
+    org, offer, offer_name = maintained_offer(directory)
     client = _maintainer(web_app, directory, org, f"pflege.{uuid.uuid4().hex[:6]}")
     page = client.get(f"/pflege/angebote/{offer}/oeffnungszeiten").get_data(as_text=True)
     assert "Montag: 09:00 bis 12:00 Uhr" in page and "Dienstag: geschlossen" in page  # the preview
