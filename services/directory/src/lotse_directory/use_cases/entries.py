@@ -123,6 +123,25 @@ def _with_defaults(spec: EntitySpec, values: Mapping[str, Any]) -> Row:
     return row
 
 
+def _changeable(
+    session: StoreSession, claims: TokenClaims, entity: str, ident: str, expected: int | None
+) -> tuple[Entry, set[str]]:
+    """The entry as stored and its owners, if the caller sees it, it is at the revision read (None: any) and
+    the caller may change it (a jurisdiction: who keeps its region)."""
+    row = session.get(entity, ident)
+    if row is None or not access.may_see(session, claims, entity, row):
+        raise NotFound(entity, ident)
+    current = _split(row)
+    if expected is not None and expected != current.revision:
+        raise PreconditionFailed(current_etag=f'"{current.revision}"')
+    owners = access.owners(session, entity, current.values)
+    if entity == "jurisdiction":
+        jurisdictions.require_region(claims, current.values["region_key"])
+    else:
+        access.require_maintainer(session, claims, entity, owners)
+    return current, owners
+
+
 class Entries:
     """The maintainers' use cases on every entity of the directory."""
 
@@ -226,17 +245,7 @@ class Entries:
         if "id" in patch and patch["id"] != ident:
             raise Invalid([Violation("id", "cannot be changed")])
         _refuse_read_only(spec, patch)
-        row = session.get(entity, ident)
-        if row is None or not access.may_see(session, claims, entity, row):
-            raise NotFound(entity, ident)
-        current = _split(row)
-        if expected is not None and expected != current.revision:
-            raise PreconditionFailed(current_etag=f'"{current.revision}"')
-        old_owners = access.owners(session, entity, current.values)
-        if entity == "jurisdiction":
-            jurisdictions.require_region(claims, current.values["region_key"])
-        else:
-            access.require_maintainer(session, claims, entity, old_owners)
+        current, old_owners = _changeable(session, claims, entity, ident, expected)
         new_values = {**current.values, **patch}
         violations = validate(session, self.gazetteer, spec, new_values)
         if violations:
@@ -281,17 +290,7 @@ class Entries:
         self, session: StoreSession, claims: TokenClaims, entity: str, ident: str, expected: int | None
     ) -> None:
         """:meth:`delete` within the caller's transaction; ``expected``: the revision read (None: any)."""
-        row = session.get(entity, ident)
-        if row is None or not access.may_see(session, claims, entity, row):
-            raise NotFound(entity, ident)
-        current = _split(row)
-        if expected is not None and expected != current.revision:
-            raise PreconditionFailed(current_etag=f'"{current.revision}"')
-        owner_ids = access.owners(session, entity, current.values)
-        if entity == "jurisdiction":
-            jurisdictions.require_region(claims, current.values["region_key"])
-        else:
-            access.require_maintainer(session, claims, entity, owner_ids)
+        current, owner_ids = _changeable(session, claims, entity, ident, expected)
         self._delete_tree(session, claims, entity, current.values, owner_ids)
 
     def _delete_tree(
