@@ -184,7 +184,8 @@ def offer(ident: str) -> Any:
                 flash("Die Änderungen sind gespeichert. Fallmanager:innen sehen sie ab sofort in der Suche.")
                 return redirect(url_for(".offer", ident=ident))
             except ApiError as error:
-                if error.status == 412:  # someone saved in between: what they saved is ``stored``
+                if error.status == 412:  # someone saved in between: compare with what is stored now
+                    stored, etag = api().entry(token(), "services", ident)
                     conflict, revision = _differences(patch, stored), etag
                     if not conflict:  # they saved just what this form says
                         flash("Die Änderungen sind gespeichert.")
