@@ -177,6 +177,10 @@ def test_opening_hours_with_a_break_a_closure_and_appointments_reach_the_case_ma
     assert wrong.status_code == 400 and "Die Schließzeit muss nach der Öffnungszeit liegen." in wrong.get_data(
         as_text=True
     )
+    mangled = client.post(
+        f"/pflege/angebote/{offer}/oeffnungszeiten", data=form | {"zeilen": "viele", "aktion": "vorschau"}
+    )
+    assert mangled.status_code == 200  # a form with a broken row count shows no rows, and no 500
     saved = client.post(f"/pflege/angebote/{offer}/oeffnungszeiten", data=form | {"aktion": "speichern"})
     assert saved.status_code == 302, saved.get_data(as_text=True)
 

@@ -262,7 +262,7 @@ def _hours_from(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """The hours the editor's form gives, and what is wrong with them (by the form's field ids)."""
     errors: dict[str, str] = {}
     weekly = []
-    for i in range(int(form.get("zeilen") or 0)):
+    for i in range(_count(form.get("zeilen"))):
         days = [d for d in WEEKDAYS if d in form.getlist(f"tage_{i}")]
         opens, closes = (form.get(f"von_{i}") or "").strip(), (form.get(f"bis_{i}") or "").strip()
         if not (days or opens or closes):
@@ -277,7 +277,7 @@ def _hours_from(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
             errors[f"bis_{i}"] = "Die Schließzeit muss nach der Öffnungszeit liegen."
         weekly.append({"days": days, "opens_at": opens, "closes_at": closes, "row": i})
     closures = []
-    for j in range(int(form.get("schliessungen") or 0)):
+    for j in range(_count(form.get("schliessungen"))):
         first = (form.get(f"schliessung_von_{j}") or "").strip()
         last = (form.get(f"schliessung_bis_{j}") or "").strip()
         note = (form.get(f"schliessung_grund_{j}") or "").strip()[:200]
@@ -298,6 +298,11 @@ def _hours_from(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
         "closures": closures,
     }
     return hours, errors
+
+
+def _count(value: str | None) -> int:
+    """How many rows the form has (at most 50, as the directory takes)."""
+    return min(int(value), 50) if value and value.isdigit() else 0
 
 
 def _date(value: str) -> date | None:
