@@ -3,8 +3,10 @@ organisations, history, audit, events and encryption at rest."""
 
 import json
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from lotse_contracts import Role
 from lotse_kit.schema_errors import event_validator
@@ -489,6 +491,34 @@ def test_coordinators_see_figures_and_no_personal_data(api: Api) -> None:
     assert first not in as_text and "Amina" not in as_text and SENDER_ORG not in as_text
     assert api.get("/figures", walk.sender).status_code == 403
     assert api.get("/figures", walk.recipient).status_code == 403
+
+
+def test_figures_per_month_forwarded_and_for_a_region_and_a_period(api: Api) -> None:
+    walk = Walk(api)
+    for _ in range(5):
+        walk.act(walk.create()["id"], "accept", walk.recipient)
+    month = datetime.now(ZoneInfo("Europe/Berlin")).strftime("%Y-%m")
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    figures = api.get("/figures", walk.coordinator, region="05954").json
+    assert figures["months"] == [{"month": month, "legal_domain": "SGB_VIII", "count": 5, "suppressed": False}]
+    assert figures["forwarded"] == {"SGB_VIII": {"count": 0, "suppressed": False, "of": 5}}  # a zero names nobody
+    for _ in range(5):  # sent first to a body that was not responsible
+        walk.act(walk.create()["id"], "forward", walk.recipient, to_organization_id=walk.kreis)
+    forwarded = api.get("/figures", walk.coordinator).json["forwarded"]
+    assert forwarded == {"SGB_VIII": {"count": 5, "suppressed": False, "of": 15}}  # the 5 children count as sent
+    elsewhere = api.get("/figures", walk.coordinator, region="05913").json
+    assert elsewhere["counts"] == [] and elsewhere["months"] == [] and elsewhere["forwarded"] == {}
+    period = {"from": today.isoformat(), "to": today.isoformat()}
+    assert api.get("/figures", walk.coordinator, **period).json["months"][0]["count"] == 15
+    later = {"from": (today + timedelta(days=1)).isoformat()}
+    assert api.get("/figures", walk.coordinator, **later).json["counts"] == []
+    for bad, field in (
+        ({"region": "Witten"}, "region"),
+        ({"from": "gestern"}, "from"),
+        ({**later, "to": "2020-01-01"}, "to"),
+    ):
+        refused = api.get("/figures", walk.coordinator, **bad)
+        assert refused.status_code == 400 and refused.json["errors"][0]["name"] == field, (bad, refused.json)
 
 
 def test_services_read_routings_events_as_a_change_feed(api: Api) -> None:

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -10,6 +11,17 @@ from lotse_kit.errors import PeerAway
 
 from lotse_routing.domain.decision import Jurisdiction
 from lotse_routing.domain.offices import Authority, FoundPlace, Offer
+
+
+@dataclass(frozen=True, slots=True)
+class FigureScope:
+    """Which referrals the coordinators' figures count: a legal domain, a region (AGS prefix), and those
+    sent (``requested_at``) from ``since`` up to before ``until``; None: any."""
+
+    legal_domain: str | None = None
+    region: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class DirectoryUnavailable(PeerAway):
@@ -132,9 +144,12 @@ class ReferralSession(Protocol):
         still needs."""
         ...
 
-    def counts(self, dimensions: Sequence[str], where: Mapping[str, Any]) -> list[Row]: ...
+    def counts(self, dimensions: Sequence[str], scope: FigureScope) -> list[Row]: ...
 
-    def durations(self, where: Mapping[str, Any]) -> list[Row]: ...
+    def durations(self, scope: FigureScope) -> list[Row]:
+        """Per sent referral in scope: its legal domain, when it was requested, acknowledged and accepted,
+        and whether it was forwarded."""
+        ...
 
     def sealed_with_other_key(self, key_id: str, limit: int) -> list[tuple[str, str, str]]: ...
 

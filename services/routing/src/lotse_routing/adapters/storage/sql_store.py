@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from lotse_routing.adapters.ports import FigureScope
 from lotse_routing.adapters.storage.tables import (
     audit,
     consent,
@@ -226,20 +227,22 @@ class SqlReferralSession:
             .values(sealed=None, sealed_with=None)
         )
 
-    def counts(self, dimensions: Sequence[str], where: Mapping[str, Any]) -> list[Row]:
+    def counts(self, dimensions: Sequence[str], scope: FigureScope) -> list[Row]:
         """Referrals counted by the given columns (coordinators' figures)."""
         columns = [referral.c[d] for d in dimensions]
-        conditions = [referral.c[name] == value for name, value in where.items()]
-        query = select(*columns, func.count().label("count")).where(*conditions).group_by(*columns)
+        query = select(*columns, func.count().label("count")).where(*_in_scope(scope)).group_by(*columns)
         return [dict(r) for r in self.connection.execute(query).mappings()]
 
-    def durations(self, where: Mapping[str, Any]) -> list[Row]:
-        """When each referral was requested, acknowledged and accepted (for the medians)."""
-        conditions = [referral.c[name] == value for name, value in where.items()]
+    def durations(self, scope: FigureScope) -> list[Row]:
+        r = referral.c
         query = select(
-            referral.c.legal_domain, referral.c.requested_at, referral.c.acknowledged_at, referral.c.accepted_at
-        ).where(referral.c.requested_at.is_not(None), *conditions)
-        return [dict(r) for r in self.connection.execute(query).mappings()]
+            r.legal_domain,
+            r.requested_at,
+            r.acknowledged_at,
+            r.accepted_at,
+            r.forwarded_to_id.is_not(None).label("forwarded"),
+        ).where(r.requested_at.is_not(None), *_in_scope(scope))
+        return [dict(row) for row in self.connection.execute(query).mappings()]
 
     def sealed_with_other_key(self, key_id: str, limit: int) -> list[tuple[str, str, str]]:
         """Up to ``limit`` sealed values not sealed with ``key_id``: (table, key, sealed text)."""
@@ -314,3 +317,17 @@ class SqlReferralStore:
         with self.engine.connect() as conn:
             yield SqlReferralSession(conn)
             conn.rollback()
+
+
+def _in_scope(scope: FigureScope) -> list[Any]:
+    r = referral.c
+    found: list[Any] = []
+    if scope.legal_domain:
+        found.append(r.legal_domain == scope.legal_domain)
+    if scope.region:
+        found.append(r.region_key.startswith(scope.region, autoescape=True))
+    if scope.since:
+        found.append(r.requested_at >= scope.since)
+    if scope.until:
+        found.append(r.requested_at < scope.until)
+    return found

@@ -1,8 +1,9 @@
 """The routing API: who is responsible, referrals and their actions, consent withdrawal, figures."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from lotse_contracts import LegalDomain, ReferralStatus, Role
@@ -12,6 +13,7 @@ from lotse_kit.feed_api import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
 from lotse_kit.problems import bad_request
 
+from lotse_routing.adapters.ports import FigureScope
 from lotse_routing.bootstrap import container_of
 from lotse_routing.domain.lifecycle import Action
 from lotse_routing.entrypoints.web import schemas
@@ -19,6 +21,8 @@ from lotse_routing.use_cases.referrals import ClientData, ConsentForm, ConsentRe
 from lotse_routing.use_cases.responsibility import Answer, Question, ResidenceOf, residence_for
 
 UUID = r"^[0-9a-fA-F-]{36}$"
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def _answer(answer: Answer) -> dict[str, object]:
@@ -335,14 +339,28 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         responses={200: ("Recorded; the referrals it cancelled", withdrawn_schema)},
     )(consent_withdraw)
 
-    figure_params = (Param("legal_domain", {"enum": [d.value for d in LegalDomain]}, parse=LegalDomain),)
+    figure_params = (
+        Param("legal_domain", {"enum": [d.value for d in LegalDomain]}, parse=LegalDomain),
+        Param("region", {"type": "string", "pattern": "^[0-9]{2,12}$"}, "a Land, Kreis or Gemeinde key (AGS prefix)"),
+        Param("from", {"type": "string", "format": "date"}, "sent on or after this day (German time)"),
+        Param("to", {"type": "string", "format": "date"}, "sent on or before this day (German time)"),
+    )
 
     @require_roles(Role.COORDINATOR, Role.ADMIN)
     def figures() -> Response:
-        """Counts per domain, region, status and decline reason; median hours to acknowledgement and
-        acceptance. No personal data."""
+        """Counts per domain, region, status and decline reason, per month and forwarded; median hours to
+        acknowledgement and acceptance. No personal data."""
         args = query_args(figure_params)
-        return jsonify(container_of(current_app).figures.counts(current_claims(), args.get("legal_domain")))
+        domain = args.get("legal_domain")
+        scope = FigureScope(
+            legal_domain=domain.value if domain else None,
+            region=args.get("region"),
+            since=_local_day(args, "from"),
+            until=_local_day(args, "to", days_after=1),
+        )
+        if scope.since and scope.until and scope.until <= scope.since:
+            raise bad_request("to", "is before from")
+        return jsonify(container_of(current_app).figures.counts(current_claims(), scope))
 
     doc.route(
         bp,
@@ -354,6 +372,17 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         responses={200: ("Counts and medians, small cells suppressed", figures_schema)},
     )(figures)
     register_change_feed(bp, doc, lambda: container_of(current_app).outbox, "routing")
+
+
+def _local_day(args: dict[str, Any], name: str, days_after: int = 0) -> datetime | None:
+    """The start of a day given as YYYY-MM-DD in German time (``days_after``: of a later day)."""
+    if not args.get(name):
+        return None
+    try:
+        day = date.fromisoformat(str(args[name]))
+    except ValueError:
+        raise bad_request(name, "is not a date (YYYY-MM-DD)") from None
+    return datetime.combine(day + timedelta(days=days_after), time(), tzinfo=BERLIN)
 
 
 def _has_body() -> bool:

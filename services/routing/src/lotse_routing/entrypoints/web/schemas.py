@@ -306,6 +306,16 @@ FIGURES = answer_object(
                 }
             ),
         },
+        "months": {
+            "type": "array",
+            "items": answer_object(
+                {"month": _STR, "legal_domain": _STR, "count": _COUNT, "suppressed": {"type": "boolean"}}
+            ),
+        },
+        "forwarded": {
+            "type": "object",
+            "additionalProperties": answer_object({"count": _COUNT, "suppressed": {"type": "boolean"}, "of": _COUNT}),
+        },
         "median_hours": {
             "type": "object",
             "additionalProperties": answer_object(
