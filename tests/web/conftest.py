@@ -5,7 +5,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +117,18 @@ def add_user(directory: Directory, login: str, name: str, role: Role, organizati
 
 
 @pytest.fixture
-def referral(directory: Directory, routing_url: str) -> str:  # noqa: F811
+def referral(make_referral: Callable[[], str]) -> str:
     """A referral the demo case management sent to the Jugendamt Witten, over routing's API."""
+    return make_referral()
+
+
+@pytest.fixture
+def make_referral(directory: Directory, routing_url: str) -> Callable[[], str]:  # noqa: F811
+    """Makes referrals as the ``referral`` fixture's (each call one more)."""
+    return lambda: _send_referral(directory, routing_url)
+
+
+def _send_referral(directory: Directory, routing_url: str) -> str:  # noqa: F811
     token = HmacTokenVerifier(SECRET).issue("cm.witten", Role.CASE_MANAGER, directory.org_named(KI_EN), "Clara M.")
     body: dict[str, Any] = {
         "legal_domain": "SGB_VIII",

@@ -16,6 +16,7 @@ from lotse_contracts import Role
 
 from tests.routing.conftest import Directory
 from tests.web.conftest import PASSWORD, WITTEN, add_user, no_violations, serve
+from tests.web.test_figures import declined
 from tests.web.test_maintain import maintained_offer
 
 
@@ -418,3 +419,29 @@ def test_a_concurrent_edit_is_settled_in_the_browser(browser: Any, site: str, di
     assert "Die Änderungen sind gespeichert." in first.inner_text("main")
     assert first.input_value("#wait_time") == "etwa drei Wochen"
     first.close()
+
+
+def test_journey_an_agency_declines_and_the_coordinator_sees_it_in_the_figures(
+    browser: Any, site: str, directory: Directory, routing_url: str, make_referral: Any
+) -> None:
+    for _ in range(4):  # four declined before; the fifth lifts the count over the small-cell threshold
+        declined(directory, routing_url, make_referral(), "duplikat")
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    add_user(directory, "ko.browser", "Kora K.", Role.COORDINATOR, WITTEN)
+    coordinator = _signed_in(browser, site, "ko.browser", "/zahlen?region=Witten")
+    before = coordinator.inner_text("#titel-ablehnungen + svg + .kern-table-responsive")
+    assert "Duplikat\tunter 5" in before, before
+
+    referral = make_referral()
+    agency = _signed_in(browser, site, "ja.witten", f"/referrals/{referral}")
+    agency.select_option("#reason_code", "duplikat")
+    with agency.expect_navigation():
+        agency.get_by_role("button", name="Ablehnen").click()
+    assert "Die Vermittlung ist abgelehnt." in agency.inner_text("main")
+    agency.close()
+
+    coordinator.reload()
+    after = coordinator.inner_text("#titel-ablehnungen + svg + .kern-table-responsive")
+    assert "Duplikat\t5" in after, after
+    no_violations(coordinator, "zahlen")
+    coordinator.close()

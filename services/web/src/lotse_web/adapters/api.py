@@ -251,6 +251,17 @@ class Api:
         url = f"{self.settings.directory_url}/api/v1/notification_channels/{channel_id}"
         self._call("DELETE", url, token, headers={"If-Match": self._revision(token, url)})
 
+    def geocode(self, token: str, q: str) -> list[dict[str, Any]]:
+        """The gazetteer's places for a PLZ, Gemeinde or Kreis name or key: ``name``, ``ags``, ``kreis_key``."""
+        found = self._call("GET", f"{self.settings.directory_url}/api/v1/geocode", token, fields={"q": q})
+        return list(found)
+
+    def search_misses(self, token: str, since: str | None) -> list[dict[str, Any]]:
+        """Searches that found nothing (coordinators): words (None: searched too rarely to show), Gemeinde, count."""
+        fields = {"since": since} if since else {}
+        found = self._call("GET", f"{self.settings.directory_url}/api/v1/search/misses", token, fields=fields)
+        return list(found)
+
     # -- notify ---------------------------------------------------------------------------------
     def test_channel(self, token: str, channel_id: str) -> dict[str, Any]:
         """A test message over the channel, now: ``delivered``, ``status`` and ``detail`` (what came back)."""
@@ -281,6 +292,11 @@ class Api:
             token,
             fields={k: v for k, v in fields.items() if v},
         )
+        return found
+
+    def figures(self, token: str, query: dict[str, str]) -> dict[str, Any]:
+        """The coordinators' figures for ``legal_domain``, ``region``, ``from`` and ``to`` (small cells suppressed)."""
+        found: dict[str, Any] = self._call("GET", f"{self.settings.routing_url}/api/v1/figures", token, fields=query)
         return found
 
     def referrals(

@@ -353,7 +353,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         args = query_args(figure_params)
         domain = args.get("legal_domain")
         scope = FigureScope(
-            legal_domain=domain.value if domain else None,
+            legal_domain=LegalDomain(domain).value if domain else None,
             region=args.get("region"),
             since=_local_day(args, "from"),
             until=_local_day(args, "to", days_after=1),

@@ -1,0 +1,243 @@
+"""Zahlen: the coordinators' figures (KIM Baustein 1). Where referrals go and how they fare, per legal domain,
+region and period, and what case managers searched for in vain. Every table is drawn as an SVG chart with the
+table beside it (the chart's text alternative) and can be downloaded as CSV. No personal data: routing and the
+directory give only counts, and counts under 5 only as "unter 5"."""
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Flask, Response, render_template, request
+from lotse_contracts import DeclineReason, LegalDomain
+
+from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.referrals import status_label
+from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
+
+bp = Blueprint("figures", __name__)
+VIEWERS = ("coordinator", "admin")
+MONTHS = ("Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez")
+
+
+@dataclass
+class Table:
+    """One table of the page: its rows as (label, count or None for "unter 5"), and, for the CSV, its name
+    and column headings."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    hidden: int = 0
+    """Cells left out because they were under 5 (their sum is unknown)."""
+
+    @property
+    def bars(self) -> list[dict[str, Any]]:
+        """The rows as bars of a horizontal chart, scaled to the largest."""
+        top = max((r[-1] or 0 for r in self.rows), default=0) or 1
+        return [
+            {"label": " · ".join(str(c) for c in r[:-1]), "count": r[-1], "share": round(100 * (r[-1] or 0) / top, 1)}
+            for r in self.rows
+        ]
+
+
+def _add(totals: dict[Any, int | None], hidden: list[int], key: Any, cell: dict[str, Any]) -> None:
+    """Add a cell to its row's total; a row of only suppressed cells stays None ("unter 5")."""
+    if cell.get("suppressed"):
+        hidden[0] += 1
+        totals.setdefault(key, None)
+    else:
+        totals[key] = (totals.get(key) or 0) + int(cell["count"] or 0)
+
+
+def tables(
+    figures: dict[str, Any], misses: list[dict[str, Any]], region: str | None, names: Callable[[str], str]
+) -> list[Table]:
+    """The page's tables from routing's figures and the directory's searches that found nothing; ``names``
+    gives a Gemeinde key's name."""
+    months: dict[str, int | None] = {}
+    hidden = [0]
+    for cell in figures["months"]:
+        _add(months, hidden, cell["month"], cell)
+    per_month = Table("monate", "Vermittlungen je Monat", ("Monat", "Vermittlungen"), hidden=hidden[0])
+    per_month.rows = [(f"{MONTHS[int(m[5:7]) - 1]} {m[:4]}", n) for m, n in sorted(months.items())]
+
+    statuses: dict[str, int | None] = {}
+    reasons: dict[str, int | None] = {}
+    regions: dict[str, int | None] = {}
+    hidden_status, hidden_reason, hidden_region = [0], [0], [0]
+    for cell in figures["counts"]:
+        _add(statuses, hidden_status, cell["status"], cell)
+        _add(regions, hidden_region, cell["region_key"], cell)
+        if cell.get("decline_reason"):
+            _add(reasons, hidden_reason, cell["decline_reason"], cell)
+    by_status = Table("stand", "Vermittlungen nach Stand", ("Stand", "Vermittlungen"), hidden=hidden_status[0])
+    by_status.rows = sorted(((status_label(s), n) for s, n in statuses.items()), key=lambda r: -(r[1] or 0))
+    by_reason = Table("ablehnungen", "Ablehnungsgründe", ("Grund", "Ablehnungen"), hidden=hidden_reason[0])
+    by_reason.rows = sorted(((_reason(r), n) for r, n in reasons.items()), key=lambda r: -(r[1] or 0))
+    by_region = Table("regionen", "Vermittlungen nach Gemeinde", ("Gemeinde", "Vermittlungen"))
+    by_region.hidden = hidden_region[0]
+    by_region.rows = sorted(((names(k), n) for k, n in regions.items()), key=lambda r: -(r[1] or 0))
+
+    forwarded = Table(
+        "weiterleitungen",
+        "Weitergeleitet, weil zuerst an eine unzuständige Stelle vermittelt",
+        ("Rechtskreis", "vermittelt", "weitergeleitet"),
+    )
+    forwarded.rows = [(_domain(d), cell["of"], cell["count"]) for d, cell in sorted(figures["forwarded"].items())]
+    durations = Table(
+        "dauer",
+        "Mittlere Dauer (Median) in Stunden",
+        ("Rechtskreis", "bis zur Kenntnisnahme", "bis zur Annahme"),
+    )
+    durations.rows = [
+        (_domain(d), _hours(m["to_acknowledged"]), _hours(m["to_accepted"]))
+        for d, m in sorted(figures["median_hours"].items())
+    ]
+    in_vain = Table("ohne-treffer", "Suchen ohne Treffer", ("Gesucht", "Gemeinde", "Suchen"))
+    for miss in misses:
+        if region and not str(miss.get("region_key") or "").startswith(region):
+            continue
+        words = miss["terms"] if miss["terms"] is not None else "(seltener als dreimal gesucht)"
+        place = names(miss["region_key"]) if miss.get("region_key") else "–"
+        in_vain.rows.append((words or "(ohne Suchwort)", place, miss["count"]))
+    return [per_month, by_status, by_reason, forwarded, durations, by_region, in_vain]
+
+
+def _hours(value: float | None) -> str:
+    return "unter 5 Vermittlungen" if value is None else f"{value:.1f}".replace(".", ",")
+
+
+def _domain(code: str) -> str:
+    try:
+        return LegalDomain(code).title_de
+    except ValueError:
+        return code
+
+
+def _reason(code: str) -> str:
+    try:
+        return DeclineReason(code).label_de
+    except ValueError:
+        return code
+
+
+def _day(value: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _scope() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The filters as given, the routing query they make, and what is wrong with them."""
+    today = date.today()
+    given = {
+        "rechtskreis": request.args.get("rechtskreis", ""),
+        "region": request.args.get("region", "").strip()[:100],
+        "von": request.args.get("von", (today.replace(day=1) - timedelta(days=335)).replace(day=1).isoformat()),
+        "bis": request.args.get("bis", today.isoformat()),
+    }
+    errors: dict[str, str] = {}
+    query: dict[str, str] = {}
+    if given["rechtskreis"] in {d.value for d in LegalDomain}:
+        query["legal_domain"] = given["rechtskreis"]
+    first, last = _day(given["von"], date.min), _day(given["bis"], date.min)
+    if first == date.min:
+        errors["von"] = "Geben Sie den ersten Tag als Datum ein."
+    if last == date.min:
+        errors["bis"] = "Geben Sie den letzten Tag als Datum ein."
+    elif first != date.min and last < first:
+        errors["bis"] = "Der letzte Tag darf nicht vor dem ersten liegen."
+    if not errors:
+        query |= {"from": first.isoformat(), "to": last.isoformat()}
+    if given["region"]:
+        places = api().geocode(token(), given["region"])
+        key = (places[0].get("ags") or places[0].get("kreis_key")) if places else None
+        if key:
+            query["region"] = key
+            given["region_name"] = places[0].get("name") or given["region"]
+        else:
+            errors["region"] = (
+                "Diesen Kreis oder diese Gemeinde kennen wir nicht. Geben Sie einen Namen oder eine PLZ ein."
+            )
+    return given, query, errors
+
+
+def _figures() -> tuple[dict[str, Any], list[Table], dict[str, str]]:
+    given, query, errors = _scope()
+    if errors:
+        return given, [], errors
+    figures = api().figures(token(), query)
+    misses = api().search_misses(token(), query.get("from"))
+    return given, tables(figures, misses, query.get("region"), _gemeinde_names()), errors
+
+
+def _gemeinde_names() -> Callable[[str], str]:
+    """A Gemeinde's name by its key, from the gazetteer (each key asked once per page)."""
+
+    @cache
+    def name(key: str) -> str:
+        places = api().geocode(token(), key)
+        return str(places[0].get("name") or key) if places else key
+
+    return name
+
+
+@bp.get("/zahlen")
+@login_required
+def page() -> Any:
+    user = current_user()
+    if not user or user["role"] not in VIEWERS:
+        return not_found()
+    given, found, errors = _figures()
+    return (
+        render_template(
+            "figures.html",
+            title="Zahlen",
+            user=user,
+            given=given,
+            tables=found,
+            errors=errors,
+            domains=[d.value for d in LegalDomain],
+            months=MONTHS,
+        ),
+        400 if errors else 200,
+    )
+
+
+@bp.get("/zahlen/<name>.csv")
+@login_required
+def download(name: str) -> Any:
+    """One table as CSV (semicolons and a BOM, as German spreadsheets open it)."""
+    user = current_user()
+    if not user or user["role"] not in VIEWERS:
+        return not_found()
+    try:
+        given, found, _ = _figures()
+    except ApiError as error:
+        if error.status == 400:
+            return not_found()
+        raise
+    table = next((t for t in found if t.name == name), None)
+    if table is None:
+        return not_found()
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow(["unter 5" if c is None else c for c in row])
+    filename = f"lotse-{name}-{given['von']}-{given['bis']}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
