@@ -14,8 +14,10 @@ import pytest
 from flask import Flask
 from lotse_contracts import Role
 
+from tests.notify.conftest import serving_receiver
 from tests.routing.conftest import Directory
-from tests.web.conftest import PASSWORD, WITTEN, add_user, no_violations, serve
+from tests.web.conftest import PASSWORD, WITTEN, add_user, no_violations, serve, signed_in
+from tests.web.test_admin import remove_channel, webhook_channel
 from tests.web.test_figures import declined
 from tests.web.test_maintain import maintained_offer
 
@@ -445,3 +447,36 @@ def test_journey_an_agency_declines_and_the_coordinator_sees_it_in_the_figures(
     assert "Duplikat\t5" in after, after
     no_violations(coordinator, "zahlen")
     coordinator.close()
+
+
+def test_journey_an_admin_re_drives_a_dead_delivery(
+    browser: Any, site: str, web_app: Flask, directory: Directory, make_referral: Any
+) -> None:
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    add_user(directory, "admin.browser", "Ada A.", Role.ADMIN, WITTEN)
+    agency = signed_in(web_app, "ja.witten")
+    with serving_receiver() as receiver:
+        receiver.answers = [410]
+        channel = webhook_channel(agency, f"{receiver.url}/browser")
+        try:
+            referral = make_referral()
+            page = _signed_in(browser, site, "admin.browser", "/verwaltung/zustellungen")
+            for _ in range(75):
+                if page.locator(f'a[href="/referrals/{referral}"]').count():
+                    break
+                time.sleep(0.2)
+                page.reload()
+            no_violations(page, "verwaltung-zustellungen")
+            row = page.locator("tr", has=page.locator(f'a[href="/referrals/{referral}"]'))
+            before = len(receiver.requests)
+            with page.expect_navigation():
+                row.get_by_role("button").click()
+            assert "Die Zustellung wird erneut versucht." in page.inner_text("main")
+            for _ in range(75):
+                if len(receiver.requests) > before:
+                    break
+                time.sleep(0.2)
+            assert receiver.requests[-1].status == 200
+            page.close()
+        finally:
+            remove_channel(agency, channel)

@@ -16,6 +16,7 @@ from werkzeug.exceptions import InternalServerError
 from lotse_web.adapters.api import Api, ApiError, TokenRejected
 from lotse_web.entrypoints.web import (
     account,
+    admin,
     figures,
     maintain,
     referrals,
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
     probes = install_metrics(app, "web")  # /metrics, and requests counted by route and status
     csrf.exempt(probes)
     app.jinja_env.globals["kern_version"] = KERN_VERSION
-    for module in (start, account, search, responsible, referrals, sending, settings_pages, maintain, figures):
+    for module in (start, account, search, responsible, referrals, sending, settings_pages, maintain, figures, admin):
         module.register(app)
     app.register_blueprint(probes)
 

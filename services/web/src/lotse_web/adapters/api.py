@@ -269,6 +269,21 @@ class Api:
         found: dict[str, Any] = self._call("POST", url, token, body={})
         return found
 
+    def dead_deliveries(self, token: str, page: int) -> dict[str, Any]:
+        """Deliveries notify gave up on, newest first (admins): a page of them."""
+        url = f"{self.settings.notify_url}/api/v1/deliveries/dead"
+        found: dict[str, Any] = self._call("GET", url, token, fields={"page": page, "per_page": 25})
+        return found
+
+    def paused_endpoints(self, token: str) -> list[dict[str, Any]]:
+        """Webhook endpoints that gave no answer, and until when deliveries to them wait (admins)."""
+        found = self._call("GET", f"{self.settings.notify_url}/api/v1/endpoints/paused", token)
+        return list(found["contents"])
+
+    def redrive(self, token: str, delivery_id: str) -> None:
+        """Try a dead delivery again from the start (ApiError 409 when it is not dead)."""
+        self._call("POST", f"{self.settings.notify_url}/api/v1/deliveries/{delivery_id}/redrive", token, body={})
+
     def unread(self, token: str) -> dict[str, list[str]]:
         """The organisation's unread notifications (the newest 200), their ids by referral."""
         url = f"{self.settings.notify_url}/api/v1/inbox"
