@@ -50,6 +50,9 @@ def routing_url(directory: Directory, tmp_path_factory: pytest.TempPathFactory) 
         "LOTSE_VAR_DIR": str(tmp_path_factory.mktemp("web-routing")),
         "LOTSE_AUTH_SECRET": SECRET,
         "LOTSE_ROUTING_DIRECTORY_URL": directory.url,
+        # what routing read from the directory counts for a second (it hears no change feed here), so that a
+        # jurisdiction a maintainer saves reaches "Wer ist zuständig?" within the test
+        "LOTSE_ROUTING_DIRECTORY_CACHE_SECONDS": "1",
     }
     routing = build_routing(RoutingSettings.from_env(env))
     routing.migrate()
@@ -106,11 +109,20 @@ def csrf(page: str) -> str:
     return found.group(1)
 
 
-def add_user(directory: Directory, login: str, name: str, role: Role, organization: str) -> None:  # noqa: F811
+def add_user(
+    directory: Directory,  # noqa: F811
+    login: str,
+    name: str,
+    role: Role,
+    organization: str,
+    regions: tuple[str, ...] = (),
+) -> None:
+    """A user of the directory (``regions``: the region keys whose jurisdictions a maintainer keeps)."""
     with directory.container.store.transaction() as session:
         if session.get_user(login) is None:
             org = directory.org_named(organization)
-            session.add_user({"id": login, "name": name, "role": role.value, "organization_id": org})
+            user = {"id": login, "name": name, "role": role.value, "organization_id": org, "regions": list(regions)}
+            session.add_user(user)
     directory.container.accounts.set_password(login, PASSWORD)
     with directory.container.store.transaction() as session:
         session.set_login_attempts(login, 0, None)

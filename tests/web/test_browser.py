@@ -16,9 +16,10 @@ from lotse_contracts import Role
 
 from tests.notify.conftest import serving_receiver
 from tests.routing.conftest import Directory
-from tests.web.conftest import PASSWORD, WITTEN, add_user, no_violations, serve, signed_in
+from tests.web.conftest import KI_EN, PASSWORD, WITTEN, add_user, no_violations, serve, signed_in
 from tests.web.test_admin import remove_channel, webhook_channel
 from tests.web.test_figures import declined
+from tests.web.test_jurisdictions import authority  # noqa: F401 (a fixture)
 from tests.web.test_maintain import maintained_offer
 
 
@@ -480,3 +481,23 @@ def test_journey_an_admin_re_drives_a_dead_delivery(
             page.close()
         finally:
             remove_channel(agency, channel)
+
+
+def test_the_jurisdictions_page_with_its_preview_is_accessible(
+    browser: Any,
+    site: str,
+    directory: Directory,
+    authority: str,  # noqa: F811 (the fixture)
+) -> None:
+    add_user(directory, "kim.browser", "Kai E.", Role.MAINTAINER, KI_EN, regions=("05954",))
+    page = _signed_in(browser, site, "kim.browser", "/pflege/zustaendigkeiten")
+    no_violations(page, "zustaendigkeiten")
+    page.select_option("#rechtskreis", "STAG")
+    page.select_option("#stelle", label=authority)
+    page.fill("#region", "Witten")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Vorschau").click()
+    assert page.locator(".lotse-preview").count() == 1, page.inner_text("main")[:2000]
+    assert "Heute zuständig: Einbürgerungsbehörde Ennepe-Ruhr-Kreis (Demo)" in page.inner_text(".lotse-preview")
+    no_violations(page, "zustaendigkeiten-vorschau")
+    page.close()

@@ -18,6 +18,7 @@ from lotse_web.entrypoints.web import (
     account,
     admin,
     figures,
+    jurisdictions,
     maintain,
     referrals,
     responsible,
@@ -70,7 +71,19 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
     probes = install_metrics(app, "web")  # /metrics, and requests counted by route and status
     csrf.exempt(probes)
     app.jinja_env.globals["kern_version"] = KERN_VERSION
-    for module in (start, account, search, responsible, referrals, sending, settings_pages, maintain, figures, admin):
+    for module in (
+        start,
+        account,
+        search,
+        responsible,
+        referrals,
+        sending,
+        settings_pages,
+        maintain,
+        jurisdictions,
+        figures,
+        admin,
+    ):
         module.register(app)
     app.register_blueprint(probes)
 

@@ -79,5 +79,6 @@ class Accounts:
                 "name": user["name"],
                 "role": role.value,
                 "organization_id": user["organization_id"],
+                "regions": list(regions),
             },
         }

@@ -65,6 +65,8 @@ class SignedIn:
     name: str
     role: str
     organization_id: str | None
+    regions: tuple[str, ...] = ()
+    """Region keys whose jurisdictions the user keeps (a Kreis's KIM coordination)."""
 
 
 class Api:
@@ -124,12 +126,14 @@ class Api:
             "POST", f"{self.settings.directory_url}/api/v1/login", body={"login": login, "password": password}
         )
         user = found["user"]
-        return SignedIn(found["token"], user["id"], user["name"], user["role"], user["organization_id"])
+        regions = tuple(user.get("regions") or ())
+        return SignedIn(found["token"], user["id"], user["name"], user["role"], user["organization_id"], regions)
 
     def who_is(self, token: str) -> SignedIn:
         """Who the token names, as the services read it (after an OIDC login: the provider's token)."""
         found = self._call("GET", f"{self.settings.directory_url}/api/v1/me", token)
-        return SignedIn(token, found["id"], found["name"], found["role"], found["organization_id"])
+        regions = tuple(found.get("regions") or ())
+        return SignedIn(token, found["id"], found["name"], found["role"], found["organization_id"], regions)
 
     def search(self, token: str | None, query: dict[str, Any]) -> SearchPage:
         fields = {k: v for k, v in query.items() if v not in (None, "", [])}
@@ -213,6 +217,33 @@ class Api:
         url = f"{self.settings.directory_url}/api/v1/{collection}/{ident}"
         found, new_etag = self._send("PATCH", url, token, body=patch, headers={"If-Match": etag})
         return dict(found), new_etag
+
+    def entries(self, token: str, collection: str, pages: int = 5) -> list[dict[str, Any]]:
+        """The entries of a collection the caller sees, up to ``pages`` pages of 200."""
+        url = f"{self.settings.directory_url}/api/v1/{collection}"
+        found: list[dict[str, Any]] = []
+        for page in range(1, pages + 1):
+            answer = self._call("GET", url, token, fields={"page": page, "per_page": 200})
+            found += answer["contents"]
+            if page >= answer["total_pages"]:
+                break
+        return found
+
+    def create_entry(self, token: str, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A new directory entry as stored (ApiError 422 names the fields, 403 without the right)."""
+        found: dict[str, Any] = self._call(
+            "POST", f"{self.settings.directory_url}/api/v1/{collection}", token, body=body
+        )
+        return found
+
+    def confirm_proposal(self, token: str, ident: str) -> dict[str, Any]:
+        """A second person who keeps the region confirms a proposed jurisdiction (ApiError 403 for the one who
+        proposed it)."""
+        url = f"{self.settings.directory_url}/api/v1/jurisdictions/{ident}"
+        found: dict[str, Any] = self._call(
+            "POST", f"{url}/confirm", token, body={}, headers={"If-Match": self._revision(token, url)}
+        )
+        return found
 
     def history(self, token: str, collection: str, ident: str) -> list[dict[str, Any]]:
         """Who changed which field of the entry when, oldest first."""

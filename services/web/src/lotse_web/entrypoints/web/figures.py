@@ -8,13 +8,13 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
 from typing import Any
 
 from flask import Blueprint, Flask, Response, render_template, request
 from lotse_contracts import DeclineReason, LegalDomain
 
 from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.places import place_name
 from lotse_web.entrypoints.web.referrals import status_label
 from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
 
@@ -174,18 +174,7 @@ def _figures() -> tuple[dict[str, Any], list[Table], dict[str, str]]:
         return given, [], errors
     figures = api().figures(token(), query)
     misses = api().search_misses(token(), query.get("from"))
-    return given, tables(figures, misses, query.get("region"), _gemeinde_names()), errors
-
-
-def _gemeinde_names() -> Callable[[str], str]:
-    """A Gemeinde's name by its key, from the gazetteer (each key asked once per page)."""
-
-    @cache
-    def name(key: str) -> str:
-        places = api().geocode(token(), key)
-        return str(places[0].get("name") or key) if places else key
-
-    return name
+    return given, tables(figures, misses, query.get("region"), place_name), errors
 
 
 @bp.get("/zahlen")

@@ -45,6 +45,7 @@ def sign_in(user: SignedIn) -> None:
         name=user.name,
         role=user.role,
         org=user.organization_id,
+        regions=list(user.regions),
         seen=time.time(),
     )
 
@@ -68,6 +69,7 @@ def current_user() -> dict[str, Any] | None:
         "role": session["role"],
         "role_label": ROLE_LABELS.get(session["role"], session["role"]),
         "organization_id": session.get("org"),
+        "regions": list(session.get("regions") or []),
     }
 
 

@@ -1,0 +1,222 @@
+"""Zuständigkeiten: who is responsible for which legal domain where, kept by those who keep a region (a
+Kreis's KIM coordination: maintainers with region keys) and admins. The list of the region's jurisdictions;
+a new one with its Gemeinde or Kreis found by name in the gazetteer, an optional PLZ list, source and
+verified-on date; before saving, a preview of what "Wer ist zuständig?" answers there today and which
+jurisdictions the new one would overlap (then the directory keeps it as a proposal until a second person who
+keeps the region confirms it, on this page)."""
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from lotse_contracts import LegalDomain
+
+from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.places import place_name
+from lotse_web.entrypoints.web.responsible import DOMAINS
+from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, token
+
+bp = Blueprint("jurisdictions", __name__)
+MESSAGES = {
+    "rechtskreis": "Wählen Sie den Rechtskreis.",
+    "stelle": "Wählen Sie die zuständige Behörde, eine des gewählten Rechtskreises.",
+    "region": "Diesen Kreis und diese Gemeinde kennen wir nicht. Geben Sie einen Namen, eine PLZ oder einen "
+    "Gemeindeschlüssel ein.",
+    "plz": "Geben Sie fünfstellige Postleitzahlen ein, durch Kommas getrennt.",
+    "quelle": "Geben Sie an, woher die Regel stammt (Gesetz, Satzung, Internetseite der Behörde).",
+    "geprueft": "Geben Sie das Datum ein, an dem die Regel geprüft wurde.",
+}
+
+
+def _keeper() -> dict[str, Any] | None:
+    """Who keeps jurisdictions: admins, and maintainers whose login names region keys."""
+    user = current_user()
+    if user and (user["role"] == "admin" or (user["role"] == "maintainer" and user["regions"])):
+        return user
+    return None
+
+
+def _mine(user: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if user["role"] == "admin":
+        return rows
+    return [r for r in rows if any(str(r["region_key"]).startswith(k) for k in user["regions"])]
+
+
+def overlapping(new: dict[str, Any], held: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The jurisdictions of the same legal domain that decide places the new one would decide too (one region
+    within the other, not only on other PLZ)."""
+    found = []
+    for row in held:
+        if row["legal_domain"] != new["legal_domain"]:
+            continue
+        mine, theirs = str(new["region_key"]), str(row["region_key"])
+        if not (mine.startswith(theirs) or theirs.startswith(mine)):
+            continue
+        codes, their_codes = set(new.get("postal_codes") or ()), set(row.get("postal_codes") or ())
+        if codes and their_codes and not codes & their_codes:
+            continue
+        found.append(row)
+    return found
+
+
+def _given() -> dict[str, str]:
+    form = request.form
+    return {
+        "rechtskreis": form.get("rechtskreis", ""),
+        "stelle": form.get("stelle", ""),
+        "region": form.get("region", "").strip()[:100],
+        "plz": form.get("plz", "").strip()[:600],
+        "quelle": form.get("quelle", "").strip()[:500],
+        "geprueft": form.get("geprueft", "") or date.today().isoformat(),
+        "einheit": form.get("einheit", "").strip()[:200],
+    }
+
+
+def _checked(
+    given: dict[str, str], authorities: dict[str, list[tuple[str, str]]]
+) -> tuple[dict[str, Any], dict[str, str], str]:
+    """The jurisdiction to create, what is wrong with the input, and the place the region was found as."""
+    errors: dict[str, str] = {}
+    if given["rechtskreis"] not in {d.value for d in DOMAINS}:
+        errors["rechtskreis"] = MESSAGES["rechtskreis"]
+    if given["stelle"] not in {ident for ident, _ in authorities.get(given["rechtskreis"], [])}:
+        errors["stelle"] = MESSAGES["stelle"]
+    key, place = "", ""
+    if given["region"]:
+        found = api().geocode(token(), given["region"])
+        if found:
+            key = str(found[0].get("ags") or found[0].get("kreis_key") or "")
+            place = str(found[0].get("address") or found[0].get("name") or "")
+    if not key:
+        errors["region"] = MESSAGES["region"]
+    codes = [c.strip() for c in given["plz"].replace(";", ",").split(",") if c.strip()]
+    if any(not (c.isdigit() and len(c) == 5) for c in codes):
+        errors["plz"] = MESSAGES["plz"]
+    if not given["quelle"]:
+        errors["quelle"] = MESSAGES["quelle"]
+    try:
+        checked_on = date.fromisoformat(given["geprueft"])
+        if checked_on > date.today():
+            errors["geprueft"] = "Das Prüfdatum darf nicht in der Zukunft liegen."
+    except ValueError:
+        errors["geprueft"] = MESSAGES["geprueft"]
+    body: dict[str, Any] = {
+        "organization_id": given["stelle"],
+        "legal_domain": given["rechtskreis"],
+        "region_key": key,
+        "source": given["quelle"],
+        "verified_on": given["geprueft"],
+    }
+    if codes:
+        body["postal_codes"] = codes
+    if given["einheit"]:
+        body["unit"] = given["einheit"]
+    return body, errors, place
+
+
+def _today(domain: str, region_key: str) -> dict[str, Any] | None:
+    """What "Wer ist zuständig?" answers today for the region (for SGB VIII: the parents' residence)."""
+    residence = "parents" if domain == LegalDomain.SGB_VIII.value else None
+    try:
+        return api().responsible(token(), domain, region_key, residence)
+    except ApiError:
+        return None
+
+
+@bp.route("/pflege/zustaendigkeiten", methods=["GET", "POST"])
+@login_required
+def page() -> Any:
+    user = _keeper()
+    if user is None:
+        return not_found()
+    organisations = api().entries(token(), "organizations")
+    names = {str(o["id"]): str(o.get("name") or o["id"]) for o in organisations}
+    held = _mine(user, api().entries(token(), "jurisdictions"))
+    given = _given() if request.method == "POST" else {"geprueft": date.today().isoformat()}
+    domain = given.get("rechtskreis", "")
+    authorities: dict[str, list[tuple[str, str]]] = {d.value: [] for d in DOMAINS}
+    for o in sorted(organisations, key=lambda o: str(o.get("name"))):
+        for code in o.get("authority_for") or []:
+            authorities.setdefault(code, []).append((str(o["id"]), str(o.get("name"))))
+    errors: dict[str, str] = {}
+    preview: dict[str, Any] | None = None
+    if request.method == "POST" and request.form.get("aktion") in ("vorschau", "speichern"):
+        body, errors, place = _checked(given, authorities)
+        if request.form.get("aktion") == "vorschau":  # the source and date are asked for when saving
+            errors = {k: v for k, v in errors.items() if k not in ("quelle", "geprueft")}
+        if not errors:
+            conflicts = overlapping(body, held)
+            if request.form.get("aktion") == "speichern":
+                return _save(body, names)
+            preview = {
+                "place": place,
+                "today": _today(domain, body["region_key"]),
+                "conflicts": conflicts,
+                "body": body,
+            }
+    rows = sorted(held, key=lambda r: (str(r["region_key"]), str(r["legal_domain"])))
+    return (
+        render_template(
+            "jurisdictions.html",
+            title="Zuständigkeiten",
+            user=user,
+            rows=rows[:300],
+            total=len(rows),
+            names=names,
+            place_name=place_name if len({r["region_key"] for r in rows}) <= 60 else (lambda key: key),
+            given=given,
+            errors=errors,
+            authorities=authorities,
+            domains=DOMAINS,
+            preview=preview,
+        ),
+        400 if errors else 200,
+    )
+
+
+def _save(body: dict[str, Any], names: dict[str, str]) -> Any:
+    try:
+        made = api().create_entry(token(), "jurisdictions", body)
+    except ApiError as error:
+        if error.status in (400, 403, 409, 422):
+            reasons = "; ".join(error.fields.values()) or str(error.problem.get("detail", ""))
+            flash(f"Die Zuständigkeit ist nicht gespeichert: {reasons}")
+            return redirect(url_for(".page"))
+        raise
+    who = names.get(body["organization_id"], "Die Behörde")
+    if made.get("status") == "proposed":
+        flash(
+            f"Gespeichert als Vorschlag: {who} übernähme damit, wofür heute eine andere Stelle zuständig ist. "
+            "Er gilt erst, wenn eine zweite Person, die die Region pflegt, ihn hier bestätigt."
+        )
+    else:
+        flash(f"Gespeichert: {who} ist jetzt zuständig. „Wer ist zuständig?“ antwortet ab sofort so.")
+    return redirect(url_for(".page"))
+
+
+@bp.post("/pflege/zustaendigkeiten/<ident>/<step>")
+@login_required
+def change(ident: str, step: str) -> Any:
+    if _keeper() is None or not UUID.fullmatch(ident) or step not in ("bestaetigen", "geprueft"):
+        return not_found()
+    try:
+        if step == "bestaetigen":
+            api().confirm_proposal(token(), ident)
+            flash("Der Vorschlag ist bestätigt und gilt ab sofort.")
+        else:
+            api().confirm(token(), "jurisdictions", ident)
+            flash("Die Zuständigkeit ist als geprüft bestätigt.")
+    except ApiError as error:
+        if error.status == 404:
+            return not_found()
+        if error.status == 403:
+            flash("Einen Vorschlag bestätigt eine zweite Person, nicht wer ihn gemacht hat.")
+        elif error.status in (409, 412):
+            flash("Das ging nicht: Die Zuständigkeit wurde gerade geändert. Bitte sehen Sie sie sich noch einmal an.")
+        else:
+            raise
+    return redirect(url_for(".page"))
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
