@@ -34,7 +34,13 @@ def test_a_user_logs_in_with_the_password_set_and_gets_a_token_that_works(tmp_pa
     assert stored.startswith("$argon2id$") and "Pferd" not in stored
     answer = client.post("/api/v1/login", json={"login": "maria.k", "password": "korrekt Pferd Batterie"})
     assert answer.status_code == 200, answer.json
-    assert answer.json["user"] == {"id": "maria.k", "name": "Maria K.", "role": "admin", "organization_id": None, "regions": []}
+    assert answer.json["user"] == {
+        "id": "maria.k",
+        "name": "Maria K.",
+        "role": "admin",
+        "organization_id": None,
+        "regions": [],
+    }
     assert "password_hash" not in str(answer.json)
     token = {"Authorization": f"Bearer {answer.json['token']}"}
     assert client.get("/api/v1/verification/due", headers=token).status_code == 200
