@@ -569,3 +569,48 @@ def test_an_archive_of_too_many_files_and_an_overlong_field_are_told_not_crashed
     latin1 = b"id,name,description\n" + f"{uuid.uuid4()},Straße,x\n".encode("latin-1")
     response = _post_zip(api, _zip({"organizations.csv": latin1}))
     assert response.status_code == 422 and response.json["errors"][0]["reason"] == "is not UTF-8 text"
+
+
+def test_a_maintainer_re_imports_the_own_csv_export_unchanged(sqlite_api: Api) -> None:
+    """The package carries the history (an empty previous value reads back as an empty text, not as none) and
+    the taxonomy terms the offers use (a maintainer may not change those, but may send them as they are)."""
+    api = sqlite_api
+    org = api.create("organizations", {"name": "Beratung Witten (Test)", "description": "x"})
+    maintainer = api.token(Role.MAINTAINER, org["id"], sub="pflege-1")
+    with api.container.store.transaction() as session:
+        session.grant(org["id"], org["id"])
+    service = api.create(
+        "services", {"organization_id": org["id"], "name": "Sprechstunde", "status": "active"}, maintainer
+    )
+    changed = api.client.patch(
+        f"/api/v1/services/{service['id']}", json={"description": "neu"}, headers={**maintainer, "If-Match": '"1"'}
+    )
+    assert changed.status_code == 200  # a history row whose previous value is empty
+    taxonomy = api.create("taxonomies", {"name": "Themen", "description": "Lotse"})
+    term = api.create(
+        "taxonomy_terms", {"taxonomy_id": taxonomy["id"], "name": "Aufenthalt", "description": "x", "code": "a"}
+    )
+    api.create(
+        "attributes",
+        {"link_id": service["id"], "link_entity": "service", "link_type": "topic", "taxonomy_term_id": term["id"]},
+        maintainer,
+    )
+
+    package = api.client.get("/api/v1/export", query_string={"format": "csv"}, headers=maintainer)
+    with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
+        assert {"metadata.csv", "taxonomy_terms.csv"} <= set(archive.namelist())
+    again = api.client.post("/api/v1/import", data=package.data, content_type="application/zip", headers=maintainer)
+    assert again.status_code == 200, again.json
+    assert again.json["created"] == {} and again.json["updated"] == {}
+
+    with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
+        files = {n: archive.read(n).decode() for n in archive.namelist()}
+    files["taxonomy_terms.csv"] = files["taxonomy_terms.csv"].replace("Aufenthalt", "Aufenthaltsrecht")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    refused = api.client.post(
+        "/api/v1/import", data=buffer.getvalue(), content_type="application/zip", headers=maintainer
+    )
+    assert refused.status_code == 403 and "only admins import taxonomy_term" in refused.json["detail"]

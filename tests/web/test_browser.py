@@ -501,3 +501,22 @@ def test_the_jurisdictions_page_with_its_preview_is_accessible(
     assert "Heute zuständig: Einbürgerungsbehörde Ennepe-Ruhr-Kreis (Demo)" in page.inner_text(".lotse-preview")
     no_violations(page, "zustaendigkeiten-vorschau")
     page.close()
+
+
+def test_an_import_with_a_bad_row_reports_it_in_place_and_is_accessible(
+    browser: Any, site: str, directory: Directory, tmp_path: Path
+) -> None:
+    org, _, _ = maintained_offer(directory)
+    add_user(directory, "pflege.import", "Mara P.", Role.MAINTAINER, org)
+    page = _signed_in(browser, site, "pflege.import", "/pflege/import")
+    no_violations(page, "pflege-import")
+    bad = tmp_path / "verzeichnis.json"
+    bad.write_text('[{"id": "8a0c8a7e-7a11-4a3b-9d3e-0c1f8f1d1a09", "name": "Ohne Beschreibung"}]')
+    page.set_input_files("#datei", str(bad))
+    page.get_by_role("button", name="Hochladen und übernehmen").click()  # htmx sends it and puts the answer in place
+    page.wait_for_selector("#probleme-titel")
+    shown = page.inner_text("#import")
+    assert "Nichts wurde übernommen" in shown and "[0].description" in shown and "fehlt (Pflichtangabe)" in shown
+    assert page.evaluate("document.activeElement.classList.contains('lotse-error-summary')")
+    no_violations(page, "pflege-import-fehler")
+    page.close()

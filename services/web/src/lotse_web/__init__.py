@@ -17,6 +17,7 @@ from lotse_web.adapters.api import Api, ApiError, TokenRejected
 from lotse_web.entrypoints.web import (
     account,
     admin,
+    exchange,
     figures,
     jurisdictions,
     maintain,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
         settings_pages,
         maintain,
         jurisdictions,
+        exchange,
         figures,
         admin,
     ):

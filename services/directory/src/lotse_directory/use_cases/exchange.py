@@ -262,6 +262,11 @@ def _cells(record: Any) -> dict[str, str]:
 
 
 # -- CSV data package --------------------------------------------------------------------
+EMPTY_TEXT_IN_CSV = {("metadata", "previous_value"), ("metadata", "replacement_value")}
+"""Required texts that may be empty, which a CSV cell cannot tell from none: a history row of a field that was
+empty before, or is after (as the export writes it), reads back as an empty text."""
+
+
 def _parse_cell(f: FieldSpec, raw: str) -> Any:
     if raw.strip() == "":  # a cell of spaces is an empty one
         return None
@@ -341,6 +346,8 @@ def read_tables(
                     continue
                 try:
                     row[column] = _parse_cell(spec.field(column), raw or "")
+                    if row[column] is None and (spec.name, column) in EMPTY_TEXT_IN_CSV:
+                        row[column] = ""
                 except ValueError as exc:
                     errors.append(Violation(at(place, column), str(exc) or "not a number"))
             for required in spec.tabular_required:
@@ -583,8 +590,10 @@ class Exchange:
                 if org and org not in allowed and org not in new_orgs:
                     raise Forbidden(f"you may not maintain organisation {org} ({entity} {row['id']})")
         for entity in ("taxonomy", "taxonomy_term", "meta_table_description"):
-            if rows.get(entity):
-                raise Forbidden(f"only admins import {entity} entries")
+            for ident, row in rows.get(entity, {}).items():
+                stored = session.get(entity, ident)  # an export carries the terms its offers use: as they are
+                if stored is None or any(stored.get(k) != v for k, v in row.items()):
+                    raise Forbidden(f"only admins import {entity} entries (new or changed: {ident})")
         for org_id in new_orgs:
             session.grant(org_id, claims.organization_id or "")
 
@@ -664,7 +673,8 @@ class Exchange:
             report.updated[spec.name] = report.updated.get(spec.name, 0) + 1
         session.insert(spec.name, fresh)
         if spec.name == "metadata":
-            report.created[spec.name] = len(fresh)
+            if fresh:
+                report.created[spec.name] = len(fresh)
             return set(existing)
         for row in fresh:
             # A creation by import is reported by its organisation's import event and leaves no history

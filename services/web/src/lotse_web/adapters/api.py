@@ -11,6 +11,9 @@ from lotse_kit.logs import REQUEST_ID_HEADER, current_request_id
 
 from lotse_web.settings import Settings
 
+LONG = urllib3.Timeout(connect=3, read=300)
+"""An import or export of a whole directory may take minutes."""
+
 
 class TokenRejected(Exception):
     """A service no longer accepts the user's token (401: it expired or was revoked); the session ends."""
@@ -98,27 +101,47 @@ class Api:
     ) -> tuple[Any, str]:
         """The answer's JSON and its ETag (empty when it has none)."""
         headers = {"Accept": "application/json", **(headers or {})}
-        request_id = current_request_id()
-        if request_id:  # the services log and pass on the same id as this page's request
-            headers[REQUEST_ID_HEADER] = request_id
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
         if body is not None:
             headers["Content-Type"] = "application/json"
         if fields:
             url = f"{url}?{urlencode(fields, doseq=True)}"
+        data = json.dumps(body).encode() if body is not None else None
+        answer = self._request(method, url, token, data, headers)
+        return (json.loads(answer.data) if answer.data else None), str(answer.headers.get("ETag", ""))
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        token: str | None,
+        data: bytes | None,
+        headers: dict[str, str],
+        timeout: urllib3.Timeout | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        """One request with the user's token and this page's request id (which the services log and pass
+        on); a problem answer as ApiError, a refused token as TokenRejected."""
+        headers = dict(headers)
+        request_id = current_request_id()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
-            answer = self.pool.request(
-                method, url, headers=headers, body=json.dumps(body).encode() if body is not None else None
-            )
+            if timeout is None:  # the pool's (passing None would mean no timeout at all)
+                answer = self.pool.request(method, url, headers=headers, body=data)
+            else:
+                answer = self.pool.request(method, url, headers=headers, body=data, timeout=timeout)
         except urllib3.exceptions.HTTPError as error:
             raise ApiError(0, {"title": "Service Unavailable", "detail": str(error)}) from error
-        data = json.loads(answer.data) if answer.data else None
         if answer.status == 401 and token:
-            raise TokenRejected(str(data))
+            raise TokenRejected(answer.data.decode(errors="replace"))
         if answer.status >= 400:
-            raise ApiError(answer.status, data if isinstance(data, dict) else {"title": str(answer.status)})
-        return data, str(answer.headers.get("ETag", ""))
+            try:
+                problem = json.loads(answer.data) if answer.data else None
+            except ValueError:
+                problem = None
+            raise ApiError(answer.status, problem if isinstance(problem, dict) else {"title": str(answer.status)})
+        return answer
 
     # -- directory ----------------------------------------------------------------------------
     def log_in(self, login: str, password: str) -> SignedIn:
@@ -234,6 +257,24 @@ class Api:
         found: dict[str, Any] = self._call(
             "POST", f"{self.settings.directory_url}/api/v1/{collection}", token, body=body
         )
+        return found
+
+    def import_file(self, token: str, data: bytes, zipped: bool) -> dict[str, Any]:
+        """Import an HSDS JSON file or a CSV data package (ZIP), all or nothing: the report (``created``,
+        ``updated``, ``unchanged``, ``warnings``), or ApiError 422 naming every problem (nothing imported)."""
+        content_type = "application/zip" if zipped else "application/json"
+        return self._upload(f"{self.settings.directory_url}/api/v1/import", token, data, content_type)
+
+    def export(self, token: str, kind: str, organization_id: str | None) -> bytes:
+        """The directory (or one organisation's entries) as HSDS JSON or the CSV data package (ZIP)."""
+        fields = {"format": kind, **({"organization_id": organization_id} if organization_id else {})}
+        url = f"{self.settings.directory_url}/api/v1/export?{urlencode(fields)}"
+        return bytes(self._request("GET", url, token, None, {}, LONG).data)
+
+    def _upload(self, url: str, token: str, data: bytes, content_type: str) -> dict[str, Any]:
+        headers = {"Content-Type": content_type, "Accept": "application/json"}
+        answer = self._request("POST", url, token, data, headers, LONG)
+        found: dict[str, Any] = json.loads(answer.data)
         return found
 
     def confirm_proposal(self, token: str, ident: str) -> dict[str, Any]:

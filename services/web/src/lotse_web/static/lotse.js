@@ -18,3 +18,22 @@ function wholePage(event) {
 }
 document.addEventListener("htmx:responseError", wholePage);
 document.addEventListener("htmx:sendError", wholePage);
+
+// An upload (the directory's import): how much of the file is sent, then that the directory is at work.
+document.addEventListener("htmx:xhr:progress", function (event) {
+  var form = event.target.closest ? event.target.closest("form") : null;
+  var box = form && form.querySelector(".lotse-upload");
+  if (!box || !event.detail.lengthComputable) {
+    return;
+  }
+  var bar = box.querySelector("progress");
+  var text = box.querySelector("[role=status]");
+  box.hidden = false;
+  if (event.detail.loaded < event.detail.total) {
+    bar.value = Math.round((100 * event.detail.loaded) / event.detail.total);
+    text.textContent = bar.value + " % hochgeladen";
+  } else {
+    bar.removeAttribute("value"); // the file is there: the directory checks and takes it over
+    text.textContent = "Hochgeladen. Das Verzeichnis prüft und übernimmt die Datei …";
+  }
+});
