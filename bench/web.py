@@ -9,9 +9,11 @@
    some later pages), each sent to ``GET /api/v1/search`` exactly as the search page asks it and to the
    search page itself, alternating which goes first, from 4 client threads on keep-alive connections.
    Target (issue 24): the page's p95 within 1.5 times the API's p95 of the same run.
-4. Every other page of the two user groups, each over and over from 4 threads: start, empty search, an
-   offer, "Wer ist zuständig?" with an answer, the list, a referral, the client's sheet, the agency's inbox
-   and referral and notification settings. Target: p95 ≤ 150 ms on 2 cores.
+4. Every other page, each over and over from 4 threads: the case manager's and the agency's (start, empty
+   search, an offer, "Wer ist zuständig?" with an answer, the list, a referral, the client's sheet, the
+   inbox, a referral and the notification settings), the maintainer's (Verzeichnis pflegen, an offer's edit
+   page and opening hours, the jurisdictions, import), the coordinator's figures (three filters) and the
+   admin's deliveries. Target: p95 ≤ 150 ms on 2 cores.
 
     python bench/web.py                          # what `make bench` runs
     python bench/web.py --offers 20000 --searches 300 --pages 100 --keep
@@ -235,7 +237,8 @@ def main() -> None:
         def case_manager() -> Session:
             return web_login(url["web"], "demo-case-manager", password)
 
-        cookies = {who: web_login(url["web"], who, password).cookie() for who in ("demo-case-manager", "demo-agency")}
+        people = ("demo-case-manager", "demo-agency", "demo-maintainer", "demo-coordinator", "demo-admin")
+        cookies = {who: web_login(url["web"], who, password).cookie() for who in people}
 
         mix = searches(args.searches + 200)
         side_by_side(url["directory"], token, case_manager, mix[:200], args.clients)  # warm-up
@@ -259,8 +262,10 @@ def main() -> None:
             for plz in ("58453", "58452", "58332", "45525", "58285", "58300", "58313", "58256")
             for domain in ("SGB_II", "SGB_III", "SGB_VIII", "AUFENTHG", "STAG")
         ]
+        maintained = offer_ids(url["directory"], api_token(url["directory"], "demo-maintainer", password), own=True)
         n = args.pages
         cm, agency = "demo-case-manager", "demo-agency"
+        maintainer, coordinator, admin = "demo-maintainer", "demo-coordinator", "demo-admin"
         plan: list[tuple[str, str, list[str], bytes]] = [
             ("Start", cm, ["/"], b"<h1"),
             ("Angebote suchen (leer)", cm, ["/angebote"], b'id="q"'),
@@ -272,6 +277,23 @@ def main() -> None:
             ("Eingang", agency, ["/vermittlungen"], b"kern-table"),
             ("Vermittlung (Empfänger)", agency, [f"/referrals/{i}" for i in referral_ids], b"<h1"),
             ("Benachrichtigungen", agency, ["/einstellungen/benachrichtigungen"], b"<h1"),
+            ("Verzeichnis pflegen", maintainer, ["/pflege"], b'id="faellig"'),
+            ("Angebot bearbeiten", maintainer, [f"/pflege/angebote/{i}" for i in maintained], b'id="verlauf"'),
+            (
+                "Öffnungszeiten",
+                maintainer,
+                [f"/pflege/angebote/{i}/oeffnungszeiten" for i in maintained],
+                b"lotse-preview",
+            ),
+            ("Zuständigkeiten", maintainer, ["/pflege/zustaendigkeiten"], b'id="liste"'),
+            ("Importieren und exportieren", maintainer, ["/pflege/import"], b'id="datei"'),
+            (
+                "Zahlen",
+                coordinator,
+                ["/zahlen", "/zahlen?region=Witten", "/zahlen?rechtskreis=SGB_VIII"],
+                b"lotse-chart",
+            ),
+            ("Zustellungen", admin, ["/verwaltung/zustellungen"], b"<h1"),
         ]
         result["pages"] = {}
         for name, who, paths, expect in plan:
@@ -319,9 +341,20 @@ def send_referrals(url: dict[str, str], token: str, count: int) -> list[str]:
     return made
 
 
-def offer_ids(directory: str, token: str) -> list[str]:
+def offer_ids(directory: str, token: str, own: bool = False) -> list[str]:
+    """Offers found by a few words (``own``: the caller's organisation's offers, or those words' if it has
+    none; a maintainer reads any public offer's edit page)."""
     session = Session(directory, {"Authorization": f"Bearer {token}"})
     ids: list[str] = []
+    if own:
+        me = json.loads(session.call("GET", "/api/v1/me")[1])
+        query = {"organization_id": me["organization_id"], "per_page": 50}
+        ids = [
+            hit["id"]
+            for hit in json.loads(session.call("GET", "/api/v1/search?" + urllib.parse.urlencode(query))[1])["contents"]
+        ]
+        if ids:
+            return ids
     for word in ("Beratung", "Deutschkurs", "Familie", "Arbeit"):
         _, body, _ = session.call("GET", "/api/v1/search?" + urllib.parse.urlencode({"q": word, "per_page": 25}))
         ids += [hit["id"] for hit in json.loads(body)["contents"]]

@@ -174,3 +174,27 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 def _cell(value: Any) -> str:
     text = ",".join(value) if isinstance(value, list) else str(value)
     return json.dumps(text) if "," in text else text
+
+
+def test_the_authorities_a_jurisdiction_may_name_are_listed_by_name(api: Api) -> None:
+    jugendamt = org(api, "Jugendamt Witten (Test)", "SGB_VIII")
+    org(api, "Caritas Witten (Test)")  # no authority
+    both = org(api, "Kreisverwaltung (Test)", "AUFENTHG", "STAG")
+    listed = api.client.get("/api/v1/authorities", headers=token(api, Role.MAINTAINER, None, "pflege-1"))
+    assert listed.status_code == 200
+    assert listed.json["contents"] == [
+        {"id": jugendamt, "name": "Jugendamt Witten (Test)", "authority_for": ["SGB_VIII"]},
+        {"id": both, "name": "Kreisverwaltung (Test)", "authority_for": ["AUFENTHG", "STAG"]},
+    ]
+    assert api.client.get("/api/v1/authorities").status_code == 401
+
+
+def test_a_region_s_jurisdictions_are_listed_with_those_of_its_gemeinden(api: Api) -> None:
+    jugendamt = org(api, "Jugendamt (Test)", "SGB_VIII")
+    admin = api.admin()
+    for key in (KREIS, WITTEN, HERFORD):
+        assert post(api, rule(jugendamt, key), admin).status_code == 201
+    listed = api.client.get("/api/v1/jurisdictions", query_string={"region": KREIS}, headers=admin).json
+    assert listed["total_items"] == 2 and {r["region_key"] for r in listed["contents"]} == {KREIS, WITTEN}
+    bad = api.client.get("/api/v1/jurisdictions", query_string={"region": "Kreis"}, headers=admin)
+    assert bad.status_code == 400 and bad.json["errors"][0]["name"] == "region"

@@ -158,12 +158,24 @@ class Entries:
             return Entry(entity, found.values, found.revision)
 
     def page(
-        self, claims: TokenClaims, entity: str, where: Mapping[str, Any], page: int, per_page: int
+        self,
+        claims: TokenClaims,
+        entity: str,
+        where: Mapping[str, Any],
+        page: int,
+        per_page: int,
+        region: str | None = None,
     ) -> tuple[list[Row], int]:
+        """A page of entries; ``region``: only jurisdictions whose region key starts with it (a Kreis's, with
+        those of its Gemeinden)."""
         per_page = min(per_page, MAX_PER_PAGE)
         with self.store.transaction() as session:
-            total = session.count(entity, where)
-            rows = session.select(entity, where, limit=per_page, offset=(page - 1) * per_page)
+            if region is not None:  # a region's jurisdictions are a few dozen of a Land's hundreds
+                found = [r for r in session.select(entity, where) if str(r.get("region_key", "")).startswith(region)]
+                total, rows = len(found), found[(page - 1) * per_page : page * per_page]
+            else:
+                total = session.count(entity, where)
+                rows = session.select(entity, where, limit=per_page, offset=(page - 1) * per_page)
             visible = [_split(r).values for r in rows if access.may_see(session, claims, entity, r)]
             return visible, total
 
@@ -352,6 +364,17 @@ class Entries:
             owner_ids=owner_ids,
             revision=0,
         )
+
+    def authorities(self) -> list[Row]:
+        """The organisations marked as authorities (``authority_for``), by name: those a jurisdiction may name.
+        Public bodies and their names, no one's data."""
+        with self.store.transaction() as session:
+            rows = session.select("organization", None, order_by="name", fields=("id", "name", "authority_for"))
+        return [
+            {"id": r["id"], "name": r["name"], "authority_for": r["authority_for"]}
+            for r in rows
+            if r.get("authority_for")
+        ]
 
     def history(self, claims: TokenClaims, entity: str, ident: str) -> list[Row]:
         with self.store.transaction() as session:

@@ -241,16 +241,23 @@ class Api:
         found, new_etag = self._send("PATCH", url, token, body=patch, headers={"If-Match": etag})
         return dict(found), new_etag
 
-    def entries(self, token: str, collection: str, pages: int = 5) -> list[dict[str, Any]]:
-        """The entries of a collection the caller sees, up to ``pages`` pages of 200."""
+    def entries(self, token: str, collection: str, pages: int = 5, **where: str | None) -> list[dict[str, Any]]:
+        """The entries of a collection the caller sees (``where``: the list's filters), up to ``pages`` pages
+        of 200."""
         url = f"{self.settings.directory_url}/api/v1/{collection}"
         found: list[dict[str, Any]] = []
         for page in range(1, pages + 1):
-            answer = self._call("GET", url, token, fields={"page": page, "per_page": 200})
+            fields = {"page": page, "per_page": 200, **{k: v for k, v in where.items() if v}}
+            answer = self._call("GET", url, token, fields=fields)
             found += answer["contents"]
             if page >= answer["total_pages"]:
                 break
         return found
+
+    def authorities(self, token: str) -> list[dict[str, Any]]:
+        """The organisations a jurisdiction may name: ``id``, ``name``, ``authority_for`` (legal domains)."""
+        found = self._call("GET", f"{self.settings.directory_url}/api/v1/authorities", token)
+        return list(found["contents"])
 
     def create_entry(self, token: str, collection: str, body: dict[str, Any]) -> dict[str, Any]:
         """A new directory entry as stored (ApiError 422 names the fields, 403 without the right)."""

@@ -66,7 +66,12 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
     item = f"/{spec.collection}/<ident>"
     tags = [spec.collection]
     filters = _filters(spec)
-    params = (*PAGING, *filters)
+    region = (
+        (Param("region", {"type": "string", "pattern": "^[0-9]{2,12}$"}, "only those in this region (AGS prefix)"),)
+        if name == "jurisdiction"
+        else ()
+    )
+    params = (*PAGING, *filters, *region)
 
     def named(fn: Callable[..., Any], action: str) -> Callable[..., Any]:
         fn.__name__ = f"{name}_{action}"
@@ -76,7 +81,7 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
     def list_view() -> Response:
         args = query_args(params)
         where = {f.name: args[f.name] for f in filters if f.name in args}
-        rows, total = _entries().page(current_claims(), name, where, args["page"], args["per_page"])
+        rows, total = _entries().page(current_claims(), name, where, args["page"], args["per_page"], args.get("region"))
         return jsonify(
             {
                 "total_items": total,

@@ -54,6 +54,13 @@ def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
     doc.route(bp, "/legal_domains", "GET", "Known legal domains", tags=["meta"], secured=False)(legal_domains)
 
+    @require_roles()
+    def authorities() -> Response:
+        """The organisations that may be declared responsible, with the legal domains they are authorities of."""
+        return jsonify({"contents": container_of(current_app).entries.authorities()})
+
+    doc.route(bp, "/authorities", "GET", "The authorities jurisdictions may name", tags=["meta"])(authorities)
+
     geocode_params = (
         Param(
             "q",

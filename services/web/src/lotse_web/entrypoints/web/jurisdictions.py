@@ -36,10 +36,11 @@ def _keeper() -> dict[str, Any] | None:
     return None
 
 
-def _mine(user: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _mine(user: dict[str, Any]) -> list[dict[str, Any]]:
+    """The jurisdictions of the user's regions (an admin's: all)."""
     if user["role"] == "admin":
-        return rows
-    return [r for r in rows if any(str(r["region_key"]).startswith(k) for k in user["regions"])]
+        return api().entries(token(), "jurisdictions")
+    return [row for key in user["regions"] for row in api().entries(token(), "jurisdictions", region=key)]
 
 
 def overlapping(new: dict[str, Any], held: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -129,13 +130,13 @@ def page() -> Any:
     user = _keeper()
     if user is None:
         return not_found()
-    organisations = api().entries(token(), "organizations")
+    organisations = api().authorities(token())
     names = {str(o["id"]): str(o.get("name") or o["id"]) for o in organisations}
-    held = _mine(user, api().entries(token(), "jurisdictions"))
+    held = _mine(user)
     given = _given() if request.method == "POST" else {"geprueft": date.today().isoformat()}
     domain = given.get("rechtskreis", "")
     authorities: dict[str, list[tuple[str, str]]] = {d.value: [] for d in DOMAINS}
-    for o in sorted(organisations, key=lambda o: str(o.get("name"))):
+    for o in organisations:  # by name
         for code in o.get("authority_for") or []:
             authorities.setdefault(code, []).append((str(o["id"]), str(o.get("name"))))
     errors: dict[str, str] = {}
