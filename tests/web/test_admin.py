@@ -78,3 +78,31 @@ def test_an_admin_re_drives_a_dead_delivery_once_the_endpoint_answers_again(
 def remove_channel(agency: FlaskClient, channel: str) -> None:
     page = agency.get("/einstellungen/benachrichtigungen").get_data(as_text=True)
     agency.post(f"/einstellungen/benachrichtigungen/{channel}/entfernen", data={"csrf_token": csrf(page)})
+
+
+def test_an_admin_reads_who_saw_a_referral_and_how_users_log_in(
+    web_app: Flask, directory: Directory, referral: str
+) -> None:
+    add_user(directory, "admin.web", "Ada A.", Role.ADMIN, WITTEN)
+    add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
+    add_user(directory, "ja.herford", "Hugo H.", Role.AGENCY, "Jugendamt Kreis Herford (Demo)")
+    assert signed_in(web_app, "ja.witten").get(f"/referrals/{referral}").status_code == 200
+    assert signed_in(web_app, "ja.herford").get(f"/referrals/{referral}").status_code == 404  # refused, and logged
+
+    admin = signed_in(web_app, "admin.web")
+    start = admin.get("/verwaltung").get_data(as_text=True)
+    assert "Passwort (im Verzeichnis)" in start and "<code>admin.web</code>" in start
+    found = admin.get("/verwaltung", query_string={"vermittlung": referral})
+    assert found.status_code == 302 and found.headers["Location"].endswith(
+        f"/verwaltung/vermittlungen/{referral}/protokoll"
+    )
+    log = admin.get(found.headers["Location"]).get_data(as_text=True)
+    rows = re.findall(r'<tr class="kern-table__row">(.*?)</tr>', log, re.S)
+    seen = [r for r in rows if "<code>ja.witten</code>" in r]
+    assert seen and "Jugendamt der Stadt Witten (Demo)" in seen[0] and "geöffnet" in seen[0] and ">ja<" in seen[0]
+    refused = [r for r in rows if "<code>ja.herford</code>" in r]
+    assert refused and "<strong>verweigert</strong>" in refused[0]
+    assert "Protokoll gelesen" in rows[-1]
+    wrong = admin.get("/verwaltung", query_string={"vermittlung": "x"}).get_data(as_text=True)
+    assert "keine Kennung einer Vermittlung" in wrong
+    assert signed_in(web_app, "ja.witten").get(f"/verwaltung/vermittlungen/{referral}/protokoll").status_code == 404

@@ -104,6 +104,10 @@ class StoreSession(RowReader, Protocol):
         """Count a search that found nothing (anonymous); its words kept only once searched ``reveal_at`` times."""
         ...
 
+    def authorities(self) -> list[Row]:
+        """``id``, ``name``, ``authority_for`` of the organisations that are authorities, by name."""
+        ...
+
     def search_misses(self, since: datetime | None) -> list[Row]:
         """Searches that found nothing, counted by words and region, most frequent first; those whose words
         are not kept, as one count with ``terms`` None."""

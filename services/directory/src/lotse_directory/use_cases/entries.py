@@ -369,12 +369,7 @@ class Entries:
         """The organisations marked as authorities (``authority_for``), by name: those a jurisdiction may name.
         Public bodies and their names, no one's data."""
         with self.store.transaction() as session:
-            rows = session.select("organization", None, order_by="name", fields=("id", "name", "authority_for"))
-        return [
-            {"id": r["id"], "name": r["name"], "authority_for": r["authority_for"]}
-            for r in rows
-            if r.get("authority_for")
-        ]
+            return session.authorities()
 
     def history(self, claims: TokenClaims, entity: str, ident: str) -> list[Row]:
         with self.store.transaction() as session:

@@ -407,6 +407,11 @@ class Api:
         found: dict[str, Any] = self._call("GET", f"{self.settings.routing_url}/api/v1/referrals/{ident}", token)
         return found
 
+    def audit_log(self, token: str, ident: str) -> list[dict[str, Any]]:
+        """Who read, changed or was refused the referral, oldest first (admins; reading it is logged too)."""
+        found = self._call("GET", f"{self.settings.routing_url}/api/v1/referrals/{ident}/audit", token)
+        return list(found["contents"])
+
     def act(self, token: str, ident: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
         """One step of the lifecycle (``acknowledge``, ``accept``, ``decline`` …) as the caller's side."""
         url = f"{self.settings.routing_url}/api/v1/referrals/{ident}/{action}"

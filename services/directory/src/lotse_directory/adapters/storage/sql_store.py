@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from lotse_directory.adapters.ports import AtLeast, Row
 from lotse_directory.adapters.storage.tables import (
+    AUTHORITIES,
     REVISION,
     entity_tables,
     login_attempts,
@@ -284,6 +285,11 @@ class SqlStoreSession:
                 self._conn.execute(
                     update(t).where(t.c.terms_hash == terms_hash, t.c.terms.is_(None)).values(terms=terms)
                 )
+
+    def authorities(self) -> list[Row]:
+        org = entity_tables["organization"]
+        query = select(org.c.id, org.c.name, org.c.authority_for).where(AUTHORITIES).order_by(org.c.name)
+        return [dict(r) for r in self._conn.execute(query).mappings()]
 
     def search_misses(self, since: datetime | None) -> list[Row]:
         """Counted by words and place; the words not yet searched often enough as one count (terms None)."""

@@ -14,6 +14,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    cast,
 )
 
 from lotse_directory.domain.hsds import EntitySpec, FieldSpec, entities
@@ -63,6 +65,17 @@ Index(
     entity_tables["jurisdiction"].c.region_key,
 )
 Index("ix_attribute_link_id", entity_tables["attribute"].c.link_id)
+AUTHORITIES = and_(
+    entity_tables["organization"].c.authority_for.is_not(None),
+    cast(entity_tables["organization"].c.authority_for, Text).not_in(["[]", "null"]),
+)
+"""Organisations that are authorities of some legal domain (none may be stored as JSON null or [])."""
+Index(  # the few authorities among many organisations, by name (the jurisdictions page lists them)
+    "ix_organization_authorities",
+    entity_tables["organization"].c.name,
+    sqlite_where=AUTHORITIES,
+    postgresql_where=AUTHORITIES,
+)
 Index("ix_metadata_resource_id", entity_tables["metadata"].c.resource_id)
 
 users = Table(

@@ -1,13 +1,24 @@
-"""Verwaltung: the administrators' pages. Notifications that did not arrive: webhook endpoints that are paused
-because they gave no answer, and deliveries notify gave up on, each with a button to try it again from the
-start (after the receiving organisation fixed its endpoint)."""
+"""Verwaltung: the administrators' pages. Notifications that did not arrive (webhook endpoints paused because
+they gave no answer, deliveries notify gave up on, each to be tried again from the start), a referral's audit
+log (who read, changed or was refused it: for data protection checks and a person's request to know who
+received their data), and how users log in (the OIDC provider in scale mode)."""
 
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, token
+from lotse_web.entrypoints.web.referrals import HISTORY
+from lotse_web.entrypoints.web.session import (
+    ROLE_LABELS,
+    UUID,
+    api,
+    current_user,
+    login_required,
+    not_found,
+    settings,
+    token,
+)
 
 bp = Blueprint("admin", __name__)
 EVENTS = {
@@ -41,6 +52,68 @@ def _organisation_names(ids: set[str]) -> dict[str, str]:
         except ApiError:  # deleted meanwhile: its id is all there is
             names[ident] = ident
     return names
+
+
+AUDITED = {
+    **HISTORY,
+    "read": "geöffnet",
+    "list": "in einer Liste gesehen",
+    "revise": "Entwurf geändert",
+    "record_consent": "Einwilligung erfasst",
+    "withdraw_consent": "Widerruf der Einwilligung erfasst",
+    "erase": "Daten der Person gelöscht (Aufbewahrungsfrist)",
+    "audit_read": "Protokoll gelesen",
+}
+
+
+@bp.get("/verwaltung")
+@login_required
+def overview() -> Any:
+    """The administrators' start: the pages, a referral's log by its id, how users log in."""
+    user = _admin()
+    if user is None:
+        return not_found()
+    ident = request.args.get("vermittlung", "").strip().lower()
+    if ident:
+        if UUID.fullmatch(ident):
+            return redirect(url_for(".audit", ident=ident))
+        flash("Das ist keine Kennung einer Vermittlung (wie 3f2c…-…, aus der Adresse der Vermittlung).")
+    config = settings()
+    login = {
+        "mode": "Dienstkonto (OIDC)" if config.oidc_issuer else "Passwort (im Verzeichnis)",
+        "issuer": config.oidc_issuer,
+        "client_id": config.oidc_client_id,
+        "scope": config.oidc_scope,
+    }
+    me = api().who_is(token())
+    return render_template(
+        "admin.html", title="Verwaltung", user=user, login=login, me=me, roles=ROLE_LABELS, given=request.args
+    )
+
+
+@bp.get("/verwaltung/vermittlungen/<ident>/protokoll")
+@login_required
+def audit(ident: str) -> Any:
+    user = _admin()
+    if user is None or not UUID.fullmatch(ident):
+        return not_found()
+    try:
+        rows = api().audit_log(token(), ident)
+    except ApiError as error:
+        if error.status == 404:
+            return not_found()
+        raise
+    names = _organisation_names({r["organization_id"] for r in rows if r.get("organization_id")})
+    return render_template(
+        "admin_audit.html",
+        title="Protokoll einer Vermittlung",
+        user=user,
+        ident=ident,
+        rows=rows,
+        names=names,
+        roles=ROLE_LABELS,
+        actions=AUDITED,
+    )
 
 
 @bp.get("/verwaltung/zustellungen")
