@@ -478,6 +478,13 @@ def test_journey_an_admin_re_drives_a_dead_delivery(
                     break
                 time.sleep(0.2)
             assert receiver.requests[-1].status == 200
+            page.goto(f"{site}/verwaltung")
+            no_violations(page, "verwaltung")
+            page.fill("#vermittlung", referral)
+            with page.expect_navigation():
+                page.press("#vermittlung", "Enter")
+            assert "Protokoll einer Vermittlung" in page.inner_text("h1")
+            no_violations(page, "verwaltung-protokoll")
             page.close()
         finally:
             remove_channel(agency, channel)
