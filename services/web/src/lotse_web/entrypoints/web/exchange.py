@@ -8,7 +8,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, render_template, request
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
+from lotse_web.entrypoints.web.maintain import maintainer
+from lotse_web.entrypoints.web.session import api, login_required, not_found, token
 
 bp = Blueprint("exchange", __name__)
 MAX_UPLOAD = 50_000_000
@@ -50,15 +51,10 @@ def german_reason(reason: str) -> str:
     return next((german for english, german in REASONS if english in reason), reason)
 
 
-def _maintainer() -> dict[str, Any] | None:
-    user = current_user()
-    return user if user and user["role"] in ("maintainer", "admin") else None
-
-
 @bp.route("/pflege/import", methods=["GET", "POST"])
 @login_required
 def upload() -> Any:
-    user = _maintainer()
+    user = maintainer()
     if user is None:
         return not_found()
     report: dict[str, Any] | None = None
@@ -102,7 +98,7 @@ def upload() -> Any:
 @bp.get("/pflege/export.<kind>")
 @login_required
 def download(kind: str) -> Any:
-    user = _maintainer()
+    user = maintainer()
     if user is None or kind not in ("json", "zip"):
         return not_found()
     scope = None if user["role"] == "admin" else user["organization_id"]

@@ -62,7 +62,8 @@ REASONS = {
 }
 
 
-def _maintainer() -> dict[str, Any] | None:
+def maintainer() -> dict[str, Any] | None:
+    """The signed-in user if they maintain the directory (maintainers, admins)."""
     user = current_user()
     return user if user and user["role"] in MAINTAINERS else None
 
@@ -77,7 +78,7 @@ def _etag(value: str | None) -> str:
 @login_required
 def overview() -> Any:
     """What is due, and the organisation's offers (searchable)."""
-    user = _maintainer()
+    user = maintainer()
     if user is None:
         return not_found()
     due = api().due(token())
@@ -92,7 +93,7 @@ def overview() -> Any:
 def confirm(collection: str, ident: str) -> Any:
     """One click: the entry is still right as it is."""
     names = {"services": "Das Angebot", "organizations": "Die Organisation", "locations": "Der Ort"}
-    if _maintainer() is None or collection not in {*names, "jurisdictions"} or not UUID.fullmatch(ident):
+    if maintainer() is None or collection not in {*names, "jurisdictions"} or not UUID.fullmatch(ident):
         return not_found()
     try:
         api().confirm(token(), collection, ident)
@@ -149,7 +150,7 @@ def _differences(mine: dict[str, Any], stored: dict[str, Any]) -> list[tuple[str
 @bp.route("/pflege/angebote/<ident>", methods=["GET", "POST"])
 @login_required
 def offer(ident: str) -> Any:
-    user = _maintainer()
+    user = maintainer()
     if user is None or not UUID.fullmatch(ident):
         return not_found()
     try:
@@ -344,7 +345,7 @@ def week_in_german(hours: dict[str, Any], today: date | None = None) -> list[str
 @bp.route("/pflege/angebote/<ident>/oeffnungszeiten", methods=["GET", "POST"])
 @login_required
 def hours(ident: str) -> Any:
-    user = _maintainer()
+    user = maintainer()
     if user is None or not UUID.fullmatch(ident):
         return not_found()
     try:
