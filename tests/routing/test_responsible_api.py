@@ -65,6 +65,9 @@ def test_an_unknown_place_and_bad_input_are_named(sqlite_api: Api) -> None:
         residence_of="client",
     )
     assert response.status_code == 403
+    maintainer = sqlite_api.token(Role.MAINTAINER, CASE_MANAGER_ORG)  # previews a jurisdiction it declares
+    answer = sqlite_api.get("/responsible", maintainer, legal_domain="SGB_II", location="58452", residence_of="client")
+    assert answer.status_code == 200
 
 
 def _nrw_postal_codes() -> tuple[dict[str, list[Place]], dict[str, list[Place]]]:

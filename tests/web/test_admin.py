@@ -15,7 +15,7 @@ from tests.routing.conftest import Directory
 from tests.web.conftest import WITTEN, add_user, csrf, signed_in
 
 
-def _until(check: Any, seconds: float = 15) -> Any:
+def _until(check: Any, seconds: float = 45) -> Any:
     deadline = time.monotonic() + seconds
     while not (found := check()):
         assert time.monotonic() < deadline, "waited in vain"

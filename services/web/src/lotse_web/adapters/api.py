@@ -326,8 +326,9 @@ class Api:
         found: dict[str, Any] = self._call("POST", f"{url}/rotate_secret", token, body={}, headers=headers)
         return found
 
-    def remove_channel(self, token: str, channel_id: str) -> None:
-        url = f"{self.settings.directory_url}/api/v1/notification_channels/{channel_id}"
+    def remove_entry(self, token: str, collection: str, ident: str) -> None:
+        """Delete a directory entry as it is now (a notification channel, a jurisdiction)."""
+        url = f"{self.settings.directory_url}/api/v1/{collection}/{ident}"
         self._call("DELETE", url, token, headers={"If-Match": self._revision(token, url)})
 
     def geocode(self, token: str, q: str) -> list[dict[str, Any]]:

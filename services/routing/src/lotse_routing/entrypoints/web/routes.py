@@ -142,7 +142,7 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
     withdrawn_schema = doc.add_schema("consent_withdrawn", schemas.WITHDRAWN)
     figures_schema = doc.add_schema("figures", schemas.FIGURES)
 
-    @require_roles(Role.CASE_MANAGER, Role.AGENCY, Role.MAINTAINER, Role.COORDINATOR, Role.ADMIN)
+    @require_roles(Role.CASE_MANAGER, Role.AGENCY, Role.MAINTAINER, Role.ADMIN)
     def responsible() -> Response:
         """The authority responsible for a legal domain at a place, its nearest office, and why."""
         args = query_args(RESPONSIBLE_PARAMS)

@@ -198,12 +198,15 @@ def _save(body: dict[str, Any], names: dict[str, str]) -> Any:
 @bp.post("/pflege/zustaendigkeiten/<ident>/<step>")
 @login_required
 def change(ident: str, step: str) -> Any:
-    if _keeper() is None or not UUID.fullmatch(ident) or step not in ("bestaetigen", "geprueft"):
+    if _keeper() is None or not UUID.fullmatch(ident) or step not in ("bestaetigen", "geprueft", "entfernen"):
         return not_found()
     try:
         if step == "bestaetigen":
             api().confirm_proposal(token(), ident)
             flash("Der Vorschlag ist bestätigt und gilt ab sofort.")
+        elif step == "entfernen":
+            api().remove_entry(token(), "jurisdictions", ident)
+            flash("Die Zuständigkeit ist entfernt. „Wer ist zuständig?“ nennt diese Stelle dort nicht mehr.")
         else:
             api().confirm(token(), "jurisdictions", ident)
             flash("Die Zuständigkeit ist als geprüft bestätigt.")
@@ -211,7 +214,11 @@ def change(ident: str, step: str) -> Any:
         if error.status == 404:
             return not_found()
         if error.status == 403:
-            flash("Einen Vorschlag bestätigt eine zweite Person, nicht wer ihn gemacht hat.")
+            flash(
+                "Einen Vorschlag bestätigt eine zweite Person, nicht wer ihn gemacht hat."
+                if step == "bestaetigen"
+                else "Das dürfen nur Personen, die diese Region pflegen."
+            )
         elif error.status in (409, 412):
             flash("Das ging nicht: Die Zuständigkeit wurde gerade geändert. Bitte sehen Sie sie sich noch einmal an.")
         else:

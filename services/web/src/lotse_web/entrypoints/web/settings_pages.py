@@ -72,7 +72,7 @@ def change(ident: str, step: str) -> Any:
             flash(_tested(api().test_channel(token(), ident)))
             return redirect(url_for(".notifications"))
         if step == "entfernen":
-            api().remove_channel(token(), ident)
+            api().remove_entry(token(), "notification_channels", ident)
             flash("Der Weg ist entfernt.")
             return redirect(url_for(".notifications"))
         rotated = api().rotate_channel_secret(token(), ident)
