@@ -193,7 +193,6 @@ def page() -> Any:
             tables=found,
             errors=errors,
             domains=[d.value for d in LegalDomain],
-            months=MONTHS,
         ),
         400 if errors else 200,
     )

@@ -214,7 +214,6 @@ def offer(ident: str) -> Any:
             ages=AGES,
             statuses=STATUS,
             domains=[d.value for d in LegalDomain],
-            labels=LABELS,
         ),
         409 if conflict and not errors else 400 if errors else 200,
     )
