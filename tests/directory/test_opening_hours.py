@@ -62,6 +62,7 @@ def test_replacing_the_hours_is_one_change_guarded_by_the_offers_etag(api: Api) 
     assert read.status_code == 200, read.json
     assert read.json["weekly"] == [{"days": ["FR"], "opens_at": "09:00", "closes_at": "13:00"}]
     assert [k["freq"] for k in read.json["kept"]] == ["MONTHLY"]  # not the editor's: kept as it is
+    assert read.json["service_name"] == "Migrationsberatung"  # the editor's page needs no second read
     assert read.headers["ETag"] == '"1"'
 
     changed = api.client.put(url, json=HOURS, headers={**maintainer, "If-Match": '"1"'})

@@ -266,7 +266,7 @@ def test_a_temporary_closure_closes_the_offer_in_the_open_at_filter(
     assert read.status_code == 200, read.json
     assert read.json["weekly"] == [{"days": ["MO", "TU", "WE", "TH", "FR"], "opens_at": "09:00", "closes_at": "12:00"}]
     hours = {**read.json, "closures": [{"from": "2026-11-23", "to": "2026-11-27", "note": "Fortbildung"}]}
-    del hours["service_id"], hours["kept"]
+    del hours["service_id"], hours["service_name"], hours["kept"]
     changed = api.client.put(
         f"/api/v1/services/{kurs['id']}/opening_hours",
         json=hours,

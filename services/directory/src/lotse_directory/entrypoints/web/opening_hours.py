@@ -50,7 +50,10 @@ HOURS_SCHEMA: dict[str, Any] = {
 
 
 def _answer(found: Hours) -> Response:
-    response = jsonify({"service_id": found.service.values["id"], **found.hours, "kept": found.kept})
+    service = found.service.values
+    response = jsonify(
+        {"service_id": service["id"], "service_name": service["name"], **found.hours, "kept": found.kept}
+    )
     response.headers["ETag"] = found.service.etag
     return response
 
@@ -71,7 +74,7 @@ def register_opening_hours_routes(bp: Blueprint, doc: ApiDoc) -> None:
         "GET",
         "An offer's own opening hours as the editor shows them (ETag: the offer's)",
         tags=["services"],
-        responses={200: ("weekly ranges, nach Vereinbarung, holidays, closures, and the schedules kept", None)},
+        responses={200: ("the offer's id and name, weekly ranges, nach Vereinbarung, holidays, closures, kept", None)},
     )(read)
 
     @require_roles(*MAINTAINERS)

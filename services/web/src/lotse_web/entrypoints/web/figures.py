@@ -5,7 +5,7 @@ directory give only counts, and counts under 5 only as "unter 5"."""
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -45,13 +45,25 @@ class Table:
         ]
 
 
-def _add(totals: dict[Any, int | None], hidden: list[int], key: Any, cell: dict[str, Any]) -> None:
-    """Add a cell to its row's total; a row of only suppressed cells stays None ("unter 5")."""
-    if cell.get("suppressed"):
-        hidden[0] += 1
-        totals.setdefault(key, None)
-    else:
-        totals[key] = (totals.get(key) or 0) + int(cell["count"] or 0)
+def _totals(cells: list[dict[str, Any]], field: str) -> tuple[dict[Any, int | None], int]:
+    """The cells summed by one of their fields (cells without it left out), and how many suppressed cells the
+    sums leave out; a row of only suppressed cells is None ("unter 5")."""
+    totals: dict[Any, int | None] = {}
+    hidden = 0
+    for cell in cells:
+        key = cell.get(field)
+        if key is None:
+            continue
+        if cell.get("suppressed"):
+            hidden += 1
+            totals.setdefault(key, None)
+        else:
+            totals[key] = (totals.get(key) or 0) + int(cell["count"] or 0)
+    return totals, hidden
+
+
+def _largest_first(rows: Iterable[tuple[str, int | None]]) -> list[tuple[str, int | None]]:
+    return sorted(rows, key=lambda r: -(r[1] or 0))
 
 
 def tables(
@@ -59,29 +71,18 @@ def tables(
 ) -> list[Table]:
     """The page's tables from routing's figures and the directory's searches that found nothing; ``names``
     gives a Gemeinde key's name."""
-    months: dict[str, int | None] = {}
-    hidden = [0]
-    for cell in figures["months"]:
-        _add(months, hidden, cell["month"], cell)
-    per_month = Table("monate", "Vermittlungen je Monat", ("Monat", "Vermittlungen"), hidden=hidden[0])
+    months, hidden = _totals(figures["months"], "month")
+    per_month = Table("monate", "Vermittlungen je Monat", ("Monat", "Vermittlungen"), hidden=hidden)
     per_month.rows = [(f"{MONTHS[int(m[5:7]) - 1]} {m[:4]}", n) for m, n in sorted(months.items())]
-
-    statuses: dict[str, int | None] = {}
-    reasons: dict[str, int | None] = {}
-    regions: dict[str, int | None] = {}
-    hidden_status, hidden_reason, hidden_region = [0], [0], [0]
-    for cell in figures["counts"]:
-        _add(statuses, hidden_status, cell["status"], cell)
-        _add(regions, hidden_region, cell["region_key"], cell)
-        if cell.get("decline_reason"):
-            _add(reasons, hidden_reason, cell["decline_reason"], cell)
-    by_status = Table("stand", "Vermittlungen nach Stand", ("Stand", "Vermittlungen"), hidden=hidden_status[0])
-    by_status.rows = sorted(((status_label(s), n) for s, n in statuses.items()), key=lambda r: -(r[1] or 0))
-    by_reason = Table("ablehnungen", "Ablehnungsgründe", ("Grund", "Ablehnungen"), hidden=hidden_reason[0])
-    by_reason.rows = sorted(((_reason(r), n) for r, n in reasons.items()), key=lambda r: -(r[1] or 0))
-    by_region = Table("regionen", "Vermittlungen nach Gemeinde", ("Gemeinde", "Vermittlungen"))
-    by_region.hidden = hidden_region[0]
-    by_region.rows = sorted(((names(k), n) for k, n in regions.items()), key=lambda r: -(r[1] or 0))
+    statuses, hidden = _totals(figures["counts"], "status")
+    by_status = Table("stand", "Vermittlungen nach Stand", ("Stand", "Vermittlungen"), hidden=hidden)
+    by_status.rows = _largest_first((status_label(s), n) for s, n in statuses.items())
+    reasons, hidden = _totals(figures["counts"], "decline_reason")
+    by_reason = Table("ablehnungen", "Ablehnungsgründe", ("Grund", "Ablehnungen"), hidden=hidden)
+    by_reason.rows = _largest_first((_reason(r), n) for r, n in reasons.items())
+    regions, hidden = _totals(figures["counts"], "region_key")
+    by_region = Table("regionen", "Vermittlungen nach Gemeinde", ("Gemeinde", "Vermittlungen"), hidden=hidden)
+    by_region.rows = _largest_first((names(k), n) for k, n in regions.items())
 
     forwarded = Table(
         "weiterleitungen",

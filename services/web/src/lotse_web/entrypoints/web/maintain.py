@@ -348,8 +348,7 @@ def hours(ident: str) -> Any:
     if user is None or not UUID.fullmatch(ident):
         return not_found()
     try:
-        offer_values, _ = api().entry(token(), "services", ident)
-        stored, etag = api().opening_hours(token(), ident)
+        stored, etag = api().opening_hours(token(), ident)  # with the offer's name: one call
     except ApiError as error:
         if error.status == 404:
             return not_found()
@@ -381,9 +380,9 @@ def hours(ident: str) -> Any:
     return (
         render_template(
             "maintain_hours.html",
-            title=f"Öffnungszeiten: {offer_values.get('name')}",
+            title=f"Öffnungszeiten: {stored['service_name']}",
             user=user,
-            offer=offer_values,
+            offer={"id": stored["service_id"], "name": stored["service_name"]},
             etag=etag,
             hours=hours,
             rows=[*hours["weekly"], *({} for _ in range(extra_rows))],
