@@ -491,13 +491,13 @@ def test_journey_an_admin_re_drives_a_dead_delivery(
             remove_channel(agency, channel)
 
 
-def test_the_jurisdictions_page_with_its_preview_is_accessible(
+def test_a_maintainer_changes_a_jurisdiction_and_who_is_responsible_shows_it(
     browser: Any,
     site: str,
     directory: Directory,
     authority: str,  # noqa: F811 (the fixture)
 ) -> None:
-    add_user(directory, "kim.browser", "Kai E.", Role.MAINTAINER, KI_EN, regions=("05954",))
+    add_user(directory, "kim.browser", "Kai E.", Role.MAINTAINER, KI_EN, regions=("05954", "02"))
     page = _signed_in(browser, site, "kim.browser", "/pflege/zustaendigkeiten")
     no_violations(page, "zustaendigkeiten")
     page.select_option("#rechtskreis", "STAG")
@@ -508,7 +508,35 @@ def test_the_jurisdictions_page_with_its_preview_is_accessible(
     assert page.locator(".lotse-preview").count() == 1, page.inner_text("main")[:2000]
     assert "Heute zuständig: Einbürgerungsbehörde Ennepe-Ruhr-Kreis (Demo)" in page.inner_text(".lotse-preview")
     no_violations(page, "zustaendigkeiten-vorschau")
+
+    page.fill("#region", "Hamburg")  # where nobody is responsible: it holds at once
+    page.fill("#quelle", "Senatsbeschluss (Test)")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Speichern").click()
+    assert f"{authority} ist jetzt zuständig" in page.inner_text("main")
+    with page.expect_navigation():
+        page.locator(f"tr:has-text('{authority}') a:has-text('Ändern')").click()
+    no_violations(page, "zustaendigkeit-aendern")
+    page.fill("#plz", "20095")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Speichern").click()
+    assert "Die Zuständigkeit ist geändert" in page.inner_text("main")
     page.close()
+
+    asks = _signed_in(browser, site, "cm.witten", "/zustaendigkeit")
+    deadline = time.monotonic() + 10  # routing reads the directory again after its cache's second
+    for place, named in (("22767", False), ("20095", True)):
+        while True:
+            asks.goto(f"{site}/zustaendigkeit")
+            asks.check("#rechtskreis-STAG")
+            asks.fill("#ort", place)
+            with asks.expect_navigation():
+                asks.get_by_role("button", name="Zuständige Stelle finden").click()
+            if (authority in asks.inner_text("main")) == named:
+                break
+            assert time.monotonic() < deadline, asks.inner_text("main")[:2000]
+            time.sleep(0.3)
+    asks.close()
 
 
 def test_an_import_with_a_bad_row_reports_it_in_place_and_is_accessible(

@@ -87,3 +87,46 @@ def test_only_those_who_keep_a_region_and_admins_keep_jurisdictions(web_app: Fla
     add_user(directory, "pflege.ohne", "Ole O.", Role.MAINTAINER, KI_EN)
     assert signed_in(web_app, "pflege.ohne").get("/pflege/zustaendigkeiten").status_code == 404
     assert signed_in(web_app, "cm.witten").get("/pflege/zustaendigkeiten").status_code == 404
+
+
+def test_a_keeper_narrows_a_jurisdiction_and_who_is_responsible_follows(
+    web_app: Flask, directory: Directory, authority: str
+) -> None:
+    add_user(directory, "kim.hamburg", "Hanna H.", Role.MAINTAINER, KI_EN, regions=("02",))
+    keeper = signed_in(web_app, "kim.hamburg")
+    page = keeper.get("/pflege/zustaendigkeiten").get_data(as_text=True)
+    [ident] = re.findall(rf'<option value="([0-9a-f-]+)">{re.escape(authority)}</option>', page)
+    given = {"rechtskreis": "STAG", "stelle": ident, "region": "Hamburg"}
+    saved = keeper.post("/pflege/zustaendigkeiten", data=_form(page, aktion="speichern", **given))
+    listed = keeper.get(saved.headers["Location"]).get_data(as_text=True)
+    assert f"{authority} ist jetzt zuständig" in listed
+    [row] = re.findall(r'href="/pflege/zustaendigkeiten/([0-9a-f-]+)">Ändern', listed)
+
+    form = keeper.get(f"/pflege/zustaendigkeiten/{row}").get_data(as_text=True)
+    assert "Zuständigkeit ändern" in form and 'value="02000000"' in form
+    [revision] = re.findall(r'name="revision" value="([^"]+)"', form)
+    narrowed = {**given, "region": "02000000", "plz": "20095", "revision": revision.replace("&#34;", '"')}
+    preview = keeper.post(f"/pflege/zustaendigkeiten/{row}", data=_form(form, aktion="vorschau", **narrowed))
+    assert preview.status_code == 200 and "Vorschau für Hamburg" in preview.get_data(as_text=True)
+    changed = keeper.post(f"/pflege/zustaendigkeiten/{row}", data=_form(form, aktion="speichern", **narrowed))
+    assert "Die Zuständigkeit ist geändert" in keeper.get(changed.headers["Location"]).get_data(as_text=True)
+
+    case_manager = signed_in(web_app, "cm.witten")
+    deadline = time.monotonic() + 10  # routing reads the directory again after its cache's second
+    while authority in case_manager.get(
+        "/zustaendigkeit", query_string={"frage": "1", "rechtskreis": "STAG", "ort": "22767"}
+    ).get_data(as_text=True):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    inside = {"frage": "1", "rechtskreis": "STAG", "ort": "20095"}
+    assert authority in case_manager.get("/zustaendigkeit", query_string=inside).get_data(as_text=True)
+
+    stale = keeper.post(f"/pflege/zustaendigkeiten/{row}", data=_form(form, aktion="speichern", **narrowed))
+    assert stale.status_code == 409 and "inzwischen geändert" in stale.get_data(as_text=True)
+    form = keeper.get(f"/pflege/zustaendigkeiten/{row}").get_data(as_text=True)
+    [revision] = re.findall(r'name="revision" value="([^"]+)"', form)
+    kreis_body = re.findall(r'<option value="([0-9a-f-]+)">Einbürgerungsbehörde Ennepe-Ruhr-Kreis', form)[0]
+    other = {**narrowed, "stelle": kreis_body, "revision": revision.replace("&#34;", '"')}
+    taken = keeper.post(f"/pflege/zustaendigkeiten/{row}", data=_form(form, aktion="speichern", **other))
+    assert taken.status_code == 409 and "als neue Zuständigkeit an" in taken.get_data(as_text=True)
+    assert signed_in(web_app, "cm.witten").get(f"/pflege/zustaendigkeiten/{row}").status_code == 404

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.maintain import revision_read
 from lotse_web.entrypoints.web.places import place_name
 from lotse_web.entrypoints.web.responsible import DOMAINS
 from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, token
@@ -26,6 +27,14 @@ MESSAGES = {
     "quelle": "Geben Sie an, woher die Regel stammt (Gesetz, Satzung, Internetseite der Behörde).",
     "geprueft": "Geben Sie das Datum ein, an dem die Regel geprüft wurde.",
 }
+CHANGE_TAKES_OVER = (
+    "So nicht gespeichert: Damit wäre diese Stelle auch dort zuständig, wo heute eine andere zuständig ist. Legen "
+    "Sie das als neue Zuständigkeit an (eine zweite Person bestätigt sie) und entfernen Sie dann diese."
+)
+CHANGED_MEANWHILE = (
+    "So nicht gespeichert: Jemand hat die Zuständigkeit inzwischen geändert. Unten steht, was jetzt gilt; Ihre "
+    "Eingabe steht im Formular. Prüfen Sie sie und speichern Sie noch einmal."
+)
 
 
 def _keeper() -> dict[str, Any] | None:
@@ -124,37 +133,46 @@ def _today(domain: str, region_key: str) -> dict[str, Any] | None:
         return None
 
 
+def _choices() -> tuple[dict[str, str], dict[str, list[tuple[str, str]]]]:
+    """The bodies that may be declared responsible: id → name, and per legal domain (id, name) by name."""
+    organisations = api().authorities(token())
+    authorities: dict[str, list[tuple[str, str]]] = {d.value: [] for d in DOMAINS}
+    for o in organisations:
+        for code in o.get("authority_for") or []:
+            authorities.setdefault(code, []).append((str(o["id"]), str(o.get("name"))))
+    return {str(o["id"]): str(o.get("name") or o["id"]) for o in organisations}, authorities
+
+
+def _previewed(
+    given: dict[str, str], authorities: dict[str, list[tuple[str, str]]], held: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any] | None]:
+    """The form's jurisdiction, what is wrong with it (the source and date are asked for when saving only) and,
+    when it is right and a preview was asked for, what "Wer ist zuständig?" answers there today and which of
+    ``held`` it overlaps."""
+    body, errors, place = _checked(given, authorities)
+    if request.form.get("aktion") == "vorschau":
+        errors = {k: v for k, v in errors.items() if k not in ("quelle", "geprueft")}
+        if not errors:
+            today = _today(given["rechtskreis"], body["region_key"])
+            return body, errors, {"place": place, "today": today, "conflicts": overlapping(body, held), "body": body}
+    return body, errors, None
+
+
 @bp.route("/pflege/zustaendigkeiten", methods=["GET", "POST"])
 @login_required
 def page() -> Any:
     user = _keeper()
     if user is None:
         return not_found()
-    organisations = api().authorities(token())
-    names = {str(o["id"]): str(o.get("name") or o["id"]) for o in organisations}
+    names, authorities = _choices()
     held = _mine(user)
     given = _given() if request.method == "POST" else {"geprueft": date.today().isoformat()}
-    domain = given.get("rechtskreis", "")
-    authorities: dict[str, list[tuple[str, str]]] = {d.value: [] for d in DOMAINS}
-    for o in organisations:  # by name
-        for code in o.get("authority_for") or []:
-            authorities.setdefault(code, []).append((str(o["id"]), str(o.get("name"))))
     errors: dict[str, str] = {}
     preview: dict[str, Any] | None = None
     if request.method == "POST" and request.form.get("aktion") in ("vorschau", "speichern"):
-        body, errors, place = _checked(given, authorities)
-        if request.form.get("aktion") == "vorschau":  # the source and date are asked for when saving
-            errors = {k: v for k, v in errors.items() if k not in ("quelle", "geprueft")}
-        if not errors:
-            conflicts = overlapping(body, held)
-            if request.form.get("aktion") == "speichern":
-                return _save(body, names)
-            preview = {
-                "place": place,
-                "today": _today(domain, body["region_key"]),
-                "conflicts": conflicts,
-                "body": body,
-            }
+        body, errors, preview = _previewed(given, authorities, held)
+        if request.form.get("aktion") == "speichern" and not errors:
+            return _save(body, names)
     rows = sorted(held, key=lambda r: (str(r["region_key"]), str(r["legal_domain"])))
     return (
         render_template(
@@ -172,6 +190,78 @@ def page() -> Any:
             preview=preview,
         ),
         400 if errors else 200,
+    )
+
+
+@bp.route("/pflege/zustaendigkeiten/<ident>", methods=["GET", "POST"])
+@login_required
+def edit(ident: str) -> Any:
+    """Change a jurisdiction: narrow its area, correct its unit, source or date. The directory refuses a change
+    that would take over where another body is responsible today (that is a new proposal)."""
+    user = _keeper()
+    if user is None or not UUID.fullmatch(ident):
+        return not_found()
+    try:
+        row, etag = api().entry(token(), "jurisdictions", ident)
+    except ApiError as error:
+        if error.status == 404:
+            return not_found()
+        raise
+    names, authorities = _choices()
+    given = {
+        "rechtskreis": str(row["legal_domain"]),
+        "stelle": str(row["organization_id"]),
+        "region": str(row["region_key"]),
+        "plz": ", ".join(row.get("postal_codes") or ()),
+        "quelle": str(row.get("source") or ""),
+        "geprueft": str(row.get("verified_on") or ""),
+        "einheit": str(row.get("unit") or ""),
+    }
+    errors: dict[str, str] = {}
+    preview: dict[str, Any] | None = None
+    refused: str | None = None  # what the directory said to the save
+    revision = etag
+    if request.method == "POST":
+        given, revision = _given(), revision_read(request.form.get("revision"))
+        others = [r for r in _mine(user) if r["id"] != ident]
+        body, errors, preview = _previewed(given, authorities, others)
+        if request.form.get("aktion") == "speichern" and not errors:
+            patch = {"postal_codes": None, "unit": None, **body}  # cleared fields are cleared
+            try:
+                api().change_entry(token(), "jurisdictions", ident, patch, revision)
+                flash("Die Zuständigkeit ist geändert. „Wer ist zuständig?“ antwortet ab sofort so.")
+                return redirect(url_for(".page"))
+            except ApiError as error:
+                if error.status == 409:
+                    refused = CHANGE_TAKES_OVER
+                elif error.status == 412:
+                    refused = CHANGED_MEANWHILE
+                    row, revision = api().entry(token(), "jurisdictions", ident)
+                elif error.status in (400, 422):
+                    reasons = "; ".join(error.fields.values()) or str(error.problem.get("detail", ""))
+                    refused = f"So nicht gespeichert: {reasons}"
+                elif error.status in (403, 404):
+                    return not_found()
+                else:
+                    raise
+    return (
+        render_template(
+            "jurisdiction.html",
+            title="Zuständigkeit ändern",
+            user=user,
+            row=row,
+            revision=revision,
+            editing=True,
+            names=names,
+            place_name=place_name,
+            given=given,
+            errors=errors,
+            authorities=authorities,
+            domains=DOMAINS,
+            preview=preview,
+            refused=refused,
+        ),
+        409 if refused in (CHANGE_TAKES_OVER, CHANGED_MEANWHILE) else 400 if errors or refused else 200,
     )
 
 

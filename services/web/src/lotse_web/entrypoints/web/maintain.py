@@ -68,7 +68,7 @@ def maintainer() -> dict[str, Any] | None:
     return user if user and user["role"] in MAINTAINERS else None
 
 
-def _etag(value: str | None) -> str:
+def revision_read(value: str | None) -> str:
     """The revision a form was built from; one that matches no revision when the form lost it (so that the
     save shows what is stored instead of overwriting it)."""
     return value if value and ETAG.match(value) else '"0"'
@@ -170,7 +170,7 @@ def offer(ident: str) -> Any:
     if request.method == "POST":
         given = _given(request.form)
         patch, errors = _checked(given)
-        revision = _etag(request.form.get("revision"))
+        revision = revision_read(request.form.get("revision"))
         settled = [k for k in request.form.get("konflikt", "").split(",") if k in given]
         for k in settled:  # a conflict shown before: each field's version chosen
             if request.form.get(f"wahl_{k}") not in ("meine", "gespeichert"):
@@ -363,7 +363,7 @@ def hours(ident: str) -> Any:
         extra_rows = 1 + (step == "zeile")
         extra_closures = 1 + (step == "schliessung")
         if step == "speichern" and not errors:
-            read = _etag(request.form.get("revision"))
+            read = revision_read(request.form.get("revision"))
             try:
                 api().save_opening_hours(token(), ident, _for_api(hours), read)
                 flash("Die Öffnungszeiten sind gespeichert. Fallmanager:innen sehen sie ab sofort.")
