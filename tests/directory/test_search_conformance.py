@@ -279,6 +279,31 @@ def test_a_temporary_closure_closes_the_offer_in_the_open_at_filter(
     assert _names(_search(api, open_at="2026-11-20T10:00:00+01:00")) == ["Integrationskurs für Frauen"]
 
 
+def test_coverage_counts_offers_and_stale_ones_per_gemeinde(search_api: SearchApi, data: dict[str, Any]) -> None:
+    api = search_api
+    api.settle()
+    coordinator = api.token(Role.COORDINATOR, "org")
+
+    def coverage(**params: Any) -> Any:
+        response = api.client.get("/api/v1/search/coverage", query_string=params, headers=coordinator)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    everywhere = coverage()
+    assert everywhere["stale_after_days"] == 365
+    assert everywhere["regions"] == [  # the shelter has no public place: it counts nowhere
+        {"key": "05117000", "offers": 1, "stale": 0},
+        {"key": "05954036", "offers": 2, "stale": 1},
+    ]
+    assert coverage(region="05954")["regions"] == [{"key": "05954036", "offers": 2, "stale": 1}]
+    assert coverage(legal_domain="SGB_VIII")["regions"] == [{"key": "05954036", "offers": 1, "stale": 1}]
+    assert _search(api, q="Integrationskurs")["facets"].keys() == {"legal_domain", "topic", "language", "target_group"}
+    refused = api.client.get("/api/v1/search/coverage", headers=api.token(Role.CASE_MANAGER, "org"))
+    assert refused.status_code == 403
+    bad = api.client.get("/api/v1/search/coverage", query_string={"region": "NRW"}, headers=coordinator)
+    assert bad.status_code == 400 and bad.json["errors"][0]["name"] == "region"
+
+
 def test_public_callers_see_only_public_places(search_api: SearchApi, data: dict[str, Any]) -> None:
     api = search_api
     public = _search(api, q="Schutzwohnung")

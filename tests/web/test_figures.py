@@ -12,7 +12,7 @@ from flask import Flask
 from lotse_contracts import Role
 from lotse_kit.tokens import HmacTokenVerifier
 
-from tests.routing.conftest import SECRET, Directory
+from tests.routing.conftest import ADMIN, SECRET, Directory
 from tests.web.conftest import KI_EN, WITTEN, add_user, signed_in
 
 
@@ -62,3 +62,53 @@ def test_a_coordinator_sees_declines_per_reason_as_chart_table_and_csv(
 def _rows(answer: Any) -> list[list[str]]:
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
     return list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff")), delimiter=";"))[1:]
+
+
+def test_a_coordinator_sees_where_offers_are_long_unconfirmed(web_app: Flask, directory: Directory) -> None:
+    entries = directory.container.entries
+    org = entries.create(ADMIN, "organization", {"name": "Treffpunkt Hattingen (Test)", "description": "x"}).values
+    offer = entries.create(  # never confirmed
+        ADMIN, "service", {"organization_id": org["id"], "name": "Elterncafé (Test)", "status": "active"}
+    ).values
+    place = entries.create(
+        ADMIN,
+        "location",
+        {
+            "organization_id": org["id"],
+            "location_type": "physical",
+            "name": "Treffpunkt",
+            "latitude": 51.399,
+            "longitude": 7.186,
+        },
+    ).values
+    entries.create(
+        ADMIN,
+        "address",
+        {
+            "location_id": place["id"],
+            "address_1": "Markt 1",
+            "city": "Hattingen",
+            "postal_code": "45525",
+            "country": "DE",
+            "address_type": "physical",
+            "state_province": "NW",
+        },
+    )
+    entries.create(ADMIN, "service_at_location", {"service_id": offer["id"], "location_id": place["id"]})
+    add_user(directory, "ko.veraltet", "Vera K.", Role.COORDINATOR, KI_EN)
+    client = signed_in(web_app, "ko.veraltet")
+
+    shown = client.get("/zahlen", query_string={"region": "Ennepe-Ruhr-Kreis"}).get_data(as_text=True)
+    stale = shown[shown.index('id="titel-veraltet"') :]
+    assert "seit über 365 Tagen nicht bestätigt" in stale and '<svg class="lotse-chart" role="img"' in stale
+    assert '<th scope="col" class="kern-table__header">Gemeinde</th>' in stale
+    before = {r[0]: (int(r[1]), int(r[2])) for r in _rows(client.get("/zahlen/veraltet.csv?region=05954"))}
+    offers, unconfirmed = before["Hattingen"]
+    assert unconfirmed >= 1 and offers >= unconfirmed
+
+    directory.container.verification.confirm(ADMIN, "service", str(offer["id"]), "*")
+    after = {r[0]: (int(r[1]), int(r[2])) for r in _rows(client.get("/zahlen/veraltet.csv?region=05954"))}
+    assert after["Hattingen"] == (offers, unconfirmed - 1)
+    everywhere = {r[0]: r for r in _rows(client.get("/zahlen/veraltet.csv"))}
+    assert "Ennepe-Ruhr-Kreis" in everywhere and "Hattingen" not in everywhere  # per Kreis
+    entries.delete(ADMIN, "organization", str(org["id"]), "*")

@@ -219,6 +219,29 @@ class Search:
             },
         }
 
+    def coverage(self, legal_domains: tuple[str, ...], region_keys: tuple[str, ...]) -> dict[str, Any]:
+        """Offers per Gemeinde of their public places, and how many of them were not confirmed within the
+        period (the coordinators' figures: where the directory is thin or out of date). Two counting searches;
+        an offer with places in two Gemeinden counts in both, one without a public place in none."""
+        if self.backend is None:
+            raise Unavailable("no search backend is configured (PostgreSQL storage needs ELASTICSEARCH_URL)")
+        facets = {"legal_domain": legal_domains} if legal_domains else {}
+        query = SearchQuery(facets=facets, region_keys=region_keys, counted=("gemeinde",), per_page=1, public=False)
+        current = replace(query, verified_within_days=self.stale_after_days - 1)  # as fresh_from counts
+        try:
+            offers = self.backend.search(query).facets["gemeinde"]
+            fresh = self.backend.search(current).facets["gemeinde"]
+        except BackendUnavailable as error:
+            raise Unavailable(f"the search engine did not answer: {error}") from error
+        return {
+            "stale_after_days": self.stale_after_days,
+            "regions": [
+                {"key": key, "offers": count, "stale": count - fresh.get(key, 0)}
+                for key, count in sorted(offers.items())
+                if any(key.startswith(r) for r in region_keys) or not region_keys
+            ],
+        }
+
     @staticmethod
     def _place(location: Row, address: Row | None, near: Place | None) -> dict[str, Any]:
         lat, lon = location.get("latitude"), location.get("longitude")

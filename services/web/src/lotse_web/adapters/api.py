@@ -342,6 +342,11 @@ class Api:
         found = self._call("GET", f"{self.settings.directory_url}/api/v1/search/misses", token, fields=fields)
         return list(found)
 
+    def coverage(self, token: str, legal_domain: str | None, region: str | None) -> dict[str, Any]:
+        """Offers per Gemeinde and how many of them are long unconfirmed (``stale_after_days``, ``regions``)."""
+        fields = {k: v for k, v in (("legal_domain", legal_domain), ("region", region)) if v}
+        return dict(self._call("GET", f"{self.settings.directory_url}/api/v1/search/coverage", token, fields=fields))
+
     # -- notify ---------------------------------------------------------------------------------
     def test_channel(self, token: str, channel_id: str) -> dict[str, Any]:
         """A test message over the channel, now: ``delivered``, ``status`` and ``detail`` (what came back)."""

@@ -292,7 +292,7 @@ class Columns:
     def search(self, query: SearchQuery, phrases: PhraseLookup) -> SearchResult:
         terms = [self._term_weights(t, phrases) for t in query.terms]
         found: list[_Candidates] = []
-        counts: dict[str, dict[str, int]] = {f: {} for f in FACETS}
+        counts: dict[str, dict[str, int]] = {f: {} for f in query.counted}
         for s, seg in enumerate(self.segments):
             ok = self.alive[s].copy()
             score = np.zeros(seg.n, np.int32)
@@ -310,7 +310,7 @@ class Columns:
                     ok &= dist <= query.near.radius_km  # NaN (no place): never within
             score = 2 * score + (seg.verified >= query.fresh_from.toordinal())
             chosen = {f: seg.facets[f].having(v) for f, v in query.facets.items() if v}
-            for facet in FACETS:
+            for facet in query.counted:
                 among = ok.copy()
                 for f, mask in chosen.items():
                     if f != facet:

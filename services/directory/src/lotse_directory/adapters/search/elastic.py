@@ -23,7 +23,7 @@ from lotse_directory.adapters.ports import BackendUnavailable
 from lotse_directory.adapters.search.elastic_mapping import MAPPINGS, SETTINGS, source
 from lotse_directory.domain.search.documents import SearchDocument
 from lotse_directory.domain.search.plan import FIELDS, KINDS, WEIGHTS, Phrase, PlannedTerm
-from lotse_directory.domain.search.query import FACETS, Hit, SearchQuery, SearchResult
+from lotse_directory.domain.search.query import Hit, SearchQuery, SearchResult
 
 FACET_SIZE = 1000
 
@@ -208,7 +208,7 @@ class ElasticSearch:
                     "filter": {"bool": {"filter": [f for name, f in facet_filters.items() if name != facet]}},
                     "aggs": {"values": {"terms": {"field": facet, "size": FACET_SIZE}}},
                 }
-                for facet in FACETS
+                for facet in query.counted
             },
             "sort": self._sort(query),
             "track_scores": True,
@@ -286,6 +286,6 @@ class ElasticSearch:
             hits.append(Hit(str(hit["_id"]), round(hit["_score"] or 0), distance))
         facets = {
             facet: {str(b["key"]): int(b["doc_count"]) for b in response["aggregations"][facet]["values"]["buckets"]}
-            for facet in FACETS
+            for facet in query.counted
         }
         return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits, facets=facets)

@@ -69,6 +69,7 @@ class SearchDocument:
             "topic": self.topics,
             "language": self.languages,
             "target_group": self.target_groups,
+            "gemeinde": self.region_keys,
         }
 
 

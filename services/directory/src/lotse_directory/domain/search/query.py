@@ -9,8 +9,11 @@ from lotse_directory.domain.search.documents import Moment, moment
 from lotse_directory.domain.search.plan import PlannedTerm, plan
 from lotse_directory.domain.verification import fresh_from
 
-FACETS = ("legal_domain", "topic", "language", "target_group")
-"""Facets, each counted under all active filters but its own."""
+FACETS = ("legal_domain", "topic", "language", "target_group", "gemeinde")
+"""Facets, each counted under all active filters but its own; ``gemeinde``: the Gemeinde keys of an offer's
+public places (for figures per region)."""
+COUNTED = FACETS[:4]
+"""The facets a search counts unless asked for others (those the search page offers as filters)."""
 
 EARTH_RADIUS_KM = 6371.0087714
 """Mean earth radius, as Elasticsearch's arc distance uses it."""
@@ -55,6 +58,8 @@ class SearchQuery:
     text: str = ""
     facets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Facet filters, each "any of these values"; keys from :data:`FACETS`."""
+    counted: tuple[str, ...] = COUNTED
+    """The facets whose values are counted (of :data:`FACETS`)."""
     organization_ids: tuple[str, ...] = ()
     region_keys: tuple[str, ...] = ()
     """AGS/ARS prefixes; an offer matches if one of its places lies in one of them."""

@@ -122,6 +122,25 @@ def register_search_routes(bp: Blueprint, doc: ApiDoc) -> None:
 
     doc.route(bp, "/search", "GET", "Search offers", tags=["search"], params=SEARCH_PARAMS, secured=False)(search)
 
+    coverage_params = (
+        _list({"type": "string", "enum": [d.value for d in LegalDomain]}, "legal domains", "legal_domain", LegalDomain),
+        _list({"type": "string", "pattern": r"^\d{2,12}$"}, "regions: AGS/ARS prefixes", "region"),
+    )
+
+    @require_roles(Role.COORDINATOR, Role.ADMIN, Role.MAINTAINER)
+    def coverage() -> Response:
+        args = query_args(coverage_params)
+        return jsonify(_search().coverage(tuple(args.get("legal_domain", ())), tuple(args.get("region", ()))))
+
+    doc.route(
+        bp,
+        "/search/coverage",
+        "GET",
+        "Offers per Gemeinde, and those not confirmed within the period (no personal data)",
+        tags=["search"],
+        params=coverage_params,
+    )(coverage)
+
     miss_params = (Param("since", {"type": "string", "format": "date"}, "only from this day on"),)
 
     @require_roles(Role.COORDINATOR, Role.ADMIN)

@@ -34,13 +34,21 @@ class Table:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     hidden: int = 0
     """Cells left out because they were under 5 (their sum is unknown)."""
+    chart: bool = True
+    """Drawn as bars of its last column, labelled by the columns before (``labels``: only so many)."""
+    labels: int | None = None
+    empty: str = "Keine im gewählten Zeitraum."
 
     @property
     def bars(self) -> list[dict[str, Any]]:
         """The rows as bars of a horizontal chart, scaled to the largest."""
         top = max((r[-1] or 0 for r in self.rows), default=0) or 1
         return [
-            {"label": " · ".join(str(c) for c in r[:-1]), "count": r[-1], "share": round(100 * (r[-1] or 0) / top, 1)}
+            {
+                "label": " · ".join(str(c) for c in r[: self.labels or -1]),
+                "count": r[-1],
+                "share": round(100 * (r[-1] or 0) / top, 1),
+            }
             for r in self.rows
         ]
 
@@ -67,10 +75,14 @@ def _largest_first(rows: Iterable[tuple[str, int | None]]) -> list[tuple[str, in
 
 
 def tables(
-    figures: dict[str, Any], misses: list[dict[str, Any]], region: str | None, names: Callable[[str], str]
+    figures: dict[str, Any],
+    misses: list[dict[str, Any]],
+    coverage: dict[str, Any],
+    region: str | None,
+    names: Callable[[str], str],
 ) -> list[Table]:
-    """The page's tables from routing's figures and the directory's searches that found nothing; ``names``
-    gives a Gemeinde key's name."""
+    """The page's tables from routing's figures, the directory's searches that found nothing and its offers per
+    Gemeinde; ``names`` gives a region key's name."""
     months, hidden = _totals(figures["months"], "month")
     per_month = Table("monate", "Vermittlungen je Monat", ("Monat", "Vermittlungen"), hidden=hidden)
     per_month.rows = [(f"{MONTHS[int(m[5:7]) - 1]} {m[:4]}", n) for m, n in sorted(months.items())]
@@ -88,12 +100,14 @@ def tables(
         "weiterleitungen",
         "Weitergeleitet, weil zuerst an eine unzuständige Stelle vermittelt",
         ("Rechtskreis", "vermittelt", "weitergeleitet"),
+        chart=False,
     )
     forwarded.rows = [(_domain(d), cell["of"], cell["count"]) for d, cell in sorted(figures["forwarded"].items())]
     durations = Table(
         "dauer",
         "Mittlere Dauer (Median) in Stunden",
         ("Rechtskreis", "bis zur Kenntnisnahme", "bis zur Annahme"),
+        chart=False,
     )
     durations.rows = [
         (_domain(d), _hours(m["to_acknowledged"]), _hours(m["to_accepted"]))
@@ -106,7 +120,27 @@ def tables(
         words = miss["terms"] if miss["terms"] is not None else "(seltener als dreimal gesucht)"
         place = names(miss["region_key"]) if miss.get("region_key") else "–"
         in_vain.rows.append((words or "(ohne Suchwort)", place, miss["count"]))
-    return [per_month, by_status, by_reason, forwarded, durations, by_region, in_vain]
+    return [per_month, by_status, by_reason, forwarded, durations, by_region, in_vain, _stale(coverage, region, names)]
+
+
+def _stale(coverage: dict[str, Any], region: str | None, names: Callable[[str], str]) -> Table:
+    """Offers long unconfirmed per Gemeinde (within a region) or per Kreis (everywhere), most first: where the
+    directory is out of date. Counts of offers, not of people: nothing is left out."""
+    per_kreis = not region
+    stale = Table(
+        "veraltet",
+        f"Angebote, die seit über {coverage['stale_after_days']} Tagen nicht bestätigt wurden (Stand heute)",
+        ("Kreis" if per_kreis else "Gemeinde", "Angebote", "nicht bestätigt"),
+        labels=1,
+        empty="Keine Angebote mit öffentlicher Adresse in dieser Region.",
+    )
+    sums: dict[str, list[int]] = {}
+    for row in coverage["regions"]:
+        counts = sums.setdefault(row["key"][:5] if per_kreis else row["key"], [0, 0])
+        counts[0] += row["offers"]
+        counts[1] += row["stale"]
+    stale.rows = sorted(((names(k), n, s) for k, (n, s) in sums.items()), key=lambda r: (-r[2], -r[1], r[0]))
+    return stale
 
 
 def _hours(value: float | None) -> str:
@@ -175,7 +209,8 @@ def _figures() -> tuple[dict[str, Any], list[Table], dict[str, str]]:
         return given, [], errors
     figures = api().figures(token(), query)
     misses = api().search_misses(token(), query.get("from"))
-    return given, tables(figures, misses, query.get("region"), place_name), errors
+    coverage = api().coverage(token(), query.get("legal_domain"), query.get("region"))
+    return given, tables(figures, misses, coverage, query.get("region"), place_name), errors
 
 
 @bp.get("/zahlen")
