@@ -232,3 +232,60 @@ def test_change_feed_gives_services_the_events_in_order(api: Api) -> None:
     assert api.client.get("/api/v1/events", headers=api.token(Role.CASE_MANAGER, org["id"])).status_code == 403
     bad = api.client.get("/api/v1/events", query_string={"after": -1}, headers=service)
     assert bad.status_code == 400 and bad.json["errors"][0]["name"] == "after"
+
+
+def test_changes_in_one_request_stand_or_fall_together(api: Api) -> None:
+    org = _org(api)
+    maintainer = api.token(Role.MAINTAINER, org["id"])
+    place, address = "3f0b6f0e-7d4c-4a55-9a57-1b0f0a6a1c01", "3f0b6f0e-7d4c-4a55-9a57-1b0f0a6a1c02"
+    location = {"organization_id": org["id"], "location_type": "physical", "name": "Büro", "latitude": 51.44}
+    good_address = {
+        "location_id": place,
+        "address_1": "Ruhrstr. 1",
+        "city": "Witten",
+        "postal_code": PLZ_WITTEN,
+        "country": "DE",
+        "address_type": "physical",
+        "state_province": "NW",
+        "visibility": "case_managers",
+    }
+    bad_address = {**good_address, "postal_code": "00000"}
+    changes = [
+        {"op": "create", "collection": "locations", "id": place, "body": {**location, "longitude": 7.33}},
+        {"op": "create", "collection": "addresses", "id": address, "body": bad_address},
+    ]
+    refused = api.client.post("/api/v1/changes", json={"changes": changes}, headers=maintainer)
+    assert refused.status_code == 422, refused.json
+    assert "changes.1.postal_code" in {e["name"] for e in refused.json["errors"]}
+    assert api.client.get(f"/api/v1/locations/{place}", headers=maintainer).status_code == 404  # nothing written
+
+    changes[1]["body"] = good_address
+    made = api.client.post("/api/v1/changes", json={"changes": changes}, headers=maintainer)
+    assert made.status_code == 200, made.json
+    assert [(r["id"], r["etag"]) for r in made.json["results"]] == [(place, '"1"'), (address, '"1"')]
+    assert made.json["results"][1]["entry"]["visibility"] == "case_managers"
+
+    renamed = {"op": "update", "collection": "locations", "id": place, "if_match": '"1"', "body": {"name": "Neu"}}
+    gone = {"op": "delete", "collection": "addresses", "id": address, "if_match": '"7"'}  # stale: nothing happens
+    stale = api.client.post("/api/v1/changes", json={"changes": [renamed, gone]}, headers=maintainer)
+    assert stale.status_code == 412
+    assert api.client.get(f"/api/v1/locations/{place}", headers=maintainer).json["name"] == "Büro"
+    gone["if_match"] = '"1"'
+    done = api.client.post("/api/v1/changes", json={"changes": [renamed, gone]}, headers=maintainer)
+    assert done.status_code == 200 and done.json["results"][1] == {"id": address, "deleted": True}
+    assert api.client.get(f"/api/v1/addresses/{address}", headers=maintainer).status_code == 404
+
+    other = api.token(Role.MAINTAINER, _org(api, "Fremde Org")["id"])
+    renamed["if_match"] = '"2"'
+    assert api.client.post("/api/v1/changes", json={"changes": [renamed]}, headers=other).status_code == 403
+    for body, field in [
+        ({"changes": []}, "changes"),
+        ({"changes": [{"op": "update", "collection": "locations", "body": {}}]}, "changes.0.id"),
+        ({"changes": [{"op": "create", "collection": "metadata", "body": {}}]}, "changes.0.collection"),
+        ({"changes": [{"op": "delete", "collection": "locations", "id": place}]}, "If-Match"),
+    ]:
+        answer = api.client.post("/api/v1/changes", json=body, headers=maintainer)
+        assert answer.status_code in (400, 422, 428), (body, answer.json)
+        assert answer.json["errors"][0]["name"] == field, answer.json
+    case_manager = api.token(Role.CASE_MANAGER, org["id"])
+    assert api.client.post("/api/v1/changes", json={"changes": [renamed]}, headers=case_manager).status_code == 403

@@ -9,6 +9,7 @@ from lotse_directory.bootstrap import EXTENSION, Container, build
 from lotse_directory.entrypoints.web.channels import register_channel_routes
 from lotse_directory.entrypoints.web.entries import (
     check_body_size,
+    register_change_routes,
     register_entity_routes,
     register_exchange_routes,
 )
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     api = Blueprint("api", __name__, url_prefix=API_PREFIX)
     api.before_request(check_body_size(settings.max_body_bytes, settings.max_import_bytes))
     register_entity_routes(api, doc)
+    register_change_routes(api, doc)
     register_exchange_routes(api, doc)
     register_meta_routes(api, doc)
     register_channel_routes(api, doc)

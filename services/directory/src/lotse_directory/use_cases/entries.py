@@ -1,11 +1,11 @@
 """Maintain directory entries: create, read, update (If-Match), delete, history."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from lotse_contracts import Role, TokenClaims
 from lotse_kit.errors import Conflict, Invalid, NotFound, PreconditionFailed, parse_if_match
@@ -21,6 +21,17 @@ from lotse_directory.use_cases.changes import record_change
 from lotse_directory.use_cases.channels import drop_channels
 
 MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of several that stand or fall together (:meth:`Entries.apply`)."""
+
+    op: Literal["create", "update", "delete"]
+    entity: str
+    ident: str | None = None
+    body: Mapping[str, Any] | None = None
+    if_match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +189,33 @@ class Entries:
                 rows = session.select(entity, where, limit=per_page, offset=(page - 1) * per_page)
             visible = [_split(r).values for r in rows if access.may_see(session, claims, entity, r)]
             return visible, total
+
+    def apply(self, claims: TokenClaims, changes: Sequence[Change]) -> list[Entry | None]:
+        """Several changes in one transaction, in order: all are made or none (an editor's form that writes a
+        place with its address and phone, an offer with its topics). Each is checked as on its own; an
+        update or delete needs the revision read. What is wrong is named by the change's position
+        (``changes.2.postal_code``). Answers each change's entry (None for a deletion)."""
+        done: list[Entry | None] = []
+        with self.store.transaction() as session:
+            for i, change in enumerate(changes):
+                try:
+                    if change.op == "create":
+                        done.append(self.create_in(session, claims, change.entity, change.body or {}))
+                        continue
+                    expected = parse_if_match(change.if_match)
+                    if change.op == "update":
+                        done.append(
+                            self.update_in(
+                                session, claims, change.entity, str(change.ident), change.body or {}, expected
+                            )
+                        )
+                    else:
+                        self.delete_in(session, claims, change.entity, str(change.ident), expected)
+                        done.append(None)
+                except Invalid as error:
+                    at = [Violation(f"changes.{i}.{v.field}", v.reason) for v in error.violations]
+                    raise Invalid(at, error.detail) from None
+        return done
 
     def create(self, claims: TokenClaims, entity: str, body: Mapping[str, Any]) -> Entry:
         with self.store.transaction() as session:

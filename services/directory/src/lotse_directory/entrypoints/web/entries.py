@@ -13,7 +13,7 @@ from lotse_kit.problems import Problem, bad_request
 
 from lotse_directory.bootstrap import container_of
 from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
-from lotse_directory.use_cases.entries import Entries, Entry
+from lotse_directory.use_cases.entries import Change, Entries, Entry
 from lotse_directory.use_cases.exchange import ArchiveLimits, Exchange
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
@@ -188,6 +188,80 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
         tags=tags,
         responses={200: ("Who changed which field when, oldest first", None)},
     )(named(history_view, "history"))
+
+
+def register_change_routes(bp: Blueprint, doc: ApiDoc) -> None:
+    writable = sorted(s.collection for s in entities().values() if s.name != "metadata")
+    by_collection = {s.collection: s.name for s in entities().values()}
+    schema = doc.add_schema(
+        "changes",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["changes"],
+            "properties": {
+                "changes": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 100,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["op", "collection"],
+                        "properties": {
+                            "op": {"enum": ["create", "update", "delete"]},
+                            "collection": {"enum": writable},
+                            "id": {"type": "string", "pattern": ID_PATTERN},
+                            "if_match": {"type": "string", "maxLength": 40},
+                            "body": {"type": "object"},
+                        },
+                    },
+                }
+            },
+        },
+    )
+
+    @require_roles(*MAINTAINERS)
+    def changes_view() -> Response:
+        given = json_body(schema)["changes"]
+        changes = []
+        for i, c in enumerate(given):
+            if c["op"] != "create" and "id" not in c:
+                raise bad_request(f"changes.{i}.id", "is required to update or delete")
+            if c["op"] == "delete" and "body" in c:
+                raise bad_request(f"changes.{i}.body", "is not taken by a deletion")
+            if c["op"] != "delete" and "body" not in c:
+                raise bad_request(f"changes.{i}.body", "is required to create or update")
+            body = c.get("body")
+            if c["op"] == "create" and "id" in c:
+                body = {**(body or {}), "id": c["id"]}
+            changes.append(Change(c["op"], by_collection[c["collection"]], c.get("id"), body, c.get("if_match")))
+        done = _entries().apply(current_claims(), changes)
+        return jsonify(
+            {
+                "results": [
+                    {"id": c.ident, "deleted": True}
+                    if entry is None
+                    else {"id": entry.values["id"], "etag": entry.etag, "entry": entry.values}
+                    for c, entry in zip(changes, done, strict=True)
+                ]
+            }
+        )
+
+    changes_view.__name__ = "changes_apply"
+    doc.route(
+        bp,
+        "/changes",
+        "POST",
+        "Several creates, updates and deletes in one transaction: all or none (If-Match per update/delete as if_match)",
+        tags=["changes"],
+        body=schema,
+        responses={
+            200: ("Each change's entry (id, etag, entry) or {id, deleted}", None),
+            412: ("An entry changed meanwhile: nothing was written", None),
+            422: ("What is wrong, named changes.<position>.<field>: nothing was written", None),
+        },
+    )(changes_view)
 
 
 def register_exchange_routes(bp: Blueprint, doc: ApiDoc) -> None:
