@@ -289,3 +289,17 @@ def test_changes_in_one_request_stand_or_fall_together(api: Api) -> None:
         assert answer.json["errors"][0]["name"] == field, answer.json
     case_manager = api.token(Role.CASE_MANAGER, org["id"])
     assert api.client.post("/api/v1/changes", json={"changes": [renamed]}, headers=case_manager).status_code == 403
+
+
+def test_a_maintainer_lists_the_organisations_it_maintains(api: Api) -> None:
+    home = _org(api, "KI Ennepe-Ruhr (Test)")
+    maintainer = api.token(Role.MAINTAINER, home["id"])
+    made = _org(api, "AWO Witten (Test)", maintainer)  # made by the maintainer: maintained by its organisation
+    _org(api, "Fremde Org")
+    answer = api.client.get("/api/v1/maintained_organizations", headers=maintainer)
+    assert [o["name"] for o in answer.json["contents"]] == ["AWO Witten (Test)", "KI Ennepe-Ruhr (Test)"]
+    assert answer.json["contents"][0]["id"] == made["id"]
+    every = api.client.get("/api/v1/maintained_organizations", headers=api.admin()).json["contents"]
+    assert len(every) == 3
+    refused = api.client.get("/api/v1/maintained_organizations", headers=api.token(Role.CASE_MANAGER, home["id"]))
+    assert refused.status_code == 403

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any, Literal
 
 from lotse_contracts import Role, TokenClaims
-from lotse_kit.errors import Conflict, Invalid, NotFound, PreconditionFailed, parse_if_match
+from lotse_kit.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed, parse_if_match
 from lotse_kit.schema_errors import SchemaCheck
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
@@ -402,6 +402,18 @@ class Entries:
             owner_ids=owner_ids,
             revision=0,
         )
+
+    def maintained(self, claims: TokenClaims) -> list[Row]:
+        """The organisations the caller maintains (id, name, verified_at), by name: a maintainer's own and those
+        granted to it; an admin's the first 500 of all."""
+        fields = ("name", "verified_at")
+        with self.store.transaction() as session:
+            if claims.role is Role.ADMIN:
+                return session.select("organization", order_by="name", limit=500, fields=fields)
+            if claims.role is not Role.MAINTAINER or not claims.organization_id:
+                raise Forbidden(f"role {claims.role.value} maintains no organisation")
+            ids = session.maintainable_by(claims.organization_id)
+            return session.select("organization", {"id": ids}, order_by="name", fields=fields)
 
     def authorities(self) -> list[Row]:
         """The organisations marked as authorities (``authority_for``), by name: those a jurisdiction may name.

@@ -2,7 +2,7 @@
 caller is."""
 
 from flask import Blueprint, Response, current_app, jsonify
-from lotse_contracts import LegalDomain
+from lotse_contracts import LegalDomain, Role
 from lotse_kit.auth import current_claims, require_roles
 from lotse_kit.feed_api import register_change_feed
 from lotse_kit.openapi import ApiDoc, Param, json_body, query_args
@@ -60,6 +60,15 @@ def register_meta_routes(bp: Blueprint, doc: ApiDoc) -> None:
         return jsonify({"contents": container_of(current_app).entries.authorities()})
 
     doc.route(bp, "/authorities", "GET", "The authorities jurisdictions may name", tags=["meta"])(authorities)
+
+    @require_roles(Role.MAINTAINER, Role.ADMIN)
+    def maintained() -> Response:
+        """The organisations the caller maintains, by name (an admin: the first 500 of all)."""
+        return jsonify({"contents": container_of(current_app).entries.maintained(current_claims())})
+
+    doc.route(bp, "/maintained_organizations", "GET", "The organisations the caller maintains", tags=["meta"])(
+        maintained
+    )
 
     geocode_params = (
         Param(
