@@ -15,7 +15,7 @@ from flask import Flask
 from lotse_contracts import Role
 
 from tests.notify.conftest import serving_receiver
-from tests.routing.conftest import Directory
+from tests.routing.conftest import ADMIN, Directory
 from tests.web.conftest import KI_EN, PASSWORD, WITTEN, add_user, no_violations, serve, signed_in
 from tests.web.test_admin import remove_channel, webhook_channel
 from tests.web.test_figures import declined
@@ -555,4 +555,40 @@ def test_an_import_with_a_bad_row_reports_it_in_place_and_is_accessible(
     assert "Nichts wurde übernommen" in shown and "[0].description" in shown and "fehlt (Pflichtangabe)" in shown
     assert page.evaluate("document.activeElement.classList.contains('lotse-error-summary')")
     no_violations(page, "pflege-import-fehler")
+    page.close()
+
+
+def test_a_maintainer_adds_a_place_and_an_offer_there_and_the_pages_are_accessible(
+    browser: Any, site: str, directory: Directory
+) -> None:
+    home = f"KI Browser {os.urandom(3).hex()}"
+    directory.container.entries.create(ADMIN, "organization", {"name": home, "description": "Koordination"})
+    add_user(directory, "pflege.orte", "Olga O.", Role.MAINTAINER, home)
+    page = _signed_in(browser, site, "pflege.orte", f"/pflege/organisationen/{directory.org_named(home)}")
+    no_violations(page, "pflege-organisation")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Neuen Ort anlegen").click()
+    page.fill("#name", "Beratungsstelle Stockum")
+    page.fill("#address_1", "Stockumer Straße 5")
+    page.fill("#postal_code", "5845")
+    page.fill("#city", "Witten")
+    page.check("#phone_visibility-case_managers")
+    page.fill("#phone", "02302 9876-0")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Speichern").click()
+    assert "Diese Postleitzahl kennen wir nicht" in page.inner_text(".lotse-error-summary")
+    no_violations(page, "pflege-ort-fehler")
+    page.fill("#postal_code", "58454")
+    with page.expect_navigation():
+        page.press("#postal_code", "Enter")
+    assert "Der Ort ist gespeichert." in page.inner_text("main")
+    assert "Stockumer Straße 5, 58454 Witten" in page.inner_text("#orte ~ ul")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Neues Angebot anlegen").click()
+    page.fill("#name", "Sprachcafé Stockum")
+    page.check("text=Beratungsstelle Stockum")
+    no_violations(page, "pflege-neues-angebot")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Anlegen").click()
+    assert page.inner_text("h1") == "Sprachcafé Stockum"
     page.close()

@@ -191,7 +191,8 @@ class Api:
 
     def for_staff(self, token: str, offer: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         """What of an offer only staff see (visibility ``case_managers``; ``internal`` for its maintainers):
-        its contacts with their phones, its phones, and its places' addresses, read with the user's token."""
+        its contacts with their phones, its own and its places' phones, and its places' addresses, read with
+        the user's token."""
         base = f"{self.settings.directory_url}/api/v1"
 
         def hidden(collection: str, **where: str) -> list[dict[str, Any]]:
@@ -210,6 +211,10 @@ class Api:
             if location.get("id"):
                 addresses += [
                     a | {"place": location.get("name")} for a in hidden("addresses", location_id=location["id"])
+                ]
+                phones += [
+                    p | {"description": p.get("description") or location.get("name")}
+                    for p in hidden("phones", location_id=location["id"])
                 ]
         return {"contacts": contacts, "phones": phones, "addresses": addresses}
 
@@ -241,18 +246,30 @@ class Api:
         found, new_etag = self._send("PATCH", url, token, body=patch, headers={"If-Match": etag})
         return dict(found), new_etag
 
-    def entries(self, token: str, collection: str, pages: int = 5, **where: str | None) -> list[dict[str, Any]]:
-        """The entries of a collection the caller sees (``where``: the list's filters), up to ``pages`` pages
-        of 200."""
+    def entries(self, token: str, collection: str, **where: str | None) -> list[dict[str, Any]]:
+        """The entries of a collection the caller sees (``where``: the list's filters), up to five pages of
+        200."""
         url = f"{self.settings.directory_url}/api/v1/{collection}"
         found: list[dict[str, Any]] = []
-        for page in range(1, pages + 1):
+        for page in range(1, 6):
             fields = {"page": page, "per_page": 200, **{k: v for k, v in where.items() if v}}
             answer = self._call("GET", url, token, fields=fields)
             found += answer["contents"]
             if page >= answer["total_pages"]:
                 break
         return found
+
+    def maintained(self, token: str) -> list[dict[str, Any]]:
+        """The organisations the caller maintains (``id``, ``name``, ``verified_at``), by name."""
+        found = self._call("GET", f"{self.settings.directory_url}/api/v1/maintained_organizations", token)
+        return list(found["contents"])
+
+    def apply(self, token: str, changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Several directory changes in one transaction, all or none (``op``, ``collection``, ``id``, ``body``,
+        ``if_match``): each one's ``id`` and ``etag``; ApiError 412 when an entry changed meanwhile, 422 naming
+        ``changes.<position>.<field>``."""
+        found = self._call("POST", f"{self.settings.directory_url}/api/v1/changes", token, body={"changes": changes})
+        return list(found["results"])
 
     def authorities(self, token: str) -> list[dict[str, Any]]:
         """The organisations a jurisdiction may name: ``id``, ``name``, ``authority_for`` (legal domains)."""

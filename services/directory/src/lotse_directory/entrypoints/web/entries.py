@@ -48,7 +48,11 @@ def entry_response(entry: Entry, status: int = 200) -> Response:
 
 def _filters(spec: EntitySpec) -> tuple[Param, ...]:
     return tuple(
-        Param(f.name, {"type": "string", "pattern": ID_PATTERN}, f"only entries whose {f.name} is this id")
+        Param(
+            f.name,
+            {"type": "array", "items": {"type": "string", "pattern": ID_PATTERN}, "maxItems": 200},
+            f"only entries whose {f.name} is one of these ids (comma-separated)",
+        )
         for f in spec.reference_fields
     )
 
