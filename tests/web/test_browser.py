@@ -591,4 +591,13 @@ def test_a_maintainer_adds_a_place_and_an_offer_there_and_the_pages_are_accessib
     with page.expect_navigation():
         page.get_by_role("button", name="Anlegen").click()
     assert page.inner_text("h1") == "Sprachcafé Stockum"
+    with page.expect_navigation():
+        page.get_by_role("link", name="Themen, Zielgruppen, Sprachen und Orte").click()
+    page.get_by_label("Sprache", exact=True).check()
+    page.get_by_label("Ukrainisch").check()
+    no_violations(page, "pflege-einordnung")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Speichern").click()
+    assert "sind gespeichert" in page.inner_text("main")
+    assert page.is_checked("#sprache-uk") and page.get_by_label("Beratungsstelle Stockum").is_checked()
     page.close()

@@ -157,3 +157,76 @@ def test_another_organisations_maintainer_gets_nothing(web_app: Flask, directory
     assert stranger.get(f"/pflege/organisationen/{org}").status_code == 404
     assert stranger.get(f"/pflege/organisationen/{org}/orte/neu").status_code == 404
     assert signed_in(web_app, "cm.witten").get("/pflege/organisationen").status_code == 404
+
+
+def test_a_maintainer_files_an_offer_under_topics_groups_languages_and_places(
+    web_app: Flask, directory: Directory
+) -> None:
+    home = _home(directory)
+    org = directory.org_named(home)
+    entries = directory.container.entries
+    name = f"Frauencafé {uuid.uuid4().hex[:6]}"
+    offer = str(
+        entries.create(ADMIN, "service", {"organization_id": org, "name": name, "status": "active"}).values["id"]
+    )
+    place = entries.create(
+        ADMIN,
+        "location",
+        {"organization_id": org, "location_type": "physical", "name": "Treff", "latitude": 51.44, "longitude": 7.33},
+    ).values
+    entries.create(
+        ADMIN,
+        "address",
+        {
+            "location_id": place["id"],
+            "address_1": "Markt 2",
+            "city": "Witten",
+            "postal_code": "58452",
+            "country": "DE",
+            "address_type": "physical",
+            "state_province": "NW",
+        },
+    )
+    add_user(directory, "pflege.themen", "Tara T.", Role.MAINTAINER, home)
+    add_user(directory, "pflege.themen2", "Tim T.", Role.MAINTAINER, home)
+    client = signed_in(web_app, "pflege.themen")
+    url = f"/pflege/angebote/{offer}/einordnung"
+    page = client.get(url).get_data(as_text=True)
+    assert "Lotse Themen" in page and "Lotse Zielgruppen" in page and "Arabisch" in page
+    term = {
+        n: i
+        for i, n in re.findall(
+            r'value="([0-9a-f-]+)"[^>]*><label class="kern-label" for="begriff-[^"]+">([^<]+)<', page
+        )
+    }
+    revision = html.unescape(re.findall(r'name="revision" value="([^"]+)"', page)[0])
+    form = {
+        "csrf_token": csrf(page),
+        "revision": revision,
+        "begriffe": [term["Sprache"], term["Frauen"]],
+        "sprachen": ["de", "ar"],
+        "orte": [place["id"]],
+    }
+    wrong = client.post(url, data={**form, "weitere_sprache": "Klingonisch"})
+    assert wrong.status_code == 400 and "Diese Sprache kennen wir nicht" in wrong.get_data(as_text=True)
+    saved = client.post(url, data={**form, "weitere_sprache": "ha"})
+    assert saved.status_code == 302
+    shown = client.get(url).get_data(as_text=True)
+    assert 'id="sprache-ha" name="sprachen" value="ha" checked' in shown
+
+    case_manager = signed_in(web_app, "cm.witten")
+    query = {"q": name, "thema": "Sprache", "zielgruppe": "Frauen", "sprache": "ar", "ort": "58452"}
+    assert f"/angebote/{offer}" in case_manager.get("/angebote", query_string=query).get_data(as_text=True)
+    elsewhere = case_manager.get("/angebote", query_string={**query, "sprache": "tr"}).get_data(as_text=True)
+    assert f"/angebote/{offer}" not in elsewhere
+
+    other = signed_in(web_app, "pflege.themen2")
+    theirs = other.get(url).get_data(as_text=True)
+    late = client.post(url, data={**form, "csrf_token": csrf(shown), "sprachen": ["de"]})  # the old revision
+    assert late.status_code == 409 and "inzwischen geändert" in late.get_data(as_text=True)
+    assert 'value="ar" checked' in client.get(url).get_data(as_text=True)  # nothing of it written
+    revision = html.unescape(re.findall(r'name="revision" value="([^"]+)"', theirs)[0])
+    cleared = other.post(url, data={"csrf_token": csrf(theirs), "revision": revision, "sprachen": ["de"]})
+    assert cleared.status_code == 302
+    after = client.get(url).get_data(as_text=True)
+    assert 'value="ar" checked' not in after and f'value="{term["Sprache"]}" checked' not in after

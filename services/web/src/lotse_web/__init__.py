@@ -28,6 +28,7 @@ from lotse_web.entrypoints.web import (
     sending,
     settings_pages,
     start,
+    topics,
 )
 from lotse_web.entrypoints.web.session import EXTENSION, current_user, not_found, sign_out
 from lotse_web.settings import Settings
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
         sending,
         settings_pages,
         maintain,
+        topics,
         organisations,
         jurisdictions,
         exchange,
