@@ -48,9 +48,12 @@ def _language(code_or_name: str) -> str | None:
     return str(getattr(found, "alpha_2", None) or found.alpha_3)
 
 
+_UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+
+
 def _alphabetical(text: str) -> str:
     """A sort key in German dictionary order (Ä with A)."""
-    return text.casefold().translate(str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"}))
+    return text.casefold().translate(_UMLAUTS)
 
 
 def _now_stamp() -> str:
