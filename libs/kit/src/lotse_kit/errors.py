@@ -37,6 +37,13 @@ class Forbidden(UseCaseError):
 
 
 @dataclass
+class Gone(UseCaseError):
+    """What was asked for existed but is over (an expired link): 410."""
+
+    reason: str
+
+
+@dataclass
 class Unauthenticated(UseCaseError):
     """Who the caller is could not be established (a wrong login or password): 401."""
 

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from lotse_kit.errors import (
     Conflict,
     Forbidden,
+    Gone,
     Invalid,
     NotFound,
     PreconditionFailed,
@@ -98,6 +99,8 @@ def to_problem(error: UseCaseError) -> Problem:
         return Problem(status=404, title="Not Found", detail=f"{error.entity} {error.ident} does not exist")
     if isinstance(error, Forbidden):
         return Problem(status=403, title="Forbidden", detail=error.reason)
+    if isinstance(error, Gone):
+        return Problem(status=410, title="Gone", detail=error.reason)
     if isinstance(error, Unauthenticated):
         return Problem(status=401, title="Unauthorized", detail=error.reason)
     if isinstance(error, Invalid):

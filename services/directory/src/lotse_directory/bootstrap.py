@@ -30,6 +30,7 @@ from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.exchange import Exchange
 from lotse_directory.use_cases.open_data import OpenData
 from lotse_directory.use_cases.opening_hours import OpeningHours
+from lotse_directory.use_cases.provider_links import ProviderLinks
 from lotse_directory.use_cases.search import Search, SearchBackend
 from lotse_directory.use_cases.search_indexing import Indexer, queue_changed, refresh_index
 from lotse_directory.use_cases.verification import Verification
@@ -64,6 +65,7 @@ class Container:
     jobs: CeleryJobs | None
     open_data: OpenData
     """The HSDS read API: public data only."""
+    provider_links: ProviderLinks
 
     def checks(self, schema: bool = True) -> list[Check]:
         """What ``/ready`` asks: the database, the search engine (scale mode), the brokers events and indexing
@@ -177,6 +179,7 @@ def build(settings: Settings) -> Container:
             refresh_index(session, session.touched, gazetteer, write, session.documents)
 
         store.before_commit(index_in_transaction)
+    open_data = OpenData(store, search, gazetteer)
     return Container(
         settings=settings,
         engine=engine,
@@ -200,5 +203,6 @@ def build(settings: Settings) -> Container:
         search_index=search_index,
         indexer=indexer,
         jobs=jobs,
-        open_data=OpenData(store, search, gazetteer),
+        open_data=open_data,
+        provider_links=ProviderLinks(store, entries, open_data, settings.link_key(), settings.provider_link_days),
     )

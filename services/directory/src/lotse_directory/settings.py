@@ -21,6 +21,8 @@ class Settings:
     nominatim_domain: str = "nominatim.openstreetmap.org"
     nominatim_user_agent: str = "lotse-directory"
     stale_after_days: int = 365
+    provider_link_days: int = 30
+    """How long an offer's confirmation link for its provider holds."""
     max_body_bytes: int = 1_000_000
     max_import_bytes: int = 50_000_000
     max_unpacked_bytes: int = 50_000_000
@@ -61,6 +63,7 @@ class Settings:
             nominatim_domain=env.get(f"{p}NOMINATIM_DOMAIN", "nominatim.openstreetmap.org"),
             nominatim_user_agent=env.get(f"{p}NOMINATIM_USER_AGENT", "lotse-directory"),
             stale_after_days=int(env.get(f"{p}STALE_AFTER_DAYS", "365")),
+            provider_link_days=int(env.get(f"{p}PROVIDER_LINK_DAYS", "30")),
             max_body_bytes=int(env.get(f"{p}MAX_BODY_BYTES", "1000000")),
             max_import_bytes=int(env.get(f"{p}MAX_IMPORT_BYTES", "50000000")),
             max_unpacked_bytes=int(env.get(f"{p}MAX_UNPACKED_BYTES", "50000000")),
@@ -84,6 +87,11 @@ class Settings:
         if self.data_keys:
             return self.data_keys
         return (kept_secret(self.var_dir / "directory-data-key", lambda: Fernet.generate_key().decode()),)
+
+    def link_key(self) -> bytes:
+        """The key that signs providers' confirmation links (derived from the newest data key: a new data key
+        ends the links made before)."""
+        return hashlib.sha256(b"lotse-provider-link:" + self.keys()[0].encode()).digest()
 
     def miss_key(self) -> bytes:
         """The key of the hash that stands for a rare search's words (derived from the newest data key)."""

@@ -25,6 +25,7 @@ from lotse_directory.adapters.storage.tables import (
     maintainer_grants,
     notification_channels,
     outbox,
+    provider_replies,
     search_index_state,
     search_misses,
     users,
@@ -410,6 +411,30 @@ class SqlStoreSession:
         self._conn.execute(sql_delete(t).where(t.c.login == login))
         if failures or locked_until:
             self._conn.execute(insert(t).values(login=login, failures=failures, locked_until=locked_until))
+
+    def provider_reply(self, link_id: str) -> Row | None:
+        found = self._conn.execute(select(provider_replies).where(provider_replies.c.link_id == link_id)).mappings()
+        row = found.first()
+        return dict(row) if row else None
+
+    def add_provider_reply(self, row: Mapping[str, Any]) -> None:
+        self._conn.execute(insert(provider_replies).values(**row))
+
+    def provider_replies(self, organization_ids: Collection[str], service_id: str | None, open_only: bool) -> list[Row]:
+        t = provider_replies
+        query = select(t).where(t.c.organization_id.in_(list(organization_ids)))
+        if service_id is not None:
+            query = query.where(t.c.service_id == service_id)
+        if open_only:
+            query = query.where(t.c.kind == "correction", t.c.done_at.is_(None))
+        return [dict(r) for r in self._conn.execute(query.order_by(t.c.created_at.desc())).mappings()]
+
+    def close_provider_reply(self, link_id: str, done_by: str, done_at: datetime) -> bool:
+        t = provider_replies
+        done = self._conn.execute(
+            update(t).where(t.c.link_id == link_id, t.c.done_at.is_(None)).values(done_at=done_at, done_by=done_by)
+        )
+        return bool(done.rowcount)
 
     def password_hash(self, ident: str) -> str | None:
         found = self._conn.execute(select(users.c.password_hash).where(users.c.id == ident)).scalar()

@@ -114,6 +114,21 @@ maintainer_grants = Table(
 
 outbox = outbox_table(metadata)
 
+provider_replies = Table(
+    "lotse_provider_reply",
+    metadata,
+    Column("link_id", String(64), primary_key=True, comment="the confirmation link answered (each answers once)"),
+    Column("service_id", String(64), nullable=False, index=True),
+    Column("organization_id", String(64), nullable=False, index=True, comment="the offer's, when the link was made"),
+    Column("kind", String(12), nullable=False, comment="confirmed or correction"),
+    Column("text", Text, comment="what the provider says is wrong"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("issued_by", String(200), nullable=False, comment="the maintainer who made the link"),
+    Column("done_at", UtcDateTime(), comment="when a maintainer dealt with the correction"),
+    Column("done_by", String(200)),
+    comment="What an offer's provider answered through a signed confirmation link (no account needed)",
+)
+
 notification_channels = Table(
     "lotse_notification_channel",
     metadata,
