@@ -601,3 +601,26 @@ def test_a_maintainer_adds_a_place_and_an_offer_there_and_the_pages_are_accessib
     assert "sind gespeichert" in page.inner_text("main")
     assert page.is_checked("#sprache-uk") and page.get_by_label("Beratungsstelle Stockum").is_checked()
     page.close()
+
+
+def test_a_provider_confirms_an_offer_through_its_link_and_the_pages_are_accessible(
+    browser: Any, site: str, directory: Directory
+) -> None:
+    org, offer, name = maintained_offer(directory)
+    add_user(directory, "pflege.anbieter", "Paul P.", Role.MAINTAINER, org)
+    page = _signed_in(browser, site, "pflege.anbieter", f"/pflege/angebote/{offer}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Link für den Anbieter erstellen").click()
+    no_violations(page, "pflege-bestaetigungslink")
+    link = page.input_value("#link")
+    page.close()
+
+    provider = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})  # no account
+    provider.goto(link)
+    assert provider.inner_text("h1") == name
+    no_violations(provider, "anbieter-bestaetigen")
+    with provider.expect_navigation():
+        provider.get_by_role("button", name="Ja, alles stimmt").click()
+    assert "Vielen Dank für Ihre Antwort" in provider.inner_text("main")
+    no_violations(provider, "anbieter-bestaetigt")
+    provider.close()

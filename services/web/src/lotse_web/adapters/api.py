@@ -310,6 +310,31 @@ class Api:
         )
         return found
 
+    def confirmation_link(self, token: str, service_id: str) -> dict[str, Any]:
+        """A new signed, expiring link the offer's provider confirms or corrects it with: ``token``,
+        ``expires_at``."""
+        url = f"{self.settings.directory_url}/api/v1/services/{service_id}/confirmation_links"
+        return dict(self._call("POST", url, token, body={}))
+
+    def provider_confirmation(self, link: str) -> dict[str, Any]:
+        """What a provider's link shows (no account): ``service`` (public), ``expires_at``, ``answer``;
+        ApiError 404 for a link the directory did not make, 410 for an expired one."""
+        return dict(self._call("GET", f"{self.settings.directory_url}/api/v1/provider_confirmations/{link}"))
+
+    def answer_provider_confirmation(self, link: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The provider's one answer: ``{"still_right": true}`` or ``{"correction": text}`` (409: answered)."""
+        url = f"{self.settings.directory_url}/api/v1/provider_confirmations/{link}"
+        return dict(self._call("POST", url, None, body=body))
+
+    def provider_replies(self, token: str, service_id: str | None = None, open_only: bool = False) -> list[Any]:
+        """What providers answered about the offers the caller maintains, newest first."""
+        fields = {k: v for k, v in (("service_id", service_id), ("open", "true" if open_only else None)) if v}
+        found = self._call("GET", f"{self.settings.directory_url}/api/v1/provider_replies", token, fields=fields)
+        return list(found["contents"])
+
+    def close_provider_reply(self, token: str, link_id: str) -> None:
+        self._call("POST", f"{self.settings.directory_url}/api/v1/provider_replies/{link_id}/done", token, body={})
+
     def history(self, token: str, collection: str, ident: str) -> list[dict[str, Any]]:
         """Who changed which field of the entry when, oldest first."""
         found = self._call("GET", f"{self.settings.directory_url}/api/v1/{collection}/{ident}/history", token)

@@ -85,7 +85,10 @@ def overview() -> Any:
     words = request.args.get("q", "").strip()[:200]
     query = {"q": words, "organization_id": user["organization_id"], "per_page": 50}
     offers = api().search(token(), query)
-    return render_template("maintain.html", title="Verzeichnis pflegen", user=user, due=due, offers=offers, words=words)
+    hints = api().provider_replies(token(), open_only=True)
+    return render_template(
+        "maintain.html", title="Verzeichnis pflegen", user=user, due=due, offers=offers, words=words, hints=hints
+    )
 
 
 @bp.post("/pflege/bestaetigen/<collection>/<ident>")
@@ -210,6 +213,7 @@ def offer(ident: str) -> Any:
             errors=errors,
             conflict=conflict,
             history=_history(ident, user["id"]),
+            replies=api().provider_replies(token(), service_id=ident),
             texts=TEXTS,
             ages=AGES,
             statuses=STATUS,
