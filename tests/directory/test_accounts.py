@@ -131,3 +131,57 @@ def test_a_right_password_clears_the_wrong_ones_before_it(tmp_path: Path) -> Non
     assert (
         client.post("/api/v1/login", json={"login": "maria.k", "password": "korrekt Pferd Batterie"}).status_code == 200
     )
+
+
+def _bearer(client, login: str, password: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    answer = client.post("/api/v1/login", json={"login": login, "password": password})
+    assert answer.status_code == 200, answer.json
+    return {"Authorization": f"Bearer {answer.json['token']}"}
+
+
+def test_an_admin_invites_changes_deactivates_and_resets_users_through_links_used_once(tmp_path: Path) -> None:
+    container, client = _directory(tmp_path)
+    container.accounts.set_password("maria.k", "korrekt Pferd Batterie")
+    admin = _bearer(client, "maria.k", "korrekt Pferd Batterie")
+    claims = container.verifier.verify(admin["Authorization"][7:])
+    org = container.entries.create(claims, "organization", {"name": "KI Test", "description": "x"}).values["id"]
+    invited = client.post(
+        "/api/v1/users",
+        json={"id": "ole.p", "name": "Ole P.", "role": "maintainer", "organization_id": org, "email": "ole@ki.example"},
+        headers=admin,
+    )
+    assert invited.status_code == 201, invited.json
+    assert invited.json["user"]["invited"] is True and "password_link" not in str(invited.json["user"])
+    link = invited.json["token"]
+    assert client.post("/api/v1/login", json={"login": "ole.p", "password": "irgendein Passwort"}).status_code == 401
+    assert client.get(f"/api/v1/password_links/{link}").json == {"id": "ole.p", "name": "Ole P."}
+    short = client.post(f"/api/v1/password_links/{link}", json={"password": "kurz"})
+    assert short.status_code == 422 and short.json["errors"][0]["name"] == "password"
+    assert client.post(f"/api/v1/password_links/{link}", json={"password": "Ole sein Passwort"}).status_code == 204
+    assert client.post(f"/api/v1/password_links/{link}", json={"password": "noch ein Passwort"}).status_code == 410
+    ole = _bearer(client, "ole.p", "Ole sein Passwort")
+    assert client.get("/api/v1/users", headers=ole).status_code == 403
+
+    listed = {u["id"]: u for u in client.get("/api/v1/users", headers=admin).json["contents"]}
+    assert listed["ole.p"]["role"] == "maintainer" and listed["ole.p"]["invited"] is False
+    changed = client.patch("/api/v1/users/ole.p", json={"role": "coordinator", "regions": ["05954"]}, headers=admin)
+    assert changed.status_code == 200 and changed.json["regions"] == ["05954"]
+    assert client.patch("/api/v1/users/ole.p", json={"role": "king"}, headers=admin).status_code == 422
+    off = client.patch("/api/v1/users/ole.p", json={"active": False}, headers=admin)
+    assert off.status_code == 200 and off.json["active"] is False
+    assert client.post("/api/v1/login", json={"login": "ole.p", "password": "Ole sein Passwort"}).status_code == 401
+    client.patch("/api/v1/users/ole.p", json={"active": True}, headers=admin)
+    assert client.patch("/api/v1/users/maria.k", json={"active": False}, headers=admin).status_code == 409
+
+    reset = client.post("/api/v1/users/ole.p/password_link", headers=admin)
+    assert reset.status_code == 201
+    assert client.post("/api/v1/login", json={"login": "ole.p", "password": "Ole sein Passwort"}).status_code == 401
+    again = client.post("/api/v1/users/ole.p/password_link", headers=admin).json["token"]  # replaces the first
+    assert client.get(f"/api/v1/password_links/{reset.json['token']}").status_code == 410
+    assert client.post(f"/api/v1/password_links/{again}", json={"password": "Oles neues Passwort"}).status_code == 204
+    _bearer(client, "ole.p", "Oles neues Passwort")
+    assert client.get("/api/v1/password_links/" + again[:-4] + "AAAA").status_code in (404, 410)
+    assert (
+        client.post("/api/v1/users", json={"id": "ole.p", "name": "x", "role": "admin"}, headers=admin).status_code
+        == 409
+    )

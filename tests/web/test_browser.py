@@ -624,3 +624,39 @@ def test_a_provider_confirms_an_offer_through_its_link_and_the_pages_are_accessi
     assert "Vielen Dank für Ihre Antwort" in provider.inner_text("main")
     no_violations(provider, "anbieter-bestaetigt")
     provider.close()
+
+
+def test_an_admin_invites_a_person_who_chooses_a_password_and_the_pages_are_accessible(
+    browser: Any, site: str, directory: Directory
+) -> None:
+    add_user(directory, "admin.einladen", "Ada E.", Role.ADMIN, WITTEN)
+    page = _signed_in(browser, site, "admin.einladen", "/verwaltung/benutzer")
+    no_violations(page, "verwaltung-benutzer")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Person einladen").click()
+    login = f"gast.{os.urandom(3).hex()}"
+    page.fill("#login", login)
+    page.fill("#name", "Gabi G.")
+    page.check("#rolle-case_manager")
+    page.fill("#organisation", KI_EN)
+    no_violations(page, "verwaltung-einladen")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Einladen").click()
+    no_violations(page, "verwaltung-einladung")
+    link = page.input_value("#link")
+    page.close()
+
+    person = browser.new_page(locale="de-DE", viewport={"width": 1280, "height": 900})
+    person.goto(link)
+    no_violations(person, "passwort-festlegen")
+    person.fill("#passwort", "Gabis langes Passwort")
+    person.fill("#wiederholung", "Gabis langes Passwort")
+    with person.expect_navigation():
+        person.press("#wiederholung", "Enter")
+    assert "Ihr Passwort ist gespeichert" in person.inner_text("main")
+    person.fill("#login", login)
+    person.fill("#password", "Gabis langes Passwort")
+    with person.expect_navigation():
+        person.press("#password", "Enter")
+    assert "Gabi G." in person.inner_text("header")
+    person.close()

@@ -112,9 +112,9 @@ def test_a_maintainer_creates_a_provider_with_place_contact_and_offer(web_app: F
 
 def test_a_save_made_meanwhile_is_shown_and_nothing_is_overwritten(web_app: Flask, directory: Directory) -> None:
     home = _home(directory)
-    add_user(directory, "pflege.eins", "Eva E.", Role.MAINTAINER, home)
-    add_user(directory, "pflege.zwei", "Zeno Z.", Role.MAINTAINER, home)
-    first, second = signed_in(web_app, "pflege.eins"), signed_in(web_app, "pflege.zwei")
+    add_user(directory, "orte.eins", "Eva E.", Role.MAINTAINER, home)
+    add_user(directory, "orte.zwei", "Zeno Z.", Role.MAINTAINER, home)
+    first, second = signed_in(web_app, "orte.eins"), signed_in(web_app, "orte.zwei")
     org = directory.org_named(home)
     place = {
         "name": "Büro Mitte",

@@ -18,6 +18,7 @@ from lotse_directory.entrypoints.web.meta import register_meta_routes
 from lotse_directory.entrypoints.web.opening_hours import register_opening_hours_routes
 from lotse_directory.entrypoints.web.provider_links import register_provider_link_routes
 from lotse_directory.entrypoints.web.search import register_search_routes
+from lotse_directory.entrypoints.web.users import register_user_routes
 from lotse_directory.entrypoints.web.verification import register_verification_routes
 from lotse_directory.settings import Settings
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     register_opening_hours_routes(api, doc)
     register_provider_link_routes(api, doc)
     register_search_routes(api, doc)
+    register_user_routes(api, doc)
     hsds = Blueprint("hsds", __name__, url_prefix=HSDS_PREFIX)
     register_hsds_routes(hsds, doc)
     max_body = settings.max_import_bytes  # an import may be this large; check_body_size holds the rest lower

@@ -33,6 +33,7 @@ from lotse_directory.use_cases.opening_hours import OpeningHours
 from lotse_directory.use_cases.provider_links import ProviderLinks
 from lotse_directory.use_cases.search import Search, SearchBackend
 from lotse_directory.use_cases.search_indexing import Indexer, queue_changed, refresh_index
+from lotse_directory.use_cases.users import UserAdministration
 from lotse_directory.use_cases.verification import Verification
 
 
@@ -50,6 +51,7 @@ class Container:
     opening_hours: OpeningHours
     accounts: Accounts
     """Embedded mode's logins (None issuer in scale mode: users log in at the OIDC provider)."""
+    users: UserAdministration
     channels: NotificationChannels
     outbox: SqlOutbox
     bus: InProcessBus
@@ -180,6 +182,7 @@ def build(settings: Settings) -> Container:
 
         store.before_commit(index_in_transaction)
     open_data = OpenData(store, search, gazetteer)
+    accounts = Accounts(store, None if settings.auth.scale_mode else settings.auth.embedded_issuer())
     return Container(
         settings=settings,
         engine=engine,
@@ -191,7 +194,8 @@ def build(settings: Settings) -> Container:
         exchange=Exchange(store, gazetteer, documents_in_transaction=isinstance(search, SqliteSearch)),
         verification=Verification(store, entries, settings.stale_after_days),
         opening_hours=OpeningHours(store, entries),
-        accounts=Accounts(store, None if settings.auth.scale_mode else settings.auth.embedded_issuer()),
+        accounts=accounts,
+        users=UserAdministration(store, accounts, settings.link_key("password-link"), settings.auth.scale_mode),
         channels=NotificationChannels(
             store, FernetSealer(settings.keys(), "LOTSE_DIRECTORY_DATA_KEYS"), settings.webhook_targets
         ),

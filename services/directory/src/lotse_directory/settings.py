@@ -88,10 +88,10 @@ class Settings:
             return self.data_keys
         return (kept_secret(self.var_dir / "directory-data-key", lambda: Fernet.generate_key().decode()),)
 
-    def link_key(self) -> bytes:
-        """The key that signs providers' confirmation links (derived from the newest data key: a new data key
-        ends the links made before)."""
-        return hashlib.sha256(b"lotse-provider-link:" + self.keys()[0].encode()).digest()
+    def link_key(self, purpose: str = "provider-link") -> bytes:
+        """The key that signs links for ``purpose`` (providers' confirmation links, users' password links),
+        derived from the newest data key: a new data key ends the links made before."""
+        return hashlib.sha256(f"lotse-{purpose}:".encode() + self.keys()[0].encode()).digest()
 
     def miss_key(self) -> bytes:
         """The key of the hash that stands for a rare search's words (derived from the newest data key)."""

@@ -30,6 +30,7 @@ from lotse_web.entrypoints.web import (
     settings_pages,
     start,
     topics,
+    users,
 )
 from lotse_web.entrypoints.web.session import EXTENSION, current_user, not_found, sign_out
 from lotse_web.settings import Settings
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
         exchange,
         figures,
         admin,
+        users,
     ):
         module.register(app)
     app.register_blueprint(probes)

@@ -32,12 +32,16 @@ class Accounts:
         self._dummy = self.hasher.hash("a password nobody has")
 
     def set_password(self, user_id: str, password: str) -> None:
-        if len(password) < MIN_PASSWORD:
-            raise invalid("password", f"at least {MIN_PASSWORD} characters")
         with self.store.transaction() as session:
             if session.get_user(user_id) is None:
                 raise NotFound("user", user_id)
-            session.set_password_hash(user_id, self.hasher.hash(password))
+            session.set_password_hash(user_id, self.hashed(password))
+
+    def hashed(self, password: str) -> str:
+        """The hash to store for a new password (refused: one shorter than :data:`MIN_PASSWORD`)."""
+        if len(password) < MIN_PASSWORD:
+            raise invalid("password", f"at least {MIN_PASSWORD} characters")
+        return self.hasher.hash(password)
 
     def log_in(self, login: str, password: str) -> dict[str, Any]:
         """The user's token and who they are; Unauthorized for a wrong login or password."""
@@ -55,7 +59,7 @@ class Accounts:
             self.hasher.verify(stored or self._dummy, password)
         except (VerificationError, InvalidHashError):
             stored = None
-        if user is None or stored is None:
+        if user is None or stored is None or not user.get("active", True):  # deactivated: as a wrong password
             with self.store.transaction() as session:
                 failures = session.login_attempts(login)[0] + 1
                 locked = failures >= MAX_FAILURES

@@ -310,6 +310,31 @@ class Api:
         )
         return found
 
+    # -- directory: users (embedded mode) --------------------------------------------------------
+    def users(self, token: str) -> list[dict[str, Any]]:
+        """Every user (admins): id (the login), name, role, organization_id, regions, email, active, invited."""
+        return list(self._call("GET", f"{self.settings.directory_url}/api/v1/users", token)["contents"])
+
+    def invite_user(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A new user without a password: ``user``, and the link's ``token`` and ``expires_at``."""
+        return dict(self._call("POST", f"{self.settings.directory_url}/api/v1/users", token, body=body))
+
+    def change_user(self, token: str, login: str, patch: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._call("PATCH", f"{self.settings.directory_url}/api/v1/users/{login}", token, body=patch))
+
+    def reset_password(self, token: str, login: str) -> dict[str, Any]:
+        """The user's password stops working: a new link's ``token`` and ``expires_at``."""
+        url = f"{self.settings.directory_url}/api/v1/users/{login}/password_link"
+        return dict(self._call("POST", url, token, body={}))
+
+    def password_link(self, link: str) -> dict[str, Any]:
+        """Whose password a link sets (no account): ``id``, ``name``; ApiError 404 / 410."""
+        return dict(self._call("GET", f"{self.settings.directory_url}/api/v1/password_links/{link}"))
+
+    def set_password(self, link: str, password: str) -> None:
+        url = f"{self.settings.directory_url}/api/v1/password_links/{link}"
+        self._call("POST", url, None, body={"password": password})
+
     def confirmation_link(self, token: str, service_id: str) -> dict[str, Any]:
         """A new signed, expiring link the offer's provider confirms or corrects it with: ``token``,
         ``expires_at``."""

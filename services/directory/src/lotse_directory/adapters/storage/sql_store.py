@@ -399,6 +399,9 @@ class SqlStoreSession:
         found = self._conn.execute(select(*columns).where(users.c.id == ident)).mappings().first()
         return dict(found) if found else None
 
+    def update_user(self, ident: str, changes: Mapping[str, Any]) -> None:
+        self._conn.execute(update(users).where(users.c.id == ident).values(**changes))
+
     def login_attempts(self, login: str) -> tuple[int, datetime | None]:
         """Failed attempts in a row for ``login``, and until when it is refused."""
         row = self._conn.execute(
@@ -440,7 +443,7 @@ class SqlStoreSession:
         found = self._conn.execute(select(users.c.password_hash).where(users.c.id == ident)).scalar()
         return str(found) if found else None
 
-    def set_password_hash(self, ident: str, hashed: str) -> None:
+    def set_password_hash(self, ident: str, hashed: str | None) -> None:
         self._conn.execute(update(users).where(users.c.id == ident).values(password_hash=hashed))
 
 

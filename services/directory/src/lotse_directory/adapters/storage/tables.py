@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     and_,
     cast,
+    true,
 )
 
 from lotse_directory.domain.hsds import EntitySpec, FieldSpec, entities
@@ -88,6 +89,9 @@ users = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("regions", JSON, comment="region keys whose jurisdictions the user keeps"),
     Column("password_hash", Text, comment="embedded mode: Argon2id hash of the user's password (none: no login)"),
+    Column("email", Text, comment="where an admin sends the user's invitation (optional)"),
+    Column("active", Boolean, nullable=False, server_default=true(), comment="false: deactivated, no login"),
+    Column("password_link", String(64), comment="the nonce of the user's open invitation or reset link"),
 )
 
 login_attempts = Table(

@@ -39,7 +39,7 @@ EVENTS = {
 KINDS = {"webhook": "Webhook", "email": "E-Mail"}
 
 
-def _admin() -> dict[str, Any] | None:
+def administrator() -> dict[str, Any] | None:
     user = current_user()
     return user if user and user["role"] == "admin" else None
 
@@ -70,7 +70,7 @@ AUDITED = {
 @login_required
 def overview() -> Any:
     """The administrators' start: the pages, a referral's log by its id, how users log in."""
-    user = _admin()
+    user = administrator()
     if user is None:
         return not_found()
     ident = request.args.get("vermittlung", "").strip().lower()
@@ -94,7 +94,7 @@ def overview() -> Any:
 @bp.get("/verwaltung/vermittlungen/<ident>/protokoll")
 @login_required
 def audit(ident: str) -> Any:
-    user = _admin()
+    user = administrator()
     if user is None or not UUID.fullmatch(ident):
         return not_found()
     try:
@@ -119,7 +119,7 @@ def audit(ident: str) -> Any:
 @bp.get("/verwaltung/zustellungen")
 @login_required
 def deliveries() -> Any:
-    user = _admin()
+    user = administrator()
     if user is None:
         return not_found()
     page = request.args.get("seite", "1")
@@ -142,7 +142,7 @@ def deliveries() -> Any:
 @bp.post("/verwaltung/zustellungen/<ident>/erneut")
 @login_required
 def redrive(ident: str) -> Any:
-    if _admin() is None or not UUID.fullmatch(ident):
+    if administrator() is None or not UUID.fullmatch(ident):
         return not_found()
     try:
         api().redrive(token(), ident)
