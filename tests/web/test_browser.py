@@ -608,7 +608,11 @@ def test_a_provider_confirms_an_offer_through_its_link_and_the_pages_are_accessi
 ) -> None:
     org, offer, name = maintained_offer(directory)
     add_user(directory, "pflege.anbieter", "Paul P.", Role.MAINTAINER, org)
-    page = _signed_in(browser, site, "pflege.anbieter", f"/pflege/angebote/{offer}")
+    page = _signed_in(browser, site, "pflege.anbieter", f"/pflege/alle-angaben/services/{offer}")
+    no_violations(page, "pflege-alle-angaben")
+    page.goto(f"{site}/pflege/organisationen")
+    no_violations(page, "pflege-organisationen")
+    page.goto(f"{site}/pflege/angebote/{offer}")
     with page.expect_navigation():
         page.get_by_role("button", name="Link für den Anbieter erstellen").click()
     no_violations(page, "pflege-bestaetigungslink")

@@ -214,3 +214,35 @@ def _revision_in(page: str) -> str:
     found = re.search(r'name="revision" value="([^"]*)"', page)
     assert found, page
     return html.unescape(found.group(1))
+
+
+def test_every_other_field_of_an_entry_is_edited_on_its_own_page(web_app: Flask, directory: Directory) -> None:
+    org, offer, _ = maintained_offer(directory)
+    client = _maintainer(web_app, directory, org, "pflege.alles")
+    url = f"/pflege/alle-angaben/services/{offer}"
+    page = client.get(url).get_data(as_text=True)
+    for field in ("accreditations", "licenses", "alert", "assured_date", "minimum_age"):
+        assert f"<code>{field}</code>" in page
+    assert "verified_by" not in page and 'id="organization_id"' not in page  # set elsewhere
+    read = html.unescape(re.findall(r'name="gelesen" value="([^"]*)"', page)[0])
+    form = {"csrf_token": csrf(page), "revision": _revision_in(page), "gelesen": read, "status": "active"}
+    fields = dict(
+        re.findall(
+            r'<input class="kern-form-input__input" id="[^"]+" name="([^"]+)" type="[^"]+"(?: inputmode="decimal")? value="([^"]*)"',
+            page,
+        )
+    )
+    wrong = client.post(url, data={**form, **fields, "minimum_age": "zwölf"})
+    assert wrong.status_code == 400 and "Geben Sie eine Zahl ein." in wrong.get_data(as_text=True)
+    saved = client.post(url, data={**form, **fields, "alert": "Im Dezember nur dienstags", "minimum_age": "12"})
+    assert saved.status_code == 302, re.findall(r"kern-error[^>]*><span class=\"kern-body\">([^<]+)", saved.get_data(as_text=True))
+    stored, _ = directory.container.entries.get(ADMIN, "service", offer).values, None
+    assert stored["alert"] == "Im Dezember nur dienstags" and stored["minimum_age"] == 12
+    again = client.get(url).get_data(as_text=True)
+    assert "alert geändert" in again  # the history, by the field's name
+
+    late = client.post(url, data={**form, **fields, "alert": "Ganzjährig"})  # built from the first revision
+    shown = late.get_data(as_text=True)
+    assert late.status_code == 409 and "Im Dezember nur dienstags" in shown
+    assert directory.container.entries.get(ADMIN, "service", offer).values["alert"] == "Im Dezember nur dienstags"
+    assert signed_in(web_app, "cm.witten").get(url).status_code == 404

@@ -17,6 +17,7 @@ from lotse_web.adapters.api import Api, ApiError, TokenRejected
 from lotse_web.entrypoints.web import (
     account,
     admin,
+    all_fields,
     exchange,
     figures,
     jurisdictions,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
         settings_pages,
         maintain,
         topics,
+        all_fields,
         organisations,
         provider,
         jurisdictions,

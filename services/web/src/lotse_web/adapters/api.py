@@ -310,6 +310,10 @@ class Api:
         )
         return found
 
+    def directory_schemas(self) -> dict[str, Any]:
+        """The directory's JSON schemas of its entries (``<entity>`` and ``<entity>_patch``)."""
+        return dict(self._call("GET", f"{self.settings.directory_url}/openapi.json")["components"]["schemas"])
+
     # -- directory: users (embedded mode) --------------------------------------------------------
     def users(self, token: str) -> list[dict[str, Any]]:
         """Every user (admins): id (the login), name, role, organization_id, regions, email, active, invited."""

@@ -212,7 +212,7 @@ def offer(ident: str) -> Any:
             given=given,
             errors=errors,
             conflict=conflict,
-            history=_history(ident, user["id"]),
+            history=history("services", ident, user["id"]),
             replies=api().provider_replies(token(), service_id=ident),
             texts=TEXTS,
             ages=AGES,
@@ -223,9 +223,9 @@ def offer(ident: str) -> Any:
     )
 
 
-def _history(ident: str, me: str) -> list[dict[str, Any]]:
-    """The newest 20 changes, newest first, with German field names."""
-    rows = api().history(token(), "services", ident)
+def history(collection: str, ident: str, me: str) -> list[dict[str, Any]]:
+    """An entry's newest 20 changes, newest first, with German field names where they have one."""
+    rows = api().history(token(), collection, ident)
     created = [r for r in rows if r.get("last_action_type") == "create"][:1]  # one row per field: said once
     rows = [
         r
