@@ -262,7 +262,12 @@ def main() -> None:
             for plz in ("58453", "58452", "58332", "45525", "58285", "58300", "58313", "58256")
             for domain in ("SGB_II", "SGB_III", "SGB_VIII", "AUFENTHG", "STAG")
         ]
-        maintained = offer_ids(url["directory"], api_token(url["directory"], "demo-maintainer", password), own=True)
+        maintainer_token = api_token(url["directory"], "demo-maintainer", password)
+        maintained = offer_ids(url["directory"], maintainer_token, own=True)
+        home = json.loads(
+            Session(url["directory"], {"Authorization": f"Bearer {maintainer_token}"}).call("GET", "/api/v1/me")[1]
+        )["organization_id"]
+        links = provider_links(url["directory"], maintainer_token, maintained[:5])
         n = args.pages
         cm, agency = "demo-case-manager", "demo-agency"
         maintainer, coordinator, admin = "demo-maintainer", "demo-coordinator", "demo-admin"
@@ -285,6 +290,15 @@ def main() -> None:
                 [f"/pflege/angebote/{i}/oeffnungszeiten" for i in maintained],
                 b"lotse-preview",
             ),
+            (
+                "Themen, Sprachen, Orte",
+                maintainer,
+                [f"/pflege/angebote/{i}/einordnung" for i in maintained],
+                b'id="sprachen"',
+            ),
+            ("Alle Angaben", maintainer, [f"/pflege/alle-angaben/services/{i}" for i in maintained], b'id="verlauf"'),
+            ("Organisationen", maintainer, ["/pflege/organisationen"], b"<h1"),
+            ("Organisation", maintainer, [f"/pflege/organisationen/{home}"], b'id="orte"'),
             ("Zuständigkeiten", maintainer, ["/pflege/zustaendigkeiten"], b'id="liste"'),
             ("Importieren und exportieren", maintainer, ["/pflege/import"], b'id="datei"'),
             (
@@ -294,7 +308,10 @@ def main() -> None:
                 b"lotse-chart",
             ),
             ("Zustellungen", admin, ["/verwaltung/zustellungen"], b"<h1"),
+            ("Benutzer", admin, ["/verwaltung/benutzer"], b"kern-table"),
         ]
+        if links:  # the provider's page (no account needed; any session will do)
+            plan.append(("Anbieter bestätigt", maintainer, [f"/bestaetigen/{t}" for t in links], b"<h1"))
         result["pages"] = {}
         for name, who, paths, expect in plan:
 
@@ -359,6 +376,13 @@ def offer_ids(directory: str, token: str, own: bool = False) -> list[str]:
         _, body, _ = session.call("GET", "/api/v1/search?" + urllib.parse.urlencode({"q": word, "per_page": 25}))
         ids += [hit["id"] for hit in json.loads(body)["contents"]]
     return ids
+
+
+def provider_links(directory: str, token: str, offers: list[str]) -> list[str]:
+    """Confirmation links for a few of the maintainer's offers (their provider's page, no account)."""
+    session = Session(directory, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    made = [session.call("POST", f"/api/v1/services/{i}/confirmation_links", b"{}") for i in offers]
+    return [json.loads(body)["token"] for status, body, _ in made if status == 201]
 
 
 def _row(name: str, s: dict[str, Any], target: str) -> str:

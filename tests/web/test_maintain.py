@@ -226,16 +226,14 @@ def test_every_other_field_of_an_entry_is_edited_on_its_own_page(web_app: Flask,
     assert "verified_by" not in page and 'id="organization_id"' not in page  # set elsewhere
     read = html.unescape(re.findall(r'name="gelesen" value="([^"]*)"', page)[0])
     form = {"csrf_token": csrf(page), "revision": _revision_in(page), "gelesen": read, "status": "active"}
-    fields = dict(
-        re.findall(
-            r'<input class="kern-form-input__input" id="[^"]+" name="([^"]+)" type="[^"]+"(?: inputmode="decimal")? value="([^"]*)"',
-            page,
-        )
-    )
+    inputs = r'<input class="kern-form-input__input" id="[^"]+" name="([^"]+)" type="[^"]+"(?: inputmode="decimal")?'
+    fields = dict(re.findall(inputs + r' value="([^"]*)"', page))
     wrong = client.post(url, data={**form, **fields, "minimum_age": "zwölf"})
     assert wrong.status_code == 400 and "Geben Sie eine Zahl ein." in wrong.get_data(as_text=True)
     saved = client.post(url, data={**form, **fields, "alert": "Im Dezember nur dienstags", "minimum_age": "12"})
-    assert saved.status_code == 302, re.findall(r"kern-error[^>]*><span class=\"kern-body\">([^<]+)", saved.get_data(as_text=True))
+    assert saved.status_code == 302, re.findall(
+        r"kern-error[^>]*><span class=\"kern-body\">([^<]+)", saved.get_data(as_text=True)
+    )
     stored, _ = directory.container.entries.get(ADMIN, "service", offer).values, None
     assert stored["alert"] == "Im Dezember nur dienstags" and stored["minimum_age"] == 12
     again = client.get(url).get_data(as_text=True)
