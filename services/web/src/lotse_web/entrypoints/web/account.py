@@ -9,7 +9,16 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from requests import RequestException
 
 from lotse_web.adapters.api import ApiError, TokenRejected
-from lotse_web.entrypoints.web.session import EXTENSION, api, current_user, safe_next, settings, sign_in, sign_out
+from lotse_web.entrypoints.web.session import (
+    EXTENSION,
+    api,
+    current_user,
+    external_url,
+    safe_next,
+    settings,
+    sign_in,
+    sign_out,
+)
 
 bp = Blueprint("account", __name__)
 LOCKED = (
@@ -22,11 +31,6 @@ UNAVAILABLE = "Die Anmeldung ist gerade nicht möglich. Bitte versuchen Sie es g
 def _provider() -> Any:
     """The OIDC client (scale mode), or None in embedded mode."""
     return current_app.extensions[EXTENSION].get("oidc")
-
-
-def _external(endpoint: str) -> str:
-    base = settings().public_url
-    return f"{base}{url_for(endpoint)}" if base else url_for(endpoint, _external=True)
 
 
 @bp.route("/anmelden", methods=["GET", "POST"])
@@ -69,7 +73,7 @@ def oidc_start() -> Any:
         return redirect(url_for(".login"))
     session["weiter"] = safe_next(request.args.get("weiter"))
     try:
-        return provider.authorize_redirect(_external("account.oidc_return"))
+        return provider.authorize_redirect(external_url("account.oidc_return"))
     except (RequestException, OAuthError, ValueError):  # no discovery document
         return _oidc_failed(UNAVAILABLE)
 
@@ -109,7 +113,7 @@ def logout() -> Any:
         try:
             if provider.load_server_metadata().get("end_session_endpoint"):
                 return provider.logout_redirect(
-                    post_logout_redirect_uri=_external("account.login"), client_id=settings().oidc_client_id
+                    post_logout_redirect_uri=external_url("account.login"), client_id=settings().oidc_client_id
                 )
         except (RequestException, OAuthError, ValueError):
             pass

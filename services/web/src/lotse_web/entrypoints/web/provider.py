@@ -14,7 +14,15 @@ from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.maintain import maintainer
 from lotse_web.entrypoints.web.referrals import german_date
 from lotse_web.entrypoints.web.search import opening_hours
-from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, token
+from lotse_web.entrypoints.web.session import (
+    UUID,
+    api,
+    current_user,
+    external_url,
+    login_required,
+    not_found,
+    token,
+)
 
 bp = Blueprint("provider", __name__)
 LINK = re.compile(r"^[A-Za-z0-9_.-]{20,600}$")
@@ -34,7 +42,7 @@ def make_link(ident: str) -> Any:
         if error.status in (403, 404):
             return not_found()
         raise
-    link = url_for(".answer", link=made["token"], _external=True)
+    link = external_url("provider.answer", link=made["token"])
     until = german_date(made["expires_at"], False)
     subject = f"Bitte prüfen: Ihr Angebot „{offer.get('name')}“ im Lotse-Verzeichnis"
     text = (

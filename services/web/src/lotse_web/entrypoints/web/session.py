@@ -73,6 +73,12 @@ def current_user() -> dict[str, Any] | None:
     }
 
 
+def external_url(endpoint: str, **values: Any) -> str:
+    """A full address of a page, as users reach Lotse (``LOTSE_WEB_PUBLIC_URL``; else this request's)."""
+    base = settings().public_url
+    return f"{base}{url_for(endpoint, **values)}" if base else url_for(endpoint, _external=True, **values)
+
+
 def token() -> str:
     return str(session["token"])
 

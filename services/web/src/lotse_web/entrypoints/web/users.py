@@ -13,7 +13,16 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.admin import administrator
 from lotse_web.entrypoints.web.referrals import german_date
-from lotse_web.entrypoints.web.session import ROLE_LABELS, UUID, api, login_required, not_found, settings, token
+from lotse_web.entrypoints.web.session import (
+    ROLE_LABELS,
+    UUID,
+    api,
+    external_url,
+    login_required,
+    not_found,
+    settings,
+    token,
+)
 
 bp = Blueprint("users", __name__)
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -205,7 +214,7 @@ def _form_page(template: str, errors: dict[str, str], **values: Any) -> Any:
 
 
 def _link_page(person: dict[str, Any], made: dict[str, Any], invited: bool) -> Any:
-    link = url_for(".password", link=made["token"], _external=True)
+    link = external_url("users.password", link=made["token"])
     until = german_date(made["expires_at"], False)
     subject = "Ihr Zugang zu Lotse" if invited else "Neues Passwort für Lotse"
     text = (
