@@ -20,6 +20,14 @@ class AtLeast:
     value: Any
 
 
+@dataclass(frozen=True, slots=True)
+class StartsWith:
+    """A filter value for :meth:`StoreSession.select`: the field's text begins with this (which may hold no
+    ``%`` or ``_``: it becomes a LIKE pattern)."""
+
+    value: str
+
+
 class BackendUnavailable(Exception):
     """A server the directory depends on (the search engine) did not answer."""
 

@@ -12,7 +12,7 @@ from lotse_kit.errors import Conflict, Forbidden, Invalid, NotFound, Preconditio
 from lotse_kit.schema_errors import SchemaCheck
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
-from lotse_directory.adapters.ports import DirectoryStore, Row, StoreSession
+from lotse_directory.adapters.ports import DirectoryStore, Row, StartsWith, StoreSession
 from lotse_directory.adapters.storage.tables import REVISION
 from lotse_directory.domain.hsds import EntitySpec, entities, json_schema
 from lotse_directory.domain.rules import Violation, check_entry
@@ -181,12 +181,10 @@ class Entries:
         those of its Gemeinden)."""
         per_page = min(per_page, MAX_PER_PAGE)
         with self.store.transaction() as session:
-            if region is not None:  # a region's jurisdictions are a few dozen of a Land's hundreds
-                found = [r for r in session.select(entity, where) if str(r.get("region_key", "")).startswith(region)]
-                total, rows = len(found), found[(page - 1) * per_page : page * per_page]
-            else:
-                total = session.count(entity, where)
-                rows = session.select(entity, where, limit=per_page, offset=(page - 1) * per_page)
+            if region is not None:  # a region's jurisdictions: a Kreis's with those of its Gemeinden
+                where = {**where, "region_key": StartsWith(region)}
+            total = session.count(entity, where)
+            rows = session.select(entity, where, limit=per_page, offset=(page - 1) * per_page)
             visible = [_split(r).values for r in rows if access.may_see(session, claims, entity, r)]
             return visible, total
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from lotse_directory.adapters.ports import AtLeast, Row
+from lotse_directory.adapters.ports import AtLeast, Row, StartsWith
 from lotse_directory.adapters.storage.tables import (
     AUTHORITIES,
     REVISION,
@@ -78,6 +78,11 @@ def _shape(where: Mapping[str, Any] | None, json_lists: bool = False) -> tuple[_
         elif isinstance(value, AtLeast):
             shape.append((name, "min"))
             values[name] = value.value
+        elif isinstance(value, StartsWith):
+            if "%" in value.value or "_" in value.value:
+                raise ValueError(f"{value.value!r} would be a pattern, not a prefix")
+            shape.append((name, "prefix"))
+            values[name] = value.value
         else:
             shape.append((name, "eq"))
             values[name] = value
@@ -138,6 +143,8 @@ class SqlStoreSession:
                 conditions.append(column.is_(None))
             elif kind == "min":
                 conditions.append(column >= bindparam(name))
+            elif kind == "prefix":
+                conditions.append(column.startswith(bindparam(name)))
             else:
                 conditions.append(column == bindparam(name))
         query = select(*(table.c[f] for f in fields)) if fields else select(table)

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.maintain import history, maintainer, revision_read
+from lotse_web.entrypoints.web.maintain import found_entry, history, maintainer, revision_read
 from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
 
 bp = Blueprint("all_fields", __name__)
@@ -101,12 +101,10 @@ def page(collection: str, ident: str) -> Any:
     if user is None or collection not in COLLECTIONS or not UUID.fullmatch(ident):
         return not_found()
     entity, kind = COLLECTIONS[collection]
-    try:
-        stored, revision = api().entry(token(), collection, ident)
-    except ApiError as error:
-        if error.status == 404:
-            return not_found()
-        raise
+    found = found_entry(collection, ident)
+    if found is None:
+        return not_found()
+    stored, revision = found
     fields = fields_of(entity)
     given = {f["name"]: _shown(stored.get(f["name"])) for f in fields}
     errors: dict[str, str] = {}

@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.maintain import revision_read
+from lotse_web.entrypoints.web.maintain import found_entry, revision_read
 from lotse_web.entrypoints.web.places import place_name
 from lotse_web.entrypoints.web.responsible import DOMAINS
 from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, token
@@ -201,12 +201,10 @@ def edit(ident: str) -> Any:
     user = _keeper()
     if user is None or not UUID.fullmatch(ident):
         return not_found()
-    try:
-        row, etag = api().entry(token(), "jurisdictions", ident)
-    except ApiError as error:
-        if error.status == 404:
-            return not_found()
-        raise
+    found = found_entry("jurisdictions", ident)
+    if found is None:
+        return not_found()
+    row, etag = found
     names, authorities = _choices()
     given = {
         "rechtskreis": str(row["legal_domain"]),

@@ -68,6 +68,16 @@ def maintainer() -> dict[str, Any] | None:
     return user if user and user["role"] in MAINTAINERS else None
 
 
+def found_entry(collection: str, ident: str) -> tuple[dict[str, Any], str] | None:
+    """A directory entry the user may see, with its ETag; None where there is none for them (404)."""
+    try:
+        return api().entry(token(), collection, ident)
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
 def revision_read(value: str | None) -> str:
     """The revision a form was built from; one that matches no revision when the form lost it (so that the
     save shows what is stored instead of overwriting it)."""
@@ -156,12 +166,10 @@ def offer(ident: str) -> Any:
     user = maintainer()
     if user is None or not UUID.fullmatch(ident):
         return not_found()
-    try:
-        stored, etag = api().entry(token(), "services", ident)
-    except ApiError as error:
-        if error.status == 404:
-            return not_found()
-        raise
+    found = found_entry("services", ident)
+    if found is None:
+        return not_found()
+    stored, etag = found
     errors: dict[str, str] = {}
     conflict: list[tuple[str, str, Any, Any]] = []
     given = {k: stored.get(k) for k in (*TEXTS, *AGES, "status", "legal_domains")}

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.maintain import maintainer, revision_read
+from lotse_web.entrypoints.web.maintain import found_entry, maintainer, revision_read
 from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
 
 bp = Blueprint("organisations", __name__)
@@ -453,14 +453,10 @@ def entry(org: str, kind_name: str, ident: str | None = None) -> Any:
     children: dict[str, tuple[dict[str, Any], str]] = {}
     revisions: dict[str, str] = {}
     if ident is not None:
-        try:
-            stored, revisions["entry"] = api().entry(token(), kind.collection, ident)
-        except ApiError as error:
-            if error.status == 404:
-                return not_found()
-            raise
-        if stored.get("organization_id") != org:
+        this = found_entry(kind.collection, ident)
+        if this is None or this[0].get("organization_id") != org:
             return not_found()
+        stored, revisions["entry"] = this
         children = _children(kind, ident)
         revisions |= {name: etag for name, (_, etag) in children.items()}
     given = _shown(kind, stored, children) if ident else dict.fromkeys(VISIBLE, "public")

@@ -5,6 +5,7 @@ the offer (its ``last_modified``), so two maintainers editing them at once confl
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ import pycountry
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.maintain import maintainer, revision_read
+from lotse_web.entrypoints.web.maintain import found_entry, maintainer, revision_read
 from lotse_web.entrypoints.web.search import language_name
 from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
 
@@ -66,12 +67,10 @@ def page(ident: str) -> Any:
     user = maintainer()
     if user is None or not UUID.fullmatch(ident):
         return not_found()
-    try:
-        offer, revision = api().entry(token(), "services", ident)
-    except ApiError as error:
-        if error.status == 404:
-            return not_found()
-        raise
+    found = found_entry("services", ident)
+    if found is None:
+        return not_found()
+    offer, revision = found
     taxonomies = {t["id"]: str(t.get("name") or "") for t in api().entries(token(), "taxonomies")}
     terms = sorted(api().entries(token(), "taxonomy_terms"), key=lambda t: _alphabetical(str(t.get("name") or "")))
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -117,51 +116,32 @@ def page(ident: str) -> Any:
                     "if_match": revision_read(request.form.get("revision")),
                     "body": {"last_modified": _now_stamp()},
                 },
-                *(
-                    {"op": "delete", "collection": "attributes", "id": a["id"], "if_match": "*"}
-                    for a in attributes
-                    if str(a.get("taxonomy_term_id")) not in wanted["begriffe"]
+                *_swapped(
+                    "attributes",
+                    attributes,
+                    "taxonomy_term_id",
+                    wanted["begriffe"],
+                    lambda t: {
+                        "link_id": ident,
+                        "link_entity": "service",
+                        "link_type": kinds[t],
+                        "taxonomy_term_id": t,
+                        "value": str(known_terms[t].get("name") or ""),
+                    },
                 ),
-                *(
-                    {
-                        "op": "create",
-                        "collection": "attributes",
-                        "body": {
-                            "id": _new_id(),
-                            "link_id": ident,
-                            "link_entity": "service",
-                            "link_type": kinds[t],
-                            "taxonomy_term_id": t,
-                            "value": str(known_terms[t].get("name") or ""),
-                        },
-                    }
-                    for t in sorted(wanted["begriffe"] - chosen["begriffe"])
+                *_swapped(
+                    "languages",
+                    languages,
+                    "code",
+                    wanted["sprachen"],
+                    lambda c: {"service_id": ident, "code": c, "name": language_name(c)},
                 ),
-                *(
-                    {"op": "delete", "collection": "languages", "id": lang["id"], "if_match": "*"}
-                    for lang in languages
-                    if str(lang.get("code")) not in wanted["sprachen"]
-                ),
-                *(
-                    {
-                        "op": "create",
-                        "collection": "languages",
-                        "body": {"id": _new_id(), "service_id": ident, "code": c, "name": language_name(c)},
-                    }
-                    for c in sorted(wanted["sprachen"] - chosen["sprachen"])
-                ),
-                *(
-                    {"op": "delete", "collection": "service_at_locations", "id": link["id"], "if_match": "*"}
-                    for link in links
-                    if str(link.get("location_id")) not in wanted["orte"]
-                ),
-                *(
-                    {
-                        "op": "create",
-                        "collection": "service_at_locations",
-                        "body": {"id": _new_id(), "service_id": ident, "location_id": p},
-                    }
-                    for p in sorted(wanted["orte"] - chosen["orte"])
+                *_swapped(
+                    "service_at_locations",
+                    links,
+                    "location_id",
+                    wanted["orte"],
+                    lambda p: {"service_id": ident, "location_id": p},
                 ),
             ]
             try:
@@ -201,8 +181,23 @@ def page(ident: str) -> Any:
     )
 
 
-def _new_id() -> str:
-    return str(uuid.uuid4())
+def _swapped(
+    collection: str, rows: list[dict[str, Any]], key: str, wanted: set[str], body: Callable[[str], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The changes that make ``rows`` (the offer's, by ``key``) the ``wanted`` ones: a deletion for each row no
+    longer wanted (its revision does not matter: the offer's guards them all), a creation for each new one."""
+    have = {str(r.get(key)) for r in rows}
+    return [
+        *(
+            {"op": "delete", "collection": collection, "id": r["id"], "if_match": "*"}
+            for r in rows
+            if str(r.get(key)) not in wanted
+        ),
+        *(
+            {"op": "create", "collection": collection, "body": {"id": str(uuid.uuid4()), **body(v)}}
+            for v in sorted(wanted - have)
+        ),
+    ]
 
 
 def register(app: Flask) -> None:
