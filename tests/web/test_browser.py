@@ -610,6 +610,8 @@ def test_a_provider_confirms_an_offer_through_its_link_and_the_pages_are_accessi
     add_user(directory, "pflege.anbieter", "Paul P.", Role.MAINTAINER, org)
     page = _signed_in(browser, site, "pflege.anbieter", f"/pflege/alle-angaben/services/{offer}")
     no_violations(page, "pflege-alle-angaben")
+    page.goto(f"{site}/pflege/alle-angaben/required_documents/neu?feld=service_id&zu={offer}")
+    no_violations(page, "pflege-alle-angaben-neu")
     page.goto(f"{site}/pflege/organisationen")
     no_violations(page, "pflege-organisationen")
     page.goto(f"{site}/pflege/angebote/{offer}")

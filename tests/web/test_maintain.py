@@ -244,3 +244,45 @@ def test_every_other_field_of_an_entry_is_edited_on_its_own_page(web_app: Flask,
     assert late.status_code == 409 and "Im Dezember nur dienstags" in shown
     assert directory.container.entries.get(ADMIN, "service", offer).values["alert"] == "Im Dezember nur dienstags"
     assert signed_in(web_app, "cm.witten").get(url).status_code == 404
+
+
+def test_an_offers_entries_of_their_own_are_added_and_deleted_and_the_offer_too(
+    web_app: Flask, directory: Directory
+) -> None:
+    org, offer, _ = maintained_offer(directory)
+    client = _maintainer(web_app, directory, org, "pflege.unterlagen")
+    page = client.get(f"/pflege/alle-angaben/services/{offer}").get_data(as_text=True)
+    assert "Mitzubringende Unterlage (0)" in page and "Einzugsgebiet (0)" in page
+    [add] = re.findall(r'href="(/pflege/alle-angaben/required_documents/neu\?[^"]+)"', page)
+    form = client.get(html.unescape(add)).get_data(as_text=True)
+    hidden = dict(re.findall(r'<input type="hidden" name="(feld|zu)" value="([^"]+)"', form))
+    programme = {"csrf_token": csrf(form), "feld": "organization_id", "zu": directory.org_named(org), "name": "Lotsen"}
+    empty = client.post("/pflege/alle-angaben/programs/neu", data=programme)  # a programme needs a description
+    assert empty.status_code == 400 and "Diese Angabe ist nötig." in empty.get_data(as_text=True)
+    made = client.post(
+        "/pflege/alle-angaben/required_documents/neu",
+        data={"csrf_token": csrf(form), **hidden, "document": "Aufenthaltstitel"},
+    )
+    assert made.status_code == 302
+    page = client.get(f"/pflege/alle-angaben/services/{offer}").get_data(as_text=True)
+    assert "Mitzubringende Unterlage (1)" in page and ">Aufenthaltstitel</a>" in page
+    case_manager = signed_in(web_app, "cm.witten").get(f"/angebote/{offer}").get_data(as_text=True)
+    assert "Aufenthaltstitel" in case_manager  # "Mitbringen" on the offer's page
+
+    document = made.headers["Location"]
+    shown = client.get(document).get_data(as_text=True)
+    gone = client.post(f"{document}/entfernen", data={"csrf_token": csrf(shown)})
+    assert gone.headers["Location"] == f"/pflege/alle-angaben/services/{offer}"
+    assert "Mitzubringende Unterlage (0)" in client.get(gone.headers["Location"]).get_data(as_text=True)
+
+    removed = client.post(f"/pflege/alle-angaben/services/{offer}/entfernen", data={"csrf_token": csrf(shown)})
+    assert removed.status_code == 302 and "ist gelöscht" in client.get(removed.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert client.get(f"/pflege/angebote/{offer}").status_code == 404
+    assert (
+        client.post(
+            f"/pflege/alle-angaben/organizations/{offer}/entfernen", data={"csrf_token": csrf(shown)}
+        ).status_code
+        == 404
+    )

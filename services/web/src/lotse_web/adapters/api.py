@@ -201,21 +201,26 @@ class Api:
 
         contacts = hidden("contacts", service_id=offer["id"])
         phones = hidden("phones", service_id=offer["id"])
-        for contact in contacts[:5]:
-            contact["phones"] = self._call("GET", f"{base}/phones", token, fields={"contact_id": contact["id"]})[
-                "contents"
-            ]
+        if contacts:  # every contact's phones in one call
+            ids = ",".join(c["id"] for c in contacts[:50])
+            found = self._call("GET", f"{base}/phones", token, fields={"contact_id": ids, "per_page": 200})
+            for contact in contacts:
+                contact["phones"] = [p for p in found["contents"] if p.get("contact_id") == contact["id"]]
+        places = {
+            str(loc["id"]): loc
+            for loc in ((sal.get("location") or {}) for sal in offer.get("service_at_locations") or [])
+            if loc.get("id")
+        }
         addresses = []
-        for sal in (offer.get("service_at_locations") or [])[:5]:
-            location = sal.get("location") or {}
-            if location.get("id"):
-                addresses += [
-                    a | {"place": location.get("name")} for a in hidden("addresses", location_id=location["id"])
-                ]
-                phones += [
-                    p | {"description": p.get("description") or location.get("name")}
-                    for p in hidden("phones", location_id=location["id"])
-                ]
+        if places:  # every place's hidden addresses and phones in two calls
+            ids = ",".join(list(places)[:50])
+            addresses = [
+                a | {"place": places[str(a["location_id"])].get("name")} for a in hidden("addresses", location_id=ids)
+            ]
+            phones += [
+                p | {"description": p.get("description") or places[str(p["location_id"])].get("name")}
+                for p in hidden("phones", location_id=ids)
+            ]
         return {"contacts": contacts, "phones": phones, "addresses": addresses}
 
     def channels(self, token: str, organization_id: str) -> list[dict[str, Any]]:

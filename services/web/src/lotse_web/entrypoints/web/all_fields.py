@@ -5,14 +5,14 @@ form was built from; a save made meanwhile is shown beside the input and nothing
 
 import json
 import re
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.maintain import found_entry, history, maintainer, revision_read
-from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
+from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, together, token
 
 bp = Blueprint("all_fields", __name__)
 COLLECTIONS = {
@@ -22,7 +22,34 @@ COLLECTIONS = {
     "contacts": ("contact", "Ansprechperson"),
     "addresses": ("address", "Adresse"),
     "phones": ("phone", "Telefonnummer"),
+    "programs": ("program", "Programm"),
+    "funding": ("funding", "Finanzierung"),
+    "organization_identifiers": ("organization_identifier", "Kennung"),
+    "required_documents": ("required_document", "Mitzubringende Unterlage"),
+    "service_areas": ("service_area", "Einzugsgebiet"),
+    "cost_options": ("cost_option", "Kostenangabe"),
+    "accessibility": ("accessibility", "Barrierefreiheit"),
 }
+CHILDREN = {  # the entries of their own an entry has, by the field that points at it
+    "organizations": (
+        ("programs", "organization_id"),
+        ("funding", "organization_id"),
+        ("organization_identifiers", "organization_id"),
+        ("phones", "organization_id"),
+    ),
+    "services": (
+        ("required_documents", "service_id"),
+        ("service_areas", "service_id"),
+        ("cost_options", "service_id"),
+        ("funding", "service_id"),
+        ("contacts", "service_id"),
+        ("phones", "service_id"),
+    ),
+    "locations": (("accessibility", "location_id"), ("phones", "location_id")),
+}
+REMOVABLE = {*COLLECTIONS} - {"organizations", "locations", "contacts", "addresses"}
+"""What this page deletes; an organisation is deleted by an admin, places and contact persons on their pages."""
+NAMED_BY = ("name", "document", "identifier", "number", "service_area", "source", "description", "option", "extent")
 SET_ELSEWHERE = {"id", "verified_at", "verified_by", "demo", "last_modified", "authority_for"}
 """Fields the directory sets itself, or the admins' pages do."""
 LONG = {"description", "transportation", "alert", "application_process", "eligibility_description", "accreditations"}
@@ -147,9 +174,116 @@ def page(collection: str, ident: str) -> Any:
             errors=errors,
             conflict=conflict,
             history=history(collection, ident, user["id"]),
+            children=_children(collection, ident),
+            removable=collection in REMOVABLE,
         ),
         409 if conflict else 400 if errors else 200,
     )
+
+
+def _title(row: dict[str, Any]) -> str:
+    return next((str(row[k]) for k in NAMED_BY if row.get(k)), str(row["id"]))
+
+
+def _children(collection: str, ident: str) -> list[dict[str, Any]]:
+    """The entries of their own this one has (an offer's required documents, an organisation's programmes …)."""
+    client, bearer, wanted = api(), token(), CHILDREN.get(collection, ())
+    lists = together(*(partial(client.entries, bearer, child, **{key: ident}) for child, key in wanted))
+    return [
+        {
+            "collection": child,
+            "key": key,
+            "kind": COLLECTIONS[child][1],
+            "rows": sorted((r["id"], _title(r)) for r in rows),
+        }
+        for (child, key), rows in zip(wanted, lists, strict=True)
+    ]
+
+
+def _parent_of(collection: str, row: dict[str, Any]) -> tuple[str, str] | None:
+    """The entry this one belongs to on these pages (collection, id)."""
+    if collection == "services":
+        return "organizations", str(row.get("organization_id"))
+    for parent, children in CHILDREN.items():
+        for child, key in children:
+            if child == collection and row.get(key):
+                return parent, str(row[key])
+    return None
+
+
+@bp.route("/pflege/alle-angaben/<collection>/neu", methods=["GET", "POST"])
+@login_required
+def new(collection: str) -> Any:
+    """A new entry of its own for an entry (``feld``: the field that points at it, ``zu``: its id)."""
+    user = maintainer()
+    key, parent = request.values.get("feld", ""), request.values.get("zu", "")
+    owners = {p for p, children in CHILDREN.items() for c, k in children if c == collection and k == key}
+    if user is None or not owners or not UUID.fullmatch(parent):
+        return not_found()
+    entity, kind = COLLECTIONS[collection]
+    fields = fields_of(entity)
+    required = set(_schemas()[entity].get("required") or ())
+    given = {f["name"]: "" for f in fields}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        given, values, errors = _read(fields, {})
+        errors |= {
+            f["name"]: "Diese Angabe ist nötig." for f in fields if f["name"] in required and not given[f["name"]]
+        }
+        if not errors:
+            try:
+                made = api().create_entry(token(), collection, {**values, key: parent})
+            except ApiError as error:
+                if error.status in (403, 404):
+                    return not_found()
+                if error.status not in (400, 422):
+                    raise
+                errors = {re.sub(r"^/?", "", k): f"Das passt so nicht: {v}" for k, v in error.fields.items()}
+            else:
+                flash(f"{kind} ist angelegt.")
+                return redirect(url_for(".page", collection=collection, ident=made["id"]))
+    return (
+        render_template(
+            "all_fields_new.html",
+            title=f"Neu: {kind}",
+            user=user,
+            kind=kind,
+            collection=collection,
+            parent=(next(iter(owners)), parent),
+            key=key,
+            fields=fields,
+            required=required,
+            given=given,
+            errors=errors,
+        ),
+        400 if errors else 200,
+    )
+
+
+@bp.post("/pflege/alle-angaben/<collection>/<ident>/entfernen")
+@login_required
+def remove(collection: str, ident: str) -> Any:
+    if maintainer() is None or collection not in REMOVABLE or not UUID.fullmatch(ident):
+        return not_found()
+    found = found_entry(collection, ident)
+    if found is None:
+        return not_found()
+    try:
+        api().remove_entry(token(), collection, ident)
+    except ApiError as error:
+        if error.status in (403, 404):
+            return not_found()
+        if error.status not in (409, 412):
+            raise
+        flash("Das ging nicht: Der Eintrag wurde gerade geändert. Bitte sehen Sie ihn sich noch einmal an.")
+        return redirect(url_for(".page", collection=collection, ident=ident))
+    flash(f"{COLLECTIONS[collection][1]} „{_title(found[0])}“ ist gelöscht.")
+    parent = _parent_of(collection, found[0])
+    if parent is None:
+        return redirect(url_for("maintain.overview"))
+    if parent[0] == "organizations":
+        return redirect(url_for("organisations.organisation", ident=parent[1]))
+    return redirect(url_for(".page", collection=parent[0], ident=parent[1]))
 
 
 def register(app: Flask) -> None:

@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, Response, render_template, request
@@ -16,7 +17,7 @@ from lotse_contracts import DeclineReason, LegalDomain
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.places import place_name
 from lotse_web.entrypoints.web.referrals import status_label
-from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
+from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, together, token
 
 bp = Blueprint("figures", __name__)
 VIEWERS = ("coordinator", "admin")
@@ -207,9 +208,12 @@ def _figures() -> tuple[dict[str, Any], list[Table], dict[str, str]]:
     given, query, errors = _scope()
     if errors:
         return given, [], errors
-    figures = api().figures(token(), query)
-    misses = api().search_misses(token(), query.get("from"))
-    coverage = api().coverage(token(), query.get("legal_domain"), query.get("region"))
+    client, bearer = api(), token()
+    figures, misses, coverage = together(
+        partial(client.figures, bearer, query),
+        partial(client.search_misses, bearer, query.get("from")),
+        partial(client.coverage, bearer, query.get("legal_domain"), query.get("region")),
+    )
     return given, tables(figures, misses, coverage, query.get("region"), place_name), errors
 
 

@@ -8,6 +8,7 @@ page shows what is stored now beside the maintainer's input."""
 import re
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
@@ -15,7 +16,7 @@ from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.maintain import found_entry, maintainer, revision_read
-from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
+from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, together, token
 
 bp = Blueprint("organisations", __name__)
 
@@ -251,13 +252,16 @@ def organisation(ident: str) -> Any:
             else:
                 flash("Die Angaben der Organisation sind gespeichert.")
                 return redirect(url_for(".organisation", ident=ident))
-    places = api().entries(token(), "locations", organization_id=ident)
-    place_ids = ",".join(p["id"] for p in places)
-    addresses = (
-        {a["location_id"]: a for a in api().entries(token(), "addresses", location_id=place_ids)} if places else {}
+    client, bearer = api(), token()
+    places, contacts, offers = together(
+        partial(client.entries, bearer, "locations", organization_id=ident),
+        partial(client.entries, bearer, "contacts", organization_id=ident),
+        partial(client.entries, bearer, "services", organization_id=ident),
     )
-    contacts = api().entries(token(), "contacts", organization_id=ident)
-    offers = api().entries(token(), "services", organization_id=ident)
+    place_ids = ",".join(p["id"] for p in places[:200])
+    addresses = (
+        {a["location_id"]: a for a in client.entries(bearer, "addresses", location_id=place_ids)} if places else {}
+    )
     return _form_page(
         "organisation.html",
         409 if conflict else 400 if errors else 200,

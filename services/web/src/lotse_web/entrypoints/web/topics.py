@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pycountry
@@ -15,7 +16,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.maintain import found_entry, maintainer, revision_read
 from lotse_web.entrypoints.web.search import language_name
-from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
+from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, together, token
 
 bp = Blueprint("topics", __name__)
 COMMON_LANGUAGES = (
@@ -71,18 +72,21 @@ def page(ident: str) -> Any:
     if found is None:
         return not_found()
     offer, revision = found
-    taxonomies = {t["id"]: str(t.get("name") or "") for t in api().entries(token(), "taxonomies")}
-    terms = sorted(api().entries(token(), "taxonomy_terms"), key=lambda t: _alphabetical(str(t.get("name") or "")))
+    client, bearer = api(), token()
+    found_taxonomies, found_terms, attributes, languages, links, found_places = together(
+        partial(client.entries, bearer, "taxonomies"),
+        partial(client.entries, bearer, "taxonomy_terms"),
+        partial(client.entries, bearer, "attributes", link_id=ident),
+        partial(client.entries, bearer, "languages", service_id=ident),
+        partial(client.entries, bearer, "service_at_locations", service_id=ident),
+        partial(client.entries, bearer, "locations", organization_id=str(offer.get("organization_id") or "")),
+    )
+    taxonomies = {t["id"]: str(t.get("name") or "") for t in found_taxonomies}
+    terms = sorted(found_terms, key=lambda t: _alphabetical(str(t.get("name") or "")))
     groups: dict[str, list[dict[str, Any]]] = {}
     for term in terms:
         groups.setdefault(taxonomies.get(str(term.get("taxonomy_id")), "Weitere Begriffe"), []).append(term)
-    attributes = api().entries(token(), "attributes", link_id=ident)
-    languages = api().entries(token(), "languages", service_id=ident)
-    links = api().entries(token(), "service_at_locations", service_id=ident)
-    places = sorted(
-        api().entries(token(), "locations", organization_id=str(offer.get("organization_id") or "")),
-        key=lambda p: str(p.get("name") or ""),
-    )
+    places = sorted(found_places, key=lambda p: str(p.get("name") or ""))
     chosen = {
         "begriffe": {str(a["taxonomy_term_id"]) for a in attributes if a.get("taxonomy_term_id")},
         "sprachen": {str(lang["code"]) for lang in languages if lang.get("code")},
