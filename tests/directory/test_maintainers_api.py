@@ -274,6 +274,9 @@ def test_changes_in_one_request_stand_or_fall_together(api: Api) -> None:
     done = api.client.post("/api/v1/changes", json={"changes": [renamed, gone]}, headers=maintainer)
     assert done.status_code == 200 and done.json["results"][1] == {"id": address, "deleted": True}
     assert api.client.get(f"/api/v1/addresses/{address}", headers=maintainer).status_code == 404
+    parts = api.client.get(f"/api/v1/organizations/{org['id']}/parts", headers=maintainer).json
+    assert [p["name"] for p in parts["locations"]] == ["Neu"] and parts.get("services") == []
+    assert api.client.get(f"/api/v1/locations/{place}/parts", headers=maintainer).json.get("addresses") == []
 
     other = api.token(Role.MAINTAINER, _org(api, "Fremde Org")["id"])
     renamed["if_match"] = '"2"'

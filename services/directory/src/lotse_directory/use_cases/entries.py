@@ -21,6 +21,8 @@ from lotse_directory.use_cases.changes import record_change
 from lotse_directory.use_cases.channels import drop_channels
 
 MAX_PER_PAGE = 200
+_SIDEWAYS = ("parent_organization_id", "deputy_contact_id", "parent_id", "taxonomy_id", "taxonomy_term_id")
+"""References that do not make the entry a part of the one they point at."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +402,29 @@ class Entries:
             owner_ids=owner_ids,
             revision=0,
         )
+
+    def parts(self, claims: TokenClaims, entity: str, ident: str) -> dict[str, list[Row]]:
+        """The entries that point at this one, by collection (an offer's places, contacts, phones, schedules,
+        languages, topics, documents …; at most 200 of each), as the caller may see them: what an editor of
+        the entry shows, in one read."""
+        found: dict[str, list[Row]] = {}
+        with self.store.transaction() as session:
+            row = session.get(entity, ident)
+            if row is None or not access.may_see(session, claims, entity, row):
+                raise NotFound(entity, ident)
+            for spec in entities().values():
+                if spec.name == "metadata":
+                    continue
+                for f in spec.reference_fields:
+                    if f.references != entity and not (f.name == "link_id" and spec.name == "attribute"):
+                        continue
+                    if f.name in _SIDEWAYS:
+                        continue
+                    rows = session.select(spec.name, {f.name: ident}, limit=200)
+                    found.setdefault(spec.collection, []).extend(
+                        _split(r).values for r in rows if access.may_see(session, claims, spec.name, r)
+                    )
+        return found
 
     def maintained(self, claims: TokenClaims) -> list[Row]:
         """The organisations the caller maintains (id, name, verified_at), by name: a maintainer's own and those

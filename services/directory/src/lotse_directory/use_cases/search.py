@@ -221,16 +221,23 @@ class Search:
 
     def coverage(self, legal_domains: tuple[str, ...], region_keys: tuple[str, ...]) -> dict[str, Any]:
         """Offers per Gemeinde of their public places, and how many of them were not confirmed within the
-        period (the coordinators' figures: where the directory is thin or out of date). Two counting searches;
+        period (the coordinators' figures: where the directory is thin or out of date). One counting search;
         an offer with places in two Gemeinden counts in both, one without a public place in none."""
         if self.backend is None:
             raise Unavailable("no search backend is configured (PostgreSQL storage needs ELASTICSEARCH_URL)")
         facets = {"legal_domain": legal_domains} if legal_domains else {}
-        query = SearchQuery(facets=facets, region_keys=region_keys, counted=("gemeinde",), per_page=1, public=False)
-        current = replace(query, verified_within_days=self.stale_after_days - 1)  # as fresh_from counts
+        query = SearchQuery(
+            facets=facets,
+            region_keys=region_keys,
+            counted=("gemeinde",),
+            counted_fresh=("gemeinde",),
+            per_page=1,
+            public=False,
+            stale_after_days=self.stale_after_days,
+        )
         try:
-            offers = self.backend.search(query).facets["gemeinde"]
-            fresh = self.backend.search(current).facets["gemeinde"]
+            counted = self.backend.search(query).facets
+            offers, fresh = counted["gemeinde"], counted["gemeinde__fresh"]
         except BackendUnavailable as error:
             raise Unavailable(f"the search engine did not answer: {error}") from error
         return {

@@ -243,6 +243,10 @@ class Api:
         found, etag = self._send("GET", f"{self.settings.directory_url}/api/v1/{collection}/{ident}", token)
         return dict(found), etag
 
+    def parts(self, token: str, collection: str, ident: str) -> dict[str, list[dict[str, Any]]]:
+        """The entries that point at an entry, by collection (its places, contacts, topics, documents …)."""
+        return dict(self._call("GET", f"{self.settings.directory_url}/api/v1/{collection}/{ident}/parts", token))
+
     def change_entry(
         self, token: str, collection: str, ident: str, patch: dict[str, Any], etag: str
     ) -> tuple[dict[str, Any], str]:

@@ -293,6 +293,8 @@ class Columns:
         terms = [self._term_weights(t, phrases) for t in query.terms]
         found: list[_Candidates] = []
         counts: dict[str, dict[str, int]] = {f: {} for f in query.counted}
+        fresh_day = query.fresh_from.toordinal()
+        counts |= {f"{f}__fresh": {} for f in query.counted_fresh}
         for s, seg in enumerate(self.segments):
             ok = self.alive[s].copy()
             score = np.zeros(seg.n, np.int32)
@@ -317,6 +319,10 @@ class Columns:
                         among &= mask
                 for value, count in seg.facets[facet].count(among).items():
                     counts[facet][value] = counts[facet].get(value, 0) + count
+                if facet in query.counted_fresh:
+                    fresh = counts[f"{facet}__fresh"]
+                    for value, count in seg.facets[facet].count(among & (seg.verified >= fresh_day)).items():
+                        fresh[value] = fresh.get(value, 0) + count
             for mask in chosen.values():
                 ok &= mask
             at = np.flatnonzero(ok).astype(np.int32)

@@ -204,11 +204,27 @@ class ElasticSearch:
             },
             "post_filter": {"bool": {"filter": list(facet_filters.values())}},
             "aggs": {
-                facet: {
-                    "filter": {"bool": {"filter": [f for name, f in facet_filters.items() if name != facet]}},
-                    "aggs": {"values": {"terms": {"field": facet, "size": FACET_SIZE}}},
-                }
-                for facet in query.counted
+                **{
+                    facet: {
+                        "filter": {"bool": {"filter": [f for name, f in facet_filters.items() if name != facet]}},
+                        "aggs": {"values": {"terms": {"field": facet, "size": FACET_SIZE}}},
+                    }
+                    for facet in query.counted
+                },
+                **{
+                    f"{facet}__fresh": {
+                        "filter": {
+                            "bool": {
+                                "filter": [
+                                    *(f for name, f in facet_filters.items() if name != facet),
+                                    {"range": {"verified_on": {"gte": query.fresh_from.isoformat()}}},
+                                ]
+                            }
+                        },
+                        "aggs": {"values": {"terms": {"field": facet, "size": FACET_SIZE}}},
+                    }
+                    for facet in query.counted_fresh
+                },
             },
             "sort": self._sort(query),
             "track_scores": True,
@@ -286,6 +302,6 @@ class ElasticSearch:
             hits.append(Hit(str(hit["_id"]), round(hit["_score"] or 0), distance))
         facets = {
             facet: {str(b["key"]): int(b["doc_count"]) for b in response["aggregations"][facet]["values"]["buckets"]}
-            for facet in query.counted
+            for facet in (*query.counted, *(f"{f}__fresh" for f in query.counted_fresh))
         }
         return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits, facets=facets)

@@ -60,6 +60,9 @@ class SearchQuery:
     """Facet filters, each "any of these values"; keys from :data:`FACETS`."""
     counted: tuple[str, ...] = COUNTED
     """The facets whose values are counted (of :data:`FACETS`)."""
+    counted_fresh: tuple[str, ...] = ()
+    """Of those, the ones also counted among the current offers only (verified on or after
+    :attr:`fresh_from`), as ``<facet>__fresh``: the figures of long-unconfirmed offers, in the same pass."""
     organization_ids: tuple[str, ...] = ()
     region_keys: tuple[str, ...] = ()
     """AGS/ARS prefixes; an offer matches if one of its places lies in one of them."""

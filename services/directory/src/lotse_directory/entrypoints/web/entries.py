@@ -180,6 +180,20 @@ def _register(bp: Blueprint, doc: ApiDoc, spec: EntitySpec) -> None:
     )(named(get_view, "get"))
 
     @require_roles()
+    def parts_view(ident: str) -> Response:
+        check_id(ident)
+        return jsonify(_entries().parts(current_claims(), name, ident))
+
+    doc.route(
+        bp,
+        f"{item}/parts",
+        "GET",
+        f"The entries that point at a {name}, by collection (at most 200 of each)",
+        tags=tags,
+        responses={200: ("collection → entries", None)},
+    )(named(parts_view, "parts"))
+
+    @require_roles()
     def history_view(ident: str) -> Response:
         check_id(ident)
         return jsonify(_entries().history(current_claims(), name, ident))

@@ -5,14 +5,14 @@ form was built from; a save made meanwhile is shown beside the input and nothing
 
 import json
 import re
-from functools import cache, partial
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.maintain import found_entry, history, maintainer, revision_read
-from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, together, token
+from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
 
 bp = Blueprint("all_fields", __name__)
 COLLECTIONS = {
@@ -187,16 +187,16 @@ def _title(row: dict[str, Any]) -> str:
 
 def _children(collection: str, ident: str) -> list[dict[str, Any]]:
     """The entries of their own this one has (an offer's required documents, an organisation's programmes …)."""
-    client, bearer, wanted = api(), token(), CHILDREN.get(collection, ())
-    lists = together(*(partial(client.entries, bearer, child, **{key: ident}) for child, key in wanted))
+    wanted = CHILDREN.get(collection, ())
+    parts = api().parts(token(), collection, ident) if wanted else {}
     return [
         {
             "collection": child,
             "key": key,
             "kind": COLLECTIONS[child][1],
-            "rows": sorted((r["id"], _title(r)) for r in rows),
+            "rows": sorted((r["id"], _title(r)) for r in parts.get(child, []) if r.get(key) == ident),
         }
-        for (child, key), rows in zip(wanted, lists, strict=True)
+        for child, key in wanted
     ]
 
 

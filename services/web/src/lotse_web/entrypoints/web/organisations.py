@@ -8,7 +8,6 @@ page shows what is stored now beside the maintainer's input."""
 import re
 import uuid
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
@@ -16,7 +15,7 @@ from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.maintain import found_entry, maintainer, revision_read
-from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, together, token
+from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
 
 bp = Blueprint("organisations", __name__)
 
@@ -252,15 +251,11 @@ def organisation(ident: str) -> Any:
             else:
                 flash("Die Angaben der Organisation sind gespeichert.")
                 return redirect(url_for(".organisation", ident=ident))
-    client, bearer = api(), token()
-    places, contacts, offers = together(
-        partial(client.entries, bearer, "locations", organization_id=ident),
-        partial(client.entries, bearer, "contacts", organization_id=ident),
-        partial(client.entries, bearer, "services", organization_id=ident),
-    )
-    place_ids = ",".join(p["id"] for p in places[:200])
+    parts = api().parts(token(), "organizations", ident)  # at most 200 of each
+    places, contacts, offers = parts.get("locations", []), parts.get("contacts", []), parts.get("services", [])
+    place_ids = ",".join(p["id"] for p in places)
     addresses = (
-        {a["location_id"]: a for a in client.entries(bearer, "addresses", location_id=place_ids)} if places else {}
+        {a["location_id"]: a for a in api().entries(token(), "addresses", location_id=place_ids)} if places else {}
     )
     return _form_page(
         "organisation.html",

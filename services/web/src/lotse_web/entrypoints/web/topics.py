@@ -73,14 +73,13 @@ def page(ident: str) -> Any:
         return not_found()
     offer, revision = found
     client, bearer = api(), token()
-    found_taxonomies, found_terms, attributes, languages, links, found_places = together(
+    found_taxonomies, found_terms, parts, found_places = together(
         partial(client.entries, bearer, "taxonomies"),
         partial(client.entries, bearer, "taxonomy_terms"),
-        partial(client.entries, bearer, "attributes", link_id=ident),
-        partial(client.entries, bearer, "languages", service_id=ident),
-        partial(client.entries, bearer, "service_at_locations", service_id=ident),
+        partial(client.parts, bearer, "services", ident),
         partial(client.entries, bearer, "locations", organization_id=str(offer.get("organization_id") or "")),
     )
+    attributes, languages, links = (parts.get(c, []) for c in ("attributes", "languages", "service_at_locations"))
     taxonomies = {t["id"]: str(t.get("name") or "") for t in found_taxonomies}
     terms = sorted(found_terms, key=lambda t: _alphabetical(str(t.get("name") or "")))
     groups: dict[str, list[dict[str, Any]]] = {}
