@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -116,6 +117,12 @@ class MissLog:
             session.hash_search_misses(self.terms_hash, REVEAL_AT)
 
 
+COVERAGE_SECONDS = 30.0
+"""How long the figures of long-unconfirmed offers are kept for the same question while nothing in the
+directory changed (a change counts anew at once; the limit bounds what a search index still catching up
+with a change, in scale mode, can hold back)."""
+
+
 class Search:
     def __init__(
         self,
@@ -130,6 +137,8 @@ class Search:
         self.gazetteer = gazetteer
         self.stale_after_days = stale_after_days
         self.miss_log = MissLog(store, miss_key)
+        self._coverage: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
+        self._coverage_lock = threading.Lock()
 
     def search(self, claims: TokenClaims | None, query: SearchQuery, place: Place | None) -> dict[str, Any]:
         if self.backend is None:
@@ -225,6 +234,12 @@ class Search:
         an offer with places in two Gemeinden counts in both, one without a public place in none."""
         if self.backend is None:
             raise Unavailable("no search backend is configured (PostgreSQL storage needs ELASTICSEARCH_URL)")
+        with self.store.transaction() as session:  # any change of the directory counts anew
+            key = (legal_domains, region_keys, datetime.now(UTC).date(), session.last_change())
+        with self._coverage_lock:
+            kept = self._coverage.get(key)
+        if kept is not None and time.monotonic() - kept[0] < COVERAGE_SECONDS:
+            return kept[1]
         facets = {"legal_domain": legal_domains} if legal_domains else {}
         query = SearchQuery(
             facets=facets,
@@ -240,14 +255,19 @@ class Search:
             offers, fresh = counted["gemeinde"], counted["gemeinde__fresh"]
         except BackendUnavailable as error:
             raise Unavailable(f"the search engine did not answer: {error}") from error
-        return {
+        found = {
             "stale_after_days": self.stale_after_days,
             "regions": [
-                {"key": key, "offers": count, "stale": count - fresh.get(key, 0)}
-                for key, count in sorted(offers.items())
-                if any(key.startswith(r) for r in region_keys) or not region_keys
+                {"key": gemeinde, "offers": count, "stale": count - fresh.get(gemeinde, 0)}
+                for gemeinde, count in sorted(offers.items())
+                if any(gemeinde.startswith(r) for r in region_keys) or not region_keys
             ],
         }
+        with self._coverage_lock:
+            if len(self._coverage) >= 64:
+                self._coverage.clear()
+            self._coverage[key] = (time.monotonic(), found)
+        return found
 
     @staticmethod
     def _place(location: Row, address: Row | None, near: Place | None) -> dict[str, Any]:

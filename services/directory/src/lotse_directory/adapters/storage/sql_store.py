@@ -422,6 +422,9 @@ class SqlStoreSession:
         if failures or locked_until:
             self._conn.execute(insert(t).values(login=login, failures=failures, locked_until=locked_until))
 
+    def last_change(self) -> int:
+        return int(self._conn.execute(select(func.max(outbox.c.seq))).scalar() or 0)
+
     def provider_reply(self, link_id: str) -> Row | None:
         found = self._conn.execute(select(provider_replies).where(provider_replies.c.link_id == link_id)).mappings()
         row = found.first()
