@@ -1,8 +1,12 @@
 """Typed clients of the three services' HTTP APIs, called with the signed-in user's token. The web application
 holds no domain data: every page is built from these answers."""
 
+import contextvars
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +35,17 @@ class ApiError(Exception):
     def fields(self) -> dict[str, str]:
         """The offending fields the problem names, with their reasons."""
         return {str(e.get("name")): str(e.get("reason")) for e in self.problem.get("errors", [])}
+
+
+_CALLS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lotse-web-call")
+
+
+def together(*calls: Callable[[], Any]) -> list[Any]:
+    """Independent calls to the services made at once, each answer in the order given (a page that needs
+    several lists waits for the slowest, not for all of them in a row). Each runs with the caller's context
+    variables (the request id); the calls must get everything else (the token) from their arguments."""
+    running = [_CALLS.submit(contextvars.copy_context().run, call) for call in calls]
+    return [r.result() for r in running]
 
 
 @dataclass(frozen=True)
@@ -199,28 +214,28 @@ class Api:
             found = self._call("GET", f"{base}/{collection}", token, fields={**where, "per_page": 50})
             return [row for row in found["contents"] if (row.get("visibility") or "public") != "public"]
 
-        contacts = hidden("contacts", service_id=offer["id"])
-        phones = hidden("phones", service_id=offer["id"])
-        if contacts:  # every contact's phones in one call
-            ids = ",".join(c["id"] for c in contacts[:50])
-            found = self._call("GET", f"{base}/phones", token, fields={"contact_id": ids, "per_page": 200})
-            for contact in contacts:
-                contact["phones"] = [p for p in found["contents"] if p.get("contact_id") == contact["id"]]
+        parts = self.parts(token, "services", offer["id"])  # its contacts and phones, in one read
+        contacts = [c for c in parts.get("contacts", []) if (c.get("visibility") or "public") != "public"]
+        phones = [p for p in parts.get("phones", []) if (p.get("visibility") or "public") != "public"]
         places = {
             str(loc["id"]): loc
             for loc in ((sal.get("location") or {}) for sal in offer.get("service_at_locations") or [])
             if loc.get("id")
         }
-        addresses = []
-        if places:  # every place's hidden addresses and phones in two calls
-            ids = ",".join(list(places)[:50])
-            addresses = [
-                a | {"place": places[str(a["location_id"])].get("name")} for a in hidden("addresses", location_id=ids)
-            ]
-            phones += [
-                p | {"description": p.get("description") or places[str(p["location_id"])].get("name")}
-                for p in hidden("phones", location_id=ids)
-            ]
+        ids = ",".join(list(places)[:50])
+        contact_ids = ",".join(c["id"] for c in contacts[:50])
+        none: Callable[[], list[dict[str, Any]]] = list
+        contact_phones, place_addresses, place_phones = together(
+            partial(self.entries, token, "phones", contact_id=contact_ids) if contacts else none,
+            partial(hidden, "addresses", location_id=ids) if places else none,
+            partial(hidden, "phones", location_id=ids) if places else none,
+        )
+        for contact in contacts:
+            contact["phones"] = [p for p in contact_phones if p.get("contact_id") == contact["id"]]
+        addresses = [a | {"place": places[str(a["location_id"])].get("name")} for a in place_addresses]
+        phones += [
+            p | {"description": p.get("description") or places[str(p["location_id"])].get("name")} for p in place_phones
+        ]
         return {"contacts": contacts, "phones": phones, "addresses": addresses}
 
     def channels(self, token: str, organization_id: str) -> list[dict[str, Any]]:

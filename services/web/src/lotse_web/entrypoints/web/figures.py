@@ -14,10 +14,10 @@ from typing import Any
 from flask import Blueprint, Flask, Response, render_template, request
 from lotse_contracts import DeclineReason, LegalDomain
 
-from lotse_web.adapters.api import ApiError
+from lotse_web.adapters.api import ApiError, together
 from lotse_web.entrypoints.web.places import place_name
 from lotse_web.entrypoints.web.referrals import status_label
-from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, together, token
+from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
 
 bp = Blueprint("figures", __name__)
 VIEWERS = ("coordinator", "admin")

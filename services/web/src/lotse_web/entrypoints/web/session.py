@@ -1,11 +1,9 @@
 """Who is signed in: the session (a signed, HttpOnly cookie) holds the user's token and who they are; it ends
 after ``idle_minutes`` without a request, at logout, or when a service no longer accepts the token."""
 
-import contextvars
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -73,17 +71,6 @@ def current_user() -> dict[str, Any] | None:
         "organization_id": session.get("org"),
         "regions": list(session.get("regions") or []),
     }
-
-
-_CALLS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="lotse-web-call")
-
-
-def together(*calls: Callable[[], Any]) -> list[Any]:
-    """Independent calls to the services made at once, each answer in the order given (a page that needs six
-    lists waits for the slowest, not for all six in a row). Each runs with this request's context variables
-    (its request id); the calls get what they need from the page (the token), not from Flask's context."""
-    running = [_CALLS.submit(contextvars.copy_context().run, call) for call in calls]
-    return [r.result() for r in running]
 
 
 def external_url(endpoint: str, **values: Any) -> str:

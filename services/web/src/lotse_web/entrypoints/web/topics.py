@@ -13,10 +13,10 @@ from typing import Any
 import pycountry
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
-from lotse_web.adapters.api import ApiError
+from lotse_web.adapters.api import ApiError, together
 from lotse_web.entrypoints.web.maintain import found_entry, maintainer, revision_read
 from lotse_web.entrypoints.web.search import language_name
-from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, together, token
+from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
 
 bp = Blueprint("topics", __name__)
 COMMON_LANGUAGES = (
