@@ -31,7 +31,7 @@ CHANGE_TAKES_OVER = (
     "So nicht gespeichert: Damit wäre diese Stelle auch dort zuständig, wo heute eine andere zuständig ist. Legen "
     "Sie das als neue Zuständigkeit an (eine zweite Person bestätigt sie) und entfernen Sie dann diese."
 )
-CHANGED_MEANWHILE = (
+SAVED_MEANWHILE = (
     "So nicht gespeichert: Jemand hat die Zuständigkeit inzwischen geändert. Unten steht, was jetzt gilt; Ihre "
     "Eingabe steht im Formular. Prüfen Sie sie und speichern Sie noch einmal."
 )
@@ -233,7 +233,7 @@ def edit(ident: str) -> Any:
                 if error.status == 409:
                     refused = CHANGE_TAKES_OVER
                 elif error.status == 412:
-                    refused = CHANGED_MEANWHILE
+                    refused = SAVED_MEANWHILE
                     row, revision = api().entry(token(), "jurisdictions", ident)
                 elif error.status in (400, 422):
                     reasons = "; ".join(error.fields.values()) or str(error.problem.get("detail", ""))
@@ -259,7 +259,7 @@ def edit(ident: str) -> Any:
             preview=preview,
             refused=refused,
         ),
-        409 if refused in (CHANGE_TAKES_OVER, CHANGED_MEANWHILE) else 400 if errors or refused else 200,
+        409 if refused in (CHANGE_TAKES_OVER, SAVED_MEANWHILE) else 400 if errors or refused else 200,
     )
 
 

@@ -62,6 +62,9 @@ REASONS = {
 }
 
 
+CHANGED_MEANWHILE = "Das ging nicht: Der Eintrag wurde gerade geändert. Bitte sehen Sie ihn sich noch einmal an."
+
+
 def maintainer() -> dict[str, Any] | None:
     """The signed-in user if they maintain the directory (maintainers, admins)."""
     user = current_user()
@@ -115,7 +118,7 @@ def confirm(collection: str, ident: str) -> Any:
             return not_found()
         if error.status not in (409, 412):
             raise
-        flash("Das ging nicht: Der Eintrag wurde gerade geändert. Bitte sehen Sie ihn sich noch einmal an.")
+        flash(CHANGED_MEANWHILE)
         return redirect(url_for(".overview"))
     flash(f"{names.get(collection, 'Die Zuständigkeit')} ist als aktuell bestätigt.")
     return redirect(url_for(".overview"))

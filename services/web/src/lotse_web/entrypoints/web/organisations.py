@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.maintain import found_entry, maintainer, revision_read
+from lotse_web.entrypoints.web.maintain import CHANGED_MEANWHILE, found_entry, maintainer, revision_read
 from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
 
 bp = Blueprint("organisations", __name__)
@@ -520,7 +520,7 @@ def remove(org: str, kind_name: str, ident: str) -> Any:
             return not_found()
         if error.status not in (409, 412):
             raise
-        flash("Das ging nicht: Der Eintrag wurde gerade geändert. Bitte sehen Sie ihn sich noch einmal an.")
+        flash(CHANGED_MEANWHILE)
         return redirect(url_for(".organisation", ident=org))
     flash(f"{kind.title} „{stored.get('name')}“ ist entfernt.")
     return redirect(url_for(".organisation", ident=org) + f"#{kind_name}")
