@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from lotse_contracts import Role
 
 from tests.routing.conftest import ADMIN, Directory
-from tests.web.conftest import add_user, csrf, signed_in
+from tests.web.conftest import WITTEN, add_user, csrf, signed_in
 
 
 def _home(directory: Directory) -> str:
@@ -230,3 +230,11 @@ def test_a_maintainer_files_an_offer_under_topics_groups_languages_and_places(
     assert cleared.status_code == 302
     after = client.get(url).get_data(as_text=True)
     assert 'value="ar" checked' not in after and f'value="{term["Sprache"]}" checked' not in after
+
+
+def test_an_admin_opens_any_organisation(web_app: Flask, directory: Directory) -> None:
+    add_user(directory, "admin.orgs", "Ada O.", Role.ADMIN, WITTEN)
+    org = directory.org_named(_home(directory))
+    admin = signed_in(web_app, "admin.orgs")
+    assert admin.get(f"/pflege/organisationen/{org}").status_code == 200
+    assert admin.get("/pflege/organisationen/00000000-0000-4000-8000-000000000000").status_code == 404
