@@ -171,9 +171,11 @@ class StoreSession(RowReader, Protocol):
 
     def add_provider_reply(self, row: Mapping[str, Any]) -> None: ...
 
-    def provider_replies(self, organization_ids: Collection[str], service_id: str | None, open_only: bool) -> list[Row]:
-        """Replies about the offers of these organisations (or one of them), newest first (``open_only``:
-        corrections nobody dealt with yet)."""
+    def provider_replies(
+        self, organization_ids: Collection[str] | None, service_id: str | None, open_only: bool
+    ) -> list[Row]:
+        """Replies about the offers of these organisations (None: all) or one of them, newest first
+        (``open_only``: corrections nobody dealt with yet)."""
         ...
 
     def close_provider_reply(self, link_id: str, done_by: str, done_at: datetime) -> bool: ...

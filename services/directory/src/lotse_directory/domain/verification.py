@@ -41,11 +41,16 @@ def is_stale(entity: str, row: Mapping[str, Any], today: date, after_days: int) 
     return due_since(entity, row, today, after_days) is not None
 
 
+def utc_stamp(when: datetime) -> str:
+    """A moment as the directory writes it: UTC to the second, ``2026-12-03T10:44:00Z``."""
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def confirmation(entity: str, user: str, now: datetime) -> dict[str, str]:
     """The fields that record a confirmation by ``user`` at ``now``."""
     if entity == "jurisdiction":
         return {"verified_on": now.astimezone(UTC).date().isoformat(), "verified_by": user}
     return {
-        "verified_at": now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "verified_at": utc_stamp(now),
         "verified_by": user,
     }

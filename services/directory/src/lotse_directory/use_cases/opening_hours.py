@@ -12,6 +12,7 @@ from lotse_kit.errors import Invalid, parse_if_match
 
 from lotse_directory.adapters.ports import DirectoryStore
 from lotse_directory.domain import opening_hours
+from lotse_directory.domain.verification import utc_stamp
 from lotse_directory.use_cases.entries import Entries, Entry
 
 
@@ -40,8 +41,8 @@ class OpeningHours:
         if problems:
             raise Invalid(problems)
         with self.store.transaction() as session:
-            stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-            service = self.entries.update_in(session, claims, "service", service_id, {"last_modified": stamp}, expected)
+            stamp = {"last_modified": utc_stamp(datetime.now(UTC))}
+            service = self.entries.update_in(session, claims, "service", service_id, stamp, expected)
             found = opening_hours.split(session.select("schedule", {"service_id": service_id}))
             for row in found.editable:
                 self.entries.delete_in(session, claims, "schedule", str(row["id"]), None)

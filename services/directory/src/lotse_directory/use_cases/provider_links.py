@@ -16,7 +16,7 @@ from lotse_contracts import Role, TokenClaims
 from lotse_kit.errors import Conflict, Forbidden, Gone, NotFound
 
 from lotse_directory.adapters.ports import DirectoryStore, Row
-from lotse_directory.domain.verification import confirmation
+from lotse_directory.domain.verification import confirmation, utc_stamp
 from lotse_directory.use_cases import access
 from lotse_directory.use_cases.entries import Entries
 from lotse_directory.use_cases.open_data import OpenData
@@ -62,7 +62,7 @@ class ProviderLinks:
         link_id = str(uuid.uuid4())
         token = self.signer.dumps({"s": service_id, "l": link_id, "b": claims.subject})
         expires = self.clock() + timedelta(days=self.valid_days)
-        return {"token": token, "link_id": link_id, "expires_at": _stamp(expires)}
+        return {"token": token, "link_id": link_id, "expires_at": utc_stamp(expires)}
 
     def _read(self, token: str) -> Link:
         try:
@@ -81,7 +81,7 @@ class ProviderLinks:
             reply = session.provider_reply(link.link_id)
         return {
             "service": self.open_data.service(link.service_id),
-            "expires_at": _stamp(link.expires_at),
+            "expires_at": utc_stamp(link.expires_at),
             "answer": _answer(reply) if reply else None,
         }
 
@@ -114,8 +114,7 @@ class ProviderLinks:
     def replies(self, claims: TokenClaims, service_id: str | None, open_only: bool) -> list[dict[str, Any]]:
         """The answers about the offers the caller maintains (or one of them), newest first."""
         with self.store.transaction() as session:
-            orgs = self._maintained(session, claims)
-            rows = session.provider_replies(orgs, service_id, open_only)
+            rows = session.provider_replies(self._maintained(session, claims), service_id, open_only)
             names = {
                 str(s["id"]): s.get("name")
                 for s in session.select("service", {"id": {str(r["service_id"]) for r in rows}}, fields=("name",))
@@ -126,22 +125,20 @@ class ProviderLinks:
         """A maintainer has dealt with a correction."""
         with self.store.transaction() as session:
             reply = session.provider_reply(link_id)
-            if reply is None or str(reply["organization_id"]) not in self._maintained(session, claims):
+            kept = self._maintained(session, claims)
+            if reply is None or (kept is not None and str(reply["organization_id"]) not in kept):
                 raise NotFound("provider reply", link_id)
             if not session.close_provider_reply(link_id, claims.subject, self.clock()):
                 raise Conflict("this answer has been dealt with already")
 
     @staticmethod
-    def _maintained(session: Any, claims: TokenClaims) -> set[str]:
+    def _maintained(session: Any, claims: TokenClaims) -> set[str] | None:
+        """The organisations whose offers' answers the caller sees (None: an admin's, all)."""
         if claims.role is Role.ADMIN:
-            return {str(o["id"]) for o in session.select("organization", fields=("id",))}
+            return None
         if claims.role is not Role.MAINTAINER or not claims.organization_id:
             raise Forbidden(f"role {claims.role.value} maintains no offers")
         return set(session.maintainable_by(claims.organization_id))
-
-
-def _stamp(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _answer(row: Row) -> dict[str, Any]:
@@ -151,8 +148,8 @@ def _answer(row: Row) -> dict[str, Any]:
         "service_id": row["service_id"],
         "kind": row["kind"],
         "text": row.get("text"),
-        "answered_at": _stamp(row["created_at"]),
+        "answered_at": utc_stamp(row["created_at"]),
         "issued_by": row["issued_by"],
-        "done_at": _stamp(done) if done else None,
+        "done_at": utc_stamp(done) if done else None,
         "done_by": row.get("done_by"),
     }

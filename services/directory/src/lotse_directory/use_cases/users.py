@@ -16,6 +16,7 @@ from lotse_contracts import Role, TokenClaims
 from lotse_kit.errors import Conflict, Forbidden, Gone, NotFound, invalid
 
 from lotse_directory.adapters.ports import DirectoryStore, Row
+from lotse_directory.domain.verification import utc_stamp
 from lotse_directory.use_cases.accounts import Accounts
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class UserAdministration:
         session.update_user(login, {"password_link": nonce})
         expires = self.clock() + timedelta(days=self.link_days)
         token = self.signer.dumps({"u": login, "n": nonce})
-        return {"token": token, "expires_at": expires.isoformat(timespec="seconds").replace("+00:00", "Z")}
+        return {"token": token, "expires_at": utc_stamp(expires)}
 
     @staticmethod
     def _check_organization(session: Any, values: Mapping[str, Any]) -> None:

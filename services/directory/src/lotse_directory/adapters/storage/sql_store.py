@@ -433,9 +433,13 @@ class SqlStoreSession:
     def add_provider_reply(self, row: Mapping[str, Any]) -> None:
         self._conn.execute(insert(provider_replies).values(**row))
 
-    def provider_replies(self, organization_ids: Collection[str], service_id: str | None, open_only: bool) -> list[Row]:
+    def provider_replies(
+        self, organization_ids: Collection[str] | None, service_id: str | None, open_only: bool
+    ) -> list[Row]:
         t = provider_replies
-        query = select(t).where(t.c.organization_id.in_(list(organization_ids)))
+        query = select(t)
+        if organization_ids is not None:
+            query = query.where(t.c.organization_id.in_(list(organization_ids)))
         if service_id is not None:
             query = query.where(t.c.service_id == service_id)
         if open_only:

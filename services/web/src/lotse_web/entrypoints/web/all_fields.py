@@ -148,7 +148,7 @@ def page(collection: str, ident: str) -> Any:
                     stored, revision = api().entry(token(), collection, ident)
                     conflict = [(k, v, stored.get(k)) for k, v in patch.items() if _shown(stored.get(k)) != _shown(v)]
                 elif error.status in (400, 422):
-                    errors = {re.sub(r"^/?", "", k): f"Das passt so nicht: {v}" for k, v in error.fields.items()}
+                    errors = _refused(error)
                 elif error.status in (403, 404):
                     return not_found()
                 else:
@@ -179,6 +179,11 @@ def page(collection: str, ident: str) -> Any:
         ),
         409 if conflict else 400 if errors else 200,
     )
+
+
+def _refused(error: ApiError) -> dict[str, str]:
+    """What the directory refused (422), by field name."""
+    return {re.sub(r"^/?", "", k): f"Das passt so nicht: {v}" for k, v in error.fields.items()}
 
 
 def _title(row: dict[str, Any]) -> str:
@@ -238,7 +243,7 @@ def new(collection: str) -> Any:
                     return not_found()
                 if error.status not in (400, 422):
                     raise
-                errors = {re.sub(r"^/?", "", k): f"Das passt so nicht: {v}" for k, v in error.fields.items()}
+                errors = _refused(error)
             else:
                 flash(f"{kind} ist angelegt.")
                 return redirect(url_for(".page", collection=collection, ident=made["id"]))

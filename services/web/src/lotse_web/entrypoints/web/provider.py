@@ -6,7 +6,6 @@ marks it as dealt with)."""
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
@@ -20,6 +19,7 @@ from lotse_web.entrypoints.web.session import (
     current_user,
     external_url,
     login_required,
+    mail_to,
     not_found,
     token,
 )
@@ -52,7 +52,6 @@ def make_link(ident: str) -> Any:
         "sagen Sie uns, ob es noch stimmt. Dafür brauchen Sie kein Konto; öffnen Sie einfach diesen Link:\n\n"
         f"{link}\n\nDer Link gilt bis zum {until}.\n\nVielen Dank!\n{user['name']}"
     )
-    mailto = f"mailto:{quote(str(offer.get('email') or ''))}?subject={quote(subject)}&body={quote(text)}"
     return render_template(
         "maintain_link.html",
         title=f"Bestätigungslink: {offer.get('name')}",
@@ -61,7 +60,7 @@ def make_link(ident: str) -> Any:
         link=link,
         until=until,
         text=text,
-        mailto=mailto,
+        mailto=mail_to(offer.get("email"), subject, text),
     )
 
 

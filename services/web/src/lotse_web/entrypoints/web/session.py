@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import quote
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
@@ -77,6 +78,11 @@ def external_url(endpoint: str, **values: Any) -> str:
     """A full address of a page, as users reach Lotse (``LOTSE_WEB_PUBLIC_URL``; else this request's)."""
     base = settings().public_url
     return f"{base}{url_for(endpoint, **values)}" if base else url_for(endpoint, _external=True, **values)
+
+
+def mail_to(address: str | None, subject: str, text: str) -> str:
+    """A ``mailto:`` link that opens the user's e-mail program with this message (the user sends it)."""
+    return f"mailto:{quote(address or '')}?subject={quote(subject)}&body={quote(text)}"
 
 
 def token() -> str:

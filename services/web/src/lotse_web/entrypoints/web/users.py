@@ -6,7 +6,6 @@ new link. In scale mode people and their roles are kept at the OIDC provider: th
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
@@ -19,6 +18,7 @@ from lotse_web.entrypoints.web.session import (
     api,
     external_url,
     login_required,
+    mail_to,
     not_found,
     settings,
     token,
@@ -227,7 +227,6 @@ def _link_page(person: dict[str, Any], made: dict[str, Any], invited: bool) -> A
         + f"Ihre Anmeldung ist „{person['id']}“. Legen Sie Ihr Passwort mit diesem Link fest:\n\n{link}\n\n"
         f"Der Link gilt bis zum {until} und nur einmal.\n"
     )
-    mailto = f"mailto:{quote(str(person.get('email') or ''))}?subject={quote(subject)}&body={quote(text)}"
     return render_template(
         "users_link.html",
         title="Einladung" if invited else "Passwort zurückgesetzt",
@@ -237,7 +236,7 @@ def _link_page(person: dict[str, Any], made: dict[str, Any], invited: bool) -> A
         link=link,
         until=until,
         text=text,
-        mailto=mailto,
+        mailto=mail_to(person.get("email"), subject, text),
     )
 
 
