@@ -462,8 +462,9 @@ def test_journey_an_admin_re_drives_a_dead_delivery(
         try:
             referral = make_referral()
             page = _signed_in(browser, site, "admin.browser", "/verwaltung/zustellungen")
-            for _ in range(150):  # notify hears routing's feed every 0.2 s, then delivers (slower in a busy run)
-                if page.locator(f'a[href="/referrals/{referral}"]').count():
+            deadline = time.monotonic() + 90  # notify hears routing's feed every 0.2 s, then delivers: far
+            while not page.locator(f'a[href="/referrals/{referral}"]').count():  # slower in a busy run
+                if time.monotonic() > deadline:
                     break
                 time.sleep(0.3)
                 page.reload()
