@@ -89,6 +89,9 @@ class Publisher(Protocol):
 Handler = Callable[[EventEnvelope, str], None]
 """A subscriber: the event and its routing key."""
 
+BatchHandler = Callable[[Sequence[tuple[EventEnvelope, str]]], None]
+"""A subscriber that takes several events at once (each with its routing key), in the order they came."""
+
 
 class TryLater(Exception):
     """A subscriber could not handle the event now (a server it needs is away): offer it again later, rather

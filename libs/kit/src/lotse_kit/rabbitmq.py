@@ -15,12 +15,14 @@ from pika.exceptions import AMQPError, UnroutableError
 from sqlalchemy.exc import OperationalError
 
 from lotse_kit.logs import handling
-from lotse_kit.outbox import Handler, TryLater
+from lotse_kit.outbox import BatchHandler, Handler, TryLater
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
 log = logging.getLogger(__name__)
+
+Message = tuple[pika.spec.Basic.Deliver, pika.BasicProperties, bytes]
 
 
 def connection_parameters(url: str) -> pika.URLParameters:
@@ -123,7 +125,11 @@ class RabbitMqSubscriber:
     The queue is a durable quorum queue bound with ``bindings``; a ``transient`` one lives only as long as
     its connection (for a process's caches, whose ``on_connect`` makes up for what was missed while
     away). Each message is handed to ``handler`` and acknowledged only after it returned, one at a time
-    (prefetch 1). A message the handler fails on is rejected without requeue, to the dead-letter exchange
+    (prefetch 1). With a ``batch_handler``, up to ``batch`` messages are prefetched, and those already
+    waiting when one arrives go to it together (one transaction for them all, say) and are acknowledged
+    together after it returned; a batch it fails on is handed to ``handler`` message by message, so that
+    only the message that cannot be handled is set aside. A message the handler fails on is rejected
+    without requeue, to the dead-letter exchange
     ``dead_letter_exchange`` under the queue's name as routing key (declared with a queue ``<queue>.dead``,
     bound by that name, that keeps such messages for an operator) or one a policy sets. A handler that
     raises :class:`TryLater`, or whose database is away (SQLAlchemy's ``OperationalError``: a lost or
@@ -143,8 +149,12 @@ class RabbitMqSubscriber:
         transient: bool = False,
         on_connect: Callable[[], None] = lambda: None,
         dead_letter_exchange: str | None = None,
+        batch_handler: BatchHandler | None = None,
+        batch: int = 50,
     ) -> None:
         self.url = url
+        self.batch_handler = batch_handler
+        self.batch = batch if batch_handler is not None else 1
         self.dead_letter_exchange = dead_letter_exchange
         self.transient = transient
         self.on_connect = on_connect
@@ -202,43 +212,81 @@ class RabbitMqSubscriber:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
 
-    def _handle(self, connection: pika.BlockingConnection, event: EventEnvelope, routing_key: str) -> bool:
-        """Call the handler until it handled the event (True), or until stopped (False)."""
+    def _until_handled(self, connection: pika.BlockingConnection, handle: Callable[[], None], what: str) -> bool:
+        """Call ``handle`` until it returned (True), or until stopped (False); while it raises
+        :class:`TryLater` or its database is away, again after a growing pause in which heartbeats go on."""
         pause = 0.5
         while not self._stop.is_set():
             try:
-                with handling(event.requestid, event_id=event.id):
-                    self.handler(event, routing_key)
+                handle()
                 return True
             except (TryLater, OperationalError) as exc:
-                log.warning("event %s on %s waits (%s); again in %.1f s", event.id, self.queue, exc, pause)
+                log.warning("%s on %s waits (%s); again in %.1f s", what, self.queue, exc, pause)
                 connection.sleep(pause)  # heartbeats go on
                 pause = min(pause * 2, self.max_backoff)
         return False
+
+    def _handle(self, connection: pika.BlockingConnection, event: EventEnvelope, routing_key: str) -> bool:
+        def handle() -> None:
+            with handling(event.requestid, event_id=event.id):
+                self.handler(event, routing_key)
+
+        return self._until_handled(connection, handle, f"event {event.id}")
+
+    def _take(self, connection: pika.BlockingConnection, channel: BlockingChannel, taken: list[Message]) -> bool:
+        """Handle the messages taken (together, where a batch handler is given and there are several) and
+        settle each with the broker; False if stopped before all were handled (the rest come again)."""
+        events: list[tuple[int, EventEnvelope, str]] = []
+        for method, properties, body in taken:
+            try:
+                events.append((method.delivery_tag, EventEnvelope.from_dict(json.loads(body)), method.routing_key))
+            except Exception:
+                log.exception("event %s on %s could not be read", properties.message_id, self.queue)
+                channel.basic_reject(method.delivery_tag, requeue=False)
+        if len(events) > 1 and self.batch_handler is not None:
+            together, batch_handler = [(event, key) for _, event, key in events], self.batch_handler
+            try:
+                handled = self._until_handled(connection, lambda: batch_handler(together), f"{len(events)} events")
+            except Exception:
+                log.exception("%d events on %s failed together; now one by one", len(events), self.queue)
+            else:
+                if handled:
+                    channel.basic_ack(events[-1][0], multiple=True)
+                return handled
+        for tag, event, key in events:
+            try:
+                handled = self._handle(connection, event, key)
+            except Exception:
+                log.exception("event %s on %s could not be handled", event.id, self.queue)
+                channel.basic_reject(tag, requeue=False)
+                continue
+            if not handled:  # stopping: the broker offers it again
+                return False
+            channel.basic_ack(tag)
+        return True
 
     def _consume(self) -> None:
         connection = pika.BlockingConnection(connection_parameters(self.url))
         try:
             channel = connection.channel()
             self.declare(channel)
-            channel.basic_qos(prefetch_count=1)
+            channel.basic_qos(prefetch_count=self.batch)
             self.on_connect()
             self.ready.set()
-            for method, properties, body in channel.consume(self.queue, inactivity_timeout=0.5):
+            messages = channel.consume(self.queue, inactivity_timeout=0.5)
+            for first in messages:
                 if self._stop.is_set():
                     break
-                if method is None:
+                if first[0] is None:
                     continue
-                try:
-                    event = EventEnvelope.from_dict(json.loads(body))
-                    handled = self._handle(connection, event, method.routing_key)
-                except Exception:
-                    log.exception("event %s on %s could not be handled", properties.message_id, self.queue)
-                    channel.basic_reject(method.delivery_tag, requeue=False)
-                    continue
-                if not handled:  # stopping: the broker offers it again
+                taken: list[Message] = [first]
+                while len(taken) < self.batch:  # and those that are here already
+                    connection.process_data_events(time_limit=0)
+                    if not channel.get_waiting_message_count():
+                        break
+                    taken.append(next(messages))
+                if not self._take(connection, channel, taken):
                     break
-                channel.basic_ack(method.delivery_tag)
             channel.cancel()
         finally:
             if connection.is_open:

@@ -2,12 +2,14 @@
 
 Embedded mode (no ``LOTSE_AMQP_URL``): the serving process does everything — it reads routing's change feed
 into the intake, delivers on a few threads, sweeps what is due again, and reads the directory's change feed
-into the channel cache. Scale mode: ``consume`` takes referral events from RabbitMQ, Celery workers deliver
-and relay the reports, beat runs the sweep, ``serve`` answers the API.
+into the channel cache. Scale mode: ``consume`` takes referral events from RabbitMQ (those that wait, in
+one transaction) and makes each new delivery's first attempt itself while it has room; Celery workers make
+the rest and every retry; both relay the reports they wrote; beat runs the sweep; ``serve`` answers the API.
 """
 
+import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -63,16 +65,25 @@ class Container:
     relay: RelayWorker
     jobs: Jobs
     """Embedded: threads of this process (:class:`ThreadJobs`); scale: Celery tasks."""
+    attempts: ThreadJobs
+    """First attempts at the deliveries this process took in: embedded, the same threads as ``jobs``; scale
+    mode, threads of the ``consume`` process (started there only)."""
     token: Callable[[], str]
     background: list[Any] = field(default_factory=list)
 
     def on_event(self, event: EventEnvelope, routing_key: str) -> None:
-        """A referral event: its notification and deliveries recorded, then their jobs sent."""
-        self.jobs.send(self.intake.take(event, routing_key))
-        lag = (datetime.now(UTC) - datetime.fromisoformat(event.time)).total_seconds()
-        histogram("lotse_notify_event_lag_seconds", "Time from a referral event's creation to notify's intake").observe(
-            max(lag, 0.0)
-        )
+        self.on_events([(event, routing_key)])
+
+    def on_events(self, events: Sequence[tuple[EventEnvelope, str]]) -> None:
+        """Referral events: their notifications and deliveries recorded in one transaction; then as many first
+        attempts as this process has room for made here, and jobs sent for the rest."""
+        taken = self.intake.take_all(events, claim=self.attempts.room())
+        self.jobs.send(taken.waiting)
+        self.attempts.run(functools.partial(self.deliveries.attempt_claimed, row) for row in taken.claimed)
+        now = datetime.now(UTC)
+        lag = histogram("lotse_notify_event_lag_seconds", "Time from a referral event's creation to notify's intake")
+        for event, _ in events:
+            lag.observe(max((now - datetime.fromisoformat(event.time)).total_seconds(), 0.0))
 
     def sweep(self) -> int:
         return self.deliveries.sweep(self.jobs)
@@ -94,9 +105,7 @@ class Container:
 
     def start_background(self, process: Process = "serve") -> None:
         s = self.settings
-        found: list[Any] = []
-        if process in ("serve", "deliver"):
-            found.append(self.relay)  # the delivery reports
+        found: list[Any] = [self.relay]  # the delivery reports (those of the first attempts, too)
         if not s.amqp_url:
             assert isinstance(self.jobs, ThreadJobs)
             found += [
@@ -109,6 +118,7 @@ class Container:
             from lotse_kit.rabbitmq import RabbitMqSubscriber
 
             if process == "consume":
+                found.append(self.attempts)  # stopped after the consumers: what they took in is attempted
                 found += [self.referral_subscriber() for _ in range(s.consumers)]
             found.append(
                 RabbitMqSubscriber(
@@ -134,7 +144,14 @@ class Container:
 
         s = self.settings
         assert s.amqp_url
-        return RabbitMqSubscriber(s.amqp_url, s.queue, ["referral.#"], self.on_event, dead_letter_exchange=DEAD_LETTERS)
+        return RabbitMqSubscriber(
+            s.amqp_url,
+            s.queue,
+            ["referral.#"],
+            self.on_event,
+            dead_letter_exchange=DEAD_LETTERS,
+            batch_handler=self.on_events,  # the events that wait, in one transaction
+        )
 
     def routing_feed(self) -> FeedReader:
         """Embedded mode: routing's events, every one, from where notify read up to last time."""
@@ -210,6 +227,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
 
     store.after_commit(wake_relay)
     jobs: Jobs
+    attempts = ThreadJobs(deliveries.attempt, settings.delivery_threads)
     if settings.amqp_url:
         from lotse_notify.adapters.jobs.celery_app import CeleryJobs, make_celery
 
@@ -217,18 +235,19 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
         schedule = settings.var_dir / "celerybeat-schedule"
         jobs = CeleryJobs(make_celery(broker, f"{settings.queue}.deliveries", settings.sweep_seconds, schedule))
     else:
-        jobs = ThreadJobs(deliveries.attempt, settings.delivery_threads)
+        jobs = attempts
     return Container(
         settings=settings,
         engine=engine,
         store=store,
         verifier=settings.auth.verifier(),
         channels=channels,
-        intake=Intake(store, channels),
+        intake=Intake(store, channels, lease=deliveries.lease),
         deliveries=deliveries,
         inbox=Inbox(store),
         outbox=events,
         relay=relay,
         jobs=jobs,
+        attempts=attempts,
         token=token,
     )

@@ -115,8 +115,15 @@ class Container:
         from lotse_kit.rabbitmq import RabbitMqSubscriber
 
         assert self.settings.amqp_url
-        url, handler = self.settings.amqp_url, self.reports.record
-        return RabbitMqSubscriber(url, REPORT_QUEUE, ["notification.#"], handler, dead_letter_exchange=DEAD_LETTERS)
+        url, reports = self.settings.amqp_url, self.reports
+        return RabbitMqSubscriber(
+            url,
+            REPORT_QUEUE,
+            ["notification.#"],
+            reports.record,
+            dead_letter_exchange=DEAD_LETTERS,
+            batch_handler=reports.record_all,  # the reports that wait, in one transaction
+        )
 
     def notify_feed(self) -> FeedReader:
         """Embedded mode: notify's delivery reports, every one, from where routing read up to last time."""

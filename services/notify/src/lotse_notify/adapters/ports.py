@@ -51,6 +51,11 @@ class NotifySession(Protocol):
 
     def add_deliveries(self, rows: Sequence[Row]) -> None: ...
 
+    def holds(self, channel_ids: Sequence[str], targets: Sequence[str]) -> tuple[dict[str, int], set[str]]:
+        """Of these channels, those whose endpoint answered ``410 Gone`` (with the channel revision it answered
+        it to); of these targets, those paused (waiting for their pause to end or a probe)."""
+        ...
+
     def claim(self, delivery_id: str, now: datetime, lease_until: datetime) -> Row | None:
         """Take a delivery that is due (or whose worker's lease ran out) for one attempt: count the attempt
         and hold it until ``lease_until``. The delivery joined with its notification, as ``gone_revision``

@@ -57,10 +57,13 @@ class Deliveries:
                 waiting = {"state": state.value, "attempts": row["attempts"] - 1, "next_due_at": due, "updated_at": now}
                 session.finish(delivery_id, row["attempts"], waiting)
                 return None
-        if row is None:
-            return None
-        with handling(row["request_id"], delivery_id=delivery_id):  # the report it writes carries it on, too
-            return self._attempted(delivery_id, row)
+        return None if row is None else self.attempt_claimed(row)
+
+    def attempt_claimed(self, row: Row) -> State | None:
+        """The attempt at a delivery claimed already (``row`` as the claim, or the intake, gave it); its
+        state afterwards (None: it was taken again meanwhile)."""
+        with handling(row["request_id"], delivery_id=row["id"]):  # the report it writes carries it on, too
+            return self._attempted(row["id"], row)
 
     def _attempted(self, delivery_id: str, row: Row) -> State | None:
         channel, attempt, outcome = self._try(row)

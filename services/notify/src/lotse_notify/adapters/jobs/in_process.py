@@ -1,26 +1,47 @@
-"""Embedded mode's delivery worker: a few threads in the serving process take delivery ids from a queue."""
+"""Delivery attempts on threads of this process: embedded mode's delivery worker, and in scale mode the
+consumer's first attempts at the deliveries it has just taken in."""
 
+import functools
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 log = logging.getLogger(__name__)
 
 
 class ThreadJobs:
-    """Runs ``run(delivery_id)`` on ``threads`` threads. What is queued when the process ends is lost here,
-    not in the database: the delivery stays due and the sweep sends it again."""
+    """Runs ``run(delivery_id)`` for the ids it is sent, and the tasks it is given, on ``threads`` threads.
+    What is queued when the process ends is lost here, not in the database: the delivery stays due (or held
+    until its lease runs out) and the sweep sends it again.
 
-    def __init__(self, run: Callable[[str], object], threads: int = 4) -> None:
+    :meth:`room` says how many more tasks it takes before it has ``backlog`` (by default twice its threads)
+    under way or waiting; a caller hands what does not fit to a worker instead."""
+
+    def __init__(self, run: Callable[[str], object], threads: int = 4, backlog: int | None = None) -> None:
         self._run = run
         self._threads = threads
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._limit = backlog if backlog is not None else 2 * threads
+        self._queue: queue.Queue[Callable[[], object] | None] = queue.Queue()
         self._workers: list[threading.Thread] = []
+        self._pending = 0
+        self._lock = threading.Lock()
 
     def send(self, delivery_ids: Sequence[str]) -> None:
-        for ident in delivery_ids:
-            self._queue.put(ident)
+        self.run(functools.partial(self._run, ident) for ident in delivery_ids)
+
+    def run(self, tasks: Iterable[Callable[[], object]]) -> None:
+        for task in tasks:
+            with self._lock:
+                self._pending += 1
+            self._queue.put(task)
+
+    def room(self) -> int:
+        """How many more tasks fit now (none while no thread runs)."""
+        if not self._workers:
+            return 0
+        with self._lock:
+            return max(0, self._limit - self._pending)
 
     def start(self) -> None:
         for n in range(self._threads):
@@ -29,6 +50,7 @@ class ThreadJobs:
             self._workers.append(worker)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Run what was queued, then stop (waiting up to ``timeout`` for each thread)."""
         for _ in self._workers:
             self._queue.put(None)
         for worker in self._workers:
@@ -36,8 +58,11 @@ class ThreadJobs:
         self._workers.clear()
 
     def _work(self) -> None:
-        while (ident := self._queue.get()) is not None:
+        while (task := self._queue.get()) is not None:
             try:
-                self._run(ident)
+                task()
             except Exception:  # the delivery stays due; its lease runs out and the sweep sends it again
-                log.exception("delivery %s failed", ident)
+                log.exception("delivery task failed")
+            finally:
+                with self._lock:
+                    self._pending -= 1

@@ -71,6 +71,10 @@ _CLAIMED = (
     .where(delivery.c.id == bindparam("delivery_id"))
 )
 
+_GONE = select(gone_endpoint.c.channel_id, gone_endpoint.c.channel_revision).where(
+    gone_endpoint.c.channel_id.in_(bindparam("channels", expanding=True))
+)
+_PAUSED = select(endpoint_pause.c.target).where(endpoint_pause.c.target.in_(bindparam("targets", expanding=True)))
 
 _FINISH: dict[frozenset[str], Any] = {}
 """The UPDATE that records an attempt's result, per set of columns it changes (a handful of shapes)."""
@@ -105,6 +109,13 @@ class SqlNotifySession:
     def add_deliveries(self, rows: Sequence[Row]) -> None:
         if rows:
             self.connection.execute(insert(delivery), list(rows))
+
+    def holds(self, channel_ids: Sequence[str], targets: Sequence[str]) -> tuple[dict[str, int], set[str]]:
+        if not channel_ids:
+            return {}, set()
+        gone = self.connection.execute(_GONE, {"channels": list(set(channel_ids))}).all()
+        paused = self.connection.execute(_PAUSED, {"targets": list(set(targets))}).scalars()
+        return {row.channel_id: row.channel_revision for row in gone}, set(paused)
 
     def claim(self, delivery_id: str, now: datetime, lease_until: datetime) -> Row | None:
         params = {"delivery_id": delivery_id, "now": now, "until": lease_until}
