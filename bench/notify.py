@@ -407,6 +407,7 @@ def main() -> None:
             "LOTSE_NOTIFY_DATABASE_URL": notify_db,
             "LOTSE_NOTIFY_DIRECTORY_URL": f"http://127.0.0.1:{directory_port}",
             "LOTSE_NOTIFY_QUEUE": queue_name,
+            "LOTSE_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",  # the receiver is on this machine
         }
         for tool, step in (("directory", "db upgrade"), ("directory", "demo load"), ("routing", "db upgrade")):
             subprocess.run([BIN / f"lotse-{tool}", *step.split()], env=env, check=True, capture_output=True)

@@ -5,7 +5,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import pika
 import pytest
@@ -116,3 +116,48 @@ def test_a_message_its_handler_cannot_handle_goes_to_the_dead_letters(
     finally:
         subscriber.stop()
     assert calls == [sent]
+
+
+def test_events_published_together_are_handled_together_and_a_bad_one_alone_is_set_aside(
+    rabbitmq_url: str, names: tuple[str, str, str]
+) -> None:
+    """The outbox relay's batches (one AMQP transaction) and the subscriber's (what waits, to one handler
+    call, acknowledged at once): every event handled once; a batch with an event that cannot be handled is
+    handled one by one, and only that event goes to the dead letters."""
+    exchange, queue, dead = names
+    events = [EventEnvelope("test.happened", "test", {"n": n}) for n in range(60)]
+    bad = events[37].id
+    batches: list[list[str]] = []
+    singles: list[str] = []
+
+    def one(event: EventEnvelope, _key: str) -> None:
+        if event.id == bad:
+            raise ValueError("cannot be handled")
+        singles.append(event.id)
+
+    def together(taken: Sequence[tuple[EventEnvelope, str]]) -> None:
+        if any(event.id == bad for event, _ in taken):
+            raise ValueError("one of them cannot be handled")
+        batches.append([event.id for event, _ in taken])
+
+    subscriber = RabbitMqSubscriber(
+        rabbitmq_url, queue, ["test.#"], one, exchange=exchange, dead_letter_exchange=dead, batch_handler=together
+    )
+    publisher = RabbitMqEventPublisher(rabbitmq_url, exchange)
+    subscriber.start()
+    try:
+        assert subscriber.ready.wait(10)
+        messages = [("test.happened", json.dumps(e.to_dict()), e.id) for e in events]
+        publisher.publish_all(messages[:30])
+        publisher.publish_all(messages[30:])
+        deadline = time.monotonic() + 20
+        while _depths(rabbitmq_url, queue) != (0, 1) or len(singles) + sum(map(len, batches)) < 59:
+            assert time.monotonic() < deadline, (len(singles), batches)
+            time.sleep(0.05)
+    finally:
+        subscriber.stop()
+        publisher.close()
+    handled = [ident for batch in batches for ident in batch] + singles
+    assert sorted(handled) == sorted(e.id for e in events if e.id != bad)  # each once, all but the bad one
+    assert max(map(len, batches)) > 1  # those that waited went together
+    assert bad not in singles and len(singles) >= 1  # its batch went one by one

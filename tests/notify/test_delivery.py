@@ -209,6 +209,43 @@ def test_a_worker_that_died_lets_go_when_its_lease_runs_out(engine: Engine, rece
     assert state(engine, ident)["state"] == "delivered" and len(receiver.requests) == 1
 
 
+def test_the_intake_claims_first_attempts_where_it_has_room_but_not_for_a_paused_or_gone_endpoint(
+    engine: Engine, receiver: Receiver
+) -> None:
+    """The consumer's first attempts (scale mode): taken in, held and attempted without a job or a claim of
+    their own; held by their lease like a worker's claim; a consumer killed before its attempt lets go."""
+    clock = Clock()
+    paused = hook(receiver, id="ch-paused", target=receiver.url + "?quiet")
+    gone = hook(receiver, id="ch-gone", target=receiver.url + "?gone", revision=2)
+    intake, deliveries = setup(engine, [hook(receiver), paused, gone], now=clock, lease=timedelta(seconds=30))
+    intake.lease = deliveries.lease
+    with engine.begin() as conn:
+        conn.execute(endpoint_pause.insert(), {**PAUSE, "target": paused.target, "until": clock() + timedelta(hours=1)})
+        conn.execute(
+            gone_endpoint.insert(), {"channel_id": gone.id, "channel_revision": 2, "gone_at": clock(), "detail": "410"}
+        )
+    event = referral_event("requested")
+    taken = intake.take_all([(event, ""), (event, "")], claim=5)  # the same event twice in a batch: once
+    [row] = taken.claimed
+    assert row["channel_id"] == "ch-hook" and len(taken.waiting) == 2
+    assert (state(engine, row["id"])["state"], state(engine, row["id"])["attempts"]) == ("delivering", 1)
+    assert deliveries.attempt(row["id"]) is None and deliveries.sweep(Queue()) == 0  # held: no second attempt
+    assert deliveries.attempt_claimed(row) is State.DELIVERED
+    assert receiver.ids() == [row["id"]] and [r["type"] for r in reports(engine)] == ["notification.delivered"]
+    assert intake.take_all([(event, "")], claim=5).claimed == []  # seen before
+
+    second = referral_event("requested", referral_id="5b9d0c1e-0000-4000-8000-000000000002")
+    [lost] = intake.take_all([(second, "")], claim=1).claimed  # the consumer dies before it attempts
+    assert deliveries.sweep(queue := Queue()) == 0
+    clock.at += timedelta(seconds=31)
+    assert deliveries.sweep(queue) >= 1 and lost["id"] in queue.sent
+    assert deliveries.attempt(lost["id"]) is State.DELIVERED
+    assert state(engine, lost["id"])["attempts"] == 2 and receiver.ids() == [row["id"], lost["id"]]
+
+
+PAUSE = {"failures": 3, "since": datetime.now(UTC), "detail": "timeout"}
+
+
 def test_a_removed_channel_ends_its_deliveries(engine: Engine, receiver: Receiver) -> None:
     intake, _ = setup(engine, [hook(receiver)])
     [ident] = intake.take(referral_event("requested"))

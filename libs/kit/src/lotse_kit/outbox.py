@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from lotse_contracts import EventEnvelope
 from sqlalchemy import (
@@ -83,6 +83,14 @@ def add_events(conn: Connection, table: Table, events: Iterable[tuple[EventEnvel
 class Publisher(Protocol):
     def publish(self, routing_key: str, payload: str, message_id: str) -> None:
         """Return only once the event is safely handed over (confirmed); raise otherwise."""
+        ...
+
+
+@runtime_checkable
+class BatchPublisher(Publisher, Protocol):
+    def publish_all(self, messages: Sequence[tuple[str, str, str]]) -> None:
+        """Publish ``(routing_key, payload, message_id)`` messages in order; return only once all are safely
+        handed over, raise otherwise (then any of them may have gone out)."""
         ...
 
 
@@ -210,7 +218,14 @@ class SqlOutbox:
 
 
 def _publish(publisher: Publisher, rows: Sequence[Row[Any, Any, Any, Any]]) -> tuple[list[int], Exception | None]:
-    """Publish in order until one fails: the rows' sequence numbers that went out, and the failure."""
+    """Publish in order until one fails (several at once where the publisher can): the rows' sequence numbers
+    that went out, and the failure."""
+    if len(rows) > 1 and isinstance(publisher, BatchPublisher):
+        try:
+            publisher.publish_all([(row.routing_key, row.payload, row.id) for row in rows])
+        except Exception as error:
+            return [], error
+        return [row.seq for row in rows], None
     published: list[int] = []
     for row in rows:
         try:
