@@ -48,7 +48,7 @@ from run import BIN, _free_port, _memory_mib, _stats, machine, pace, write_resul
 
 POSTGRES_ADMIN_URL = os.environ.get("LOTSE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 WITTEN = {"legal_domain": "SGB_VIII", "location": "Ruhrstraße 1, 58452 Witten", "residence_of": "parents"}
-SENDERS = 8
+SENDERS = 16
 """Client threads creating referrals (open loop: each sends at its due times, late ones at once)."""
 
 
@@ -364,7 +364,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--latency-rate", type=float, default=50, help="referrals per second, latency phase")
     parser.add_argument("--latency-count", type=int, default=1000)
-    parser.add_argument("--rate", type=float, default=200, help="referrals per second, sustained phase")
+    parser.add_argument("--rate", type=float, default=120, help="referrals per second, sustained phase")
     parser.add_argument("--seconds", type=float, default=60, help="sustained phase: how long")
     parser.add_argument("--pool", choices=["threads", "prefork"], default="threads", help="the Celery worker's pool")
     parser.add_argument("--concurrency", type=int, help="the Celery worker's processes or threads (its default)")
@@ -476,7 +476,11 @@ def main() -> None:
                     "worker_processes": len(memory["processes"]),
                 }
 
+            cpu_before, commits_before = cpu_seconds(ours), commits(databases)
             result["sustained"] = sustained(routing_url, body, headers, args.rate, args.seconds, log, watch)
+            created = result["sustained"]["end_to_end"]["expected"]
+            result["sustained"]["cpu_ms_per_referral"] = per_referral(cpu_before, cpu_seconds(ours), created)
+            result["sustained"]["commits_per_referral"] = per_referral(commits_before, commits(databases), created, 1)
             result["sustained"]["worker_tree_once_mib"] = tree_resident_mib(worker.pid)  # after the load
             result["sustained"]["pace_s"] = pace()
             print("sustained", {k: v for k, v in result["sustained"].items() if k != "samples"})

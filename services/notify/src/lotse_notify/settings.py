@@ -52,8 +52,9 @@ class Settings:
     port: int = 8003
     workers: int = 1
     threads: int = 4
-    delivery_threads: int = 4
-    """Embedded mode: threads of the in-process delivery worker."""
+    delivery_threads: int = 8
+    """Threads that make delivery attempts: embedded, in the serving process (every attempt); in scale mode,
+    in ``consume`` (the first attempt at each delivery it took in, while fewer than twice as many wait)."""
     consumers: int = 4
     """Scale mode: consumers (threads, each on its own connection, prefetch 1) ``consume`` runs on the queue:
     each event waits for notify's commit and the broker's confirm of its jobs, so one alone takes ~50/s."""
@@ -97,7 +98,7 @@ class Settings:
             port=int(env.get(f"{p}PORT", "8003")),
             workers=int(env.get(f"{p}WORKERS", "1")),
             threads=int(env.get(f"{p}THREADS", "4")),
-            delivery_threads=int(env.get(f"{p}DELIVERY_THREADS", "4")),
+            delivery_threads=int(env.get(f"{p}DELIVERY_THREADS", "8")),
             consumers=int(env.get(f"{p}CONSUMERS", "4")),
         )
 

@@ -43,8 +43,9 @@ class Jobs(Protocol):
 
 
 class NotifySession(Protocol):
-    def first_time(self, event_id: str, event_type: str, at: datetime) -> bool:
-        """Note the event as taken in; False if it was before (then nothing is to be done)."""
+    def first_time(self, events: Sequence[tuple[str, str]], at: datetime) -> set[str]:
+        """Note the events (id, type) as taken in; the ids of those not taken in before (for the others
+        nothing is to be done)."""
         ...
 
     def add_notification(self, row: Row) -> None: ...

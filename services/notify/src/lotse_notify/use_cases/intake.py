@@ -66,7 +66,7 @@ class Intake:
         now = self.now()
         taken = Taken()
         with self.store.transaction() as session:
-            new = {event.id for event, _ in events if session.first_time(event.id, event.type, now)}
+            new = session.first_time([(event.id, event.type) for event, _ in events], now)
             every = [c for found in channels.values() for c in found]
             gone, paused = session.holds([c.id for c in every], [c.target for c in every]) if claim else ({}, set())
             for event, side_name, organization in told:

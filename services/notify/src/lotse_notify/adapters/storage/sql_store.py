@@ -8,7 +8,7 @@ from typing import Any
 from lotse_contracts import EventEnvelope
 from lotse_kit.outbox import add_events
 from lotse_kit.sql import write_turn
-from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, null, or_, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import BindParameter
@@ -71,10 +71,12 @@ _CLAIMED = (
     .where(delivery.c.id == bindparam("delivery_id"))
 )
 
-_GONE = select(gone_endpoint.c.channel_id, gone_endpoint.c.channel_revision).where(
-    gone_endpoint.c.channel_id.in_(bindparam("channels", expanding=True))
+_HOLDS = union_all(  # gone channels with their revision, and paused targets (revision NULL), in one round trip
+    select(gone_endpoint.c.channel_id, gone_endpoint.c.channel_revision).where(
+        gone_endpoint.c.channel_id.in_(bindparam("channels", expanding=True))
+    ),
+    select(endpoint_pause.c.target, null()).where(endpoint_pause.c.target.in_(bindparam("targets", expanding=True))),
 )
-_PAUSED = select(endpoint_pause.c.target).where(endpoint_pause.c.target.in_(bindparam("targets", expanding=True)))
 
 _FINISH: dict[frozenset[str], Any] = {}
 """The UPDATE that records an attempt's result, per set of columns it changes (a handful of shapes)."""
@@ -99,9 +101,10 @@ class SqlNotifySession:
         self.connection = conn
         self.events: list[tuple[EventEnvelope, str]] = []
 
-    def first_time(self, event_id: str, event_type: str, at: datetime) -> bool:
-        params = {"event_id": event_id, "event_type": event_type, "received_at": at}
-        return self.connection.execute(_FIRST_TIME[self.connection.dialect.name], params).first() is not None
+    def first_time(self, events: Sequence[tuple[str, str]], at: datetime) -> set[str]:
+        rows = [{"event_id": ident, "event_type": kind, "received_at": at} for ident, kind in dict(events).items()]
+        statement = _FIRST_TIME[self.connection.dialect.name].values(rows)  # one statement, however many
+        return set(self.connection.execute(statement).scalars())
 
     def add_notification(self, row: Row) -> None:
         self.connection.execute(insert(notification), row)
@@ -113,9 +116,15 @@ class SqlNotifySession:
     def holds(self, channel_ids: Sequence[str], targets: Sequence[str]) -> tuple[dict[str, int], set[str]]:
         if not channel_ids:
             return {}, set()
-        gone = self.connection.execute(_GONE, {"channels": list(set(channel_ids))}).all()
-        paused = self.connection.execute(_PAUSED, {"targets": list(set(targets))}).scalars()
-        return {row.channel_id: row.channel_revision for row in gone}, set(paused)
+        params = {"channels": list(set(channel_ids)), "targets": list(set(targets))}
+        gone: dict[str, int] = {}
+        paused: set[str] = set()
+        for key, revision in self.connection.execute(_HOLDS, params):
+            if revision is None:
+                paused.add(key)
+            else:
+                gone[key] = revision
+        return gone, paused
 
     def claim(self, delivery_id: str, now: datetime, lease_until: datetime) -> Row | None:
         params = {"delivery_id": delivery_id, "now": now, "until": lease_until}
