@@ -180,12 +180,13 @@ def _tree(pid: int) -> list[int]:
 
 
 def _cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used; 0 once it is gone."""
+    """CPU seconds (user + system) a process has used, with those of its children that ended (a server's
+    connection processes, recycled workers); 0 once it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return sum(int(n) for n in fields[11:15]) / CLK_TCK
 
 
 def cpu_seconds(ours: dict[str, int]) -> dict[str, float]:
@@ -198,6 +199,17 @@ def cpu_seconds(ours: dict[str, int]) -> dict[str, float]:
                 used[server] = used.get(server, 0.0) + _cpu(int(proc.name))
     used["load generator"] = _cpu(os.getpid())
     return used
+
+
+def machine_idle() -> tuple[float, float]:
+    """Seconds all cores were idle so far, and all seconds of all cores (``/proc/stat``)."""
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])
+
+
+def idle_share(before: tuple[float, float], after: tuple[float, float]) -> float:
+    """Of the cores' time between two readings of :func:`machine_idle`, the share they were idle."""
+    return (after[0] - before[0]) / max(after[1] - before[1], 1e-9)
 
 
 def commits(databases: dict[str, str]) -> dict[str, float]:
@@ -399,7 +411,7 @@ def main() -> None:
             "LOTSE_DIRECTORY_DEMO_WEBHOOK_URL": f"http://127.0.0.1:{receiver_port}/lotse",
             "LOTSE_ROUTING_PORT": str(routing_port),
             "LOTSE_ROUTING_WORKERS": WORKERS,
-            "LOTSE_ROUTING_THREADS": THREADS,
+            "LOTSE_ROUTING_THREADS": os.environ.get("XTHREADS", THREADS),
             "LOTSE_ROUTING_DATABASE_URL": routing_db,
             "LOTSE_ROUTING_DIRECTORY_URL": f"http://127.0.0.1:{directory_port}",
             "LOTSE_AMQP_URL": AMQP_URL,
@@ -476,8 +488,9 @@ def main() -> None:
                     "worker_processes": len(memory["processes"]),
                 }
 
-            cpu_before, commits_before = cpu_seconds(ours), commits(databases)
+            cpu_before, commits_before, idle_before = cpu_seconds(ours), commits(databases), machine_idle()
             result["sustained"] = sustained(routing_url, body, headers, args.rate, args.seconds, log, watch)
+            result["sustained"]["machine_idle_share"] = round(idle_share(idle_before, machine_idle()), 3)
             created = result["sustained"]["end_to_end"]["expected"]
             result["sustained"]["cpu_ms_per_referral"] = per_referral(cpu_before, cpu_seconds(ours), created)
             result["sustained"]["commits_per_referral"] = per_referral(commits_before, commits(databases), created, 1)

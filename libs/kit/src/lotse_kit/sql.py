@@ -83,6 +83,10 @@ def _private_file(path: Path) -> None:
         path.chmod(0o600)  # one made before, by an older version
 
 
+POOL_SIZE = 16
+"""PostgreSQL connections a process keeps open at most (and as many again that it closes after use)."""
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout for concurrent use.
 
@@ -106,7 +110,12 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url)
+    # A service process uses a connection per request thread and per background thread (relay, consumers,
+    # attempts): up to 13 at once in notify's consumer. SQLAlchemy's default pool keeps 5 and closes the rest
+    # after each use, and a new PostgreSQL connection costs a process and a cold catalogue cache on the server:
+    # under load that churn took more CPU than the statements (bench/README.md). Kept connections cost memory
+    # on the server only; a process opens one only when that many run at once.
+    engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
 
     @event.listens_for(engine, "checkin")
     def _idle_from(_dbapi_conn: Any, record: Any) -> None:
