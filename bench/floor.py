@@ -1,29 +1,32 @@
 """The floor under notify's throughput target: what each step of a referral's way costs in CPU on this
-machine when the bare components the design prescribes do it with no Lotse code, and the rate their sum
-allows on this machine's cores.
+machine when the bare components the design prescribes do it with no Lotse code, the rate their sum allows on
+this machine's cores, and Lotse's CPU per referral on the same path against it.
 
 A referral in RabbitMQ mode takes one HTTP request (the case manager's POST, answered after its
 transaction), two events over RabbitMQ (``referral.created`` to notify, ``notification.delivered`` back to
-routing), one Celery job (the delivery attempt), one webhook POST and a number of further database
-transactions (``bench/notify.py`` counts them: ``--transactions``). Each step is run here on its own, open loop
-at ``--rate`` per second for ``--count`` units after a warm-up, and the CPU that every process used meanwhile
-(ours, PostgreSQL's, RabbitMQ's) is divided by the units:
+routing), one webhook POST (the consumer's first attempt: since issue 26 no Celery job on the way) and a number
+of further database transactions (``bench/notify.py`` counts them under its sustained load; ``--transactions``).
+Each step is run here on its own, open loop at ``--rate`` per second (the sustained target) for ``--count``
+units after a warm-up, and the CPU that every process used meanwhile (ours, PostgreSQL's, RabbitMQ's) is
+divided by the units:
 
 - http: gunicorn as the services run it (:class:`lotse_kit.server.ServiceServer`, 2 processes, 4 threads each)
   serving a bare Flask app whose POST inserts one row in one transaction on PostgreSQL and answers 201
-  with JSON; 8 client threads on keep-alive connections (``bench/notify.py``'s load generator);
-- event: a persistent message published with a confirm to a quorum queue and consumed on a second
-  connection with prefetch 1, acknowledged one by one (``bench/notify.py``'s floor);
-- job: Celery configured as notify's (acks late, publisher confirms, prefetch 1), a worker with notify's
-  threads pool of 8 running a task that only notes its argument; sent from one thread;
+  with JSON; client threads on keep-alive connections (``bench/notify.py``'s load generator);
+- event: persistent messages to a quorum queue, as Lotse's relays and consumers pass them: each published
+  with a confirm, or those due at once in one transaction; consumed with a prefetch of 50, those that wait
+  together and acknowledged at once;
+- job (measured, not on the path any more): Celery configured as notify's (acks late, publisher confirms,
+  prefetch 1), a worker with notify's threads pool of 8 running a task that only notes its argument;
 - webhook: a small JSON body POSTed with urllib3 (as notify sends) from 4 threads to a receiver process
   (``bench/notify.py``'s);
 - transaction: one row inserted and committed, SQLAlchemy Core on psycopg, from 4 threads.
 
 The client of the http step and the receiver of the webhook are outside the system and left out of the
-path's sum, so the sum is a floor for what the system itself spends.
+path's sum, so the sum is a floor for what the system itself spends; Lotse's figures (from the newest notify
+result, which ``make bench`` writes just before) leave out the same two.
 
-    python bench/floor.py                 # what `make bench` runs
+    python bench/floor.py                 # what `make bench` runs after bench/notify.py
     python bench/floor.py --rate 100 --count 1000
 """
 
@@ -43,7 +46,7 @@ from typing import Any
 
 import urllib3
 from lotse_kit.sql import make_engine, scratch_database
-from notify import POSTGRES_ADMIN_URL, Broker, _sleep_until, cpu_seconds, create, floor, per_referral
+from notify import POSTGRES_ADMIN_URL, Broker, _sleep_until, cpu_seconds, create, per_referral
 from routing import AMQP_URL, THREADS, WORKERS, stop, wait_for
 from run import RESULTS, _free_port, machine, pace, write_result
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, func
@@ -148,19 +151,79 @@ def measure(ours: dict[str, int], units: int, step: Callable[[], object]) -> dic
     return {"per_s": round(units / seconds, 1), "cpu_ms": per_referral(before, cpu_seconds(ours), units)}
 
 
-def counted_transactions() -> float:
-    """Transactions per referral besides the create's, as the newest notify benchmark counted them."""
+def newest_notify() -> dict[str, Any]:
+    """The newest notify benchmark's result (``make bench`` runs it just before)."""
     for path in sorted(RESULTS.glob("*-notify.json"), reverse=True):
-        counted = json.loads(path.read_text()).get("latency", {}).get("commits_per_referral")
-        if counted:
-            return round(float(counted["all"]) - 1, 2)
-    raise SystemExit("no notify result counts transactions: run bench/notify.py first or give --transactions")
+        found: dict[str, Any] = json.loads(path.read_text())
+        if found.get("sustained", {}).get("commits_per_referral"):
+            return found | {"file": path.name}
+    raise SystemExit("no notify result with a sustained phase's counts: run bench/notify.py first")
+
+
+def batched_events(broker: Broker, count: int, rate: float) -> None:
+    """Events as Lotse's relay and consumers pass them: persistent, to a quorum queue, each published with a
+    confirm, or in one transaction with those due at the same time; consumed with a prefetch of 50, those
+    that wait together, acknowledged at once."""
+    import pika
+
+    name = f"lotse.bench.floor.batched.{uuid.uuid4().hex[:8]}"
+    broker.channel.queue_declare(name, durable=True, arguments={"x-queue-type": "quorum"})
+    done = threading.Event()
+
+    def consume() -> None:
+        connection = pika.BlockingConnection(broker.parameters)
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=50)
+        taken = 0
+        messages = channel.consume(name, inactivity_timeout=0.5)
+        for first in messages:
+            if first[0] is None:
+                continue
+            batch = [first]
+            while len(batch) < 50:
+                connection.process_data_events(time_limit=0)
+                if not channel.get_waiting_message_count():
+                    break
+                batch.append(next(messages))
+            json.loads(batch[-1][2])  # a consumer reads what it takes
+            channel.basic_ack(batch[-1][0].delivery_tag, multiple=True)
+            taken += len(batch)
+            if taken >= count:
+                break
+        channel.cancel()
+        connection.close()
+        done.set()
+
+    threading.Thread(target=consume, daemon=True).start()
+    connection = pika.BlockingConnection(broker.parameters)
+    confirmed, batches = connection.channel(), connection.channel()
+    confirmed.confirm_delivery()
+    batches.tx_select()
+    properties = pika.BasicProperties(delivery_mode=pika.DeliveryMode.Persistent, content_type="application/json")
+    body = json.dumps({"type": "referral.created", "data": {"referral_id": str(uuid.uuid4())}}).encode()
+    begin, sent = time.monotonic(), 0
+    while sent < count:
+        due = min(count, int((time.monotonic() - begin) * rate) + 1)
+        if due - sent > 1:
+            for _ in range(due - sent):
+                batches.basic_publish("", name, body, properties)
+            batches.tx_commit()
+        elif due > sent:
+            confirmed.basic_publish("", name, body, properties)
+        else:
+            _sleep_until(begin + sent / rate)
+            continue
+        sent = due
+    if not done.wait(60):
+        raise SystemExit(f"batched events: not all of {count} consumed")
+    connection.close()
+    broker.delete(name)
 
 
 # -- the run --------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rate", type=float, default=200, help="units per second, each step")
+    parser.add_argument("--rate", type=float, default=120, help="units per second, each step (the sustained target)")
     parser.add_argument("--count", type=int, default=2000, help="units measured, each step")
     parser.add_argument("--warm", type=int, default=300, help="units before measuring, each step")
     parser.add_argument(
@@ -178,8 +241,9 @@ def main() -> None:
         work(args.worker[0], Path(args.worker[1]))
         return
 
-    if args.transactions is None:
-        args.transactions = counted_transactions()
+    lotse = newest_notify()
+    if args.transactions is None:  # besides the create's, as Lotse committed them under the sustained load
+        args.transactions = round(float(lotse["sustained"]["commits_per_referral"]["all"]) - 1, 2)
     run_id = uuid.uuid4().hex[:8]
     var = Path(tempfile.mkdtemp(prefix="lotse-bench-floor-"))
     jobs_log, webhooks_log = var / "jobs.log", var / "webhooks.log"
@@ -217,8 +281,8 @@ def main() -> None:
             steps["http"] = measure(ours, args.count, lambda: create(base, body, headers, args.count, args.rate))
 
             # event
-            floor(broker, args.warm, args.rate)
-            steps["event"] = measure(ours, args.count, lambda: floor(broker, args.count, args.rate))
+            batched_events(broker, args.warm, args.rate)
+            steps["event"] = measure(ours, args.count, lambda: batched_events(broker, args.count, args.rate))
 
             # job
             app = celery_app(jobs_queue, var)
@@ -266,7 +330,9 @@ def main() -> None:
     for name, step in steps.items():
         outside = step["cpu_ms"].get(OUTSIDE.get(name, ""), 0.0)
         step["system_cpu_ms"] = round(step["cpu_ms"]["all"] - outside, 2)
-    path = {"http": 1, "event": 2, "job": 1, "webhook": 1, "transaction": args.transactions}
+    # Since issue 26 the consumer makes a delivery's first attempt itself: no Celery job on a referral's way
+    # (the job step is measured still, to show what that hop cost)
+    path = {"http": 1, "event": 2, "job": 0, "webhook": 1, "transaction": args.transactions}
     floor_ms = sum(steps[name]["system_cpu_ms"] * n for name, n in path.items())
     bare_ms = floor_ms - steps["transaction"]["system_cpu_ms"] * args.transactions
     cores = result["machine"]["cores"]
@@ -279,6 +345,17 @@ def main() -> None:
         without_transactions_ceiling_per_s=round(cores * 1000 / bare_ms),
         pace_after_s=pace(),
     )
+    outside = ("load generator", "webhook receiver")
+    result["lotse"] = {"file": lotse["file"]}
+    for phase in ("latency", "sustained"):
+        used = lotse[phase]["cpu_ms_per_referral"]
+        system = round(used["all"] - sum(used.get(name, 0.0) for name in outside), 2)
+        result["lotse"][phase] = {
+            "rate": lotse[phase]["rate"],
+            "achieved_per_s": lotse[phase]["achieved_per_s"],
+            "system_cpu_ms": system,
+            "times_floor": round(system / floor_ms, 2),
+        }
     write_result(result, "floor", report(result))
 
 
@@ -292,6 +369,11 @@ def report(r: dict[str, Any]) -> str:
         + f" | {step['cpu_ms']['all']} | {step['system_cpu_ms']} | {path[name]} |"
         for name, step in steps.items()
     ]
+    lotse_rows = "\n".join(
+        f"| {phase} | {x['rate']:.0f} | {x['achieved_per_s']} | {x['system_cpu_ms']} | {x['times_floor']} | ≤ 1.25 |"
+        for phase, x in r["lotse"].items()
+        if phase != "file"
+    )
     return f"""# Floor under the notify throughput target, {r["date"]}
 
 Machine: {m["cpu"]}, {m["cores"]} cores, {m["memory_gib"]} GiB, {m["os"]}, Python {m["python"]}.
@@ -310,6 +392,13 @@ http step's, as `bench/notify.py` counts them) = **{r["path_cpu_ms"]} ms** of CP
 {m["cores"]} cores carry at most **{r["ceiling_per_s"]} referrals/s** with no Lotse code at all. With no
 transaction besides the create's: {r["without_transactions_cpu_ms"]} ms, at most
 {r["without_transactions_ceiling_per_s"]} referrals/s.
+
+Lotse on the same path, from the notify benchmark run before this one (`{r["lotse"]["file"]}`), its CPU per
+referral without the load generator and the receiver:
+
+| phase | offered/s | created/s | Lotse ms per referral | × the floor | target |
+|---|---|---|---|---|---|
+{lotse_rows}
 """
 
 
