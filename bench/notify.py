@@ -436,8 +436,9 @@ def main() -> None:
             subprocess.run([BIN / f"lotse-{tool}", *step.split()], env=env, check=True, capture_output=True)
         subprocess.run([BIN / "lotse-notify", "db", "upgrade"], env=env, check=True, capture_output=True)
 
-        def spawn(*argv: str | Path) -> subprocess.Popen[bytes]:
-            return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def spawn(*argv: str | Path, probes: bool = True) -> subprocess.Popen[bytes]:
+            extra = {} if probes else {"LOTSE_METRICS_PORT": "0"}  # several on one machine: no probes port
+            return subprocess.Popen(argv, env=env | extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         try:
             receiver = spawn(sys.executable, __file__, "--receiver", str(receiver_port), str(log))
@@ -516,8 +517,8 @@ def main() -> None:
             result["scaling"] = []
             for size in filter(None, args.scaling.split(",")):
                 consumers, workers = (int(n) for n in size.split("x"))
-                started = [spawn(BIN / "lotse-notify", "consume") for _ in range(consumers)]
-                started += [spawn(BIN / "lotse-notify", "worker") for _ in range(workers)]
+                started = [spawn(BIN / "lotse-notify", "consume", probes=False) for _ in range(consumers)]
+                started += [spawn(BIN / "lotse-notify", "worker", probes=False) for _ in range(workers)]
                 processes.extend(started)
                 expected = {queue_name: consumers * CONSUMERS_EACH, deliveries: workers}
                 for name, count in expected.items():

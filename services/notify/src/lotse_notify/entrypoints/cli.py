@@ -104,6 +104,9 @@ def worker(beat: bool, pool: str, concurrency: int | None) -> None:
     concurrency = concurrency or (8 if pool == "threads" else 4)
     argv = [sys.executable, "-m", "celery", "-A", "lotse_notify.entrypoints.worker", "worker", f"--pool={pool}"]
     argv += [f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", *(["--beat"] if beat else [])]
+    # a node name of its own: several workers on one machine would else share one remote-control queue, which
+    # only the first may hold
+    argv.append(f"--hostname=lotse-notify-{os.getpid()}@%h")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, argv)  # noqa: S606 (our own interpreter and fixed arguments, no shell)
