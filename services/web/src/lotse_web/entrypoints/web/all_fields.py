@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.maintain import CHANGED_MEANWHILE, found_entry, history, maintainer, revision_read
+from lotse_web.entrypoints.web.maintain import click_refused, found_entry, history, maintainer, revision_read
 from lotse_web.entrypoints.web.session import UUID, api, login_required, not_found, token
 
 bp = Blueprint("all_fields", __name__)
@@ -276,12 +276,7 @@ def remove(collection: str, ident: str) -> Any:
     try:
         api().remove_entry(token(), collection, ident)
     except ApiError as error:
-        if error.status in (403, 404):
-            return not_found()
-        if error.status not in (409, 412):
-            raise
-        flash(CHANGED_MEANWHILE)
-        return redirect(url_for(".page", collection=collection, ident=ident))
+        return click_refused(error, url_for(".page", collection=collection, ident=ident))
     flash(f"{COLLECTIONS[collection][1]} „{_title(found[0])}“ ist gelöscht.")
     parent = _parent_of(collection, found[0])
     if parent is None:

@@ -65,6 +65,17 @@ REASONS = {
 CHANGED_MEANWHILE = "Das ging nicht: Der Eintrag wurde gerade geändert. Bitte sehen Sie ihn sich noch einmal an."
 
 
+def click_refused(error: ApiError, back: str) -> Any:
+    """The answer to a one-click change (confirm, delete) the directory refused: the not-found page where the
+    entry is gone or not the user's, back to ``back`` with a note where it changed meanwhile; else it raises."""
+    if error.status in (403, 404):
+        return not_found()
+    if error.status not in (409, 412):
+        raise error
+    flash(CHANGED_MEANWHILE)
+    return redirect(back)
+
+
 def maintainer() -> dict[str, Any] | None:
     """The signed-in user if they maintain the directory (maintainers, admins)."""
     user = current_user()
@@ -114,12 +125,7 @@ def confirm(collection: str, ident: str) -> Any:
     try:
         api().confirm(token(), collection, ident)
     except ApiError as error:
-        if error.status in (403, 404):
-            return not_found()
-        if error.status not in (409, 412):
-            raise
-        flash(CHANGED_MEANWHILE)
-        return redirect(url_for(".overview"))
+        return click_refused(error, url_for(".overview"))
     flash(f"{names.get(collection, 'Die Zuständigkeit')} ist als aktuell bestätigt.")
     return redirect(url_for(".overview"))
 
