@@ -108,10 +108,20 @@ class Container:
         found: list[Any] = [self.relay]  # the delivery reports (those of the first attempts, too)
         if not s.amqp_url:
             assert isinstance(self.jobs, ThreadJobs)
+            directory, routing = self.directory_feed(), self.routing_feed()
+
+            def feeds() -> None:
+                """The directory's changes first, then routing's events: a referral made after its recipient
+                changed a channel is taken in with the channel as changed (read on two clocks, the referral
+                was at times taken in first, with the channels as they were, and missed the new one)."""
+                try:
+                    directory.poll()
+                finally:
+                    routing.poll()
+
             found += [
                 self.jobs,
-                Periodic("routing-feed", s.poll_seconds, self.routing_feed().poll),
-                Periodic("directory-feed", s.poll_seconds, self.directory_feed().poll),
+                Periodic("feeds", s.poll_seconds, feeds),
                 Periodic("delivery-sweep", s.sweep_seconds, self.sweep),
             ]
         elif process in ("consume", "deliver"):
