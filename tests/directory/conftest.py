@@ -47,14 +47,13 @@ class Api:
 
 
 def _reset(container: Container) -> None:
-    from lotse_directory.adapters.search.sqlite_fts import clear
+    from lotse_directory.adapters.search import postgres_fts, sqlite_fts
     from lotse_directory.adapters.storage.tables import metadata
 
     with container.engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(text(f'DELETE FROM "{table.name}"'))
-        if conn.dialect.name == "sqlite":
-            clear(conn)
+        (sqlite_fts if conn.dialect.name == "sqlite" else postgres_fts).clear(conn)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The search conformance suite: the same cases, on data whose answers are known, against both backends.
+"""The search conformance suite: the same cases, on data whose answers are known, against every backend.
 
 ``embedded``: SQLite FTS5 in the directory database. ``elasticsearch``: PostgreSQL, the index on an
 Elasticsearch-API engine (osmem-server), kept current by a real Celery worker over RabbitMQ; each
@@ -17,7 +17,7 @@ from lotse_directory.domain.search.documents import LOCAL, hours_on
 from lotse_directory.use_cases.search_documents import build_documents
 from sqlalchemy import text as sql_text
 
-from tests.directory.conftest import Api, ScaleSearch
+from tests.directory.conftest import Api, ScaleSearch, _reset
 
 WITTEN = (51.4436, 7.3322)
 FRESH = (datetime.now(UTC) - timedelta(days=10)).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -91,11 +91,21 @@ class SearchApi(Api):
     settle: Callable[[], None] = dataclasses.field(default=lambda: None)
 
 
-@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=[pytest.mark.postgres, pytest.mark.rabbitmq])])
+@pytest.fixture(
+    params=[
+        "embedded",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("elasticsearch", marks=[pytest.mark.postgres, pytest.mark.rabbitmq]),
+    ]
+)
 def search_api(request: pytest.FixtureRequest) -> SearchApi:
     if request.param == "embedded":
         api: Api = request.getfixturevalue("sqlite_api")
         return SearchApi(api.client, api.container)
+    if request.param == "postgresql":
+        found = request.getfixturevalue("postgres_container")
+        _reset(found)
+        return SearchApi(create_app(found.settings, found).test_client(), found)
     scale: ScaleSearch = request.getfixturevalue("scale_search")
     scale.reset()
     container = scale.container

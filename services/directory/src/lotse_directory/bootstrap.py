@@ -1,5 +1,6 @@
 """The one place that builds the directory's adapters and use cases from settings."""
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -11,7 +12,7 @@ from lotse_kit.probes import Check, broker_check, service_checks
 from lotse_kit.sealing import FernetSealer
 from lotse_kit.sql import is_current, make_engine, upgrade
 from lotse_kit.tokens import TokenVerifier
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from lotse_directory.adapters.geocoding.gazetteer import (
     Gazetteer,
@@ -19,10 +20,12 @@ from lotse_directory.adapters.geocoding.gazetteer import (
     packaged_gazetteer,
 )
 from lotse_directory.adapters.jobs.celery_app import CeleryJobs, make_celery
-from lotse_directory.adapters.search import elastic
-from lotse_directory.adapters.search.sqlite_fts import SqliteSearch, write_documents
+from lotse_directory.adapters.search import elastic, postgres_fts, sqlite_fts
+from lotse_directory.adapters.search.postgres_fts import PostgresSearch
+from lotse_directory.adapters.search.sqlite_fts import SqliteSearch
 from lotse_directory.adapters.storage.sql_store import SqlDirectoryStore, SqlStoreSession
 from lotse_directory.adapters.storage.tables import outbox
+from lotse_directory.domain.search.documents import SearchDocument
 from lotse_directory.settings import Settings
 from lotse_directory.use_cases.accounts import Accounts
 from lotse_directory.use_cases.channels import NotificationChannels
@@ -58,8 +61,9 @@ class Container:
     """Embedded mode's event bus: the outbox relay hands every directory event to its subscribers (in
     scale mode, ``LOTSE_AMQP_URL`` set, the relay publishes to RabbitMQ instead)."""
     relay: RelayWorker
-    search: SearchBackend | None
-    """None where no search backend is configured (PostgreSQL storage without Elasticsearch)."""
+    search: SearchBackend
+    """Elasticsearch where ELASTICSEARCH_URL is set, else the database's own: SQLite's embedded index or
+    PostgreSQL's full-text search (ADR 15)."""
     search_use_case: Search
     search_index: elastic.ElasticIndex | None
     """Scale mode (ELASTICSEARCH_URL set): the index, the job that keeps it current, the job queue."""
@@ -74,9 +78,7 @@ class Container:
         jobs go to (scale mode)."""
         s = self.settings
         found = service_checks("lotse_directory", self.engine, s.amqp_url, schema)
-        if self.search is None:
-            found.append(Check("search", _no_search_backend))
-        elif self.search_index is not None:
+        if self.search_index is not None:
             found.append(Check("search", self.search_index.ready))
         if self.jobs is not None and s.celery_broker_url != s.amqp_url:
             found.append(broker_check(s.celery_broker_url, "job broker"))
@@ -105,13 +107,15 @@ class Container:
         upgrade("lotse_directory", self.engine)
         self.channels.seal_stored_secrets()  # those stored in the clear before secrets were sealed
         self.search_use_case.miss_log.hide_rare()  # the words of searches kept before they were withheld
+        if isinstance(self.search, PostgresSearch):  # its index begins empty (migration 0017): fill it once
+            with self.store.transaction(bulk=True) as session:
+                if postgres_fts.index_is_empty(session.connection):
+                    offers = [("service", row) for row in session.select("service", fields=("id",))]
+                    write = partial(postgres_fts.write_documents, session.connection)
+                    refresh_index(session, offers, self.gazetteer, write, {})
 
     def schema_current(self) -> bool:
         return is_current("lotse_directory", self.engine)
-
-
-def _no_search_backend() -> None:
-    raise LookupError("no search backend: PostgreSQL storage needs ELASTICSEARCH_URL")
 
 
 EXTENSION = "lotse.directory"
@@ -134,6 +138,18 @@ def build_geocoder(settings: Settings, gazetteer: Gazetteer) -> Any:
     return GazetteerGeocoder(gazetteer)
 
 
+IndexWrite = Callable[[Connection, Mapping[str, SearchDocument | None]], None]
+
+
+def _database_search(engine: Engine) -> tuple[SearchBackend, IndexWrite]:
+    """The search backend in the directory's own database, and what writes its index in a change's transaction."""
+    if engine.dialect.name == "sqlite":
+        return SqliteSearch(engine), sqlite_fts.write_documents
+    if engine.dialect.name == "postgresql":
+        return PostgresSearch(engine), postgres_fts.write_documents
+    raise ValueError(f"no search backend for {engine.dialect.name} storage: set ELASTICSEARCH_URL")
+
+
 def build(settings: Settings) -> Container:
     engine = make_engine(settings.database_url)
     store = SqlDirectoryStore(engine)
@@ -153,7 +169,7 @@ def build(settings: Settings) -> Container:
             relay.wake()
 
     store.after_commit(wake_relay)
-    search: SearchBackend | None = None
+    search: SearchBackend
     search_index: elastic.ElasticIndex | None = None
     indexer: Indexer | None = None
     jobs: CeleryJobs | None = None
@@ -173,11 +189,11 @@ def build(settings: Settings) -> Container:
 
         store.before_commit(queue_in_transaction)
         store.after_commit(send_after_commit)
-    elif engine.dialect.name == "sqlite":
-        search = SqliteSearch(engine)
+    else:
+        search, writer = _database_search(engine)
 
         def index_in_transaction(session: SqlStoreSession) -> None:
-            write = partial(write_documents, session.connection)
+            write = partial(writer, session.connection)
             refresh_index(session, session.touched, gazetteer, write, session.documents)
 
         store.before_commit(index_in_transaction)
@@ -191,7 +207,7 @@ def build(settings: Settings) -> Container:
         geocoder=build_geocoder(settings, gazetteer),
         verifier=settings.auth.verifier(),
         entries=entries,
-        exchange=Exchange(store, gazetteer, documents_in_transaction=isinstance(search, SqliteSearch)),
+        exchange=Exchange(store, gazetteer, documents_in_transaction=search_index is None),
         verification=Verification(store, entries, settings.stale_after_days),
         opening_hours=OpeningHours(store, entries),
         accounts=accounts,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from lotse_kit.errors import NotFound, Unavailable
+from lotse_kit.errors import NotFound
 
 from lotse_directory.adapters.geocoding.gazetteer import Gazetteer
 from lotse_directory.adapters.ports import AtLeast, DirectoryStore, Row, StoreSession
@@ -124,7 +124,7 @@ def _envelope(total: int, listing: Listing, contents: list[dict[str, Any]]) -> d
 
 
 class OpenData:
-    def __init__(self, store: DirectoryStore, search: SearchBackend | None, gazetteer: Gazetteer) -> None:
+    def __init__(self, store: DirectoryStore, search: SearchBackend, gazetteer: Gazetteer) -> None:
         self.store = store
         self.search = search
         self.gazetteer = gazetteer
@@ -167,8 +167,6 @@ class OpenData:
             links = session.select("attribute", {"taxonomy_term_id": term_ids, "link_entity": "service"})
             found = {str(a["link_id"]) for a in links}
         if listing.search:
-            if self.search is None:
-                raise Unavailable("no search backend is configured")
             hits: set[str] = set()
             page, per_page = 1, 100
             while (page - 1) * per_page < MAX_WINDOW:

@@ -127,7 +127,7 @@ class Search:
     def __init__(
         self,
         store: DirectoryStore,
-        backend: SearchBackend | None,
+        backend: SearchBackend,
         gazetteer: Gazetteer,
         stale_after_days: int,
         miss_key: bytes,
@@ -141,8 +141,6 @@ class Search:
         self._coverage_lock = threading.Lock()
 
     def search(self, claims: TokenClaims | None, query: SearchQuery, place: Place | None) -> dict[str, Any]:
-        if self.backend is None:
-            raise Unavailable("no search backend is configured (PostgreSQL storage needs ELASTICSEARCH_URL)")
         query = replace(query, public=claims is None, stale_after_days=self.stale_after_days)
         try:
             result = self.backend.search(query)
@@ -232,8 +230,6 @@ class Search:
         """Offers per Gemeinde of their public places, and how many of them were not confirmed within the
         period (the coordinators' figures: where the directory is thin or out of date). One counting search;
         an offer with places in two Gemeinden counts in both, one without a public place in none."""
-        if self.backend is None:
-            raise Unavailable("no search backend is configured (PostgreSQL storage needs ELASTICSEARCH_URL)")
         with self.store.transaction() as session:  # any change of the directory counts anew
             key = (legal_domains, region_keys, datetime.now(UTC).date(), session.last_change())
         with self._coverage_lock:

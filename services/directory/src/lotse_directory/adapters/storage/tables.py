@@ -170,10 +170,11 @@ search_index_state = Table(
     comment="Scale mode: which offers the Elasticsearch index has yet to catch up with (version > indexed_version)",
 )
 
-EMBEDDED_SEARCH_TABLES = "search_"
-"""Tables of the embedded search index (SQLite only, raw DDL in migration 0002), not in ``metadata``."""
+DATABASE_SEARCH_TABLES = ("search_", "pg_search_")
+"""Tables of the search index in the directory's database, not in ``metadata``: SQLite's (raw DDL in
+migration 0002) and PostgreSQL's (migration 0017)."""
 
 
 def is_declared(name: str | None, type_: str, *_: object) -> bool:
-    """For Alembic's comparisons: leave the embedded search index alone."""
-    return not (type_ == "table" and (name or "").startswith(EMBEDDED_SEARCH_TABLES))
+    """For Alembic's comparisons: leave the search index in the database alone."""
+    return not (type_ == "table" and (name or "").startswith(DATABASE_SEARCH_TABLES))
