@@ -202,6 +202,8 @@ def test_filters_and_facets_under_the_other_filters(search_api: SearchApi, data:
     assert languages == {"ar": 2, "de": 2, "fa": 1}  # counted under legal_domain, not under language
     domains = {f["value"]: f["count"] for f in result["facets"]["legal_domain"]}
     assert domains == {"AUFENTHG": 2}  # under language=ar: the Familie offer (tr) does not count
+    words_and_filters = _search(api, token, q="Beratungsstelle", language="ar", legal_domain="AUFENTHG")
+    assert _names(words_and_filters) == ["Beratungsstelle für Geflüchtete"]  # the words hold beside the filters
     assert _names(_search(api, token, organization_id=data["kurs"]["organization_id"])) == [
         "Integrationskurs für Frauen"
     ]

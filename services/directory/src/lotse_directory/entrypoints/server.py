@@ -17,8 +17,7 @@ def _started(app: Flask) -> None:
     container = container_of(app)
     container.relay.start()
     container.search_use_case.miss_log.start()
-    if container.search is not None:
-        container.search.warm()  # load the embedded index before the first search waits for it
+    container.search.warm()  # load the embedded index before the first search waits for it
 
 
 def _stopping(app: Flask) -> None:

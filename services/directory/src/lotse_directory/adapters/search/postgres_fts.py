@@ -10,8 +10,11 @@ The index is written in the change's transaction, as the embedded one is (tables
   field. Synonyms come from the query plan (:mod:`~lotse_directory.domain.search.plan`);
 - the index's terms under a trigram GIN index (``pg_trgm``): a typo's candidates are the terms similar
   to the word, those one edit away are kept;
-- facet values as arrays under a GIN index, places as points under a GiST index (a radius search
-  takes the bounding box from it, then the exact great-circle distance), opening hours as rows.
+- facet values as arrays under a GIN index; places by latitude and longitude under a B-tree (a radius
+  search reads its bounding box, then computes the exact great-circle distance). A GiST index on points
+  would serve the box as well, but PostgreSQL estimates every box to hold a fixed 0.1 % of the points, and
+  with that estimate it planned common words badly (ADR 15); the B-tree's ranges are estimated from the
+  column statistics. Opening hours are rows.
 
 One statement answers a search: the matching offers with their score and distance, once, and from
 them the page, the total and every facet's counts. Scores, filters, counts and order are the query
@@ -94,9 +97,9 @@ def write_documents(conn: Connection, documents: Mapping[str, SearchDocument | N
         sid, lat, lon, public = map(list, zip(*points, strict=True))
         conn.execute(
             text(
-                "INSERT INTO pg_search_point (service_id, lat, lon, public, at) "
-                "SELECT s, la, lo, pu, point(lo, la) FROM unnest(CAST(:sid AS text[]), "
-                "CAST(:lat AS float8[]), CAST(:lon AS float8[]), CAST(:public AS boolean[])) AS u(s, la, lo, pu)"
+                "INSERT INTO pg_search_point (service_id, lat, lon, public) "
+                "SELECT * FROM unnest(CAST(:sid AS text[]), CAST(:lat AS float8[]), CAST(:lon AS float8[]), "
+                "CAST(:public AS boolean[]))"
             ),
             {"sid": sid, "lat": lat, "lon": lon, "public": public},
         )
@@ -201,20 +204,23 @@ class PostgresSearch:
                 cases = " ".join(f"WHEN d.terms @@ CAST(:q{i}_{w} AS tsquery) THEN {w}" for w in levels)
                 scores.append(f"CASE {cases} ELSE 0 END")
             self._filters(query, where, params)
-            distance, radius = self._distance(query, where, params)
+            places, grouped = self._places(query, params)
             params["fresh"] = query.fresh_from
             score = f"2 * ({' + '.join(scores) or '0'}) + coalesce(d.verified_on >= :fresh, false)::int"
             chosen = {f: v for f, v in query.facets.items() if v}
             for facet, values in chosen.items():
                 params[f"f_{facet}"] = list(values)
-            checks = "".join(f", d.{_FACET_COLUMN[f]} && CAST(:f_{f} AS text[]) AS ok_{f}" for f in chosen)
+            check = {f: f"d.{_FACET_COLUMN[f]} && CAST(:f_{f} AS text[])" for f in chosen}
+            checks = "".join(f", {c} AS ok_{f}" for f, c in check.items())
+            if len(chosen) > 1:  # an offer that fails two of the filters counts in no facet
+                either = " OR ".join(f"({' AND '.join(c for g, c in check.items() if g != f)})" for f in chosen)
+                where.append(f"({either})")
             facet_columns = "".join(f", d.{_FACET_COLUMN[f]}" for f in query.counted)
             matched = (
-                f"SELECT d.service_id, {score} AS score, {distance} AS dist, d.verified_on{facet_columns}{checks} "
-                f"FROM pg_search_doc d WHERE {' AND '.join(where) or 'true'}"
+                f"SELECT d.service_id, {score} AS score, {f'min({_HAVERSINE})' if places else 'NULL::float8'} AS dist, "
+                f"d.verified_on{facet_columns}{checks} FROM pg_search_doc d {places} "
+                f"WHERE {' AND '.join(where) or 'true'} {grouped}"
             )
-            if radius:
-                matched = f"SELECT * FROM ({matched}) r WHERE dist <= :radius"
 
             def ok(but: str | None = None) -> str:
                 return " AND ".join(f"ok_{f}" for f in chosen if f != but) or "true"
@@ -302,21 +308,21 @@ class PostgresSearch:
             params["verified_from"] = query.verified_from
 
     @staticmethod
-    def _distance(query: SearchQuery, where: list[str], params: dict[str, Any]) -> tuple[str, bool]:
-        """The SQL of an offer's distance to the place searched (its nearest place; NULL: none), narrowing
-        ``where`` to the offers with a place in the radius's bounding box; whether a radius applies."""
+    def _places(query: SearchQuery, params: dict[str, Any]) -> tuple[str, str]:
+        """The join to the offers' places and the grouping that give each offer its distance to the place
+        searched (``dist``, to its nearest place; NULL: none); with a radius, only places in its bounding box
+        (the B-tree on latitude and longitude) and only offers with a place within the radius."""
         near = query.near
         if near is None:
-            return "NULL::float8", False
+            return "", ""
         params |= {"lat": near.latitude, "lon": near.longitude}
-        places = "p.service_id = d.service_id" + (" AND p.public" if query.public else "")
-        if near.radius_km is not None:
-            south, north, west, east = bounding_box(near.latitude, near.longitude, near.radius_km)
-            params |= {"south": south, "north": north, "west": west, "east": east, "radius": near.radius_km}
-            places += " AND p.at <@ box(point(:west, :south), point(:east, :north))"
-            where.append(
-                "d.service_id IN (SELECT p.service_id FROM pg_search_point p WHERE "
-                + ("p.public AND " if query.public else "")
-                + "p.at <@ box(point(:west, :south), point(:east, :north)))"
-            )
-        return f"(SELECT min({_HAVERSINE}) FROM pg_search_point p WHERE {places})", near.radius_km is not None
+        public = " AND p.public" if query.public else ""
+        if near.radius_km is None:
+            return f"LEFT JOIN pg_search_point p ON p.service_id = d.service_id{public}", "GROUP BY d.service_id"
+        south, north, west, east = bounding_box(near.latitude, near.longitude, near.radius_km)
+        params |= {"south": south, "north": north, "west": west, "east": east, "radius": near.radius_km}
+        return (
+            f"JOIN pg_search_point p ON p.service_id = d.service_id{public} "
+            "AND p.lat BETWEEN :south AND :north AND p.lon BETWEEN :west AND :east",
+            f"GROUP BY d.service_id HAVING min({_HAVERSINE}) <= :radius",
+        )

@@ -1,7 +1,7 @@
 """PostgreSQL's own search index: a directory on PostgreSQL without Elasticsearch searches in PostgreSQL (ADR 15)
 
 One row per offer with its analysed text as a ``tsvector`` (GIN), its facet values as arrays (GIN), its
-places as points (GiST), its opening hours; the index's terms with trigrams (``pg_trgm``) for typos.
+places by latitude and longitude (a B-tree, see ADR 15), its opening hours; the index's terms with trigrams (``pg_trgm``) for typos.
 Written in the change's transaction, like the embedded index; filled at ``db upgrade`` (bootstrap).
 
 Revision ID: 0017
@@ -31,9 +31,8 @@ UPGRADE = (
     "(f_legal_domain, f_topic, f_language, f_target_group, f_gemeinde)",
     """CREATE TABLE pg_search_point (
         service_id TEXT NOT NULL REFERENCES pg_search_doc ON DELETE CASCADE,
-        lat DOUBLE PRECISION NOT NULL, lon DOUBLE PRECISION NOT NULL, public BOOLEAN NOT NULL,
-        at POINT NOT NULL)""",
-    "CREATE INDEX ix_pg_search_point_at ON pg_search_point USING gist (at)",
+        lat DOUBLE PRECISION NOT NULL, lon DOUBLE PRECISION NOT NULL, public BOOLEAN NOT NULL)""",
+    "CREATE INDEX ix_pg_search_point_lat ON pg_search_point (lat, lon)",
     "CREATE INDEX ix_pg_search_point_service ON pg_search_point (service_id)",
     """CREATE TABLE pg_search_hours (
         service_id TEXT NOT NULL REFERENCES pg_search_doc ON DELETE CASCADE,
