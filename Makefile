@@ -43,8 +43,9 @@ lint: $(STAMP) ## ruff, mypy and the import contracts
 	$(BIN)/mypy libs/contracts/src libs/kit/src services/directory/src services/routing/src services/notify/src services/web/src bench
 	$(BIN)/lint-imports
 
-bench: $(STAMP) ## benchmarks: directory (100,000 offers: import, search, memory), routing (decisions, referrals), notify (referral → webhook), the floor under notify's throughput, the web pages beside the APIs
+bench: $(STAMP) ## benchmarks: directory (100,000 offers: import, search, memory; beside PostgreSQL's search; 10k-500k), routing (decisions, referrals), notify (referral → webhook), the floor under notify's throughput, the web pages beside the APIs
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/search_peer.py
 	$(BIN)/python bench/routing.py
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/floor.py
