@@ -4,13 +4,15 @@ counts under 5 only as "unter 5"."""
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 import urllib3
 from flask import Flask
 from lotse_contracts import Role
 from lotse_kit.tokens import HmacTokenVerifier
+from lotse_web.entrypoints.web import local_time
 
 from tests.routing.conftest import ADMIN, SECRET, Directory
 from tests.web.conftest import KI_EN, WITTEN, add_user, signed_in
@@ -48,7 +50,7 @@ def test_a_coordinator_sees_declines_per_reason_as_chart_table_and_csv(
 
     elsewhere = client.get("/zahlen", query_string={"region": "Bielefeld"}).get_data(as_text=True)
     assert "keine Kapazität" not in elsewhere
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (local_time.today() + timedelta(days=1)).isoformat()
     later = client.get("/zahlen", query_string={"von": tomorrow, "bis": tomorrow}).get_data(as_text=True)
     assert "keine Kapazität" not in later and later.count("Keine im gewählten Zeitraum.") >= 3
     wrong = client.get("/zahlen", query_string={"region": "Atlantis", "von": "2026-12-03", "bis": "2026-01-01"})
@@ -57,6 +59,24 @@ def test_a_coordinator_sees_declines_per_reason_as_chart_table_and_csv(
     assert client.get("/zahlen/gibtsnicht.csv").status_code == 404
 
     assert signed_in(web_app, "cm.witten").get("/zahlen").status_code == 404
+
+
+def test_the_period_ends_on_berlins_day_while_utc_is_still_on_the_day_before(
+    web_app: Flask, directory: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 00:30 in Berlin the server's UTC date is yesterday; a referral declined then counts today."""
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> "Clock":
+            moment = datetime(2026, 12, 3, 23, 30, tzinfo=UTC).astimezone(tz)
+            return cls(*moment.timetuple()[:6], tzinfo=moment.tzinfo)
+
+    monkeypatch.setattr(local_time, "datetime", Clock)
+    assert local_time.today() == date(2026, 12, 4)
+    add_user(directory, "ko.enkreis", "Kora K.", Role.COORDINATOR, KI_EN)
+    page = signed_in(web_app, "ko.enkreis").get("/zahlen").get_data(as_text=True)
+    assert 'id="bis" name="bis" type="date" value="2026-12-04"' in page
 
 
 def _rows(answer: Any) -> list[list[str]]:

@@ -6,12 +6,13 @@ manager's search shows the change at once."""
 import html
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from lotse_contracts import Role
+from lotse_web.entrypoints.web import local_time
 
 from tests.routing.conftest import ADMIN, Directory
 from tests.web.conftest import add_user, csrf, signed_in
@@ -144,7 +145,7 @@ def test_opening_hours_with_a_break_a_closure_and_appointments_reach_the_case_ma
     page = client.get(f"/pflege/angebote/{offer}/oeffnungszeiten").get_data(as_text=True)
     assert "Montag: 09:00 bis 12:00 Uhr" in page and "Dienstag: geschlossen" in page  # the preview
     revision = _revision_in(page)
-    today = date.today()
+    today = local_time.today()  # the day the pages and the directory show (Berlin's)
     every_day = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
     form: dict[str, Any] = {
         "csrf_token": csrf(page),

@@ -3,12 +3,13 @@
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 
 import pycountry
 
 from lotse_directory.domain.hsds import EntitySpec
+from lotse_directory.domain.search.documents import LOCAL
 
 # Germany's extent with a small margin (Sylt to Oberstdorf, Selfkant to Görlitz).
 GERMANY_LAT = (47.2, 55.1)
@@ -145,7 +146,7 @@ def _jurisdiction(v: Mapping[str, Any], german: bool) -> list[Violation]:
         if not PLZ.match(str(code)):
             out.append(Violation(f"postal_codes.{i}", "must be a German PLZ of five digits"))
     verified = v.get("verified_on")
-    if isinstance(verified, str) and _parse_date(verified) and _parse_date(verified) > date.today():  # type: ignore[operator]
+    if isinstance(verified, str) and _parse_date(verified) and _parse_date(verified) > datetime.now(LOCAL).date():  # type: ignore[operator]
         out.append(Violation("verified_on", "must not be in the future"))
     return out
 

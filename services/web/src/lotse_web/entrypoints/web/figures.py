@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, Response, render_template, request
 from lotse_contracts import DeclineReason, LegalDomain
 
 from lotse_web.adapters.api import ApiError, together
+from lotse_web.entrypoints.web import local_time
 from lotse_web.entrypoints.web.places import place_name
 from lotse_web.entrypoints.web.referrals import status_label
 from lotse_web.entrypoints.web.session import api, current_user, login_required, not_found, token
@@ -171,7 +172,7 @@ def _day(value: str | None, default: date) -> date:
 
 def _scope() -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     """The filters as given, the routing query they make, and what is wrong with them."""
-    today = date.today()
+    today = local_time.today()
     given = {
         "rechtskreis": request.args.get("rechtskreis", ""),
         "region": request.args.get("region", "").strip()[:100],

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web import local_time
 from lotse_web.entrypoints.web.maintain import found_entry, revision_read
 from lotse_web.entrypoints.web.places import place_name
 from lotse_web.entrypoints.web.responsible import DOMAINS
@@ -77,7 +78,7 @@ def _given() -> dict[str, str]:
         "region": form.get("region", "").strip()[:100],
         "plz": form.get("plz", "").strip()[:600],
         "quelle": form.get("quelle", "").strip()[:500],
-        "geprueft": form.get("geprueft", "") or date.today().isoformat(),
+        "geprueft": form.get("geprueft", "") or local_time.today().isoformat(),
         "einheit": form.get("einheit", "").strip()[:200],
     }
 
@@ -106,7 +107,7 @@ def _checked(
         errors["quelle"] = MESSAGES["quelle"]
     try:
         checked_on = date.fromisoformat(given["geprueft"])
-        if checked_on > date.today():
+        if checked_on > local_time.today():
             errors["geprueft"] = "Das Prüfdatum darf nicht in der Zukunft liegen."
     except ValueError:
         errors["geprueft"] = MESSAGES["geprueft"]
@@ -166,7 +167,7 @@ def page() -> Any:
         return not_found()
     names, authorities = _choices()
     held = _mine(user)
-    given = _given() if request.method == "POST" else {"geprueft": date.today().isoformat()}
+    given = _given() if request.method == "POST" else {"geprueft": local_time.today().isoformat()}
     errors: dict[str, str] = {}
     preview: dict[str, Any] | None = None
     if request.method == "POST" and request.form.get("aktion") in ("vorschau", "speichern"):

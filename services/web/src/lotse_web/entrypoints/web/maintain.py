@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, u
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web import local_time
 from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, token
 
 bp = Blueprint("maintain", __name__)
@@ -344,7 +345,7 @@ def _for_api(hours: dict[str, Any]) -> dict[str, Any]:
 def week_in_german(hours: dict[str, Any], today: date | None = None) -> list[str]:
     """The hours as case managers read them: a line per weekday, then appointments, holidays and the
     closures that are not over."""
-    today = today or date.today()
+    today = today or local_time.today()
     lines = []
     for code, day in WEEKDAYS.items():
         ranges = sorted((r["opens_at"], r["closes_at"]) for r in hours["weekly"] if code in r["days"])

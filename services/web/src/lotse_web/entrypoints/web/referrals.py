@@ -5,13 +5,13 @@ its data, reason, decision and timeline, and the steps the lifecycle allows the 
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from lotse_contracts import LegalDomain
 from lotse_contracts.referrals import DeclineReason, ReferralStatus
 
 from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.local_time import BERLIN
 from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, partial, token
 
 bp = Blueprint("referrals", __name__)
@@ -80,9 +80,6 @@ def domain_title(code: str) -> str:
         return LegalDomain(code).title_de
     except ValueError:
         return code
-
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def german_date(iso: str | None, with_time: bool = True) -> str:

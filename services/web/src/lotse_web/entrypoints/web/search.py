@@ -2,7 +2,6 @@
 it can be bookmarked or sent to a colleague (it holds a need and a place, never a client's name)."""
 
 import gettext
-from datetime import date
 from functools import cache
 from typing import Any
 
@@ -11,6 +10,7 @@ from flask import Blueprint, Flask, render_template, request
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web import local_time
 from lotse_web.entrypoints.web.referrals import german_date
 from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, partial, token
 
@@ -126,7 +126,7 @@ def offer(ident: str) -> Any:
         if error.status == 404:
             return not_found()
         raise
-    today = date.today().isoformat()
+    today = local_time.today().isoformat()
     found["schedules"] = [  # a closure that is over says nothing any more
         s for s in found.get("schedules") or [] if not (s.get("closed") and str(s.get("valid_to"))[:10] < today)
     ]

@@ -5,17 +5,16 @@ page. Nothing is stored before the last step; "Als Entwurf speichern" keeps it a
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from lotse_contracts import LegalDomain
 
 from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.local_time import BERLIN, today
 from lotse_web.entrypoints.web.responsible import RESIDENCE
 from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, token
 
 bp = Blueprint("sending", __name__)
-BERLIN = ZoneInfo("Europe/Berlin")
 FORMS = {"written": "schriftlich", "verbal_documented": "mündlich (hier dokumentiert)", "electronic": "elektronisch"}
 CATEGORIES = {"name": "Name", "birth_date": "Geburtsdatum", "contact": "Kontaktdaten", "reason": "Anliegen"}
 FIELDS = (
@@ -89,7 +88,7 @@ def _date(text: str) -> str | None:
             day = datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-        return day.isoformat() if day.year >= 1900 and day <= datetime.now(BERLIN).date() else None
+        return day.isoformat() if day.year >= 1900 and day <= today() else None
     return None
 
 
