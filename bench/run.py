@@ -298,25 +298,30 @@ def write_result(result: dict[str, Any], name: str, report: str) -> None:
 WORKERS, THREADS = 2, 4
 
 
-def serve(var: Path, port: int) -> subprocess.Popen[bytes]:
+def serve(var: Path, port: int, database_url: str | None = None, workers: int = WORKERS) -> subprocess.Popen[bytes]:
+    """``lotse-directory serve`` (on this PostgreSQL database, else embedded); returns once a search is answered
+    (each process loads its index before its first request)."""
     env = {
         **os.environ,
         "LOTSE_VAR_DIR": str(var),
         "LOTSE_DIRECTORY_PORT": str(port),
-        "LOTSE_DIRECTORY_WORKERS": str(WORKERS),
+        "LOTSE_DIRECTORY_WORKERS": str(workers),
         "LOTSE_DIRECTORY_THREADS": str(THREADS),
     }
+    if database_url:
+        env["LOTSE_DIRECTORY_DATABASE_URL"] = database_url
     process = subprocess.Popen(
         [BIN / "lotse-directory", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    for _ in range(300):
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/health")
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/api/v1/search?q=Beratung")
             if conn.getresponse().status == 200:
                 return process
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.05)
     process.kill()
     raise SystemExit("the directory did not start")
 

@@ -44,6 +44,7 @@ from run import (
     offers_file,
     pace,
     query_mix,
+    serve,
     write_result,
 )
 from sqlalchemy import create_engine, text
@@ -59,13 +60,6 @@ TUNING = {
 ENGINES = ("embedded", "postgresql")
 
 
-def _env(var: Path, database_url: str | None = None) -> dict[str, str]:
-    env = {**os.environ, "LOTSE_VAR_DIR": str(var)}
-    if database_url:
-        env["LOTSE_DIRECTORY_DATABASE_URL"] = database_url
-    return env
-
-
 def import_postgres(data: Path, var: Path, url: str) -> dict[str, Any]:
     """Import into the PostgreSQL database at ``url`` (tuned, then analysed as a DBA would after a bulk load)."""
     var.mkdir(parents=True, exist_ok=True)
@@ -75,7 +69,7 @@ def import_postgres(data: Path, var: Path, url: str) -> dict[str, Any]:
         for setting, value in TUNING.items():
             conn.execute(text(f"ALTER DATABASE \"{name}\" SET {setting} = '{value}'"))
     admin.dispose()
-    env = _env(var, url)
+    env = {**os.environ, "LOTSE_VAR_DIR": str(var), "LOTSE_DIRECTORY_DATABASE_URL": url}
     subprocess.run([BIN / "lotse-directory", "db", "upgrade"], env=env, check=True, capture_output=True)
     start = time.perf_counter()
     done = subprocess.run([BIN / "lotse-directory", "import", data], env=env, check=True, capture_output=True)
@@ -99,29 +93,6 @@ def import_postgres(data: Path, var: Path, url: str) -> dict[str, Any]:
         "database_mib": round(size / 2**20),
         "search_index_mib": round(int(index) / 2**20),
     }
-
-
-def start(var: Path, port: int, database_url: str | None = None, workers: int = WORKERS) -> subprocess.Popen[bytes]:
-    """``lotse-directory serve``; returns once a search is answered (each process warms its index first)."""
-    env = _env(var, database_url) | {
-        "LOTSE_DIRECTORY_PORT": str(port),
-        "LOTSE_DIRECTORY_WORKERS": str(workers),
-        "LOTSE_DIRECTORY_THREADS": str(THREADS),
-    }
-    process = subprocess.Popen(
-        [BIN / "lotse-directory", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request("GET", "/api/v1/search?q=Beratung")
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit("the directory did not start")
 
 
 def _get(port: int, path: str) -> dict[str, Any]:
@@ -185,7 +156,7 @@ def growth(sizes: list[int], root: Path) -> list[dict[str, Any]]:
         imported = import_offers(offers_file(size), var)
         port = _free_port()
         began = time.perf_counter()
-        server = start(var, port, workers=1)
+        server = serve(var, port, workers=1)
         started = time.perf_counter() - began
         try:
             load(f"http://127.0.0.1:{port}", query_mix(500, seed=3), 4, 120)
@@ -231,7 +202,7 @@ def main() -> None:
         with create_engine(POSTGRES_ADMIN_URL).connect() as conn:
             result["machine"]["postgresql"] = conn.execute(text("SHOW server_version")).scalar_one()
         ports = {e: _free_port() for e in ENGINES}
-        servers = [start(root / "embedded", ports["embedded"]), start(root / "postgresql", ports["postgresql"], url)]
+        servers = [serve(root / "embedded", ports["embedded"]), serve(root / "postgresql", ports["postgresql"], url)]
         try:
             for engine in ENGINES:  # warm-up: page caches, connections, query terms
                 load(f"http://127.0.0.1:{ports[engine]}", query_mix(1_000, seed=1), args.clients, 120)

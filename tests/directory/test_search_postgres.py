@@ -1,5 +1,6 @@
-"""PostgreSQL's own search index (ADR 15): filled at upgrade from the offers already stored, and written by
-concurrent changes of one offer without either failing. What it finds: the conformance suite."""
+"""PostgreSQL's own search index (ADR 15): filled at upgrade from the offers already stored, emptied at upgrade
+while Elasticsearch serves, and written by concurrent changes of one offer without either failing. What it
+finds: the conformance suite."""
 
 import threading
 
@@ -10,7 +11,7 @@ from lotse_directory.bootstrap import Container
 from lotse_directory.domain.search.documents import Point, SearchDocument
 from sqlalchemy import text
 
-from tests.directory.conftest import Api, _reset
+from tests.directory.conftest import Api, ScaleSearch, _reset
 
 pytestmark = pytest.mark.postgres
 
@@ -71,3 +72,18 @@ def test_two_changes_of_one_offer_at_once_both_commit(postgres_container: Contai
         rows = conn.execute(text("SELECT service_id, lat FROM pg_search_point")).all()
         docs = conn.execute(text("SELECT count(*) FROM pg_search_doc")).scalar_one()
     assert (docs, [tuple(r) for r in rows]) == (1, [("s-1", 52.0)])
+
+
+@pytest.mark.rabbitmq
+def test_upgrade_empties_the_index_while_elasticsearch_serves(scale_search: ScaleSearch) -> None:
+    """Changes made while Elasticsearch serves do not reach PostgreSQL's index: it is emptied, so that it is
+    filled anew at the upgrade after Elasticsearch is switched off, not left stale."""
+    container = scale_search.container
+    with container.engine.begin() as conn:
+        postgres_fts.write_documents(conn, {"s-1": SearchDocument("s-1", "o-1", {"name": "Sprachcafé"})})
+        assert not postgres_fts.index_is_empty(conn)
+
+    container.migrate()
+
+    with container.engine.connect() as conn:
+        assert postgres_fts.index_is_empty(conn)

@@ -107,12 +107,21 @@ class Container:
         upgrade("lotse_directory", self.engine)
         self.channels.seal_stored_secrets()  # those stored in the clear before secrets were sealed
         self.search_use_case.miss_log.hide_rare()  # the words of searches kept before they were withheld
-        if isinstance(self.search, PostgresSearch):  # its index begins empty (migration 0017): fill it once
-            with self.store.transaction(bulk=True) as session:
-                if postgres_fts.index_is_empty(session.connection):
-                    offers = [("service", row) for row in session.select("service", fields=("id",))]
-                    write = partial(postgres_fts.write_documents, session.connection)
-                    refresh_index(session, offers, self.gazetteer, write, {})
+        if self.engine.dialect.name == "postgresql":
+            self._fill_or_empty_postgres_index()
+
+    def _fill_or_empty_postgres_index(self) -> None:
+        """PostgreSQL's index begins empty (migration 0017): fill it from the offers when it serves the search
+        and is empty. While Elasticsearch serves, changes do not reach it: empty it, so that it is filled
+        again if Elasticsearch is switched off."""
+        with self.store.transaction(bulk=True) as session:
+            conn = session.connection
+            if self.search_index is not None:
+                if not postgres_fts.index_is_empty(conn):
+                    postgres_fts.clear(conn)
+            elif postgres_fts.index_is_empty(conn):
+                offers = [("service", row) for row in session.select("service", fields=("id",))]
+                refresh_index(session, offers, self.gazetteer, partial(postgres_fts.write_documents, conn), {})
 
     def schema_current(self) -> bool:
         return is_current("lotse_directory", self.engine)

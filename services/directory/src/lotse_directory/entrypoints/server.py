@@ -17,7 +17,7 @@ def _started(app: Flask) -> None:
     container = container_of(app)
     container.relay.start()
     container.search_use_case.miss_log.start()
-    container.search.warm()  # load the embedded index before the first search waits for it
+    container.search.warm()  # ready before the first search waits (the embedded engine loads its columns)
 
 
 def _stopping(app: Flask) -> None:
