@@ -393,3 +393,16 @@ class _WholeRows:
     def select(self, entity: str, where: Any = None, *, fields: Any = None, **more: Any) -> Any:
         self.asked = self.asked or fields is not None
         return self.session.select(entity, where, **more)
+
+
+def test_a_search_counts_days_in_berlin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 00:30 in Berlin the server's UTC date is yesterday; "verified within n days" counts from Berlin's."""
+    from lotse_directory.domain.search import query
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return datetime(2026, 12, 3, 23, 30, tzinfo=UTC).astimezone(tz)
+
+    monkeypatch.setattr(query, "datetime", Clock)
+    assert query.SearchQuery().today == date(2026, 12, 4)

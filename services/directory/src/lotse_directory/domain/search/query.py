@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from lotse_directory.domain.search.documents import Moment, moment
+from lotse_directory.domain.search.documents import LOCAL, Moment, moment
 from lotse_directory.domain.search.plan import PlannedTerm, plan
 from lotse_directory.domain.verification import fresh_from
 
@@ -74,7 +74,8 @@ class SearchQuery:
     per_page: int = 20
     public: bool = True
     """A caller without a token: only public places count (and are shown)."""
-    now: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    now: datetime = field(default_factory=lambda: datetime.now(LOCAL))
+    """In Berlin: :attr:`today` is Germany's day, whatever zone the server runs in."""
     stale_after_days: int = 365
 
     @property
