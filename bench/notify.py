@@ -422,7 +422,7 @@ def main() -> None:
             "LOTSE_DIRECTORY_DEMO_WEBHOOK_URL": f"http://127.0.0.1:{receiver_port}/lotse",
             "LOTSE_ROUTING_PORT": str(routing_port),
             "LOTSE_ROUTING_WORKERS": WORKERS,
-            "LOTSE_ROUTING_THREADS": os.environ.get("XTHREADS", THREADS),
+            "LOTSE_ROUTING_THREADS": THREADS,
             "LOTSE_ROUTING_DATABASE_URL": routing_db,
             "LOTSE_ROUTING_DIRECTORY_URL": f"http://127.0.0.1:{directory_port}",
             "LOTSE_AMQP_URL": AMQP_URL,

@@ -3,7 +3,7 @@
 The same generated offers (bench/generate.py, seeded) are imported with ``lotse-directory import`` twice: into
 an embedded directory (SQLite, the index's columns in memory) and into a directory on this machine's
 PostgreSQL, whose search is then PostgreSQL's full-text search (ADR 15: GIN ``tsvector``, ``pg_trgm`` for
-typos, GiST points, facet arrays; the database tuned for it, see ``TUNING``). Both are served by
+typos, places in a B-tree, facet arrays; the database tuned for it, see ``TUNING``). Both are served by
 ``lotse-directory serve`` (2 processes x 4 threads) behind the same HTTP API, warmed, and then sent
 the same rotating query mix (bench/run.py) in blocks, alternating which goes first, so that this shared
 machine's changing speed falls on both alike. Reported per kind of query: p50, p95, throughput and
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from lotse_kit.sql import scratch_database
+from notify import POSTGRES_ADMIN_URL
 from run import (
     BIN,
     THREADS,
@@ -49,7 +50,6 @@ from run import (
 )
 from sqlalchemy import create_engine, text
 
-POSTGRES_ADMIN_URL = os.environ.get("LOTSE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TUNING = {
     "jit": "off",  # JIT compiles a search's expressions for 10-50 ms: more than the search itself
     "work_mem": "64MB",  # the facet counts group in memory
@@ -74,7 +74,7 @@ def import_postgres(data: Path, var: Path, url: str) -> dict[str, Any]:
     start = time.perf_counter()
     done = subprocess.run([BIN / "lotse-directory", "import", data], env=env, check=True, capture_output=True)
     seconds = time.perf_counter() - start
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("VACUUM ANALYZE"))
         size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()

@@ -56,8 +56,8 @@ class Settings:
     """Threads that make delivery attempts: embedded, in the serving process (every attempt); in scale mode,
     in ``consume`` (the first attempt at each delivery it took in, while fewer than twice as many wait)."""
     consumers: int = 4
-    """Scale mode: consumers (threads, each on its own connection, prefetch 1) ``consume`` runs on the queue:
-    each event waits for notify's commit and the broker's confirm of its jobs, so one alone takes ~50/s."""
+    """Scale mode: consumers (threads, each on its own connection) ``consume`` runs on the queue; each takes the
+    events that wait (up to 50 prefetched) in one transaction."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
