@@ -124,3 +124,29 @@ def test_a_key_rotated_at_the_provider_is_fetched_for_the_first_token_that_names
         verifier.verify(stranger)
     (tmp_path / "jwks.json").write_text(json.dumps({"keys": [old, new]}))  # the provider rotates
     assert verifier.verify(stranger).subject == "u"
+
+
+def test_a_token_checked_before_is_taken_from_memory_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from datetime import timedelta
+
+    from lotse_kit import tokens
+
+    verifier = HmacTokenVerifier("s" * 40)
+    token = verifier.issue("u-1", Role.CASE_MANAGER, "org-1", ttl=timedelta(seconds=2))
+    decoded = []
+    decode = jwt.decode
+    monkeypatch.setattr(tokens.jwt, "decode", lambda *a, **k: decoded.append(1) or decode(*a, **k))
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first and len(decoded) == 1  # the second request's check is a look-up
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(InvalidToken):  # only the very text that was checked is known
+        verifier.verify(forged)
+    real = time.time
+    monkeypatch.setattr(tokens.time, "time", lambda: real() + 61)
+    verifier.verify(token)  # a minute later it is checked again (a provider's withdrawn key ends it then)
+    assert len(decoded) == 3
+    monkeypatch.setattr(tokens.time, "time", real)
+    time.sleep(2.1)
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)

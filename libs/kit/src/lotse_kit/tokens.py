@@ -64,6 +64,34 @@ def _claims_from_payload(
     )
 
 
+class _Verified:
+    """Tokens verified lately, by their text. A client sends the same token with each of its requests, and
+    checking its signature and claims again cost more than the rest of a small request's way through the
+    service. A token is taken from here only until it expires, and for at most ``max_age`` seconds after it
+    was checked (a key withdrawn at the provider stops its tokens within that time)."""
+
+    def __init__(self, size: int = 4096, max_age: float = 60.0) -> None:
+        self._size = size
+        self._max_age = max_age
+        self._seen: dict[str, tuple[float, TokenClaims]] = {}
+
+    def get(self, token: str) -> TokenClaims | None:
+        found = self._seen.get(token)
+        if found is None:
+            return None
+        until, claims = found
+        if time.time() >= until:
+            self._seen.pop(token, None)
+            return None
+        return claims
+
+    def put(self, token: str, payload: Mapping[str, Any], claims: TokenClaims) -> TokenClaims:
+        if len(self._seen) >= self._size:
+            self._seen.clear()  # many users at once: start again rather than keep an order of use
+        self._seen[token] = (min(float(payload["exp"]), time.time() + self._max_age), claims)
+        return claims
+
+
 class HmacTokenVerifier:
     """Embedded mode: tokens signed with the suite's shared secret (HS256)."""
 
@@ -73,8 +101,12 @@ class HmacTokenVerifier:
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
+        self._verified = _Verified()
 
     def verify(self, token: str) -> TokenClaims:
+        known = self._verified.get(token)
+        if known is not None:
+            return known
         try:
             payload = jwt.decode(
                 token,
@@ -86,7 +118,7 @@ class HmacTokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        return _claims_from_payload(payload, "role", "org")
+        return self._verified.put(token, payload, _claims_from_payload(payload, "role", "org"))
 
     def issue(
         self,
@@ -144,8 +176,12 @@ class JwksTokenVerifier:
         self._regions_claim = regions_claim
         self._algorithms = list(algorithms)
         self._keys = jwt.PyJWKClient(jwks_uri, lifespan=lifespan, timeout=5, cooldown_duration=min_refresh)
+        self._verified = _Verified(max_age=min_refresh)
 
     def verify(self, token: str) -> TokenClaims:
+        known = self._verified.get(token)
+        if known is not None:
+            return known
         try:
             key = self._keys.get_signing_key_from_jwt(token).key
             payload = jwt.decode(
@@ -158,7 +194,8 @@ class JwksTokenVerifier:
             )
         except jwt.PyJWTError as exc:  # PyJWKClientError too: no such key, or the keys could not be fetched
             raise InvalidToken(str(exc)) from exc
-        return _claims_from_payload(payload, self._role_claim, self._org_claim, self._regions_claim)
+        claims = _claims_from_payload(payload, self._role_claim, self._org_claim, self._regions_claim)
+        return self._verified.put(token, payload, claims)
 
 
 @dataclass(frozen=True)
