@@ -37,6 +37,8 @@ class SqlReferralSession:
     def __init__(self, conn: Connection) -> None:
         self.connection = conn
         self.events: list[tuple[EventEnvelope, str]] = []
+        self._history: list[Row] = []
+        """History entries not yet written: a submission's two go in one statement."""
 
     def add_consent(self, row: Row) -> None:
         self.connection.execute(insert(consent), row)  # bound, not literal: the statement is cached
@@ -134,9 +136,16 @@ class SqlReferralSession:
         return counts
 
     def add_history(self, row: Row) -> None:
-        self.connection.execute(insert(history), row)
+        self._history.append(row)
+
+    def write_history(self) -> None:
+        """Write the entries added since the last time (before the history is read, and at commit)."""
+        if self._history:
+            self.connection.execute(insert(history), self._history)
+            self._history = []
 
     def history(self, referral_id: str) -> list[Row]:
+        self.write_history()
         query = select(history).where(history.c.referral_id == referral_id).order_by(history.c.seq)
         return [dict(r) for r in self.connection.execute(query).mappings()]
 
@@ -210,6 +219,7 @@ class SqlReferralSession:
         self.connection.execute(update(referral).where(referral.c.id == referral_id).values(**values))
 
     def erase(self, referral_ids: Sequence[str], at: datetime) -> None:
+        self.write_history()  # what this transaction noted is erased too
         ids = list(referral_ids)
         self.connection.execute(
             update(referral)
@@ -246,6 +256,7 @@ class SqlReferralSession:
 
     def sealed_with_other_key(self, key_id: str, limit: int) -> list[tuple[str, str, str]]:
         """Up to ``limit`` sealed values not sealed with ``key_id``: (table, key, sealed text)."""
+        self.write_history()
         found: list[tuple[str, str, str]] = []
         for table, key in ((referral, "id"), (consent, "id"), (history, "seq")):
             query = (
@@ -306,6 +317,7 @@ class SqlReferralStore:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # the driver would begin only at the first write
             session = SqlReferralSession(conn)
             yield session
+            session.write_history()
             if session.events:
                 add_events(conn, outbox, session.events)
         for hook in self._after_commit:
