@@ -128,3 +128,53 @@ def test_schema_check_formats_are_jsonschemas() -> None:
     assert "email" in FormatChecker().checkers
     assert check.errors("a@b.de") == []
     assert check.errors("nobody") != []
+
+
+REQUEST = {  # the other keywords the services' request bodies use
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 5, "pattern": "^[A-Z]"},
+        "count": {"type": "integer", "minimum": 1, "maximum": 9},
+        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2, "uniqueItems": True},
+        "kind": {"const": "x"},
+        "extra": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        {"name": "Anna", "count": 3, "tags": ["a"], "kind": "x", "extra": {"a": "b"}},
+        {"count": 3.0},
+        {"name": ""},
+        {"name": "Annabel"},
+        {"name": "anna"},
+        {"count": 0},
+        {"count": 10},
+        {"count": 2.5},
+        {"count": True},
+        {"tags": []},
+        {"tags": ["a", "b", "c"]},
+        {"tags": ["a", "a"]},
+        {"kind": "y"},
+        {"extra": {}},
+        {"extra": {"a": 1}},
+    ],
+)
+def test_schema_check_decides_as_jsonschema_on_the_request_keywords(instance: Any) -> None:
+    assert SchemaCheck(REQUEST).errors(instance) == schema_errors(make_validator(REQUEST), instance)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"a": {"$ref": "#/$defs/b"}}, "$defs": {"b": {"type": "string"}}},
+        {"type": "array", "prefixItems": [{"type": "string"}]},
+        {"type": "array", "items": [{"type": "string"}]},
+        {"anyOf": [{"type": "object", "dependentRequired": {"a": ["b"]}}]},
+    ],
+)
+def test_schema_check_refuses_keywords_draft07_reads_otherwise(schema: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="otherwise than jsonschema"):
+        SchemaCheck(schema)

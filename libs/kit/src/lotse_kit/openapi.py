@@ -15,11 +15,10 @@ from typing import Any
 
 import swagger_ui_bundle
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_from_directory
-from jsonschema import Draft202012Validator
 
 from lotse_kit.input_text import MAX_DEPTH, TooDeep, clean_json, clean_text, text_problem
 from lotse_kit.problems import FieldError, Problem, bad_request, validation_problem
-from lotse_kit.schema_errors import make_validator, schema_errors
+from lotse_kit.schema_errors import SchemaCheck, make_validator, schema_errors
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
@@ -66,24 +65,22 @@ class ApiDoc:
         self.description = description
         self.schemas: dict[str, dict[str, Any]] = {}
         self.operations: list[Operation] = []
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._checks: dict[str, SchemaCheck] = {}
 
     # -- schemas -----------------------------------------------------------------
     def add_schema(self, name: str, schema: dict[str, Any]) -> str:
         self.schemas[name] = schema
-        self._validators.pop(name, None)
+        self._checks.pop(name, None)
         return name
 
-    def validator(self, name: str) -> Draft202012Validator:
-        found = self._validators.get(name)
+    def check(self, name: str) -> SchemaCheck:
+        found = self._checks.get(name)
         if found is None:
-            resolver_root = {"$defs": self.schemas, **self.schemas[name]}
-            found = make_validator(resolver_root)
-            self._validators[name] = found
+            found = self._checks[name] = SchemaCheck(self.schemas[name])
         return found
 
     def validate(self, name: str, instance: Any) -> list[FieldError]:
-        return [FieldError(n, r) for n, r in schema_errors(self.validator(name), instance)]
+        return [FieldError(n, r) for n, r in self.check(name).errors(instance)]
 
     # -- routes ------------------------------------------------------------------
     def route(

@@ -64,16 +64,19 @@ def schema_errors(validator: Draft202012Validator, instance: Any) -> list[tuple[
 
 
 class SchemaCheck:
-    """Validation for bulk work: compiled code (fastjsonschema) answers "valid" fast, and only an
-    instance it rejects is explained by jsonschema, so the reasons are the same as everywhere else.
+    """Validation for every request body and bulk work: compiled code (fastjsonschema) answers "valid" fast,
+    and only an instance it rejects is explained by jsonschema, so the reasons are the same as everywhere else.
 
     Formats are checked by jsonschema's own format checker in both (or, on the fast path, by a
     stricter and quicker test), so that what the fast path accepts, jsonschema accepts too. The
-    schema may use only keywords that mean the same in draft 2020-12 and draft-07 (type,
-    properties, required, enum, anyOf, items as one schema, format).
+    schema may use only keywords that mean the same in draft 2020-12 and draft-07 (:data:`SAME_IN_BOTH`,
+    ``items`` as one schema); another one is refused here, before it can be misread.
     """
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
+        unlike = sorted(_unlike_in_draft07(schema))
+        if unlike:
+            raise ValueError(f"the fast check would read these keywords otherwise than jsonschema: {unlike}")
         self.validator = make_validator(schema)
         checker = self.validator.format_checker or FormatChecker()
         formats: dict[str, Any] = {name: partial(_conforms, checker, name) for name in checker.checkers}
@@ -93,6 +96,41 @@ _STRICTER = {
     # the canonical form only; jsonschema also takes the odd ones UUID() parses (then it decides)
     "uuid": re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}").fullmatch,
 }
+
+
+SAME_IN_BOTH = frozenset(
+    {
+        *("type", "enum", "const", "format", "pattern", "anyOf", "allOf", "oneOf", "not"),
+        *("properties", "required", "additionalProperties", "minProperties", "maxProperties", "items"),
+        *("minItems", "maxItems", "uniqueItems", "minLength", "maxLength", "minimum", "maximum"),
+        *("exclusiveMinimum", "exclusiveMaximum", "multipleOf", "$defs"),
+        *("title", "description", "default", "examples", "readOnly", "writeOnly", "deprecated", "$schema"),
+    }
+)
+"""JSON Schema keywords that draft-07 reads as draft 2020-12 does (``items`` only as one schema; no ``$ref``,
+whose siblings draft-07 ignores)."""
+
+_VALUES = frozenset({"enum", "const", "default", "examples"})
+"""Keywords whose value is data, not a schema."""
+
+
+def _unlike_in_draft07(schema: Any) -> set[str]:
+    """The keywords of ``schema`` (and the schemas in it) that draft-07 reads otherwise."""
+    if not isinstance(schema, Mapping):
+        return set()
+    found = {k for k in schema if k not in SAME_IN_BOTH}
+    if isinstance(schema.get("items"), list):
+        found.add("items (as a list)")
+    for key, value in schema.items():
+        if key in ("properties", "$defs") and isinstance(value, Mapping):
+            for sub in value.values():
+                found |= _unlike_in_draft07(sub)
+        elif key in ("anyOf", "allOf", "oneOf") and isinstance(value, list):
+            for sub in value:
+                found |= _unlike_in_draft07(sub)
+        elif key not in _VALUES and isinstance(value, Mapping):
+            found |= _unlike_in_draft07(value)
+    return found
 
 
 def _conforms(checker: FormatChecker, name: str, value: Any) -> bool:
