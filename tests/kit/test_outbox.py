@@ -190,33 +190,6 @@ def test_a_lingering_relay_takes_what_commits_while_it_lingers_in_one_pass(engin
     assert recorder.seen == ids
 
 
-def test_a_spaced_relay_publishes_at_once_when_quiet_and_gathers_under_load(engine: Engine) -> None:
-    """With ``spacing``, a relay's passes start at least that far apart: the first event after a quiet moment
-    goes out at once, the events committed within the span after it share the next pass."""
-    outbox = _outbox(engine)
-    passes = _count_passes(outbox)
-    recorder = Recorder()
-    worker = RelayWorker(outbox, recorder, interval=30, spacing=0.5)
-    worker.start()
-    try:
-        _until(lambda: passes == [0])
-        time.sleep(0.6)  # quiet
-        ids = _write(outbox, 1)
-        woken = time.monotonic()
-        worker.wake()
-        _until(lambda: passes == [0, 1])
-        assert time.monotonic() - woken < 0.3  # not held back
-        for _ in range(3):
-            ids += _write(outbox, 1)
-            worker.wake()
-        _until(lambda: len(passes) == 3)
-        assert passes == [0, 1, 3]
-        assert time.monotonic() - woken >= 0.45  # the span's events waited for the next pass together
-    finally:
-        worker.stop()
-    assert recorder.seen == ids
-
-
 def _count_passes(outbox: SqlOutbox) -> list[int]:
     """How many events each of the outbox's relay passes published, as they happen."""
     passes: list[int] = []

@@ -392,25 +392,3 @@ def test_a_webhook_goes_to_the_address_that_was_checked_not_to_a_name_resolved_a
         refused = WebhookSender(timeout=5, targets=inside, ca_certs=ca_file).send(hook(receiver), notice_for("d-3"))
         assert not refused.ok and refused.detail.startswith("Ziel nicht erlaubt") and not refused.unanswered
         assert len(receiver.requests) == 1
-
-
-def test_the_attempt_threads_room_can_be_waited_for() -> None:
-    """The consumer waits a moment for room rather than hand an attempt to a job at once (a job costs it more
-    than the attempt); it does not wait past the time it is given."""
-    from lotse_notify.adapters.jobs.in_process import ThreadJobs
-
-    release = threading.Event()
-    jobs = ThreadJobs(lambda _id: None, threads=1, backlog=1)
-    jobs.start()
-    try:
-        jobs.run([release.wait])
-        began = time.monotonic()
-        assert jobs.room(1, 0.2) == 0  # full: waited for the time given, no more
-        assert 0.2 <= time.monotonic() - began < 1
-        threading.Timer(0.2, release.set).start()
-        began = time.monotonic()
-        assert jobs.room(1, 5) == 1  # room as soon as the attempt under way ended
-        assert time.monotonic() - began < 2
-    finally:
-        release.set()
-        jobs.stop()

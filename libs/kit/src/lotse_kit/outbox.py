@@ -10,7 +10,6 @@ point loses nothing; it may publish a row again, which consumers recognise by th
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -244,9 +243,7 @@ class RelayWorker:
     service wakes it after each commit that wrote events), so no pass ends with a query that finds nothing.
     After a publisher failure it waits with exponential backoff (up to ``max_backoff``) and tries again.
     Woken, it first waits ``linger`` seconds, so that events committed meanwhile go in the same pass (fewer
-    passes for many small commits, each event that much later). With ``spacing`` instead, passes start at
-    least that many seconds apart: an event committed in a quiet moment goes out at once, and under load the
-    events of one such span share a pass.
+    passes for many small commits, each event that much later).
     """
 
     def __init__(
@@ -257,7 +254,6 @@ class RelayWorker:
         max_backoff: float = 5.0,
         batch: int = 100,
         linger: float = 0.0,
-        spacing: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.publisher = publisher
@@ -265,7 +261,6 @@ class RelayWorker:
         self.max_backoff = max_backoff
         self.batch = batch
         self.linger = linger
-        self.spacing = spacing
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -286,7 +281,6 @@ class RelayWorker:
     def _run(self) -> None:
         backoff = self.interval
         while not self._stop.is_set():
-            started = time.monotonic()
             try:
                 while self.outbox.relay(self.publisher, self.batch) == self.batch and not self._stop.is_set():
                     pass
@@ -296,8 +290,6 @@ class RelayWorker:
                 log.exception("outbox relay failed; retrying in %.1f s", backoff)
                 wait = backoff
                 backoff = min(backoff * 2, self.max_backoff)
-            if self._wake.wait(wait):
-                pause = self.linger or started + self.spacing - time.monotonic()
-                if pause > 0:
-                    self._stop.wait(pause)
+            if self._wake.wait(wait) and self.linger:
+                self._stop.wait(self.linger)
             self._wake.clear()

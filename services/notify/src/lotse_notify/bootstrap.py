@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 
 SERVICE_SUBJECT = "service:lotse-notify"
 ROUTING_FEED = "routing"
-ROOM_WAIT = 0.5
-"""Seconds the consumer waits for its attempt threads to have room for the events it took (see ``on_events``)."""
 
 Process = Literal["serve", "consume", "deliver"]
 """``deliver`` is each child process of the Celery worker's prefork pool (its parent runs nothing of its own:
@@ -78,10 +76,8 @@ class Container:
 
     def on_events(self, events: Sequence[tuple[EventEnvelope, str]]) -> None:
         """Referral events: their notifications and deliveries recorded in one transaction; then as many first
-        attempts as this process has room for made here, and jobs sent for the rest. While the attempts under
-        way fill that room, it waits up to ``ROOM_WAIT`` seconds for them (the events wait in the broker
-        meanwhile): under load, a job costs this process more than the attempt it hands off."""
-        taken = self.intake.take_all(events, claim=self.attempts.room(len(events), ROOM_WAIT))
+        attempts as this process has room for made here, and jobs sent for the rest."""
+        taken = self.intake.take_all(events, claim=self.attempts.room())
         self.jobs.send(taken.waiting)
         self.attempts.run(functools.partial(self.deliveries.attempt_claimed, row) for row in taken.claimed)
         now = datetime.now(UTC)

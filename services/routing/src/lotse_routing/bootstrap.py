@@ -174,7 +174,7 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
             publisher = RabbitMqEventPublisher(settings.amqp_url)
         else:
             publisher = bus
-    relay = RelayWorker(events, publisher, spacing=settings.relay_spacing_ms / 1000)
+    relay = RelayWorker(events, publisher)
 
     def wake_relay(session: SqlReferralSession) -> None:
         if session.events:

@@ -34,9 +34,6 @@ class Settings:
     """Days after a referral closed until its client data is erased (docs/architecture.md, Promises)."""
     sweep_seconds: float = 60.0
     """How often each serving process sweeps due reminders and expired client data."""
-    relay_spacing_ms: float = 25.0
-    """Least time between two passes of a process's outbox relay: under load, the events of that span go to the
-    broker together (one database round and one broker commit for several); in a quiet moment at once."""
     max_body_bytes: int = 100_000
     host: str = "127.0.0.1"
     port: int = 8002
@@ -64,7 +61,6 @@ class Settings:
             acknowledge_within_days=int(env.get(f"{p}ACKNOWLEDGE_WITHIN_DAYS", "3")),
             retention_days=int(env.get(f"{p}RETENTION_DAYS", "365")),
             sweep_seconds=float(env.get(f"{p}SWEEP_SECONDS", "60")),
-            relay_spacing_ms=float(env.get(f"{p}RELAY_SPACING_MS", "25")),
             max_body_bytes=int(env.get(f"{p}MAX_BODY_BYTES", "100000")),
             host=env.get(f"{p}HOST", "127.0.0.1"),
             port=int(env.get(f"{p}PORT", "8002")),

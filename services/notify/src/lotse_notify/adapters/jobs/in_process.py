@@ -16,8 +16,7 @@ class ThreadJobs:
     until its lease runs out) and the sweep sends it again.
 
     :meth:`room` says how many more tasks it takes before it has ``backlog`` (by default twice its threads)
-    under way or waiting, and can wait a moment for room; a caller hands what does not fit to a worker
-    instead."""
+    under way or waiting; a caller hands what does not fit to a worker instead."""
 
     def __init__(self, run: Callable[[str], object], threads: int = 4, backlog: int | None = None) -> None:
         self._run = run
@@ -27,7 +26,6 @@ class ThreadJobs:
         self._workers: list[threading.Thread] = []
         self._pending = 0
         self._lock = threading.Lock()
-        self._freed = threading.Condition(self._lock)
 
     def send(self, delivery_ids: Sequence[str]) -> None:
         self.run(functools.partial(self._run, ident) for ident in delivery_ids)
@@ -38,12 +36,11 @@ class ThreadJobs:
                 self._pending += 1
             self._queue.put(task)
 
-    def room(self, wanted: int = 0, wait: float = 0.0) -> int:
-        """How many more tasks fit (none while no thread runs), once ``wanted`` fit or ``wait`` seconds passed."""
+    def room(self) -> int:
+        """How many more tasks fit now (none while no thread runs)."""
         if not self._workers:
             return 0
-        with self._freed:
-            self._freed.wait_for(lambda: self._limit - self._pending >= wanted, timeout=wait)
+        with self._lock:
             return max(0, self._limit - self._pending)
 
     def start(self) -> None:
@@ -67,6 +64,5 @@ class ThreadJobs:
             except Exception:  # the delivery stays due; its lease runs out and the sweep sends it again
                 log.exception("delivery task failed")
             finally:
-                with self._freed:
+                with self._lock:
                     self._pending -= 1
-                    self._freed.notify()
