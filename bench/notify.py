@@ -596,6 +596,7 @@ def referral_body(routing_url: str, headers: dict[str, str]) -> bytes:
                 "form": "written",
                 "recipient_organization_id": recipient,
                 "data_categories": ["name", "birth_date", "contact", "reason"],
+                "informed_of": ["purpose", "refusal", "withdrawal"],
             },
         }
     ).encode()

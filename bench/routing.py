@@ -132,6 +132,7 @@ def referral_bodies(container: Container, mix: list[Question], count: int) -> li
                 "form": "written",
                 "recipient_organization_id": recipient,
                 "data_categories": ["name", "birth_date", "contact", "reason"],
+                "informed_of": ["purpose", "refusal", "withdrawal"],
             },
         }
         bodies.append(json.dumps(body).encode())

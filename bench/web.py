@@ -350,6 +350,7 @@ def send_referrals(url: dict[str, str], token: str, count: int) -> list[str]:
                 "form": "written",
                 "recipient_organization_id": recipient,
                 "data_categories": ["name", "birth_date", "reason"],
+                "informed_of": ["purpose", "refusal", "withdrawal"],
             },
         }
         status, body, _ = api.call("POST", "/api/v1/referrals", json.dumps(referral).encode())

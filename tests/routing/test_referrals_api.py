@@ -40,6 +40,7 @@ def body(recipient: str, **changes: Any) -> dict[str, Any]:
             "form": "written",
             "recipient_organization_id": recipient,
             "data_categories": ["name", "birth_date", "contact", "reason"],
+            "informed_of": ["purpose", "refusal", "withdrawal"],
             "onward_transfer": True,
         },
     }
@@ -93,6 +94,19 @@ def test_no_consent_no_referral_and_nothing_is_stored(api: Api) -> None:
             body(walk.witten, consent={**body(walk.witten)["consent"], "given_at": "2099-01-01T00:00:00Z"}),
             "consent.given_at",
         ),
+        (
+            body(walk.witten, consent={k: v for k, v in body(walk.witten)["consent"].items() if k != "informed_of"}),
+            "consent.informed_of",
+        ),
+        (  # SGB X § 67b Abs. 2: told the purpose and how to withdraw, but not what refusing would mean
+            body(walk.witten, consent={**body(walk.witten)["consent"], "informed_of": ["purpose", "withdrawal"]}),
+            "consent.informed_of",
+        ),
+        (  # § 36 SGB I: a child of 11 does not consent alone
+            body(walk.witten, client={**CLIENT, "birth_date": "2015-06-01"}),
+            "consent.given_by_role",
+        ),
+        (body(walk.witten, consent={**body(walk.witten)["consent"], "given_by_role": "aunt"}), "consent.given_by_role"),
         (body(walk.witten, residence_of="client"), "residence_of"),
         (body(walk.witten, location="00000"), "location"),
         (body(walk.witten, client={"birth_date": "2009-04-01"}), "client.name"),
@@ -107,6 +121,24 @@ def test_no_consent_no_referral_and_nothing_is_stored(api: Api) -> None:
     for role, org in ((Role.AGENCY, walk.witten), (Role.COORDINATOR, SENDER_ORG), (Role.MAINTAINER, SENDER_ORG)):
         assert api.post("/referrals", body(walk.witten), api.token(role, org)).status_code == 403
     assert api.post("/referrals", body(walk.witten), {}).status_code == 401
+
+
+def test_the_consent_keeps_who_gave_it_and_what_the_client_was_told(api: Api) -> None:
+    """The person with custody consents for a child under 15 (§ 36 SGB I); the day the child turns 15 it may
+    consent alone. The referral shows who consented and what the client was told (SGB X § 67b Abs. 2)."""
+    walk = Walk(api)
+    child = {**CLIENT, "birth_date": "2011-11-21"}  # 15 on 2026-11-21, the day after the consent
+    by_mother = {**body(walk.witten)["consent"], "given_by_role": "custodian"}
+    made = api.post("/referrals", body(walk.witten, client=child, consent=by_mother), walk.sender)
+    assert made.status_code == 201, made.json
+    consent_seen = made.json["consent"]
+    assert consent_seen["given_by_role"] == "custodian"
+    assert consent_seen["informed_of"] == ["purpose", "refusal", "withdrawal"]
+    assert api.get(f"/referrals/{made.json['id']}", walk.sender).json["consent"] == consent_seen
+    alone = api.post("/referrals", body(walk.witten, client=child), walk.sender)
+    assert alone.status_code == 422 and alone.json["errors"][0]["name"] == "consent.given_by_role"
+    turned_15 = {**body(walk.witten)["consent"], "given_at": "2026-11-21T08:00:00+01:00"}
+    assert api.post("/referrals", body(walk.witten, client=child, consent=turned_15), walk.sender).status_code == 201
 
 
 def test_the_referral_as_created_is_the_referral_as_read_back(api: Api) -> None:

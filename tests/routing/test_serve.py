@@ -99,6 +99,7 @@ def test_make_run_serves_the_suite_together(env: dict[str, str], tmp_path: Path)
                 "form": "electronic",
                 "recipient_organization_id": jugendamt["organization_id"],
                 "data_categories": ["name", "reason"],
+                "informed_of": ["purpose", "refusal", "withdrawal"],
             },
         }
         create = urllib.request.Request(

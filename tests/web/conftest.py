@@ -154,6 +154,7 @@ def _send_referral(directory: Directory, routing_url: str) -> str:  # noqa: F811
             "form": "written",
             "recipient_organization_id": directory.org_named(WITTEN),
             "data_categories": ["name", "birth_date", "reason"],
+            "informed_of": ["purpose", "refusal", "withdrawal"],
         },
     }
     answer = urllib3.request(

@@ -56,6 +56,23 @@ class ConsentForm(StrEnum):
     ELECTRONIC = "electronic"
 
 
+class ConsentRole(StrEnum):
+    """Who consented (§ 36 SGB I: a client under 15 does not consent alone)."""
+
+    CLIENT = "client"
+    CUSTODIAN = "custodian"
+    """The person with custody of a child."""
+    REPRESENTATIVE = "representative"
+    """A legal representative: a guardian (Vormund) or a court-appointed carer (Betreuer)."""
+
+
+INFORMED_OF = ("purpose", "refusal", "withdrawal")
+"""What the client is told before consenting (SGB X § 67b Abs. 2): the purpose of passing the data on, the
+consequences of refusing, and that and how the consent can be withdrawn."""
+CONSENT_AGE = 15
+"""From this age a client consents alone (§ 36 SGB I)."""
+
+
 class Urgency(StrEnum):
     NORMAL = "normal"
     URGENT = "urgent"
@@ -97,6 +114,9 @@ class ConsentRecord:
     onward_transfer: bool = False
     """The client agreed that the recipient may pass the referral, with these data, to the body competent
     instead (SGB I § 16). Without it a forward waits for a consent naming the new recipient."""
+    given_by_role: ConsentRole = ConsentRole.CLIENT
+    informed_of: tuple[str, ...] = ()
+    """What the client was told before consenting; every one of :data:`INFORMED_OF` is needed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +239,7 @@ class Referrals:
         answer = self.responsibility.ask(new.question)
         chosen = _chosen(answer, new.recipient_organization_id)
         needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
-        self._check_consent(new.consent, chosen.match.jurisdiction.authority_id, needed)
+        self._check_consent(new.consent, chosen.match.jurisdiction.authority_id, needed, new.client.birth_date)
         recipient = chosen.match.jurisdiction.authority_id
         decision = answer.record()
         if answer.outcome == "ambiguous":
@@ -258,7 +278,7 @@ class Referrals:
             raise invalid("location", "is no place the gazetteer knows")
         place = max(found, key=lambda f: f.place.weight).place
         needed = {_CATEGORY[k] for k in new.client.given()} | ({"reason"} if new.reason else set())
-        self._check_consent(new.consent, offer.organization_id, needed)
+        self._check_consent(new.consent, offer.organization_id, needed, new.client.birth_date)
         provider = self.directory.authority(offer.organization_id)
         name = provider.name if provider else offer.organization_id
         explanation = f"Angebot „{offer.name}“ von {name}, im Verzeichnis gewählt (keine Zuständigkeitsregel)."
@@ -286,9 +306,27 @@ class Referrals:
             "sealed_with": self.sealer.current,
         }
 
-    def _check_consent(self, c: ConsentRecord, recipient: str, needed: set[str]) -> None:
-        """The consent names the recipient and covers every kind of data given."""
+    def _check_consent(self, c: ConsentRecord, recipient: str, needed: set[str], born: date | None) -> None:
+        """The consent names the recipient and covers every kind of data given; the client was told what
+        SGB X § 67b Abs. 2 asks, and a client under 15 did not consent alone (§ 36 SGB I)."""
         problems = []
+        untold = [item for item in INFORMED_OF if item not in c.informed_of]
+        if untold:
+            problems.append(
+                (
+                    "consent.informed_of",
+                    "the client must be told the purpose, the consequences of refusing and how to withdraw "
+                    f"(SGB X § 67b Abs. 2); missing: {', '.join(untold)}",
+                )
+            )
+        if c.given_by_role is ConsentRole.CLIENT and born is not None and _age(born, c.given_at) < CONSENT_AGE:
+            problems.append(
+                (
+                    "consent.given_by_role",
+                    f"a client under {CONSENT_AGE} does not consent alone: the person with custody or a legal "
+                    "representative does (§ 36 SGB I)",
+                )
+            )
         if c.recipient_organization_id != recipient:
             problems.append(("consent.recipient_organization_id", f"names another recipient than {recipient}"))
         unknown = sorted(set(c.data_categories) - set(DATA_CATEGORIES))
@@ -312,6 +350,8 @@ class Referrals:
             "recipient_organization_id": c.recipient_organization_id,
             "data_categories": list(c.data_categories),
             "onward_transfer": c.onward_transfer,
+            "given_by_role": c.given_by_role.value,
+            "informed_of": list(c.informed_of),
             "sealed": self.sealer.seal({"given_by": c.given_by}),
             "sealed_with": self.sealer.current,
             "created_at": now,
@@ -328,7 +368,8 @@ class Referrals:
         assert isinstance(sealed, dict)
         given = sealed.get("client") or {}
         needed = {_CATEGORY[k] for k in given} | ({"reason"} if sealed.get("reason") else set())
-        self._check_consent(c, row["recipient_organization_id"], needed)
+        born = date.fromisoformat(given["birth_date"]) if given.get("birth_date") else None
+        self._check_consent(c, row["recipient_organization_id"], needed, born)
         consent_id = str(uuid.uuid4())
         with self.store.transaction() as session:
             session.add_consent(self._consent_row(consent_id, actor, c, now))
@@ -806,6 +847,8 @@ class Referrals:
                 "recipient_organization_id": consent["recipient_organization_id"],
                 "data_categories": consent["data_categories"],
                 "onward_transfer": bool(consent["onward_transfer"]),
+                "given_by_role": consent.get("given_by_role"),
+                "informed_of": consent.get("informed_of"),
                 "withdrawn_at": iso(consent["withdrawn_at"]),
             },
             "history": entries,
@@ -869,6 +912,12 @@ def _side(actor: TokenClaims, row: dict[str, Any], action: Action | None = None)
     if actor.role is Role.AGENCY and actor.organization_id and recipient == actor.organization_id:
         return Side.RECIPIENT
     return None
+
+
+def _age(born: date, at: datetime) -> int:
+    """Full years of life on the day ``at`` is in Berlin."""
+    day = at.astimezone(BERLIN).date()
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def _check_birth_date(born: date | None, now: datetime) -> None:

@@ -26,6 +26,8 @@ consent = Table(
     Column("recipient_organization_id", String(64), nullable=False),
     Column("data_categories", JSON, nullable=False),
     Column("onward_transfer", Boolean, nullable=False, server_default=false()),  # may go on to the competent body
+    Column("given_by_role", String(20)),  # client, custodian, representative (None: recorded before 0005)
+    Column("informed_of", JSON),  # what the client was told (SGB X § 67b Abs. 2); None: recorded before 0005
     Column("sealed", Text),  # who gave consent; emptied once every referral resting on it is erased
     Column("sealed_with", String(12), index=True),
     Column("withdrawn_at", UtcDateTime()),

@@ -17,7 +17,15 @@ from lotse_routing.adapters.ports import FigureScope
 from lotse_routing.bootstrap import container_of
 from lotse_routing.domain.lifecycle import Action
 from lotse_routing.entrypoints.web import schemas
-from lotse_routing.use_cases.referrals import ClientData, ConsentForm, ConsentRecord, NewReferral, Step, Urgency
+from lotse_routing.use_cases.referrals import (
+    ClientData,
+    ConsentForm,
+    ConsentRecord,
+    ConsentRole,
+    NewReferral,
+    Step,
+    Urgency,
+)
 from lotse_routing.use_cases.responsibility import Answer, Question, ResidenceOf, residence_for
 
 UUID = r"^[0-9a-fA-F-]{36}$"
@@ -83,6 +91,8 @@ def _consent(body: dict[str, Any]) -> ConsentRecord:
         recipient_organization_id=body["recipient_organization_id"],
         data_categories=tuple(body["data_categories"]),
         onward_transfer=bool(body.get("onward_transfer", False)),
+        given_by_role=ConsentRole(body.get("given_by_role", ConsentRole.CLIENT.value)),
+        informed_of=tuple(body["informed_of"]),
     )
 
 

@@ -6,7 +6,7 @@ from lotse_contracts import CancelReason, DeclineReason, LegalDomain, ReferralSt
 from lotse_kit.openapi import answer_object, paged_answer
 
 from lotse_routing.domain.lifecycle import Action
-from lotse_routing.use_cases.referrals import DATA_CATEGORIES, ConsentForm, Urgency
+from lotse_routing.use_cases.referrals import DATA_CATEGORIES, INFORMED_OF, ConsentForm, ConsentRole, Urgency
 from lotse_routing.use_cases.responsibility import ResidenceOf
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 64}
@@ -17,10 +17,23 @@ LOCATION = {"type": "string", "minLength": 2, "maxLength": 200}
 CONSENT: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["given_by", "given_at", "form", "recipient_organization_id", "data_categories"],
+    "required": ["given_by", "given_at", "form", "recipient_organization_id", "data_categories", "informed_of"],
     "description": "the client's consent to this referral (SGB X § 67b); without it nothing is stored",
     "properties": {
         "given_by": {"type": "string", "minLength": 1, "maxLength": 200},
+        "given_by_role": {
+            "enum": [r.value for r in ConsentRole],
+            "default": ConsentRole.CLIENT.value,
+            "description": "who consented: the client, the person with custody or a legal representative; a client "
+            "under 15 (by the birth date given) does not consent alone (§ 36 SGB I)",
+        },
+        "informed_of": {
+            "type": "array",
+            "items": {"enum": list(INFORMED_OF)},
+            "uniqueItems": True,
+            "description": "what the client was told before consenting (SGB X § 67b Abs. 2): the purpose, the "
+            "consequences of refusing (refusal) and how to withdraw (withdrawal); all three are needed",
+        },
         "given_at": {"type": "string", "format": "date-time"},
         "form": {"enum": [f.value for f in ConsentForm]},
         "recipient_organization_id": _ID,
@@ -219,6 +232,8 @@ REFERRAL = answer_object(
                 "recipient_organization_id": _STR,
                 "data_categories": {"type": "array", "items": _STR},
                 "onward_transfer": {"type": "boolean"},
+                "given_by_role": {"anyOf": [{"enum": [r.value for r in ConsentRole]}, {"type": "null"}]},
+                "informed_of": {"anyOf": [{"type": "array", "items": _STR}, {"type": "null"}]},
                 "withdrawn_at": _TIME,
             }
         ),
