@@ -178,10 +178,28 @@ def test_an_agency_worker_opens_the_referral_and_acknowledges_it_with_the_keyboa
     page.close()
 
 
+def _past_the_emergency_page(page: Any, name: str | None = None) -> None:
+    """The page before a referral is written (§ 8a SGB VIII): read, and left by its button."""
+    assert "nicht für Notfälle im Kinderschutz" in page.inner_text("h1")
+    if name:
+        no_violations(page, name)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Es ist kein Notfall: weiter zur Vermittlung").click()
+
+
+def _consented(page: Any, by: str = "client") -> None:
+    """The consent questions: told all three things (SGB X § 67b Abs. 2), consented, by whom."""
+    for told in ("purpose", "refusal", "withdrawal"):
+        page.check(f"#informiert-{told}")
+    page.check("#einwilligung-ja")
+    page.check(f"#rolle-{by}")
+
+
 def test_a_case_manager_sends_a_referral_and_every_question_page_is_accessible(browser: Any, site: str) -> None:
     page = _signed_in(browser, site, "cm.witten", "/zustaendigkeit?frage=1%26rechtskreis=SGB_II%26ort=58453")
     with page.expect_navigation():
         page.get_by_role("link", name="An Jobcenter Ennepe-Ruhr-Kreis (Demo) vermitteln").click()
+    _past_the_emergency_page(page, "vermitteln-hinweis")
     no_violations(page, "vermitteln")
     with page.expect_navigation():
         page.get_by_role("button", name="Weiter zur Prüfung").click()
@@ -189,7 +207,7 @@ def test_a_case_manager_sends_a_referral_and_every_question_page_is_accessible(b
     no_violations(page, "vermitteln-fehler")
     page.fill("#name", "Amir Beispiel")
     page.fill("#anliegen", "Hilfe beim Antrag auf Bürgergeld")
-    page.check("#informiert")
+    _consented(page)
     page.fill("#eingewilligt_von", "Amir Beispiel")
     page.check("#form-verbal_documented")
     with page.expect_navigation():
@@ -200,6 +218,38 @@ def test_a_case_manager_sends_a_referral_and_every_question_page_is_accessible(b
         page.get_by_role("button", name="Vermittlung abschicken").click()
     assert "Die Vermittlung ist abgeschickt." in page.inner_text("main")
     no_violations(page, "vermittlung-abgeschickt")
+    page.close()
+
+
+def test_a_no_to_the_consent_is_answered_by_keyboard_alone_and_its_page_is_accessible(browser: Any, site: str) -> None:
+    page = _signed_in(
+        browser, site, "cm.witten", "/zustaendigkeit?frage=1%26rechtskreis=SGB_VIII%26ort=58453%26wohnsitz=parents"
+    )
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"An {WITTEN} vermitteln").click()
+    assert "Jugendamt der Stadt Witten (Demo)" in page.inner_text("main")  # whom to call in an emergency
+    page.get_by_role("button", name="Es ist kein Notfall: weiter zur Vermittlung").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "§ 65 SGB VIII" in page.inner_text("main")
+    page.locator("#einwilligung-nein").focus()
+    page.keyboard.press("Space")
+    assert page.is_checked("#einwilligung-nein")
+    page.get_by_role("button", name="Weiter zur Prüfung").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Ohne Einwilligung wird nichts vermittelt" in page.inner_text("h1")
+    no_violations(page, "vermitteln-ohne-einwilligung")
+    page.close()
+
+
+def test_the_page_in_leichte_sprache_is_accessible_without_signing_in(browser: Any, site: str) -> None:
+    page = browser.new_page()
+    page.goto(f"{site}/anmelden")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Leichte Sprache").click()
+    assert page.inner_text("h1") == "Lotse in Leichter Sprache"
+    no_violations(page, "leichte-sprache")
     page.close()
 
 
@@ -244,9 +294,10 @@ def _send_from_the_answer(page: Any, site: str, client: str) -> str:
         page.press("#ort", "Enter")
     with page.expect_navigation():
         page.get_by_role("link", name=f"An {WITTEN} vermitteln").click()
+    _past_the_emergency_page(page)
     page.fill("#name", client)
     page.fill("#anliegen", "Beratung zu Hilfen zur Erziehung")
-    page.check("#informiert")
+    _consented(page)
     page.fill("#eingewilligt_von", client)
     page.check("#form-written")
     page.check("#weitergabe")
@@ -346,6 +397,7 @@ def test_the_question_page_for_an_offer_is_accessible(browser: Any, site: str) -
         page.locator(".lotse-hit a.kern-link").first.click()
     with page.expect_navigation():
         page.get_by_role("link", name="An dieses Angebot vermitteln").click()
+    _past_the_emergency_page(page)
     no_violations(page, "vermitteln-angebot")
     with page.expect_navigation():
         page.get_by_role("button", name="Weiter zur Prüfung").click()

@@ -12,6 +12,7 @@ from lotse_contracts.referrals import DeclineReason, ReferralStatus
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.local_time import BERLIN
+from lotse_web.entrypoints.web.sending import ROLES, TOLD
 from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, partial, token
 
 bp = Blueprint("referrals", __name__)
@@ -173,6 +174,8 @@ def page(ident: str) -> Any:
         may_withdraw=_may_withdraw(referral),
         history_label=HISTORY,
         sides=SIDE,
+        consent_roles=ROLES,
+        told=TOLD,
         errors={},
     )
 

@@ -1,7 +1,10 @@
-"""Vermitteln: a referral to the body "Wer ist zuständig?" named, as question pages: the client's data (only
-what the recipient needs), the reason and urgency, the consent (who consented, when, in which form, to which
-data, with the SGB X § 67b information read to the client), then "check your answers", then the referral's
-page. Nothing is stored before the last step; "Als Entwurf speichern" keeps it as the sender's draft."""
+"""Vermitteln: a referral to the body "Wer ist zuständig?" named, as question pages: first a page that says
+Lotse is not for a child-welfare emergency (§ 8a SGB VIII) and whom to call instead; then the client's data
+(only what the recipient needs), the reason and urgency, the consent (what the client was told under SGB X
+§ 67b Abs. 2, whether they consented, who did: for a child under 15 the person with custody, § 36 SGB I; when,
+in which form, to which data), then "check your answers", then the referral's page. A "no" to the consent
+leads to a page that says what the case manager can do instead. Nothing is stored before the last step;
+"Als Entwurf speichern" keeps it as the sender's draft."""
 
 from datetime import datetime
 from typing import Any
@@ -17,10 +20,23 @@ from lotse_web.entrypoints.web.session import UUID, api, current_user, login_req
 bp = Blueprint("sending", __name__)
 FORMS = {"written": "schriftlich", "verbal_documented": "mündlich (hier dokumentiert)", "electronic": "elektronisch"}
 CATEGORIES = {"name": "Name", "birth_date": "Geburtsdatum", "contact": "Kontaktdaten", "reason": "Anliegen"}
+TOLD = {
+    "purpose": "wozu die Angaben weitergegeben werden",
+    "refusal": "was geschieht, wenn sie nicht einwilligt",
+    "withdrawal": "dass und wie sie die Einwilligung widerrufen kann",
+}
+"""What the client is told before consenting (SGB X § 67b Abs. 2), as routing names it and as the page says it."""
+ROLES = {
+    "client": "die Person selbst",
+    "custodian": "die sorgeberechtigte Person (Mutter, Vater oder wer das Sorgerecht hat)",
+    "representative": "die gesetzliche Vertretung (Vormundschaft oder rechtliche Betreuung)",
+}
+CONSENT_AGE = 15
+"""Younger clients do not consent alone (§ 36 SGB I); routing refuses it too."""
 FIELDS = (
     "rechtskreis", "ort", "wohnsitz", "stelle", "name", "geburtsdatum", "telefon", "email", "anliegen",
-    "dringlichkeit", "eingewilligt_von", "eingewilligt_am", "eingewilligt_um", "form", "weitergabe",
-    "informiert", "entwurf", "revision", "angebot",
+    "dringlichkeit", "einwilligung", "rolle", "eingewilligt_von", "eingewilligt_am", "eingewilligt_um", "form",
+    "weitergabe", "entwurf", "revision", "angebot",
 )  # fmt: skip
 """The question page's fields; ``entwurf`` and ``revision`` name a draft being written anew, ``angebot`` an
 offer the referral goes to (instead of the body "Wer ist zuständig?" named)."""
@@ -30,6 +46,7 @@ def _given() -> dict[str, Any]:
     source = request.form if request.method == "POST" else request.args
     given: dict[str, Any] = {name: source.get(name, "").strip() for name in FIELDS}
     given["daten"] = source.getlist("daten")
+    given["informiert"] = source.getlist("informiert")
     return given
 
 
@@ -62,8 +79,21 @@ def _errors(given: dict[str, Any]) -> dict[str, str]:
         errors["geburtsdatum"] = "Geben Sie das Geburtsdatum als Datum ein, zum Beispiel 01.04.1990."
     if not given["anliegen"]:
         errors["anliegen"] = "Beschreiben Sie kurz, worum es geht."
+    if set(given["informiert"]) != set(TOLD):
+        errors["informiert"] = (
+            "Informieren Sie die Person über alle drei Punkte, bevor sie einwilligt (§ 67b Abs. 2 SGB X)."
+        )
+    if given["einwilligung"] != "ja":
+        errors["einwilligung"] = "Geben Sie an, ob die Person eingewilligt hat."
+    if given["rolle"] not in ROLES:
+        errors["rolle"] = "Wählen Sie, wer eingewilligt hat."
+    elif given["rolle"] == "client" and _under_age(given):
+        errors["rolle"] = (
+            f"Die Person ist jünger als {CONSENT_AGE} Jahre. Für sie willigt die sorgeberechtigte Person oder die "
+            "gesetzliche Vertretung ein (§ 36 SGB I)."
+        )
     if not given["eingewilligt_von"]:
-        errors["eingewilligt_von"] = "Geben Sie an, wer eingewilligt hat (die Person selbst oder wer sie vertritt)."
+        errors["eingewilligt_von"] = "Geben Sie den Namen der Person ein, die eingewilligt hat."
     if given["form"] not in FORMS:
         errors["form"] = "Wählen Sie, in welcher Form eingewilligt wurde."
     if _consented_at(given) is None:
@@ -77,9 +107,16 @@ def _errors(given: dict[str, Any]) -> dict[str, str]:
         errors["daten"] = (
             "Die Einwilligung muss alle Angaben umfassen, die Sie weitergeben: " + ", ".join(missing) + "."
         )
-    if given["informiert"] != "ja":
-        errors["informiert"] = "Bestätigen Sie, dass Sie die Person nach § 67b SGB X informiert haben."
     return errors
+
+
+def _under_age(given: dict[str, Any]) -> bool:
+    """Whether the client was younger than :data:`CONSENT_AGE` on the day of the consent (False: not known)."""
+    born, consented = _date(given["geburtsdatum"]), _consented_at(given)
+    if born is None or consented is None:
+        return False
+    day, birth = consented.date(), datetime.fromisoformat(born).date()
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day)) < CONSENT_AGE
 
 
 def _date(text: str) -> str | None:
@@ -121,6 +158,8 @@ def _body(given: dict[str, Any], draft: bool) -> dict[str, Any]:
             "recipient_organization_id": given["stelle"],
             "data_categories": given["daten"],
             "onward_transfer": given["weitergabe"] == "ja",
+            "given_by_role": given["rolle"],
+            "informed_of": [item for item in TOLD if item in given["informiert"]],
         },
         "draft": draft,
     }
@@ -144,6 +183,8 @@ def _page(template: str, given: dict[str, Any], recipient: dict[str, Any], error
             errors=errors,
             forms=FORMS,
             categories=CATEGORIES,
+            told=TOLD,
+            roles=ROLES,
             residence=RESIDENCE,
             domain=LegalDomain(given["rechtskreis"]),
             fields=FIELDS,
@@ -176,6 +217,10 @@ def send() -> Any:
         flash("Diese Stelle ist für den Ort und das Anliegen nicht zuständig. Bitte fragen Sie erneut.")
         return redirect(url_for("responsible.ask"))
     step = request.form.get("schritt", "")
+    if request.method == "GET" and not given["entwurf"] and request.args.get("hinweis") != "gelesen":
+        return _interrupt(given)
+    if request.method == "POST" and given["einwilligung"] == "nein" and step != "aendern":
+        return _page("send_refused.html", given, recipient, {})
     if request.method == "GET":
         now = datetime.now(BERLIN)
         given |= {"eingewilligt_am": now.date().isoformat(), "eingewilligt_um": now.strftime("%H:%M")}
@@ -220,6 +265,21 @@ def send() -> Any:
             "wann die Stelle sie zur Kenntnis nimmt und annimmt."
         )
     return redirect(url_for("referrals.page", ident=made["id"]))
+
+
+def _interrupt(given: dict[str, Any]) -> Any:
+    """The page before a referral is written: not for a child-welfare emergency (§ 8a SGB VIII), with the
+    Jugendamt for the client's place where routing names one."""
+    jugendamt = None
+    if given["ort"]:
+        try:
+            answer = api().responsible(token(), LegalDomain.SGB_VIII.value, given["ort"], "parents")
+        except ApiError:
+            answer = {"candidates": []}
+        jugendamt = answer["candidates"][0] if len(answer["candidates"]) == 1 else None
+    return render_template(
+        "send_interrupt.html", title="Bevor Sie vermitteln", user=current_user(), given=given, jugendamt=jugendamt
+    )
 
 
 @bp.get("/vermitteln/entwurf/<ident>")
@@ -275,7 +335,9 @@ def _from_draft(draft: dict[str, Any]) -> dict[str, Any]:
         "eingewilligt_um": consented.strftime("%H:%M"),
         "form": consent["form"],
         "weitergabe": "ja" if consent.get("onward_transfer") else "",
-        "informiert": "",  # confirmed again: the person is told again before the referral goes out
+        "rolle": consent.get("given_by_role") or "",
+        "einwilligung": "",  # confirmed again: the person is told again before the referral goes out
+        "informiert": [],
         "entwurf": draft["id"],
         "revision": str(draft["revision"]),
         "angebot": (draft.get("decision") or {}).get("service_id") or "",

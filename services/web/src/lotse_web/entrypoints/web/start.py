@@ -17,6 +17,12 @@ def home() -> Any:
     return render_template("start.html", title="Startseite", user=current_user())
 
 
+@bp.get("/leichte-sprache")
+def easy_language() -> Any:
+    """What Lotse is and how to find one's way, in Leichte Sprache (for everyone, signed in or not)."""
+    return render_template("leichte_sprache.html", title="Leichte Sprache", user=current_user())
+
+
 @bp.get("/health")
 def health() -> Any:
     return {"status": "ok"}
