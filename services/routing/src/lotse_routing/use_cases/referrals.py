@@ -17,14 +17,18 @@ from enum import StrEnum
 from typing import Any
 
 from lotse_contracts import (
+    CONSENT_AGE,
     CancelReason,
+    ConsentRole,
     DeclineReason,
     EventEnvelope,
+    Informed,
     LegalDomain,
     ReferralEvent,
     ReferralStatus,
     Role,
     TokenClaims,
+    age_on,
     routing_key,
 )
 from lotse_kit.errors import Conflict, FieldViolation, Forbidden, Invalid, NotFound, Unavailable, invalid
@@ -54,23 +58,6 @@ class ConsentForm(StrEnum):
     WRITTEN = "written"
     VERBAL_DOCUMENTED = "verbal_documented"
     ELECTRONIC = "electronic"
-
-
-class ConsentRole(StrEnum):
-    """Who consented (§ 36 SGB I: a client under 15 does not consent alone)."""
-
-    CLIENT = "client"
-    CUSTODIAN = "custodian"
-    """The person with custody of a child."""
-    REPRESENTATIVE = "representative"
-    """A legal representative: a guardian (Vormund) or a court-appointed carer (Betreuer)."""
-
-
-INFORMED_OF = ("purpose", "refusal", "withdrawal")
-"""What the client is told before consenting (SGB X § 67b Abs. 2): the purpose of passing the data on, the
-consequences of refusing, and that and how the consent can be withdrawn."""
-CONSENT_AGE = 15
-"""From this age a client consents alone (§ 36 SGB I)."""
 
 
 class Urgency(StrEnum):
@@ -116,7 +103,7 @@ class ConsentRecord:
     instead (SGB I § 16). Without it a forward waits for a consent naming the new recipient."""
     given_by_role: ConsentRole = ConsentRole.CLIENT
     informed_of: tuple[str, ...] = ()
-    """What the client was told before consenting; every one of :data:`INFORMED_OF` is needed."""
+    """What the client was told before consenting (:class:`~lotse_contracts.Informed`: all of it is needed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +297,7 @@ class Referrals:
         """The consent names the recipient and covers every kind of data given; the client was told what
         SGB X § 67b Abs. 2 asks, and a client under 15 did not consent alone (§ 36 SGB I)."""
         problems = []
-        untold = [item for item in INFORMED_OF if item not in c.informed_of]
+        untold = [item.value for item in Informed if item.value not in c.informed_of]
         if untold:
             problems.append(
                 (
@@ -319,7 +306,8 @@ class Referrals:
                     f"(SGB X § 67b Abs. 2); missing: {', '.join(untold)}",
                 )
             )
-        if c.given_by_role is ConsentRole.CLIENT and born is not None and _age(born, c.given_at) < CONSENT_AGE:
+        consented_on = c.given_at.astimezone(BERLIN).date()
+        if c.given_by_role is ConsentRole.CLIENT and born is not None and age_on(born, consented_on) < CONSENT_AGE:
             problems.append(
                 (
                     "consent.given_by_role",
@@ -912,12 +900,6 @@ def _side(actor: TokenClaims, row: dict[str, Any], action: Action | None = None)
     if actor.role is Role.AGENCY and actor.organization_id and recipient == actor.organization_id:
         return Side.RECIPIENT
     return None
-
-
-def _age(born: date, at: datetime) -> int:
-    """Full years of life on the day ``at`` is in Berlin."""
-    day = at.astimezone(BERLIN).date()
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def _check_birth_date(born: date | None, now: datetime) -> None:

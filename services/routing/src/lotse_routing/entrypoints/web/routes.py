@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
-from lotse_contracts import LegalDomain, ReferralStatus, Role
+from lotse_contracts import ConsentRole, LegalDomain, ReferralStatus, Role
 from lotse_kit.auth import current_claims, require_roles
 from lotse_kit.errors import invalid
 from lotse_kit.feed_api import register_change_feed
@@ -21,7 +21,6 @@ from lotse_routing.use_cases.referrals import (
     ClientData,
     ConsentForm,
     ConsentRecord,
-    ConsentRole,
     NewReferral,
     Step,
     Urgency,

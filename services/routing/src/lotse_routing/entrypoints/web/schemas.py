@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from lotse_contracts import CancelReason, DeclineReason, LegalDomain, ReferralStatus
+from lotse_contracts import CancelReason, ConsentRole, DeclineReason, Informed, LegalDomain, ReferralStatus
 from lotse_kit.openapi import answer_object, paged_answer
 
 from lotse_routing.domain.lifecycle import Action
-from lotse_routing.use_cases.referrals import DATA_CATEGORIES, INFORMED_OF, ConsentForm, ConsentRole, Urgency
+from lotse_routing.use_cases.referrals import DATA_CATEGORIES, ConsentForm, Urgency
 from lotse_routing.use_cases.responsibility import ResidenceOf
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 64}
@@ -29,7 +29,7 @@ CONSENT: dict[str, Any] = {
         },
         "informed_of": {
             "type": "array",
-            "items": {"enum": list(INFORMED_OF)},
+            "items": {"enum": [i.value for i in Informed]},
             "uniqueItems": True,
             "description": "what the client was told before consenting (SGB X § 67b Abs. 2): the purpose, the "
             "consequences of refusing (refusal) and how to withdraw (withdrawal); all three are needed",

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
-from lotse_contracts import LegalDomain
+from lotse_contracts import CONSENT_AGE, ConsentRole, Informed, LegalDomain, age_on
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.local_time import BERLIN, today
@@ -20,19 +20,9 @@ from lotse_web.entrypoints.web.session import UUID, api, current_user, login_req
 bp = Blueprint("sending", __name__)
 FORMS = {"written": "schriftlich", "verbal_documented": "mündlich (hier dokumentiert)", "electronic": "elektronisch"}
 CATEGORIES = {"name": "Name", "birth_date": "Geburtsdatum", "contact": "Kontaktdaten", "reason": "Anliegen"}
-TOLD = {
-    "purpose": "wozu die Angaben weitergegeben werden",
-    "refusal": "was geschieht, wenn sie nicht einwilligt",
-    "withdrawal": "dass und wie sie die Einwilligung widerrufen kann",
-}
-"""What the client is told before consenting (SGB X § 67b Abs. 2), as routing names it and as the page says it."""
-ROLES = {
-    "client": "die Person selbst",
-    "custodian": "die sorgeberechtigte Person (Mutter, Vater oder wer das Sorgerecht hat)",
-    "representative": "die gesetzliche Vertretung (Vormundschaft oder rechtliche Betreuung)",
-}
-CONSENT_AGE = 15
-"""Younger clients do not consent alone (§ 36 SGB I); routing refuses it too."""
+TOLD = {i.value: i.label_de for i in Informed}
+"""What the client is told before consenting (SGB X § 67b Abs. 2)."""
+ROLES = {r.value: r.label_de for r in ConsentRole}
 FIELDS = (
     "rechtskreis", "ort", "wohnsitz", "stelle", "name", "geburtsdatum", "telefon", "email", "anliegen",
     "dringlichkeit", "einwilligung", "rolle", "eingewilligt_von", "eingewilligt_am", "eingewilligt_um", "form",
@@ -115,8 +105,7 @@ def _under_age(given: dict[str, Any]) -> bool:
     born, consented = _date(given["geburtsdatum"]), _consented_at(given)
     if born is None or consented is None:
         return False
-    day, birth = consented.date(), datetime.fromisoformat(born).date()
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day)) < CONSENT_AGE
+    return age_on(datetime.fromisoformat(born).date(), consented.date()) < CONSENT_AGE
 
 
 def _date(text: str) -> str | None:
