@@ -243,13 +243,17 @@ def test_a_no_to_the_consent_is_answered_by_keyboard_alone_and_its_page_is_acces
     page.close()
 
 
-def test_the_page_in_leichte_sprache_is_accessible_without_signing_in(browser: Any, site: str) -> None:
+def test_leichte_sprache_and_the_accessibility_statement_are_accessible_signed_out(browser: Any, site: str) -> None:
     page = browser.new_page()
     page.goto(f"{site}/anmelden")
     with page.expect_navigation():
         page.get_by_role("link", name="Leichte Sprache").click()
     assert page.inner_text("h1") == "Lotse in Leichter Sprache"
     no_violations(page, "leichte-sprache")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Barrierefreiheit").click()
+    assert page.inner_text("h1") == "Erklärung zur Barrierefreiheit"
+    no_violations(page, "barrierefreiheit")
     page.close()
 
 

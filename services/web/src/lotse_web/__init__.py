@@ -15,6 +15,7 @@ from werkzeug.exceptions import InternalServerError
 
 from lotse_web.adapters.api import Api, ApiError, TokenRejected
 from lotse_web.entrypoints.web import (
+    accessibility,
     account,
     admin,
     all_fields,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
     app.jinja_env.globals["kern_version"] = KERN_VERSION
     for module in (
         start,
+        accessibility,
         account,
         search,
         responsible,

@@ -36,6 +36,14 @@ class Settings:
     public_url: str | None = None
     """The address users reach the application at (``https://lotse.kreis.example``), for the provider's
     redirect back; unset: the address of the request."""
+    operator: str = ""
+    """Who runs this installation (the Kreis or Stadt), as the accessibility statement names it."""
+    operator_email: str | None = None
+    """Where the accessibility statement's feedback goes, and the contact it shows."""
+    smtp_host: str | None = None
+    """The mail server feedback is sent through; unset: the statement shows the address, no form."""
+    smtp_port: int = 25
+    mail_from: str = "Lotse <lotse@localhost>"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -59,4 +67,9 @@ class Settings:
             oidc_client_secret=env.get(f"{p}OIDC_CLIENT_SECRET") or None,
             oidc_scope=env.get(f"{p}OIDC_SCOPE", "openid profile"),
             public_url=(env.get(f"{p}PUBLIC_URL") or "").rstrip("/") or None,
+            operator=env.get(f"{p}OPERATOR", ""),
+            operator_email=env.get(f"{p}OPERATOR_EMAIL") or None,
+            smtp_host=env.get(f"{p}SMTP_HOST") or None,
+            smtp_port=int(env.get(f"{p}SMTP_PORT", "25")),
+            mail_from=env.get(f"{p}MAIL_FROM", "Lotse <lotse@localhost>"),
         )
