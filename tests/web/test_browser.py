@@ -257,6 +257,28 @@ def test_leichte_sprache_and_the_accessibility_statement_are_accessible_signed_o
     page.close()
 
 
+def test_the_merkliste_is_kept_from_an_offer_page_shown_in_arabic_and_printed(browser: Any, site: str) -> None:
+    page = _signed_in(browser, site, "cm.witten", "/angebote?q=Beratung%26ort=58453%26umkreis=25")
+    with page.expect_navigation():
+        page.locator(".lotse-hit a.kern-link").first.click()
+    no_violations(page, "angebot")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Auf die Merkliste").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Merkliste (1)").click()
+    page.select_option("#sprache", "ar")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Überschriften zeigen").click()
+    assert "عروض لك" in page.inner_text("h2")
+    no_violations(page, "merkliste")
+    page.emulate_media(media="print")
+    assert not page.locator(".lotse-header").is_visible() and page.locator(".lotse-merkliste").is_visible()
+    folder = os.environ.get("LOTSE_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / "merkliste-druck.png"), full_page=True)
+    page.close()
+
+
 def test_the_client_s_sheet_prints_without_the_application_s_frame(browser: Any, site: str, referral: str) -> None:
     page = _signed_in(browser, site, "cm.witten", f"/referrals/{referral}/merkblatt")
     no_violations(page, "merkblatt")

@@ -1,0 +1,171 @@
+"""Die Merkliste: offers a case manager collects during a search, for the client to take home. Kept in the
+case manager's session (ids only), shown with what the client needs of each offer (where, when, how to get
+there, in which languages, whom to contact) and printed; its headings in the client's language beside the
+German ones."""
+
+from typing import Any
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+
+from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web import local_time
+from lotse_web.entrypoints.web.search import opening_hours
+from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found
+
+bp = Blueprint("merkliste", __name__)
+KEY = "merkliste"
+LIMIT = 30
+"""At most this many offers on one list (it lives in the session cookie)."""
+
+LANGUAGES = {
+    "en": ("English", "ltr"),
+    "ar": ("العربية", "rtl"),
+    "uk": ("Українська", "ltr"),
+    "tr": ("Türkçe", "ltr"),
+    "fa": ("فارسی", "rtl"),
+    "ru": ("Русский", "ltr"),
+}
+"""The languages the list's headings are translated into: name in the language itself, writing direction."""
+HEADINGS: dict[str, dict[str, str]] = {
+    "title": {
+        "de": "Angebote für Sie",
+        "en": "Offers for you",
+        "ar": "عروض لك",
+        "uk": "Пропозиції для вас",
+        "tr": "Sizin için hizmetler",
+        "fa": "خدمات برای شما",
+        "ru": "Предложения для вас",
+    },
+    "where": {"de": "Wo?", "en": "Where?", "ar": "أين؟", "uk": "Де?", "tr": "Nerede?", "fa": "کجا؟", "ru": "Где?"},
+    "when": {
+        "de": "Wann geöffnet?",
+        "en": "Opening hours",
+        "ar": "أوقات العمل",
+        "uk": "Години роботи",
+        "tr": "Çalışma saatleri",
+        "fa": "ساعات کاری",
+        "ru": "Часы работы",
+    },
+    "way": {
+        "de": "So kommen Sie hin",
+        "en": "How to get there",
+        "ar": "كيف تصل إلى هناك",
+        "uk": "Як дістатися",
+        "tr": "Nasıl gidilir",
+        "fa": "چگونه به آنجا بروید",
+        "ru": "Как добраться",
+    },
+    "languages": {
+        "de": "Sprachen",
+        "en": "Languages spoken",
+        "ar": "اللغات",
+        "uk": "Мови",
+        "tr": "Konuşulan diller",
+        "fa": "زبان‌ها",
+        "ru": "Языки",
+    },
+    "contact": {
+        "de": "Kontakt",
+        "en": "Contact",
+        "ar": "التواصل",
+        "uk": "Контакти",
+        "tr": "İletişim",
+        "fa": "تماس",
+        "ru": "Контакты",
+    },
+}
+
+
+def _case_manager() -> bool:
+    user = current_user()
+    return bool(user and user["role"] == "case_manager")
+
+
+def _kept() -> list[str]:
+    return [i for i in session.get(KEY, []) if isinstance(i, str) and UUID.fullmatch(i)]
+
+
+def _back() -> str:
+    """Where to go after a change: a path of this site the form names, else the list."""
+    back = request.form.get("zurueck", "")
+    return back if back.startswith("/") and not back.startswith("//") else url_for(".page")
+
+
+@bp.post("/merkliste")
+@login_required
+def add() -> Any:
+    ident = request.form.get("angebot", "")
+    if not _case_manager() or not UUID.fullmatch(ident):
+        return not_found()
+    kept = _kept()
+    if ident not in kept:
+        if len(kept) >= LIMIT:
+            flash(f"Die Merkliste hat schon {LIMIT} Angebote. Entfernen Sie eines, bevor Sie ein weiteres merken.")
+            return redirect(_back())
+        session[KEY] = [*kept, ident]
+    flash("Das Angebot steht auf der Merkliste.")
+    return redirect(_back())
+
+
+@bp.post("/merkliste/entfernen")
+@login_required
+def remove() -> Any:
+    if not _case_manager():
+        return not_found()
+    ident = request.form.get("angebot", "")
+    session[KEY] = [i for i in _kept() if i != ident]
+    return redirect(_back())
+
+
+@bp.post("/merkliste/leeren")
+@login_required
+def clear() -> Any:
+    if not _case_manager():
+        return not_found()
+    session.pop(KEY, None)
+    flash("Die Merkliste ist leer.")
+    return redirect(url_for(".page"))
+
+
+@bp.get("/merkliste")
+@login_required
+def page() -> Any:
+    if not _case_manager():
+        return not_found()
+    language = request.args.get("sprache", "")
+    language = language if language in LANGUAGES else ""
+    offers, gone = [], 0
+    today = local_time.today().isoformat()
+    for ident in _kept():
+        try:
+            found = api().offer(ident)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            gone += 1  # no longer public: not on the client's list
+            continue
+        found["schedules"] = [
+            s for s in found.get("schedules") or [] if not (s.get("closed") and str(s.get("valid_to"))[:10] < today)
+        ]
+        offers.append(found)
+    return render_template(
+        "merkliste.html",
+        title="Merkliste",
+        user=current_user(),
+        offers=offers,
+        gone=gone,
+        language=language,
+        languages=LANGUAGES,
+        headings=HEADINGS,
+        opening_hours=opening_hours,
+    )
+
+
+def count() -> int:
+    """How many offers the signed-in case manager keeps (for the navigation)."""
+    return len(_kept())
+
+
+def register(app: Flask) -> None:
+    app.add_template_global(count, "merkliste_count")
+    app.register_blueprint(bp)
