@@ -69,3 +69,30 @@ def test_a_foreign_return_address_and_a_wrong_id_are_refused_and_only_case_manag
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
     agency = signed_in(web_app, "ja.witten")
     assert agency.get("/merkliste").status_code == 404
+
+
+def test_how_to_get_there_is_on_the_list_where_the_location_says(web_app: Flask, directory: Directory) -> None:
+    from tests.routing.conftest import ADMIN
+    from tests.web.test_maintain import maintained_offer
+
+    _, offer_id, offer_name = maintained_offer(directory)
+    entries = directory.container.entries
+    organization_id = entries.get(ADMIN, "service", offer_id).values["organization_id"]
+    location = entries.create(
+        ADMIN,
+        "location",
+        {
+            "organization_id": organization_id,
+            "name": "Beratungsbüro am Rathaus",
+            "location_type": "physical",
+            "transportation": "Bus 371 bis Haltestelle Rathaus, dann 2 Minuten zu Fuß",
+        },
+    ).values
+    entries.create(ADMIN, "service_at_location", {"service_id": offer_id, "location_id": location["id"]})
+    client = signed_in(web_app, "cm.witten")
+    page = client.get(f"/angebote/{offer_id}").get_data(as_text=True)
+    client.post("/merkliste", data={"csrf_token": csrf(page), "angebot": offer_id})
+    listed = client.get("/merkliste?sprache=tr").get_data(as_text=True)
+    assert f">{offer_name}</h3>" in listed
+    assert 'So kommen Sie hin · <span lang="tr" dir="ltr">Nasıl gidilir</span>' in listed
+    assert "Bus 371 bis Haltestelle Rathaus, dann 2 Minuten zu Fuß" in listed
