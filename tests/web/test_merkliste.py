@@ -65,6 +65,8 @@ def test_a_foreign_return_address_and_a_wrong_id_are_refused_and_only_case_manag
     ident = "00000000-0000-4000-8000-000000000000"  # no such offer: kept, but not shown
     elsewhere = client.post("/merkliste", data={"csrf_token": token, "angebot": ident, "zurueck": "//boese.example/"})
     assert elsewhere.headers["Location"] == "/merkliste"
+    backslash = client.post("/merkliste", data={"csrf_token": token, "angebot": ident, "zurueck": "/\\boese.example/"})
+    assert backslash.headers["Location"] == "/merkliste"
     assert "1 gemerktes Angebot steht nicht mehr im Verzeichnis" in client.get("/merkliste").get_data(as_text=True)
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
     agency = signed_in(web_app, "ja.witten")

@@ -23,7 +23,7 @@ def statement() -> Any:
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST" and _form_shown():
-        errors = _errors(given)
+        errors, status = _errors(given), 400
         if not errors:
             try:
                 _send(given)
@@ -36,7 +36,6 @@ def statement() -> Any:
             else:
                 flash("Danke. Ihre Nachricht ist an die Stelle gegangen, die Lotse hier betreibt.")
                 return redirect(url_for(".statement") + "#rueckmeldung")
-        status = status if status != 200 else 400
     return (
         render_template(
             "accessibility.html",

@@ -10,7 +10,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, s
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web import local_time
 from lotse_web.entrypoints.web.search import opening_hours
-from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found
+from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, safe_next
 
 bp = Blueprint("merkliste", __name__)
 KEY = "merkliste"
@@ -87,8 +87,7 @@ def _kept() -> list[str]:
 
 def _back() -> str:
     """Where to go after a change: a path of this site the form names, else the list."""
-    back = request.form.get("zurueck", "")
-    return back if back.startswith("/") and not back.startswith("//") else url_for(".page")
+    return safe_next(request.form.get("zurueck"), url_for(".page"))
 
 
 @bp.post("/merkliste")

@@ -104,11 +104,12 @@ def not_found() -> Any:
     return render_template("not_found.html", title="Nicht gefunden", user=current_user()), 404
 
 
-def safe_next(target: str | None) -> str:
-    """Where to go after login: only a path of this site (no open redirect)."""
+def safe_next(target: str | None, otherwise: str | None = None) -> str:
+    """Where to go next (after login, after a change): only a path of this site (no open redirect); else
+    ``otherwise`` (the start page by default)."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("start.home")
+    return otherwise or url_for("start.home")
 
 
 def partial() -> bool:
