@@ -8,8 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 
 from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web import local_time
-from lotse_web.entrypoints.web.search import opening_hours
+from lotse_web.entrypoints.web.search import current_schedules, opening_hours
 from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, safe_next
 
 bp = Blueprint("merkliste", __name__)
@@ -134,7 +133,6 @@ def page() -> Any:
     language = request.args.get("sprache", "")
     language = language if language in LANGUAGES else ""
     offers, gone = [], 0
-    today = local_time.today().isoformat()
     for ident in _kept():
         try:
             found = api().offer(ident)
@@ -143,9 +141,7 @@ def page() -> Any:
                 raise
             gone += 1  # no longer public: not on the client's list
             continue
-        found["schedules"] = [
-            s for s in found.get("schedules") or [] if not (s.get("closed") and str(s.get("valid_to"))[:10] < today)
-        ]
+        found["schedules"] = current_schedules(found)
         offers.append(found)
     return render_template(
         "merkliste.html",

@@ -114,6 +114,12 @@ def opening_hours(schedule: dict[str, Any]) -> str:
     return line + (f" ({', '.join(notes)})" if notes else "")
 
 
+def current_schedules(offer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The offer's schedules without closures that are over (they say nothing any more)."""
+    today = local_time.today().isoformat()
+    return [s for s in offer.get("schedules") or [] if not (s.get("closed") and str(s.get("valid_to"))[:10] < today)]
+
+
 @bp.get("/angebote/<ident>")
 @login_required
 def offer(ident: str) -> Any:
@@ -126,10 +132,7 @@ def offer(ident: str) -> Any:
         if error.status == 404:
             return not_found()
         raise
-    today = local_time.today().isoformat()
-    found["schedules"] = [  # a closure that is over says nothing any more
-        s for s in found.get("schedules") or [] if not (s.get("closed") and str(s.get("valid_to"))[:10] < today)
-    ]
+    found["schedules"] = current_schedules(found)
     try:
         staff = api().for_staff(token(), found)
     except ApiError:  # the public page all the same
