@@ -276,7 +276,13 @@ def test_the_merkliste_is_kept_from_an_offer_page_shown_in_arabic_and_printed(br
     folder = os.environ.get("LOTSE_SCREENSHOTS")
     if folder:
         page.screenshot(path=str(Path(folder) / "merkliste-druck.png"), full_page=True)
+    address = page.inner_text(".lotse-merkliste__qr .kern-body--small")
     page.close()
+    phone = browser.new_page()  # where the QR code leads: no login
+    phone.goto(address)
+    assert phone.locator("h1").count() == 1 and not phone.locator(".lotse-staff").count()
+    no_violations(phone, "angebot-oeffentlich")
+    phone.close()
 
 
 def test_the_client_s_sheet_prints_without_the_application_s_frame(browser: Any, site: str, referral: str) -> None:

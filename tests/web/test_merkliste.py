@@ -98,3 +98,27 @@ def test_how_to_get_there_is_on_the_list_where_the_location_says(web_app: Flask,
     assert f">{offer_name}</h3>" in listed
     assert 'So kommen Sie hin · <span lang="tr" dir="ltr">Nasıl gidilir</span>' in listed
     assert "Bus 371 bis Haltestelle Rathaus, dann 2 Minuten zu Fuß" in listed
+
+
+def test_each_offer_on_the_list_has_a_qr_code_of_its_public_page(web_app: Flask, directory: Directory) -> None:
+    import html
+
+    import segno
+
+    client = signed_in(web_app, "cm.witten")
+    results = client.get("/angebote?q=Beratung&ort=58453&umkreis=25").get_data(as_text=True)
+    link = _offer_links(results)[0]
+    ident = link.rsplit("/", 1)[1]
+    client.post("/merkliste", data={"csrf_token": csrf(client.get(link).get_data(as_text=True)), "angebot": ident})
+    listed = client.get("/merkliste").get_data(as_text=True)
+    address = f"http://localhost/oeffentlich/angebote/{ident}"
+    [image] = re.findall(r'<img src="([^"]+)" alt="QR-Code zur Seite des Angebots im Internet"', listed)
+    assert html.unescape(image) == segno.make(address, error="m").svg_data_uri(scale=3, border=2)
+    assert address in listed  # the address in writing too
+
+    public = web_app.test_client().get(f"/oeffentlich/angebote/{ident}")  # the client's phone: no login
+    page = public.get_data(as_text=True)
+    assert public.status_code == 200 and "Nur für Fachkräfte" not in page and "Merkliste" not in page
+    assert re.search(r'<h1 class="kern-heading-large">[^<]+</h1>', page)
+    assert web_app.test_client().get("/oeffentlich/angebote/00000000-0000-4000-8000-000000000000").status_code == 404
+    assert web_app.test_client().get("/oeffentlich/angebote/kein-angebot").status_code == 404

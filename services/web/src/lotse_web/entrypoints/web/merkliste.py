@@ -5,11 +5,20 @@ German ones."""
 
 from typing import Any
 
+import segno
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.search import current_schedules, opening_hours
-from lotse_web.entrypoints.web.session import UUID, api, current_user, login_required, not_found, safe_next
+from lotse_web.entrypoints.web.session import (
+    UUID,
+    api,
+    current_user,
+    login_required,
+    not_found,
+    safe_next,
+    settings,
+)
 
 bp = Blueprint("merkliste", __name__)
 KEY = "merkliste"
@@ -156,6 +165,19 @@ def page() -> Any:
     )
 
 
+def public_address(offer_id: str) -> str:
+    """The full address of the offer's public page (``LOTSE_WEB_PUBLIC_URL``, else the request's host)."""
+    public = settings().public_url
+    if public:
+        return public + url_for("search.public_offer", ident=offer_id)
+    return url_for("search.public_offer", ident=offer_id, _external=True)
+
+
+def qr_code(offer_id: str) -> str:
+    """A QR code (an SVG data URI) of the offer's public page, for the client's phone."""
+    return str(segno.make(public_address(offer_id), error="m").svg_data_uri(scale=3, border=2))
+
+
 def count() -> int:
     """How many offers the signed-in case manager keeps (for the navigation)."""
     return len(_kept())
@@ -163,4 +185,6 @@ def count() -> int:
 
 def register(app: Flask) -> None:
     app.add_template_global(count, "merkliste_count")
+    app.add_template_global(qr_code)
+    app.add_template_global(public_address)
     app.register_blueprint(bp)

@@ -114,6 +114,24 @@ def opening_hours(schedule: dict[str, Any]) -> str:
     return line + (f" ({', '.join(notes)})" if notes else "")
 
 
+@bp.get("/oeffentlich/angebote/<ident>")
+def public_offer(ident: str) -> Any:
+    """An offer as anyone may see it, without signing in (what the directory publishes): where a client's
+    Merkliste's QR code leads."""
+    if not UUID.fullmatch(ident):
+        return not_found()
+    try:
+        found = api().offer(ident)
+    except ApiError as error:
+        if error.status == 404:
+            return not_found()
+        raise
+    found["schedules"] = current_schedules(found)
+    return render_template(
+        "offer_public.html", title=found["name"], user=current_user(), offer=found, opening_hours=opening_hours
+    )
+
+
 def current_schedules(offer: dict[str, Any]) -> list[dict[str, Any]]:
     """The offer's schedules without closures that are over (they say nothing any more)."""
     today = local_time.today().isoformat()
