@@ -71,6 +71,12 @@ def test_a_foreign_return_address_and_a_wrong_id_are_refused_and_only_case_manag
     add_user(directory, "ja.witten", "Jan A.", Role.AGENCY, WITTEN)
     agency = signed_in(web_app, "ja.witten")
     assert agency.get("/merkliste").status_code == 404
+    assert (
+        agency.post("/merkliste/leeren", data={"csrf_token": csrf(agency.get("/").get_data(as_text=True))}).status_code
+        == 404
+    )
+    signed_out = web_app.test_client().get("/merkliste")
+    assert signed_out.status_code == 302 and "/anmelden" in signed_out.headers["Location"]
 
 
 def test_how_to_get_there_is_on_the_list_where_the_location_says(web_app: Flask, directory: Directory) -> None:

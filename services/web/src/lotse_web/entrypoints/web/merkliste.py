@@ -8,11 +8,9 @@ from typing import Any
 import segno
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 
-from lotse_web.adapters.api import ApiError
-from lotse_web.entrypoints.web.search import current_schedules, opening_hours
+from lotse_web.entrypoints.web.search import opening_hours, published_offer
 from lotse_web.entrypoints.web.session import (
     UUID,
-    api,
     current_user,
     login_required,
     not_found,
@@ -84,9 +82,11 @@ HEADINGS: dict[str, dict[str, str]] = {
 }
 
 
-def _case_manager() -> bool:
+@bp.before_request
+def _case_managers_only() -> Any:
+    """Only case managers keep a list; for others it does not exist (the signed-out go to the login)."""
     user = current_user()
-    return bool(user and user["role"] == "case_manager")
+    return not_found() if user is not None and user["role"] != "case_manager" else None
 
 
 def _kept() -> list[str]:
@@ -102,7 +102,7 @@ def _back() -> str:
 @login_required
 def add() -> Any:
     ident = request.form.get("angebot", "")
-    if not _case_manager() or not UUID.fullmatch(ident):
+    if not UUID.fullmatch(ident):
         return not_found()
     kept = _kept()
     if ident not in kept:
@@ -117,8 +117,6 @@ def add() -> Any:
 @bp.post("/merkliste/entfernen")
 @login_required
 def remove() -> Any:
-    if not _case_manager():
-        return not_found()
     ident = request.form.get("angebot", "")
     session[KEY] = [i for i in _kept() if i != ident]
     return redirect(_back())
@@ -127,8 +125,6 @@ def remove() -> Any:
 @bp.post("/merkliste/leeren")
 @login_required
 def clear() -> Any:
-    if not _case_manager():
-        return not_found()
     session.pop(KEY, None)
     flash("Die Merkliste ist leer.")
     return redirect(url_for(".page"))
@@ -137,20 +133,14 @@ def clear() -> Any:
 @bp.get("/merkliste")
 @login_required
 def page() -> Any:
-    if not _case_manager():
-        return not_found()
     language = request.args.get("sprache", "")
     language = language if language in LANGUAGES else ""
     offers, gone = [], 0
     for ident in _kept():
-        try:
-            found = api().offer(ident)
-        except ApiError as error:
-            if error.status != 404:
-                raise
+        found = published_offer(ident)
+        if found is None:
             gone += 1  # no longer public: not on the client's list
             continue
-        found["schedules"] = current_schedules(found)
         offers.append(found)
     return render_template(
         "merkliste.html",

@@ -114,43 +114,43 @@ def opening_hours(schedule: dict[str, Any]) -> str:
     return line + (f" ({', '.join(notes)})" if notes else "")
 
 
-@bp.get("/oeffentlich/angebote/<ident>")
-def public_offer(ident: str) -> Any:
-    """An offer as anyone may see it, without signing in (what the directory publishes): where a client's
-    Merkliste's QR code leads."""
+def published_offer(ident: str) -> dict[str, Any] | None:
+    """The offer as the directory publishes it, closures that are over left out (they say nothing any more);
+    None for no offer (or no offer id)."""
     if not UUID.fullmatch(ident):
-        return not_found()
+        return None
     try:
         found = api().offer(ident)
     except ApiError as error:
         if error.status == 404:
-            return not_found()
+            return None
         raise
-    found["schedules"] = current_schedules(found)
+    today = local_time.today().isoformat()
+    found["schedules"] = [
+        s for s in found.get("schedules") or [] if not (s.get("closed") and str(s.get("valid_to"))[:10] < today)
+    ]
+    return found
+
+
+@bp.get("/oeffentlich/angebote/<ident>")
+def public_offer(ident: str) -> Any:
+    """An offer as anyone may see it, without signing in (what the directory publishes): where a client's
+    Merkliste's QR code leads."""
+    found = published_offer(ident)
+    if found is None:
+        return not_found()
     return render_template(
         "offer_public.html", title=found["name"], user=current_user(), offer=found, opening_hours=opening_hours
     )
-
-
-def current_schedules(offer: dict[str, Any]) -> list[dict[str, Any]]:
-    """The offer's schedules without closures that are over (they say nothing any more)."""
-    today = local_time.today().isoformat()
-    return [s for s in offer.get("schedules") or [] if not (s.get("closed") and str(s.get("valid_to"))[:10] < today)]
 
 
 @bp.get("/angebote/<ident>")
 @login_required
 def offer(ident: str) -> Any:
     """An offer with everything a client needs: where, when, in which languages, what it costs, how to apply."""
-    if not UUID.fullmatch(ident):
+    found = published_offer(ident)
+    if found is None:
         return not_found()
-    try:
-        found = api().offer(ident)
-    except ApiError as error:
-        if error.status == 404:
-            return not_found()
-        raise
-    found["schedules"] = current_schedules(found)
     try:
         staff = api().for_staff(token(), found)
     except ApiError:  # the public page all the same
