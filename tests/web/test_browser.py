@@ -257,7 +257,9 @@ def test_leichte_sprache_and_the_accessibility_statement_are_accessible_signed_o
     page.close()
 
 
-def test_the_merkliste_is_kept_from_an_offer_page_shown_in_arabic_and_printed(browser: Any, site: str) -> None:
+def test_the_merkliste_is_kept_from_an_offer_page_shown_in_arabic_printed_and_downloaded(
+    browser: Any, site: str
+) -> None:
     page = _signed_in(browser, site, "cm.witten", "/angebote?q=Beratung%26ort=58453%26umkreis=25")
     with page.expect_navigation():
         page.locator(".lotse-hit a.kern-link").first.click()
@@ -276,7 +278,12 @@ def test_the_merkliste_is_kept_from_an_offer_page_shown_in_arabic_and_printed(br
     folder = os.environ.get("LOTSE_SCREENSHOTS")
     if folder:
         page.screenshot(path=str(Path(folder) / "merkliste-druck.png"), full_page=True)
-    address = page.inner_text(".lotse-merkliste__qr .kern-body--small")
+    address = page.inner_text(".lotse-merkliste__address")
+    page.emulate_media(media="screen")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Merkliste als PDF herunterladen").click()
+    assert download.value.suggested_filename == "merkliste.pdf"
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
     page.close()
     phone = browser.new_page()  # where the QR code leads: no login
     phone.goto(address)

@@ -1,13 +1,17 @@
 """Die Merkliste: offers a case manager collects during a search, for the client to take home. Kept in the
 case manager's session (ids only), shown with what the client needs of each offer (where, when, how to get
-there, in which languages, whom to contact) and printed; its headings in the client's language beside the
-German ones."""
+there, in which languages, whom to contact), printed or downloaded as PDF; its headings in the client's
+language beside the German ones."""
 
+import logging
+from pathlib import Path
 from typing import Any
 
 import segno
-from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, session, url_for
 
+from lotse_web.adapters import pdf as pdf_files
+from lotse_web.entrypoints.web.local_time import today
 from lotse_web.entrypoints.web.search import opening_hours, published_offer
 from lotse_web.entrypoints.web.session import (
     UUID,
@@ -19,6 +23,7 @@ from lotse_web.entrypoints.web.session import (
 )
 
 bp = Blueprint("merkliste", __name__)
+log = logging.getLogger(__name__)
 KEY = "merkliste"
 LIMIT = 30
 """At most this many offers on one list (it lives in the session cookie)."""
@@ -130,11 +135,9 @@ def clear() -> Any:
     return redirect(url_for(".page"))
 
 
-@bp.get("/merkliste")
-@login_required
-def page() -> Any:
+def _listed() -> tuple[str, list[dict[str, Any]], int]:
+    """The language asked for (``sprache``, else none), the kept offers still public, and how many are not."""
     language = request.args.get("sprache", "")
-    language = language if language in LANGUAGES else ""
     offers, gone = [], 0
     for ident in _kept():
         found = published_offer(ident)
@@ -142,16 +145,48 @@ def page() -> Any:
             gone += 1  # no longer public: not on the client's list
             continue
         offers.append(found)
+    return (language if language in LANGUAGES else ""), offers, gone
+
+
+def _render(template: str, language: str, offers: list[dict[str, Any]], **context: Any) -> str:
     return render_template(
-        "merkliste.html",
+        template,
         title="Merkliste",
         user=current_user(),
         offers=offers,
-        gone=gone,
         language=language,
         languages=LANGUAGES,
         headings=HEADINGS,
         opening_hours=opening_hours,
+        **context,
+    )
+
+
+@bp.get("/merkliste")
+@login_required
+def page() -> Any:
+    language, offers, gone = _listed()
+    return _render("merkliste.html", language, offers, gone=gone)
+
+
+@bp.get("/merkliste.pdf")
+@login_required
+def pdf() -> Any:
+    """The list as a PDF to download (tagged, for screen readers), laid out for A4."""
+    language, offers, _ = _listed()
+    if not offers:
+        return redirect(url_for(".page"))
+    html = _render("merkliste_pdf.html", language, offers, pdf=True, made=today().strftime("%d.%m.%Y"))
+    try:
+        document = pdf_files.render(html, Path(str(current_app.static_folder)))
+    except pdf_files.PdfUnavailable as error:
+        log.warning("cannot make the Merkliste PDF: %s", error)
+        flash("Das PDF kann gerade nicht erstellt werden. Drucken Sie die Liste mit der Druckfunktion (Strg+P).")
+        return redirect(url_for(".page", sprache=language or None))
+    return Response(
+        document,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="merkliste.pdf"', "Cache-Control": "no-store"},
     )
 
 
