@@ -1,5 +1,8 @@
 FROM python:3.11-slim
 WORKDIR /app
+# Pango for WeasyPrint (the Merkliste as PDF)
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements/ requirements/
 RUN pip install --no-cache-dir -r requirements/base.txt
 COPY libs/ libs/
