@@ -1,11 +1,16 @@
 """Data encrypted at rest (clients' data in routing, webhook secrets in the directory): Fernet (AES-128-CBC with
-HMAC-SHA256) with rotating keys."""
+HMAC-SHA256) with rotating keys; and keyed blind indexes, to find a sealed value by an exact text without
+opening every row."""
 
+import base64
 import hashlib
+import hmac
 import json
 from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
 class Sealer(Protocol):
@@ -42,6 +47,7 @@ class FernetSealer:
                 f"{setting} holds a value that is no Fernet key (44 characters, URL-safe base64)"
             ) from None
         self.current = key_id(keys[0])
+        self._index_keys = [_index_key(k) for k in keys]
 
     def seal(self, value: Any) -> str:
         return self._fernet.encrypt(json.dumps(value, ensure_ascii=False).encode()).decode()
@@ -54,3 +60,19 @@ class FernetSealer:
 
     def reseal(self, token: str) -> str:
         return self._fernet.rotate(token.encode()).decode()
+
+    def index(self, text: str) -> str:
+        """The blind index of ``text`` under the newest key: equal texts give equal values, which reveal
+        nothing without the key (HMAC-SHA256 with a key derived from the data key)."""
+        return self.indexes(text)[0]
+
+    def indexes(self, text: str) -> tuple[str, ...]:
+        """``text``'s blind index under each configured key, newest first: a value indexed before a rotation
+        finished carries an older key's."""
+        return tuple(hmac.new(k, text.encode(), hashlib.sha256).hexdigest() for k in self._index_keys)
+
+
+def _index_key(key: str) -> bytes:
+    """The key blind indexes are made with, derived from a data key (never the data key itself)."""
+    kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"lotse blind index v1")
+    return kdf.derive(base64.urlsafe_b64decode(key.encode()))

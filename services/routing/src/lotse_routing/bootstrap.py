@@ -28,6 +28,7 @@ from lotse_routing.use_cases.figures import Figures
 from lotse_routing.use_cases.notifications import DeliveryReports
 from lotse_routing.use_cases.referrals import Referrals
 from lotse_routing.use_cases.responsibility import Responsibility
+from lotse_routing.use_cases.subject_access import SubjectAccess
 
 SERVICE_SUBJECT = "service:lotse-routing"
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Container:
     referrals: Referrals
     figures: Figures
     audit: AuditTrail
+    subject_access: SubjectAccess
     reports: DeliveryReports
     token: Callable[[], str]
     outbox: SqlOutbox
@@ -139,6 +141,8 @@ class Container:
         upgrade("lotse_routing", self.engine)
         while self.referrals.seal_plain_topics():  # topics stored in the clear before topics were sealed
             pass
+        while self.referrals.index_clients():  # referrals stored before the client index (migration 0006)
+            pass
 
     def schema_current(self) -> bool:
         return is_current("lotse_routing", self.engine)
@@ -181,6 +185,15 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
             relay.wake()
 
     store.after_commit(wake_relay)
+    referrals = Referrals(
+        store=store,
+        responsibility=responsibility,
+        directory=directory,
+        sealer=FernetSealer(settings.keys()),
+        is_holiday=nrw_holiday(),
+        acknowledge_within_days=settings.acknowledge_within_days,
+        retention_days=settings.retention_days,
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -191,17 +204,10 @@ def build(settings: Settings, publisher: Publisher | None = None) -> Container:
             HttpFeed(settings.directory_url, token), directory.on_event, catch_up=False, on_reset=directory.forget
         ),
         responsibility=responsibility,
-        referrals=Referrals(
-            store=store,
-            responsibility=responsibility,
-            directory=directory,
-            sealer=FernetSealer(settings.keys()),
-            is_holiday=nrw_holiday(),
-            acknowledge_within_days=settings.acknowledge_within_days,
-            retention_days=settings.retention_days,
-        ),
+        referrals=referrals,
         figures=Figures(store),
         audit=AuditTrail(store),
+        subject_access=SubjectAccess(referrals),
         reports=DeliveryReports(store),
         token=token,
         outbox=events,

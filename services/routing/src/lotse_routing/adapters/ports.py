@@ -63,6 +63,14 @@ class Sealer(Protocol):
 
     def reseal(self, token: str) -> str: ...
 
+    def index(self, text: str) -> str:
+        """A keyed blind index of ``text`` (the newest key's), to find sealed rows by it."""
+        ...
+
+    def indexes(self, text: str) -> tuple[str, ...]:
+        """``text``'s blind index under every configured key, newest first."""
+        ...
+
 
 Row = dict[str, Any]
 
@@ -140,8 +148,8 @@ class ReferralSession(Protocol):
         ...
 
     def erase(self, referral_ids: Sequence[str], at: datetime) -> None:
-        """Empty the sealed data of these referrals and their history, and of each consent no other referral
-        still needs."""
+        """Empty the sealed data (and client index) of these referrals and their history, and of each consent no
+        other referral still needs."""
         ...
 
     def counts(self, dimensions: Sequence[str], scope: FigureScope) -> list[Row]: ...
@@ -155,7 +163,23 @@ class ReferralSession(Protocol):
 
     def count_sealed_with_other_key(self, key_id: str) -> int: ...
 
-    def reseal(self, table_name: str, key: str, sealed: str, key_id: str) -> None: ...
+    def reseal(self, table_name: str, key: str, sealed: str, key_id: str, client_index: str | None = None) -> None:
+        """Store a value sealed anew; for a referral also its client index made anew (under the same key)."""
+        ...
+
+    def unindexed(self, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` referrals with sealed client data but no client index (stored before it): id, sealed."""
+        ...
+
+    def set_client_index(self, referral_id: str, client_index: str) -> None: ...
+
+    def about_person(self, client_indexes: Sequence[str]) -> list[Row]:
+        """The referrals whose client index is one of these, oldest first (drafts and erased ones included)."""
+        ...
+
+    def audit_of(self, referral_ids: Sequence[str], consent_ids: Sequence[str]) -> list[Row]:
+        """The audit rows of these referrals or consents, oldest first."""
+        ...
 
 
 class ReferralStore(Protocol):

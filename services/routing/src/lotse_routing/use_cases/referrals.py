@@ -43,6 +43,7 @@ from lotse_routing.domain.lifecycle import (
     cancelled_by_withdrawal,
     transition,
 )
+from lotse_routing.domain.subjects import person_key
 from lotse_routing.domain.working_days import BERLIN, add_working_days
 from lotse_routing.use_cases.audit import audit_row
 from lotse_routing.use_cases.responsibility import Answer, Candidate, Question, Responsibility
@@ -245,10 +246,7 @@ class Referrals:
             "recipient_name": chosen.authority.name if chosen.authority else recipient,
             "decision": decision,
             "explanation": decision["explanation"],
-            "sealed": self.sealer.seal(
-                {"client": new.client.given(), "reason": new.reason, "topic": new.question.topic}
-            ),
-            "sealed_with": self.sealer.current,
+            **self._sealed_client(new),
         }
 
     def _to_offer(self, new: NewReferral) -> dict[str, Any]:
@@ -287,10 +285,17 @@ class Referrals:
                 "explanation": explanation,
             },
             "explanation": explanation,
+            **self._sealed_client(new),
+        }
+
+    def _sealed_client(self, new: NewReferral) -> dict[str, Any]:
+        """The client's data, the reason and the topic sealed, and the blind index to find the person by."""
+        return {
             "sealed": self.sealer.seal(
                 {"client": new.client.given(), "reason": new.reason, "topic": new.question.topic}
             ),
             "sealed_with": self.sealer.current,
+            "client_index": self.sealer.index(person_key(new.client.name, new.client.birth_date)),
         }
 
     def _check_consent(self, c: ConsentRecord, recipient: str, needed: set[str], born: date | None) -> None:
@@ -429,7 +434,7 @@ class Referrals:
         with self.store.reading() as session:
             row = session.referral(referral_id)
             visible = row is not None and _side(actor, row) is not None
-            view = self._read(session, row, actor) if row is not None and visible else None
+            view = self.full_view(session, row, actor) if row is not None and visible else None
         with self.store.transaction() as writing:  # the read is audited before its answer leaves
             writing.add_audit([audit_row(actor, "read", self.now(), referral_id, allowed=visible)])
         if view is None:
@@ -497,9 +502,10 @@ class Referrals:
     def _read_view(self, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
         """The referral as the caller sees it, read after the change committed (outside the write lock)."""
         with self.store.reading() as session:
-            return self._read(session, row, actor)
+            return self.full_view(session, row, actor)
 
-    def _read(self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
+    def full_view(self, session: ReferralSession, row: dict[str, Any], actor: TokenClaims) -> dict[str, Any]:
+        """The referral in full as ``actor`` sees it, read in ``session``."""
         consent = session.consent(row["consent_id"])
         assert consent is not None
         return self._view(row, actor, consent, session.history(row["id"]), session.reports(row["id"]))
@@ -632,6 +638,7 @@ class Referrals:
             "explanation": explanation,
             "sealed": self.sealer.reseal(parent["sealed"]),
             "sealed_with": self.sealer.current,
+            "client_index": parent["client_index"],
             "revision": 1,
             "created_at": now,
             "updated_at": now,
@@ -718,8 +725,24 @@ class Referrals:
         with self.store.transaction() as session:
             found = session.sealed_with_other_key(self.sealer.current, batch)
             for table, key, sealed in found:
-                session.reseal(table, key, self.sealer.reseal(sealed), self.sealer.current)
+                index = self._client_index(sealed) if table == "referral" else None
+                session.reseal(table, key, self.sealer.reseal(sealed), self.sealer.current, index)
             return len(found)
+
+    def index_clients(self, batch: int = 500) -> int:
+        """Give up to ``batch`` referrals stored before the blind index theirs (at ``db upgrade``); return how
+        many (0: none is left)."""
+        with self.store.transaction() as session:
+            found = session.unindexed(batch)
+            for referral_id, sealed in found:
+                session.set_client_index(referral_id, self._client_index(sealed))
+            return len(found)
+
+    def _client_index(self, sealed: str) -> str:
+        """The blind index, under the newest key, of the person a sealed referral is about."""
+        client = self._opened(sealed).get("client") or {}
+        born = date.fromisoformat(client["birth_date"]) if client.get("birth_date") else None
+        return self.sealer.index(person_key(str(client.get("name") or ""), born))
 
     # -- shaping ----------------------------------------------------------------------------------------
 

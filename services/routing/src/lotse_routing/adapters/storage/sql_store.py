@@ -224,7 +224,7 @@ class SqlReferralSession:
         self.connection.execute(
             update(referral)
             .where(referral.c.id.in_(ids))
-            .values(sealed=None, sealed_with=None, topic=None, erased_at=at)
+            .values(sealed=None, sealed_with=None, client_index=None, topic=None, erased_at=at)
         )
         self.connection.execute(
             update(history).where(history.c.referral_id.in_(ids)).values(sealed=None, sealed_with=None)
@@ -279,11 +279,42 @@ class SqlReferralSession:
             for table in (referral, consent, history)
         )
 
-    def reseal(self, table_name: str, key: str, sealed: str, key_id: str) -> None:
+    def reseal(self, table_name: str, key: str, sealed: str, key_id: str, client_index: str | None = None) -> None:
         table = {t.name: t for t in (referral, consent, history)}[table_name]
         column = table.c.seq if table is history else table.c.id
         value: Any = int(key) if table is history else key
-        self.connection.execute(update(table).where(column == value).values(sealed=sealed, sealed_with=key_id))
+        values: dict[str, str | None] = {"sealed": sealed, "sealed_with": key_id}
+        if table is referral:
+            values["client_index"] = client_index
+        self.connection.execute(update(table).where(column == value).values(values))
+
+    def unindexed(self, limit: int) -> list[tuple[str, str]]:
+        query = (
+            select(referral.c.id, referral.c.sealed)
+            .where(referral.c.sealed.is_not(None), referral.c.client_index.is_(None))
+            .limit(limit)
+        )
+        return [(str(i), str(sealed)) for i, sealed in self.connection.execute(query)]
+
+    def set_client_index(self, referral_id: str, client_index: str) -> None:
+        self.connection.execute(update(referral).where(referral.c.id == referral_id).values(client_index=client_index))
+
+    def about_person(self, client_indexes: Sequence[str]) -> list[Row]:
+        query = (
+            select(referral)
+            .where(referral.c.client_index.in_(list(client_indexes)))
+            .order_by(referral.c.created_at, referral.c.id)
+        )
+        return [dict(r) for r in self.connection.execute(query).mappings()]
+
+    def audit_of(self, referral_ids: Sequence[str], consent_ids: Sequence[str]) -> list[Row]:
+        a = audit.c
+        query = (
+            select(audit)
+            .where(a.referral_id.in_(list(referral_ids)) | a.consent_id.in_(list(consent_ids)))
+            .order_by(a.seq)
+        )
+        return [dict(r) for r in self.connection.execute(query).mappings()]
 
 
 class SqlReferralStore:

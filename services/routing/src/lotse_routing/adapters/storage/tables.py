@@ -2,8 +2,10 @@
 
 What could name the client (name, birth date, contact, the free-text reason, notes, outcomes, who gave
 consent) is kept only sealed (:mod:`lotse_kit.sealing`), in the ``sealed`` columns, with the
-id of the key that sealed it in ``sealed_with``. After the retention period both are emptied
-(``referral.erased_at`` says when); what aggregates need stays.
+id of the key that sealed it in ``sealed_with``; ``referral.client_index`` is a keyed hash of the client's
+normalised name and birth date, to find a person's referrals (DSGVO Art. 15) without opening every row. After
+the retention period, or on the person's request, all three are emptied (``referral.erased_at`` says when);
+what aggregates need stays.
 """
 
 from lotse_kit.feed import feed_cursor_table
@@ -66,6 +68,7 @@ referral = Table(
     Column("closed_at", UtcDateTime()),
     Column("sealed", Text),  # the client's data and the reason; empty once erased
     Column("sealed_with", String(12), index=True),
+    Column("client_index", String(64), index=True),  # blind index of the client's name and birth date; ditto
     Column("erased_at", UtcDateTime()),
     Column("revision", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),

@@ -26,6 +26,7 @@ from lotse_routing.use_cases.referrals import (
     Urgency,
 )
 from lotse_routing.use_cases.responsibility import Answer, Question, ResidenceOf, residence_for
+from lotse_routing.use_cases.subject_access import Person
 
 UUID = r"^[0-9a-fA-F-]{36}$"
 
@@ -95,6 +96,14 @@ def _consent(body: dict[str, Any]) -> ConsentRecord:
     )
 
 
+def _person(body: dict[str, Any]) -> Person:
+    try:
+        born = date.fromisoformat(body["birth_date"])
+    except ValueError:
+        raise invalid("birth_date", "is no date of the calendar (YYYY-MM-DD)") from None
+    return Person(body["name"], born)
+
+
 def _residence(given: str | None) -> ResidenceOf | None:
     return ResidenceOf(given) if given is not None else None
 
@@ -149,6 +158,10 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
     page_schema = doc.add_schema("referral_page", schemas.REFERRAL_PAGE)
     audit_schema = doc.add_schema("referral_audit", schemas.AUDIT)
     withdrawn_schema = doc.add_schema("consent_withdrawn", schemas.WITHDRAWN)
+    person_schema = doc.add_schema("person", schemas.PERSON)
+    erasure_schema = doc.add_schema("erasure", schemas.ERASURE)
+    report_schema = doc.add_schema("subject_report", schemas.SUBJECT_REPORT)
+    erased_schema = doc.add_schema("erased", schemas.ERASED)
     figures_schema = doc.add_schema("figures", schemas.FIGURES)
 
     @require_roles(Role.CASE_MANAGER, Role.AGENCY, Role.MAINTAINER, Role.ADMIN)
@@ -347,6 +360,46 @@ def register_routes(bp: Blueprint, doc: ApiDoc) -> None:
         tags=["consent"],
         responses={200: ("Recorded; the referrals it cancelled", withdrawn_schema)},
     )(consent_withdraw)
+
+    @require_roles(Role.ADMIN)
+    def subject_access() -> Response:
+        """Everything routing holds about one person (DSGVO Art. 15), found by name and birth date: every
+        referral with its consent, history and delivery reports, and every audit entry on them. A POST, so
+        that the name is in no address or access log. For admins; the search is audited."""
+        person = _person(json_body(person_schema))
+        return jsonify(container_of(current_app).subject_access.report(current_claims(), person))
+
+    doc.route(
+        bp,
+        "/subject-access",
+        "POST",
+        "What is held about a person",
+        tags=["data protection"],
+        body=person_schema,
+        responses={200: ("The person's referrals, consents and audit entries", report_schema)},
+    )(subject_access)
+
+    @require_roles(Role.ADMIN)
+    def subject_erase() -> Response:
+        """Erase, on the person's request (DSGVO Art. 17), the client data of the named referrals about them,
+        all or none: each must be about them (else 422) and closed (else 409: withdraw the consent first,
+        which cancels an open referral). Status, dates and codes stay for the figures; the erasure is audited."""
+        body = json_body(erasure_schema)
+        erased = container_of(current_app).subject_access.erase(current_claims(), _person(body), body["referral_ids"])
+        return jsonify({"erased": erased})
+
+    doc.route(
+        bp,
+        "/subject-access/erase",
+        "POST",
+        "Erase a person's data on request",
+        tags=["data protection"],
+        body=erasure_schema,
+        responses={
+            200: ("Erased", erased_schema),
+            409: ("A referral is still open; open_referrals names them", None),
+        },
+    )(subject_erase)
 
     figure_params = (
         Param("legal_domain", {"enum": [d.value for d in LegalDomain]}, parse=LegalDomain),

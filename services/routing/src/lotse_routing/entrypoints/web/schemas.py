@@ -283,24 +283,70 @@ REFERRAL_PAGE = {
     },
 }
 
-AUDIT = answer_object(
-    {
-        "contents": {
+
+PERSON: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "birth_date"],
+    "description": "the person as they identify themselves: found whatever the case, accents, punctuation and "
+    "order of the names; referrals stored with this name but no birth date are found too (matched_by name_only)",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "birth_date": {"type": "string", "format": "date"},
+    },
+}
+
+ERASURE: dict[str, Any] = {
+    **PERSON,
+    "required": ["name", "birth_date", "referral_ids"],
+    "properties": {
+        **PERSON["properties"],
+        "referral_ids": {
             "type": "array",
-            "items": answer_object(
-                {
-                    "at": _TIME,
-                    "subject": _STR,
-                    "role": _STR,
-                    "organization_id": _OPT_STR,
-                    "action": _STR,
-                    "consent_id": _OPT_STR,
-                    "allowed": {"type": "boolean"},
-                }
-            ),
-        }
+            "items": {"type": "string", "pattern": "^[0-9a-fA-F-]{36}$"},
+            "minItems": 1,
+            "maxItems": 500,
+            "uniqueItems": True,
+            "description": "the person's referrals to erase: each about them and closed",
+        },
+    },
+}
+
+_AUDIT_ENTRY = {
+    "at": _TIME,
+    "subject": _STR,
+    "role": _STR,
+    "organization_id": _OPT_STR,
+    "action": _STR,
+    "consent_id": _OPT_STR,
+    "allowed": {"type": "boolean"},
+}
+AUDIT = answer_object({"contents": {"type": "array", "items": answer_object(_AUDIT_ENTRY)}})
+
+SUBJECT_REPORT = answer_object(
+    {
+        "name": _STR,
+        "birth_date": _STR,
+        "produced_at": _TIME,
+        "produced_by": _STR,
+        "referrals": {
+            "type": "array",
+            "items": {
+                **REFERRAL,
+                "required": [*REFERRAL["required"], "matched_by", "erasable"],
+                "properties": {
+                    **REFERRAL["properties"],
+                    "matched_by": {"enum": ["name_and_birth_date", "name_only"]},
+                    "erasable": {"type": "boolean", "description": "closed: can be erased on request now"},
+                },
+            },
+        },
+        "consents": {"type": "array", "items": REFERRAL["properties"]["consent"]},
+        "audit": {"type": "array", "items": answer_object({**_AUDIT_ENTRY, "referral_id": _OPT_STR})},
     }
 )
+
+ERASED = answer_object({"erased": {"type": "array", "items": _STR}})
 
 WITHDRAWN = answer_object({"consent_id": _STR, "cancelled_referrals": {"type": "array", "items": _STR}})
 
