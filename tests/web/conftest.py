@@ -129,25 +129,29 @@ def add_user(
 
 
 @pytest.fixture
-def referral(make_referral: Callable[[], str]) -> str:
+def referral(make_referral: Callable[..., str]) -> str:
     """A referral the demo case management sent to the Jugendamt Witten, over routing's API."""
     return make_referral()
 
 
 @pytest.fixture
-def make_referral(directory: Directory, routing_url: str) -> Callable[[], str]:  # noqa: F811
-    """Makes referrals as the ``referral`` fixture's (each call one more)."""
-    return lambda: _send_referral(directory, routing_url)
+def make_referral(directory: Directory, routing_url: str) -> Callable[..., str]:  # noqa: F811
+    """Makes referrals as the ``referral`` fixture's (each call one more; ``client``: about another person)."""
+    return lambda client=None: _send_referral(directory, routing_url, client)
 
 
-def _send_referral(directory: Directory, routing_url: str) -> str:  # noqa: F811
+def _send_referral(
+    directory: Directory,  # noqa: F811
+    routing_url: str,
+    client: dict[str, str] | None = None,
+) -> str:
     token = HmacTokenVerifier(SECRET).issue("cm.witten", Role.CASE_MANAGER, directory.org_named(KI_EN), "Clara M.")
     body: dict[str, Any] = {
         "legal_domain": "SGB_VIII",
         "location": "58453",
         "residence_of": "parents",
         "reason": "Beratung zu Hilfen zur Erziehung",
-        "client": {"name": "Samira Beispiel", "birth_date": "1990-04-01"},
+        "client": client or {"name": "Samira Beispiel", "birth_date": "1990-04-01"},
         "consent": {
             "given_by": "Samira Beispiel",
             "given_at": "2026-12-01T09:00:00Z",

@@ -6,6 +6,7 @@ service's README shows them)."""
 import os
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -758,3 +759,42 @@ def test_an_admin_invites_a_person_who_chooses_a_password_and_the_pages_are_acce
         person.press("#password", "Enter")
     assert "Gabi G." in person.inner_text("header")
     person.close()
+
+
+def test_journey_an_admin_answers_a_subject_access_request_and_erases_on_request(
+    browser: Any, site: str, directory: Directory, make_referral: Any, routing_url: str
+) -> None:
+    from tests.web.test_subject_access import _decline
+
+    family = f"Browserfall-{uuid.uuid4().hex[:6]}"
+    closed = make_referral({"name": f"Leyla {family}", "birth_date": "1979-11-02"})
+    make_referral({"name": f"Leyla {family}", "birth_date": "1979-11-02"})
+    _decline(directory, routing_url, closed)
+    add_user(directory, "admin.auskunft", "Ada A.", Role.ADMIN, WITTEN)
+    page = _signed_in(browser, site, "admin.auskunft", "/verwaltung")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Auskunft und Löschung").click()
+    no_violations(page, "auskunft")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Suchen").click()
+    assert page.locator(".lotse-error-summary").is_visible()
+    no_violations(page, "auskunft-fehler")
+    page.fill("#name", f"leyla {family.lower()}")
+    page.fill("#geburtsdatum", "02.11.1979")
+    with page.expect_navigation():
+        page.press("#geburtsdatum", "Enter")
+    assert "2 Vermittlungen" in page.inner_text("main")
+    no_violations(page, "auskunft-ergebnis")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Alles als Datei herunterladen (JSON)").click()
+    assert download.value.suggested_filename.startswith("auskunft-art-15-dsgvo-")
+    page.check(f"#vermittlung-{closed}")
+    page.check("#bestaetigt")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Daten der gewählten Vermittlungen löschen").click()
+    assert "Die Daten der Person aus einer Vermittlung sind gelöscht." in page.inner_text("main")
+    no_violations(page, "auskunft-geloescht")
+    folder = os.environ.get("LOTSE_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / "auskunft.png"), full_page=True)
+    page.close()

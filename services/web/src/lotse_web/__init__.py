@@ -32,6 +32,7 @@ from lotse_web.entrypoints.web import (
     sending,
     settings_pages,
     start,
+    subject_access,
     topics,
     users,
 )
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, api: Api | None = None) -> Flas
         exchange,
         figures,
         admin,
+        subject_access,
         users,
     ):
         module.register(app)

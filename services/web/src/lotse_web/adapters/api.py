@@ -513,6 +513,19 @@ class Api:
         found = self._call("GET", f"{self.settings.routing_url}/api/v1/referrals/{ident}/audit", token)
         return list(found["contents"])
 
+    def subject_access(self, token: str, name: str, birth_date: str) -> dict[str, Any]:
+        """Everything routing holds about one person (DSGVO Art. 15; admins; the search is audited)."""
+        url = f"{self.settings.routing_url}/api/v1/subject-access"
+        found: dict[str, Any] = self._call("POST", url, token, body={"name": name, "birth_date": birth_date})
+        return found
+
+    def erase_subject(self, token: str, name: str, birth_date: str, referral_ids: list[str]) -> list[str]:
+        """Erase the person's data from these closed referrals about them, on their request (DSGVO Art. 17)."""
+        url = f"{self.settings.routing_url}/api/v1/subject-access/erase"
+        body = {"name": name, "birth_date": birth_date, "referral_ids": referral_ids}
+        found: dict[str, Any] = self._call("POST", url, token, body=body)
+        return list(found["erased"])
+
     def act(self, token: str, ident: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
         """One step of the lifecycle (``acknowledge``, ``accept``, ``decline`` …) as the caller's side."""
         url = f"{self.settings.routing_url}/api/v1/referrals/{ident}/{action}"

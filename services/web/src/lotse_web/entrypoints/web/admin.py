@@ -44,7 +44,8 @@ def administrator() -> dict[str, Any] | None:
     return user if user and user["role"] == "admin" else None
 
 
-def _organisation_names(ids: set[str]) -> dict[str, str]:
+def organisation_names(ids: set[str]) -> dict[str, str]:
+    """The names of these organisations in the directory (the id where one is gone)."""
     names = {}
     for ident in ids:
         try:
@@ -62,6 +63,8 @@ AUDITED = {
     "record_consent": "Einwilligung erfasst",
     "withdraw_consent": "Widerruf der Einwilligung erfasst",
     "erase": "Daten der Person gelöscht (Aufbewahrungsfrist)",
+    "erase_on_request": "Daten der Person auf ihr Verlangen gelöscht",
+    "subject_access": "in einer Auskunft an die Person gefunden",
     "audit_read": "Protokoll gelesen",
 }
 
@@ -103,7 +106,7 @@ def audit(ident: str) -> Any:
         if error.status == 404:
             return not_found()
         raise
-    names = _organisation_names({r["organization_id"] for r in rows if r.get("organization_id")})
+    names = organisation_names({r["organization_id"] for r in rows if r.get("organization_id")})
     return render_template(
         "admin_audit.html",
         title="Protokoll einer Vermittlung",
@@ -126,7 +129,7 @@ def deliveries() -> Any:
     page_number = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
     dead = api().dead_deliveries(token(), page_number)
     paused = api().paused_endpoints(token())
-    names = _organisation_names({d["organization_id"] for d in dead["contents"]})
+    names = organisation_names({d["organization_id"] for d in dead["contents"]})
     return render_template(
         "admin_deliveries.html",
         title="Zustellungen",

@@ -65,7 +65,7 @@ def _errors(given: dict[str, Any]) -> dict[str, str]:
         errors["ort"] = "Geben Sie den Wohnort der Person ein: Postleitzahl, „PLZ Ort“ oder Adresse."
     if not given["name"]:
         errors["name"] = "Geben Sie den Namen der Person ein."
-    if given["geburtsdatum"] and not _date(given["geburtsdatum"]):
+    if given["geburtsdatum"] and not day_given(given["geburtsdatum"]):
         errors["geburtsdatum"] = "Geben Sie das Geburtsdatum als Datum ein, zum Beispiel 01.04.1990."
     if not given["anliegen"]:
         errors["anliegen"] = "Beschreiben Sie kurz, worum es geht."
@@ -102,13 +102,15 @@ def _errors(given: dict[str, Any]) -> dict[str, str]:
 
 def _under_age(given: dict[str, Any]) -> bool:
     """Whether the client was younger than :data:`CONSENT_AGE` on the day of the consent (False: not known)."""
-    born, consented = _date(given["geburtsdatum"]), _consented_at(given)
+    born, consented = day_given(given["geburtsdatum"]), _consented_at(given)
     if born is None or consented is None:
         return False
     return age_on(datetime.fromisoformat(born).date(), consented.date()) < CONSENT_AGE
 
 
-def _date(text: str) -> str | None:
+def day_given(text: str) -> str | None:
+    """A day as the user wrote it (``01.04.1990`` or ``1990-04-01``), as ISO; None if it is none, before 1900 or
+    in the future."""
     for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
         try:
             day = datetime.strptime(text, pattern).date()
@@ -119,7 +121,7 @@ def _date(text: str) -> str | None:
 
 
 def _consented_at(given: dict[str, Any]) -> datetime | None:
-    day = _date(given["eingewilligt_am"])
+    day = day_given(given["eingewilligt_am"])
     try:
         moment = datetime.fromisoformat(f"{day}T{given['eingewilligt_um'] or '00:00'}").replace(tzinfo=BERLIN)
     except (TypeError, ValueError):
@@ -130,7 +132,7 @@ def _consented_at(given: dict[str, Any]) -> datetime | None:
 def _body(given: dict[str, Any], draft: bool) -> dict[str, Any]:
     client: dict[str, Any] = {"name": given["name"]}
     if given["geburtsdatum"]:
-        client["birth_date"] = _date(given["geburtsdatum"])
+        client["birth_date"] = day_given(given["geburtsdatum"])
     client |= {k: given[f] for k, f in (("phone", "telefon"), ("email", "email")) if given[f]}
     consented = _consented_at(given)
     assert consented is not None

@@ -1,0 +1,173 @@
+"""Auskunft und Löschung (DSGVO Art. 15 and 17), for admins: everything Lotse holds about one person, found
+by name and birth date; exported as JSON; a consent withdrawn in the person's name; closed referrals erased
+on the person's request. The name and birth date travel in form bodies only (POST), never in an address, and
+nothing is kept between requests."""
+
+import json
+from typing import Any
+
+from flask import Blueprint, Flask, Response, render_template, request
+
+from lotse_web.adapters.api import ApiError
+from lotse_web.entrypoints.web.admin import AUDITED, administrator, organisation_names
+from lotse_web.entrypoints.web.local_time import today
+from lotse_web.entrypoints.web.referrals import HISTORY, SIDE
+from lotse_web.entrypoints.web.sending import CATEGORIES, ROLES, TOLD, day_given
+from lotse_web.entrypoints.web.session import (
+    ROLE_LABELS,
+    UUID,
+    api,
+    current_user,
+    login_required,
+    not_found,
+    token,
+)
+
+bp = Blueprint("auskunft", __name__)
+MATCHED = {
+    "name_and_birth_date": "Name und Geburtsdatum stimmen überein.",
+    "name_only": (
+        "Der Name stimmt überein; ein Geburtsdatum wurde nicht erfasst. Prüfen Sie, ob es dieselbe Person ist."
+    ),
+}
+
+
+@bp.before_request
+def _admins_only() -> Any:
+    """For anyone but admins the pages do not exist (the signed-out go to the login: ``login_required``)."""
+    user = current_user()
+    return not_found() if user is not None and user["role"] != "admin" else None
+
+
+def _person() -> tuple[dict[str, str], dict[str, str], str | None]:
+    """The form's name and birth date as given, the errors by field, and the birth date as ISO."""
+    given = {"name": request.form.get("name", "").strip(), "geburtsdatum": request.form.get("geburtsdatum", "").strip()}
+    errors = {}
+    if not given["name"]:
+        errors["name"] = "Geben Sie den Namen der Person ein."
+    elif len(given["name"]) > 200:
+        errors["name"] = "Der Name ist zu lang (höchstens 200 Zeichen)."
+    born = day_given(given["geburtsdatum"])
+    if born is None:
+        errors["geburtsdatum"] = "Geben Sie das Geburtsdatum als Datum ein, zum Beispiel 01.04.1990."
+    return given, errors, born
+
+
+def _page(given: dict[str, str], errors: dict[str, str] | None = None, **shown: Any) -> Any:
+    report = shown.get("report")
+    names = {}
+    if report:
+        ids = {a["organization_id"] for a in report["audit"] if a.get("organization_id")}
+        ids |= {r["sender_organization_id"] for r in report["referrals"]}
+        names = organisation_names(ids)
+    return render_template(
+        "admin_subject.html",
+        title="Auskunft und Löschung",
+        user=administrator(),
+        given=given,
+        errors=errors or {},
+        names=names,
+        matched=MATCHED,
+        roles=ROLE_LABELS,
+        consent_roles=ROLES,
+        told=TOLD,
+        categories=CATEGORIES,
+        actions=AUDITED,
+        history_label=HISTORY,
+        sides=SIDE,
+        **shown,
+    ), (422 if errors else 200)
+
+
+def _report(given: dict[str, str], born: str, **shown: Any) -> Any:
+    return _page(given, report=api().subject_access(token(), given["name"], born), **shown)
+
+
+@bp.get("/verwaltung/auskunft")
+@login_required
+def form() -> Any:
+    return _page({"name": "", "geburtsdatum": ""})
+
+
+@bp.post("/verwaltung/auskunft")
+@login_required
+def search() -> Any:
+    given, errors, born = _person()
+    if errors or born is None:
+        return _page(given, errors)
+    return _report(given, born)
+
+
+@bp.post("/verwaltung/auskunft/export")
+@login_required
+def export() -> Any:
+    """The whole answer as JSON, for the copy the person receives (Art. 15 Abs. 3: in a common electronic form)."""
+    given, errors, born = _person()
+    if errors or born is None:
+        return _page(given, errors)
+    report = api().subject_access(token(), given["name"], born)
+    day = today().isoformat()
+    return Response(
+        json.dumps(report, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="auskunft-art-15-dsgvo-{day}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.post("/verwaltung/auskunft/widerruf")
+@login_required
+def withdraw() -> Any:
+    """The person withdraws a consent (recorded by the admin): the open referrals resting on it are cancelled,
+    and can then be erased."""
+    given, errors, born = _person()
+    consent_id = request.form.get("einwilligung", "")
+    if errors or born is None or not UUID.fullmatch(consent_id):
+        return _page(given, errors or {"name": "Die Einwilligung ist nicht zu finden."})
+    try:
+        cancelled = api().withdraw_consent(token(), consent_id)
+    except ApiError as error:
+        if error.status not in (404, 409):
+            raise
+        return _report(given, born, notice="Diese Einwilligung ist schon widerrufen oder nicht mehr zu finden.")
+    count = len(cancelled)
+    done = "eine offene Vermittlung ist" if count == 1 else f"{count} offene Vermittlungen sind"
+    return _report(given, born, notice=f"Die Einwilligung ist widerrufen; {done} zurückgezogen.")
+
+
+@bp.post("/verwaltung/auskunft/loeschen")
+@login_required
+def erase() -> Any:
+    """Erase the person's data from the chosen closed referrals, after the admin confirms the request."""
+    given, errors, born = _person()
+    if errors or born is None:
+        return _page(given, errors)
+    chosen = [i for i in request.form.getlist("vermittlung") if UUID.fullmatch(i)]
+    problems = {}
+    if not chosen:
+        problems["vermittlung"] = "Wählen Sie mindestens eine abgeschlossene Vermittlung."
+    if request.form.get("bestaetigt") != "ja":
+        problems["bestaetigt"] = "Bestätigen Sie, dass die Person die Löschung verlangt hat und nichts entgegensteht."
+    if problems:
+        report = api().subject_access(token(), given["name"], born)
+        return _page(given, problems, report=report)
+    try:
+        erased = api().erase_subject(token(), given["name"], born, chosen)
+    except ApiError as error:
+        if error.status not in (409, 422):
+            raise
+        return _report(
+            given,
+            born,
+            notice="Nichts wurde gelöscht: Eine der Vermittlungen ist noch offen oder "
+            "gehört nicht zu dieser Person. Die Liste unten ist neu geladen.",
+        )
+    count = len(erased)
+    done = "einer Vermittlung sind" if count == 1 else f"{count} Vermittlungen sind"
+    return _report(given, born, notice=f"Die Daten der Person aus {done} gelöscht.")
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
