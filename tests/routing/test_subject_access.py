@@ -51,6 +51,7 @@ def test_an_admin_finds_every_referral_consent_and_audit_entry_about_one_person(
 
     found = _search(api, {"name": "Beispiel, Amina", "birth_date": "2009-04-01"})
     assert found["name"] == "Beispiel, Amina" and found["produced_by"] == "admin-1" and found["produced_at"]
+    assert found["retention_days"] == 365
     by_id = {r["id"]: r for r in found["referrals"]}
     assert set(by_id) == {first, child, undated}
     assert by_id[first]["matched_by"] == by_id[child]["matched_by"] == "name_and_birth_date"

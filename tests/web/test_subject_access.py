@@ -59,6 +59,7 @@ def test_an_admin_finds_exports_and_erases_what_lotse_holds_about_a_person(
     assert page.count("Name und Geburtsdatum stimmen überein.") == 2
     assert f"Zora {family}, geboren am 15.06.1985" in _text(page)
     assert "Beratung zu Hilfen zur Erziehung" in page and "in einer Auskunft an die Person gefunden" not in page
+    assert "Was die Person außerdem erfährt (Art. 15 Abs. 1 DSGVO)" in page
     assert f'value="{closed}"' in page and f'value="{still_open}"' not in page  # only the closed one is erasable
 
     export = admin.post("/verwaltung/auskunft/export", data=asked)
@@ -67,8 +68,12 @@ def test_an_admin_finds_exports_and_erases_what_lotse_holds_about_a_person(
         r'attachment; filename="auskunft-art-15-dsgvo-\d{4}-\d\d-\d\d\.json"', export.headers["Content-Disposition"]
     )
     copy: dict[str, Any] = json.loads(export.get_data(as_text=True))
-    assert {r["id"] for r in copy["referrals"]} == {closed, still_open}
-    assert copy["referrals"][0]["client"]["name"] == f"Zora {family}" and copy["audit"]
+    assert {r["id"] for r in copy["daten"]["referrals"]} == {closed, still_open}
+    assert copy["daten"]["referrals"][0]["client"]["name"] == f"Zora {family}" and copy["daten"]["audit"]
+    assert copy["empfaenger"] == ["Jugendamt der Stadt Witten (Demo)"]  # Art. 15 Abs. 1: to whom, how long, …
+    assert copy["speicherdauer"].startswith("Bis 365 Tage nach dem Ende") and "LDI NRW" in copy["beschwerde"]
+    assert copy["kategorien"] == ["Anliegen", "Geburtsdatum", "Name"]
+    assert "Kommunales Integrationszentrum Ennepe-Ruhr-Kreis (Demo)" in copy["herkunft"]
 
     unconfirmed = admin.post("/verwaltung/auskunft/loeschen", data={**asked, "vermittlung": closed})
     assert unconfirmed.status_code == 422 and 'href="#bestaetigt">' in unconfirmed.get_data(as_text=True)

@@ -73,6 +73,7 @@ class SubjectAccess:
             "birth_date": person.birth_date.isoformat(),
             "produced_at": iso(now),
             "produced_by": actor.subject,
+            "retention_days": self.referrals.retention_days,
             "referrals": found,
             "consents": [consents[c] for c in sorted(consents)],
             "audit": [

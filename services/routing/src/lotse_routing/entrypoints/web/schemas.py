@@ -329,6 +329,10 @@ SUBJECT_REPORT = answer_object(
         "birth_date": _STR,
         "produced_at": _TIME,
         "produced_by": _STR,
+        "retention_days": {
+            "type": "integer",
+            "description": "how long after a referral closed its client data is kept (LOTSE_ROUTING_RETENTION_DAYS)",
+        },
         "referrals": {
             "type": "array",
             "items": {

@@ -20,6 +20,7 @@ from lotse_web.entrypoints.web.session import (
     current_user,
     login_required,
     not_found,
+    settings,
     token,
 )
 
@@ -30,6 +31,57 @@ MATCHED = {
         "Der Name stimmt überein; ein Geburtsdatum wurde nicht erfasst. Prüfen Sie, ob es dieselbe Person ist."
     ),
 }
+
+
+SUPERVISOR = (
+    "Landesbeauftragte für Datenschutz und Informationsfreiheit Nordrhein-Westfalen (LDI NRW), "
+    "Kavalleriestraße 2–4, 40213 Düsseldorf, www.ldi.nrw.de"
+)
+
+
+def information(report: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """What Art. 15 Abs. 1 DSGVO says the person learns beside the data: controller, purposes, legal basis,
+    recipients, categories, how long, where the data came from, their rights, the supervisory authority."""
+    referrals = report["referrals"]
+    senders = sorted({names.get(r["sender_organization_id"], r["sender_organization_id"]) for r in referrals})
+    categories = sorted({CATEGORIES.get(k, k) for r in referrals for k in r["consent"]["data_categories"]})
+    operator = settings().operator or "Die Stelle, die Lotse hier betreibt"
+    return {
+        "verantwortlich": operator + (f" ({settings().operator_email})" if settings().operator_email else ""),
+        "zwecke": "Ihre Anfrage an die Stelle weitergeben, die Ihnen helfen kann, und verfolgen, ob sie angekommen "
+        "ist und beantwortet wird.",
+        "rechtsgrundlage": "Ihre Einwilligung (Art. 6 Abs. 1 Buchst. a DSGVO, § 67b SGB X).",
+        "kategorien": categories,
+        "empfaenger": sorted({r["recipient_name"] for r in referrals}),
+        "herkunft": "Die Angaben haben Sie der Beratung gegeben: " + (", ".join(senders) or "–") + ".",
+        "speicherdauer": f"Bis {report['retention_days']} Tage nach dem Ende einer Vermittlung; danach werden Ihre "
+        "Daten gelöscht. Was für Statistiken bleibt, nennt Sie nicht.",
+        "automatisierte_entscheidung": "Lotse schlägt die zuständige Stelle nach festen Regeln vor; ob und wohin "
+        "vermittelt wird, entscheidet die Fachkraft mit Ihnen (keine Entscheidung nach Art. 22 DSGVO).",
+        "rechte": [
+            "Auskunft (Art. 15 DSGVO)",
+            "Berichtigung falscher Daten (Art. 16 DSGVO)",
+            "Löschung (Art. 17 DSGVO)",
+            "Einschränkung der Verarbeitung (Art. 18 DSGVO)",
+            "Widerruf der Einwilligung, jederzeit, für die Zukunft (Art. 7 Abs. 3 DSGVO)",
+        ],
+        "beschwerde": SUPERVISOR,
+    }
+
+
+LABELS = {
+    "verantwortlich": "Verantwortlich",
+    "zwecke": "Wozu",
+    "rechtsgrundlage": "Rechtsgrundlage",
+    "kategorien": "Welche Daten",
+    "empfaenger": "An wen weitergegeben",
+    "herkunft": "Woher",
+    "speicherdauer": "Wie lange",
+    "automatisierte_entscheidung": "Automatisierte Entscheidung",
+    "rechte": "Rechte der Person",
+    "beschwerde": "Beschwerde bei der Aufsicht",
+}
+"""The headings of :func:`information` on the page."""
 
 
 @bp.before_request
@@ -55,11 +107,7 @@ def _person() -> tuple[dict[str, str], dict[str, str], str | None]:
 
 def _page(given: dict[str, str], errors: dict[str, str] | None = None, **shown: Any) -> Any:
     report = shown.get("report")
-    names = {}
-    if report:
-        ids = {a["organization_id"] for a in report["audit"] if a.get("organization_id")}
-        ids |= {r["sender_organization_id"] for r in report["referrals"]}
-        names = organisation_names(ids)
+    names = _names(report) if report else {}
     return render_template(
         "admin_subject.html",
         title="Auskunft und Löschung",
@@ -75,8 +123,16 @@ def _page(given: dict[str, str], errors: dict[str, str] | None = None, **shown: 
         actions=AUDITED,
         history_label=HISTORY,
         sides=SIDE,
+        information=information(report, names) if report and report["referrals"] else None,
+        labels=LABELS,
         **shown,
     ), (422 if errors else 200)
+
+
+def _names(report: dict[str, Any]) -> dict[str, str]:
+    """The names of the organisations the report mentions."""
+    ids = {a["organization_id"] for a in report["audit"] if a.get("organization_id")}
+    return organisation_names(ids | {r["sender_organization_id"] for r in report["referrals"]})
 
 
 def _report(given: dict[str, str], born: str, **shown: Any) -> Any:
@@ -107,8 +163,9 @@ def export() -> Any:
         return _page(given, errors)
     report = api().subject_access(token(), given["name"], born)
     day = today().isoformat()
+    copy = {"auskunft_nach": "Art. 15 DSGVO", **information(report, _names(report)), "daten": report}
     return Response(
-        json.dumps(report, ensure_ascii=False, indent=2),
+        json.dumps(copy, ensure_ascii=False, indent=2),
         mimetype="application/json",
         headers={
             "Content-Disposition": f'attachment; filename="auskunft-art-15-dsgvo-{day}.json"',
