@@ -38,7 +38,7 @@ def test_an_admin_finds_exports_and_erases_what_lotse_holds_about_a_person(
     family = f"Testfall-{uuid.uuid4().hex[:8]}"
     person = {"name": f"Zora {family}", "birth_date": "1985-06-15"}
     closed, still_open = make_referral(person), make_referral(person)
-    make_referral({"name": f"Zora {family}", "birth_date": "1985-06-16"})  # another Zora: not hers
+    another = make_referral({"name": f"Zora {family}", "birth_date": "1985-06-16"})  # another Zora: not hers
     _decline(directory, routing_url, closed)
     add_user(directory, "admin.auskunft", "Ada A.", Role.ADMIN, WITTEN)
     admin = signed_in(web_app, "admin.auskunft")
@@ -87,6 +87,10 @@ def test_an_admin_finds_exports_and_erases_what_lotse_holds_about_a_person(
     after = withdrawn.get_data(as_text=True)
     assert "Die Einwilligung ist widerrufen; eine offene Vermittlung ist zurückgezogen." in after
     assert f'value="{still_open}"' in after  # cancelled: now it can go
+    again = admin.post("/verwaltung/auskunft/widerruf", data={**asked, "einwilligung": consent.group(1)})
+    assert "Nicht ausgeführt" in again.get_data(as_text=True) and "schon widerrufen" in again.get_data(as_text=True)
+    foreign = admin.post("/verwaltung/auskunft/loeschen", data={**asked, "vermittlung": another, "bestaetigt": "ja"})
+    assert "Nichts wurde gelöscht" in foreign.get_data(as_text=True)  # a form changed by hand: not hers
     admin.post("/verwaltung/auskunft/loeschen", data={**asked, "vermittlung": still_open, "bestaetigt": "ja"})
     nothing = admin.post("/verwaltung/auskunft", data=asked).get_data(as_text=True)
     assert "Lotse hat über diese Person nichts gespeichert" in nothing

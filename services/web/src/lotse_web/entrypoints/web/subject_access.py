@@ -6,7 +6,7 @@ nothing is kept between requests."""
 import json
 from typing import Any
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, abort, make_response, render_template, request
 
 from lotse_web.adapters.api import ApiError
 from lotse_web.entrypoints.web.admin import AUDITED, administrator, organisation_names
@@ -91,8 +91,9 @@ def _admins_only() -> Any:
     return not_found() if user is not None and user["role"] != "admin" else None
 
 
-def _person() -> tuple[dict[str, str], dict[str, str], str | None]:
-    """The form's name and birth date as given, the errors by field, and the birth date as ISO."""
+def _person() -> tuple[dict[str, str], str]:
+    """The form's name and birth date as given, and the birth date as ISO; a form with what is wrong shown
+    instead (422) where either is missing or no date."""
     given = {"name": request.form.get("name", "").strip(), "geburtsdatum": request.form.get("geburtsdatum", "").strip()}
     errors = {}
     if not given["name"]:
@@ -102,7 +103,9 @@ def _person() -> tuple[dict[str, str], dict[str, str], str | None]:
     born = day_given(given["geburtsdatum"])
     if born is None:
         errors["geburtsdatum"] = "Geben Sie das Geburtsdatum als Datum ein, zum Beispiel 01.04.1990."
-    return given, errors, born
+    if errors or born is None:
+        abort(make_response(_page(given, errors)))
+    return given, born
 
 
 def _page(given: dict[str, str], errors: dict[str, str] | None = None, **shown: Any) -> Any:
@@ -148,9 +151,7 @@ def form() -> Any:
 @bp.post("/verwaltung/auskunft")
 @login_required
 def search() -> Any:
-    given, errors, born = _person()
-    if errors or born is None:
-        return _page(given, errors)
+    given, born = _person()
     return _report(given, born)
 
 
@@ -158,9 +159,7 @@ def search() -> Any:
 @login_required
 def export() -> Any:
     """The whole answer as JSON, for the copy the person receives (Art. 15 Abs. 3: in a common electronic form)."""
-    given, errors, born = _person()
-    if errors or born is None:
-        return _page(given, errors)
+    given, born = _person()
     report = api().subject_access(token(), given["name"], born)
     day = today().isoformat()
     copy = {"auskunft_nach": "Art. 15 DSGVO", **information(report, _names(report)), "daten": report}
@@ -179,16 +178,16 @@ def export() -> Any:
 def withdraw() -> Any:
     """The person withdraws a consent (recorded by the admin): the open referrals resting on it are cancelled,
     and can then be erased."""
-    given, errors, born = _person()
+    given, born = _person()
     consent_id = request.form.get("einwilligung", "")
-    if errors or born is None or not UUID.fullmatch(consent_id):
-        return _page(given, errors or {"name": "Die Einwilligung ist nicht zu finden."})
+    if not UUID.fullmatch(consent_id):
+        return _report(given, born, warning="Diese Einwilligung ist nicht zu finden.")
     try:
         cancelled = api().withdraw_consent(token(), consent_id)
     except ApiError as error:
         if error.status not in (404, 409):
             raise
-        return _report(given, born, notice="Diese Einwilligung ist schon widerrufen oder nicht mehr zu finden.")
+        return _report(given, born, warning="Diese Einwilligung ist schon widerrufen oder nicht mehr zu finden.")
     count = len(cancelled)
     done = "eine offene Vermittlung ist" if count == 1 else f"{count} offene Vermittlungen sind"
     return _report(given, born, notice=f"Die Einwilligung ist widerrufen; {done} zurückgezogen.")
@@ -198,9 +197,7 @@ def withdraw() -> Any:
 @login_required
 def erase() -> Any:
     """Erase the person's data from the chosen closed referrals, after the admin confirms the request."""
-    given, errors, born = _person()
-    if errors or born is None:
-        return _page(given, errors)
+    given, born = _person()
     chosen = [i for i in request.form.getlist("vermittlung") if UUID.fullmatch(i)]
     problems = {}
     if not chosen:
@@ -218,7 +215,7 @@ def erase() -> Any:
         return _report(
             given,
             born,
-            notice="Nichts wurde gelöscht: Eine der Vermittlungen ist noch offen oder "
+            warning="Nichts wurde gelöscht: Eine der Vermittlungen ist noch offen oder "
             "gehört nicht zu dieser Person. Die Liste unten ist neu geladen.",
         )
     count = len(erased)
