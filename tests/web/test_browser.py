@@ -282,7 +282,7 @@ def test_the_merkliste_is_kept_from_an_offer_page_shown_in_arabic_printed_and_do
     address = page.inner_text(".lotse-merkliste__address")
     page.emulate_media(media="screen")
     with page.expect_download() as download:
-        page.get_by_role("link", name="Merkliste als PDF herunterladen").click()
+        page.get_by_role("link", name="Merkliste als PDF herunterladen").press("Enter")
     assert download.value.suggested_filename == "merkliste.pdf"
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
     page.close()
@@ -761,7 +761,7 @@ def test_an_admin_invites_a_person_who_chooses_a_password_and_the_pages_are_acce
     person.close()
 
 
-def test_journey_an_admin_answers_a_subject_access_request_and_erases_on_request(
+def test_journey_an_admin_answers_a_subject_access_request_and_erases_on_request_by_keyboard(
     browser: Any, site: str, directory: Directory, make_referral: Any, routing_url: str
 ) -> None:
     from tests.web.test_subject_access import _decline
@@ -779,19 +779,24 @@ def test_journey_an_admin_answers_a_subject_access_request_and_erases_on_request
         page.get_by_role("button", name="Suchen").click()
     assert page.locator(".lotse-error-summary").is_visible()
     no_violations(page, "auskunft-fehler")
-    page.fill("#name", f"leyla {family.lower()}")
-    page.fill("#geburtsdatum", "02.11.1979")
+    page.focus("#name")  # from here on the keyboard alone
+    page.keyboard.type(f"leyla {family.lower()}")
+    page.keyboard.press("Tab")
+    page.keyboard.type("02.11.1979")
     with page.expect_navigation():
-        page.press("#geburtsdatum", "Enter")
+        page.keyboard.press("Enter")
     assert "2 Vermittlungen" in page.inner_text("main")
     no_violations(page, "auskunft-ergebnis")
     with page.expect_download() as download:
-        page.get_by_role("button", name="Alles als Datei herunterladen (JSON)").click()
+        page.get_by_role("button", name="Alles als Datei herunterladen (JSON)").press("Enter")
     assert download.value.suggested_filename.startswith("auskunft-art-15-dsgvo-")
-    page.check(f"#vermittlung-{closed}")
-    page.check("#bestaetigt")
+    page.locator(f"#vermittlung-{closed}").press("Space")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")
+    assert page.is_checked(f"#vermittlung-{closed}") and page.is_checked("#bestaetigt")
+    page.keyboard.press("Tab")
     with page.expect_navigation():
-        page.get_by_role("button", name="Daten der gewählten Vermittlungen löschen").click()
+        page.keyboard.press("Enter")
     assert "Die Daten der Person aus einer Vermittlung sind gelöscht." in page.inner_text("main")
     no_violations(page, "auskunft-geloescht")
     folder = os.environ.get("LOTSE_SCREENSHOTS")
