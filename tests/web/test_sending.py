@@ -82,6 +82,7 @@ def test_a_case_manager_sends_a_referral_from_the_answer_through_the_check_page(
     page = check.get_data(as_text=True)
     assert check.status_code == 200 and "Prüfen Sie Ihre Angaben" in page and "Samira Beispiel" in page
     assert "von Samira Beispiel (die Person selbst)" in page and "was geschieht, wenn sie nicht einwilligt" in page
+    assert "geboren am 01.04.1990" in page and "am 01.12.2026 um 09:30 Uhr" in page  # German days, as typed or not
     final = _form(page)
     sent = client.post(
         "/vermitteln",

@@ -179,6 +179,7 @@ def _page(template: str, given: dict[str, Any], recipient: dict[str, Any], error
             residence=RESIDENCE,
             domain=LegalDomain(given["rechtskreis"]),
             fields=FIELDS,
+            days={k: day_given(given[k]) for k in ("geburtsdatum", "eingewilligt_am") if given[k]},
         ),
         400 if errors else 200,
     )
