@@ -174,7 +174,7 @@ class ReferralSession(Protocol):
     def set_client_index(self, referral_id: str, client_index: str) -> None: ...
 
     def about_person(self, client_indexes: Sequence[str]) -> list[Row]:
-        """The referrals whose client index is one of these, oldest first (drafts and erased ones included)."""
+        """The referrals whose client index is one of these, oldest first (drafts too; an erased one has none)."""
         ...
 
     def audit_of(self, referral_ids: Sequence[str], consent_ids: Sequence[str]) -> list[Row]:
