@@ -44,6 +44,7 @@ def test_an_admin_finds_exports_and_erases_what_lotse_holds_about_a_person(
     admin = signed_in(web_app, "admin.auskunft")
     assert 'href="/verwaltung/auskunft">Auskunft und Löschung</a>' in admin.get("/verwaltung").get_data(as_text=True)
     form = admin.get("/verwaltung/auskunft").get_data(as_text=True)
+    assert "Andere Schreibweisen (Mueller statt Müller" in form  # the blind index matches one spelling only
     token = csrf(form)
 
     empty = admin.post("/verwaltung/auskunft", data={"csrf_token": token, "name": "", "geburtsdatum": "31.02.1985"})
