@@ -18,6 +18,7 @@ from lotse_web.entrypoints.web.session import (
     current_user,
     login_required,
     not_found,
+    only_for,
     safe_next,
     settings,
 )
@@ -87,11 +88,7 @@ HEADINGS: dict[str, dict[str, str]] = {
 }
 
 
-@bp.before_request
-def _case_managers_only() -> Any:
-    """Only case managers keep a list; for others it does not exist (the signed-out go to the login)."""
-    user = current_user()
-    return not_found() if user is not None and user["role"] != "case_manager" else None
+only_for(bp, "case_manager")  # only case managers keep a list
 
 
 def _kept() -> list[str]:

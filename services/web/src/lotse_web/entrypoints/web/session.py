@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 
 from lotse_web.adapters.api import Api, SignedIn
 from lotse_web.settings import Settings
@@ -97,6 +97,16 @@ def login_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return cast(F, checked)
+
+
+def only_for(bp: Blueprint, role: str) -> None:
+    """A blueprint's pages exist only for signed-in users of ``role``: others get "Nicht gefunden" (the
+    signed-out go on to ``login_required``'s login)."""
+
+    @bp.before_request
+    def _only_for_role() -> Any:
+        user = current_user()
+        return not_found() if user is not None and user["role"] != role else None
 
 
 def not_found() -> Any:

@@ -17,14 +17,14 @@ from lotse_web.entrypoints.web.session import (
     ROLE_LABELS,
     UUID,
     api,
-    current_user,
     login_required,
-    not_found,
+    only_for,
     settings,
     token,
 )
 
 bp = Blueprint("auskunft", __name__)
+only_for(bp, "admin")
 MATCHED = {
     "name_and_birth_date": "Name und Geburtsdatum stimmen überein.",
     "name_only": (
@@ -82,13 +82,6 @@ LABELS = {
     "beschwerde": "Beschwerde bei der Aufsicht",
 }
 """The headings of :func:`information` on the page."""
-
-
-@bp.before_request
-def _admins_only() -> Any:
-    """For anyone but admins the pages do not exist (the signed-out go to the login: ``login_required``)."""
-    user = current_user()
-    return not_found() if user is not None and user["role"] != "admin" else None
 
 
 def _person() -> tuple[dict[str, str], str]:
